@@ -1,0 +1,79 @@
+"""Settings: flags beat the environment, which beats defaults; bad values are named."""
+
+from __future__ import annotations
+
+import argparse
+
+import pytest
+
+from runner.errors import ConfigError
+from runner.settings import (
+    LIMIT_OPTIONS,
+    RUNNER_OPTIONS,
+    add_options,
+    parse_bytes,
+    runner_settings,
+)
+
+BASE_ENV = {"XC_SCENARIO_SERVER": "http://platform:8080/", "XC_SCENARIO_APIKEY": "secret"}
+
+
+def parse(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("images", nargs="*")
+    add_options(parser, RUNNER_OPTIONS + LIMIT_OPTIONS)
+    return parser.parse_args(argv)
+
+
+def test_defaults_from_the_environment_and_flags_override() -> None:
+    env = {
+        **BASE_ENV,
+        "XC_RUNNER_CONCURRENCY": "3",
+        "XC_RUNNER_MEMORY": "1g",
+        "XC_RUNNER_IMAGES": "a:1, b:2",
+    }
+    settings = runner_settings(parse(["--concurrency", "8"]), env)
+    assert settings.server_url == "http://platform:8080"
+    assert settings.concurrency == 8
+    assert settings.images == ("a:1", "b:2")
+    assert settings.limits.memory_bytes == 1024**3
+    assert runner_settings(parse(["img"]), env).images == ("img",)
+
+
+def test_the_api_key_is_never_shown() -> None:
+    settings = runner_settings(parse(["img"]), BASE_ENV)
+    assert "secret" not in repr(settings)
+    assert "secret" not in settings.describe()
+
+
+@pytest.mark.parametrize(
+    ("argv", "env", "words"),
+    [
+        (["img", "--concurrency", "0"], {}, "--concurrency: must be at least 1"),
+        (["img"], {"XC_RUNNER_CONCURRENCY": "many"}, "XC_RUNNER_CONCURRENCY: invalid literal"),
+        (["img", "--memory", "lots"], {}, "--memory: not a size: 'lots'"),
+        (
+            ["img"],
+            {"XC_RUNNER_TASK_TIMEOUT_S": "-1"},
+            "XC_RUNNER_TASK_TIMEOUT_S: must be a positive",
+        ),
+        (["img"], {"XC_RUNNER_REMOVE_PREVIOUS_TASKS": "perhaps"}, "not a boolean: 'perhaps'"),
+        ([], {}, "no task image given"),
+        (["img"], {"XC_SCENARIO_SERVER": "platform:80"}, "must be an http(s) URL"),
+        (["img"], {"XC_SCENARIO_APIKEY": ""}, "XC_SCENARIO_APIKEY (or --api-key) is not set"),
+    ],
+)
+def test_bad_settings_are_refused_naming_the_setting(
+    argv: list[str], env: dict[str, str], words: str
+) -> None:
+    with pytest.raises(ConfigError) as raised:
+        runner_settings(parse(argv), {**BASE_ENV, **env})
+    assert words in str(raised.value)
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [("512m", 512 * 1024**2), ("64k", 65536), ("2G", 2 * 1024**3), ("100", 100), ("1MiB", 1024**2)],
+)
+def test_sizes(text: str, value: int) -> None:
+    assert parse_bytes(text) == value
