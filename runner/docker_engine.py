@@ -1,0 +1,196 @@
+"""The container engine on Docker: the only module that imports the docker SDK.
+
+Docker's and its transport's exceptions become EngineError (or ConfigError for
+a missing image) here, once.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import select
+import socket
+import time
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+import docker
+from docker.errors import DockerException, ImageNotFound, NotFound
+from docker.types import LogConfig, Ulimit
+
+from runner.containers import Chunk, ContainerSpec, ExitInfo
+from runner.errors import ConfigError, EngineError
+from runner.protocol import FrameDecoder
+
+log = logging.getLogger(__name__)
+
+_READ_SIZE = 65536
+# Requests to the engine; a transport failure is an OSError (requests' too).
+_ENGINE_ERRORS = (DockerException, OSError)
+
+
+@contextlib.contextmanager
+def _engine_call(what: str) -> Iterator[None]:
+    try:
+        yield
+    except NotFound:
+        raise
+    except _ENGINE_ERRORS as exc:
+        raise EngineError(f"{what}: {exc}") from exc
+
+
+class DockerEngine:
+    def __init__(self, *, timeout_s: float = 60.0, pool_size: int = 16) -> None:
+        with _engine_call("cannot reach the Docker engine (is it running? is DOCKER_HOST right?)"):
+            self._client = docker.from_env(timeout=int(timeout_s), max_pool_size=pool_size)
+            self._api = self._client.api
+            self._api.ping()
+
+    def close(self) -> None:
+        self._client.close()
+
+    def image_labels(self, image: str) -> Mapping[str, str]:
+        try:
+            with _engine_call(f"cannot inspect image {image}"):
+                info = self._api.inspect_image(image)
+        except (ImageNotFound, NotFound):
+            raise ConfigError(f"image {image} not found in the engine (build it first)") from None
+        labels: Mapping[str, str] = (info.get("Config") or {}).get("Labels") or {}
+        return labels
+
+    def launch(self, spec: ContainerSpec) -> DockerContainer:
+        with _engine_call(f"cannot create a container of {spec.image}"):
+            created = self._api.create_container(
+                spec.image,
+                command=list(spec.command) if spec.command else None,
+                stdin_open=True,
+                tty=False,  # not detached: StdinOnce
+                labels=dict(spec.labels),
+                user=spec.limits.user,
+                environment={},
+                host_config=self._host_config(spec),
+            )
+        container_id: str = created["Id"]
+        try:
+            with _engine_call(f"cannot start container {container_id[:12]} of {spec.image}"):
+                sock = self._api.attach_socket(
+                    container_id, params={"stdin": 1, "stdout": 1, "stderr": 1, "stream": 1}
+                )
+                self._api.start(container_id)
+            return DockerContainer(self._api, container_id, sock)
+        except BaseException:
+            _remove_quietly(self._api, container_id)
+            raise
+
+    def _host_config(self, spec: ContainerSpec) -> Any:
+        limits = spec.limits
+        return self._api.create_host_config(
+            network_mode=limits.network,
+            read_only=True,
+            tmpfs={"/tmp": f"rw,nosuid,nodev,size={limits.tmpfs_bytes}"},  # noqa: S108 -- a tmpfs inside the container
+            cap_drop=["ALL"],
+            security_opt=["no-new-privileges"],
+            mem_limit=limits.memory_bytes,
+            memswap_limit=limits.memory_bytes,
+            nano_cpus=int(limits.cpus * 1e9),
+            pids_limit=limits.pids,
+            ulimits=[Ulimit(name="nofile", soft=limits.open_files, hard=limits.open_files)],
+            init=True,
+            # Output reaches the runner through attach; the engine keeps no log of it.
+            log_config=LogConfig(type=LogConfig.types.NONE),
+        )
+
+    def remove_labelled(self, labels: Mapping[str, str]) -> list[str]:
+        filters = {"label": [f"{key}={value}" for key, value in labels.items()]}
+        with _engine_call("cannot list containers"):
+            found = self._api.containers(all=True, filters=filters)
+        ids = [c["Id"] for c in found]
+        for container_id in ids:
+            _remove_quietly(self._api, container_id)
+        return ids
+
+
+def _remove_quietly(api: Any, container_id: str) -> None:
+    try:
+        api.remove_container(container_id, force=True)
+    except NotFound:
+        pass
+    except _ENGINE_ERRORS as exc:
+        log.warning("could not remove container %s: %s", container_id[:12], exc)
+
+
+class DockerContainer:
+    """A started container, its stdin/stdout/stderr on one attach socket."""
+
+    def __init__(self, api: Any, container_id: str, sock_io: Any) -> None:
+        self.id = container_id
+        self._api = api
+        self._sock_io = sock_io  # holds the HTTP response, which must outlive the socket
+        self._sock: socket.socket = getattr(sock_io, "_sock", sock_io)
+        self._sock.setblocking(False)
+        self._frames = FrameDecoder()
+        self._stdin = bytearray()
+        self._stdin_open = True
+
+    def send(self, data: bytes) -> None:
+        self._stdin += data
+        self._write_stdin()
+
+    def _write_stdin(self) -> None:
+        try:
+            while self._stdin:
+                sent = self._sock.send(self._stdin[:_READ_SIZE])
+                del self._stdin[:sent]
+            if self._stdin_open:
+                self._stdin_open = False
+                self._sock.shutdown(socket.SHUT_WR)
+        except BlockingIOError:
+            return
+        except OSError as exc:  # the task exited without reading all of its input
+            log.debug("container %s: stdin closed early: %s", self.id[:12], exc)
+            self._stdin.clear()
+            self._stdin_open = False
+
+    def read(self, timeout_s: float) -> list[Chunk] | None:
+        deadline = time.monotonic() + max(timeout_s, 0.0)
+        while True:
+            want_write = [self._sock] if self._stdin else []
+            remaining = max(deadline - time.monotonic(), 0.0)
+            readable, writable, _ = select.select([self._sock], want_write, [], remaining)
+            if writable:
+                self._write_stdin()
+            if readable:
+                try:
+                    data = self._sock.recv(_READ_SIZE)
+                except BlockingIOError:
+                    continue
+                except OSError as exc:
+                    raise EngineError(
+                        f"lost the output of container {self.id[:12]}: {exc}"
+                    ) from exc
+                return self._frames.feed(data) if data else None
+            if time.monotonic() >= deadline:
+                return []
+
+    def stop(self, grace_s: float) -> None:
+        try:
+            with _engine_call(f"cannot stop container {self.id[:12]}"):
+                self._api.stop(self.id, timeout=max(round(grace_s), 0))
+        except NotFound:
+            pass
+
+    def wait(self, timeout_s: float) -> ExitInfo:
+        with _engine_call(f"container {self.id[:12]} did not report its exit"):
+            status = self._api.wait(self.id, timeout=timeout_s)
+            code = int(status.get("StatusCode", -1))
+            oom = False
+            if code != 0:
+                oom = bool(self._api.inspect_container(self.id)["State"].get("OOMKilled"))
+        return ExitInfo(exit_code=code, oom_killed=oom)
+
+    def remove(self) -> None:
+        with contextlib.suppress(OSError):
+            self._sock.close()
+        with contextlib.suppress(OSError):
+            self._sock_io.close()
+        _remove_quietly(self._api, self.id)

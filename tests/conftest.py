@@ -1,0 +1,94 @@
+"""Shared fixtures: a real Docker engine, real task images, real HTTP servers on loopback.
+
+Integration tests skip when no engine answers on a developer's machine, but fail
+under CI=true, where the engine and images must be there.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from runner.catalog import CATALOG_LABEL
+from runner.containers import LABEL_RUNNER_ID
+from runner.docker_engine import DockerEngine
+from runner.errors import ConfigError, EngineError
+from scripts.build_images import base_build_args
+
+REPO = Path(__file__).resolve().parent.parent
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+SAMPLE_IMAGE = "xc-tasks/sample:latest"
+NODE_IMAGE = "xc-tasks/textstats-node:latest"
+
+
+def task_image_folders() -> list[str]:
+    return sorted(p.parent.name for p in (REPO / "task_images").glob("*/Dockerfile"))
+
+
+def unavailable(reason: str) -> None:
+    if IN_CI:
+        pytest.fail(f"{reason} (integration tests must run under CI=true)")
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def engine() -> Iterator[DockerEngine]:
+    try:
+        docker_engine = DockerEngine()
+    except EngineError as exc:
+        unavailable(f"no Docker engine: {exc}")
+    yield docker_engine
+    docker_engine.close()
+
+
+@pytest.fixture(scope="session")
+def task_images(engine: DockerEngine) -> list[str]:
+    """Every image built from task_images/ (`make images`)."""
+    images = [f"xc-tasks/{folder}:latest" for folder in task_image_folders()]
+    for image in images:
+        try:
+            engine.image_labels(image)
+        except ConfigError:
+            unavailable(f"task image {image} is not built (run `make images`)")
+    return images
+
+
+@pytest.fixture
+def runner_id(engine: DockerEngine) -> Iterator[str]:
+    """A runner id of its own for each test; its containers must all be gone at the end."""
+    rid = f"test-{uuid.uuid4().hex[:10]}"
+    yield rid
+    left = engine.remove_labelled({LABEL_RUNNER_ID: rid})
+    assert left == [], f"containers left behind by runner {rid}: {left}"
+
+
+PROBE_IMAGE = "xc-test/probe:latest"
+
+
+@pytest.fixture(scope="session")
+def probe_image(engine: DockerEngine) -> str:
+    """tests/images/probe, built with its catalog label: one task per behaviour to test."""
+    import docker  # noqa: PLC0415 -- only this fixture builds images
+
+    folder = REPO / "tests" / "images" / "probe"
+    catalog = json.dumps(json.loads((folder / "catalog.json").read_text()))
+    client = docker.from_env()
+    try:
+        client.images.build(
+            path=str(folder),
+            tag=PROBE_IMAGE,
+            buildargs=base_build_args(),
+            labels={CATALOG_LABEL: catalog},
+            rm=True,
+            forcerm=True,
+        )
+    except docker.errors.DockerException as exc:
+        unavailable(f"cannot build {PROBE_IMAGE}: {exc}")
+    finally:
+        client.close()
+    return PROBE_IMAGE
