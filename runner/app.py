@@ -1,0 +1,173 @@
+"""Builds the runner from its settings and runs it: the composition root.
+
+This is the one place that knows every concrete part (Docker engine, platform
+client, schema contracts); the loop and the executor only see interfaces.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from types import FrameType
+from typing import Any
+
+from runner.backoff import Backoff
+from runner.catalog import Catalog, TaskRoute, routes_from_label
+from runner.containers import LABEL_RUNNER_ID, Engine
+from runner.contracts import Contracts
+from runner.errors import PlatformError
+from runner.executor import TaskExecutor
+from runner.model import TaskInstance
+from runner.platform import PlatformClient
+from runner.reporting import StatusSender
+from runner.settings import RunnerSettings
+from runner.worker import Worker
+
+log = logging.getLogger(__name__)
+
+_FLUSH_TIMEOUT_S = 30.0
+
+
+def load_catalog(images: tuple[str, ...], engine: Engine, contracts: Contracts) -> Catalog:
+    routes: list[TaskRoute] = []
+    for image in images:
+        found = routes_from_label(image, engine.image_labels(image), contracts.check_catalog)
+        log.info("image %s: %s", image, ", ".join(f"{r.namespace}/{r.name}" for r in found))
+        routes += found
+    return Catalog(routes)
+
+
+class PlatformQueue:
+    """The platform's task queue as the worker loop sees it: TaskInstance or None."""
+
+    def __init__(self, client: PlatformClient, contracts: Contracts) -> None:
+        self._client = client
+        self._contracts = contracts
+
+    def poll(self, namespace: str) -> TaskInstance | None:
+        raw = self._client.poll(namespace)
+        return None if raw is None else self.instance(raw, namespace)
+
+    def instance(self, raw: Mapping[str, Any], namespace: str) -> TaskInstance:
+        instance_id = raw.get("id")
+        if isinstance(instance_id, bool) or not isinstance(instance_id, str | int):
+            raise PlatformError(
+                f"polling {namespace}: a task instance without a usable id: {str(raw)[:300]}",
+                transient=False,
+            )
+        problem = self._contracts.check("task-instance.schema.json", raw, "task instance")
+        input_data = raw.get("inputData")
+        timeout_ms = raw.get("timeOutInMillis")
+        return TaskInstance(
+            id=instance_id,
+            namespace=str(raw.get("catalogTaskDefinitionNamespace") or namespace),
+            name=str(raw.get("catalogTaskDefinitionName") or "?"),
+            input_data=input_data if isinstance(input_data, dict) else {},
+            timeout_ms=timeout_ms if isinstance(timeout_ms, int) else None,
+            rejection=f"malformed task instance from the platform: {problem}" if problem else None,
+        )
+
+
+class Runner:
+    """A started runner: catalog published, ready to poll."""
+
+    def __init__(
+        self, settings: RunnerSettings, engine: Engine, contracts: Contracts | None = None
+    ) -> None:
+        self.settings = settings
+        self.engine = engine
+        self.contracts = contracts or Contracts()
+        self.catalog = load_catalog(settings.images, engine, self.contracts)
+        self.client = PlatformClient(
+            settings.server_url, settings.api_key, timeout_s=settings.http_timeout_s
+        )
+        self.statuses = StatusSender(self.client.post_status)
+        executor = TaskExecutor(
+            catalog=self.catalog,
+            engine=engine,
+            contracts=self.contracts,
+            statuses=self.statuses,
+            settings=settings,
+        )
+        self.worker = Worker(
+            PlatformQueue(self.client, self.contracts),
+            executor,
+            namespaces=self.catalog.namespaces,
+            concurrency=settings.concurrency,
+            idle=Backoff(base_s=0.05, cap_s=settings.poll_max_interval_s),
+            failing=Backoff(base_s=0.5, cap_s=30.0),
+            drain_timeout_s=settings.drain_timeout_s,
+        )
+
+    def publish(self, stop: threading.Event) -> bool:
+        """Publish each namespace's catalog, retrying while the platform is unreachable.
+
+        AuthError and other refusals propagate; False if `stop` was set first.
+        """
+        backoff = Backoff(base_s=0.5, cap_s=30.0)
+        for namespace in self.catalog.namespaces:
+            definitions = self.catalog.definitions(namespace)
+            while True:
+                try:
+                    self.client.publish_catalog(
+                        namespace, definitions, remove_previous=self.settings.remove_previous_tasks
+                    )
+                    break
+                except PlatformError as exc:
+                    if not exc.transient:
+                        raise
+                    delay = backoff.next()
+                    log.warning("%s; trying again in %.1f s", exc, delay)
+                    if stop.wait(delay):
+                        return False
+            log.info("published %d task(s) of namespace %s", len(definitions), namespace)
+        return True
+
+    def remove_leftovers(self, when: str) -> None:
+        removed = self.engine.remove_labelled({LABEL_RUNNER_ID: self.settings.runner_id})
+        if removed:
+            log.warning(
+                "%s: removed %d container(s) of runner %s: %s",
+                when,
+                len(removed),
+                self.settings.runner_id,
+                ", ".join(c[:12] for c in removed),
+            )
+
+    def run(self) -> None:
+        """Poll and run tasks until the worker is asked to stop; then drain and flush."""
+        self.remove_leftovers("start-up")
+        log.info(
+            "runner %s polling %s with %d slot(s)",
+            self.settings.runner_id,
+            ", ".join(self.catalog.namespaces),
+            self.settings.concurrency,
+        )
+        try:
+            self.worker.run()
+        finally:
+            self.statuses.close(_FLUSH_TIMEOUT_S)
+            self.remove_leftovers("shutdown")
+            self.client.close()
+            log.info("runner %s stopped", self.settings.runner_id)
+
+
+@contextmanager
+def stop_on_signals(worker: Worker) -> Iterator[None]:
+    """SIGTERM/SIGINT: the first drains, the second stops running tasks now."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum: int, frame: FrameType | None) -> None:
+        worker.request_stop()  # only sets flags: logging is not safe in a handler
+
+    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        yield
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)

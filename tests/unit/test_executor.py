@@ -1,0 +1,208 @@
+"""One task instance to exactly one terminal status, on a scripted container."""
+
+from __future__ import annotations
+
+import json
+import threading
+from typing import Any
+
+import pytest
+
+from runner.catalog import CATALOG_LABEL, Catalog, routes_from_label
+from runner.contracts import Contracts
+from runner.executor import TaskExecutor
+from runner.model import TaskInstance, TaskStatus
+from runner.protocol import Stream
+from runner.settings import RunnerSettings
+from tests.unit.fakes import FakeContainer, FakeEngine, RecordingSink, message
+
+CONTRACTS = Contracts()
+CATALOG = Catalog(
+    routes_from_label(
+        "xc-tasks/sample:latest",
+        {
+            CATALOG_LABEL: json.dumps(
+                [
+                    {
+                        "namespace": "sample",
+                        "name": "double",
+                        "inputs": [
+                            {"name": "str_in", "defaultValue": "xyz"},
+                            {"name": "nbr_in", "defaultValue": "1"},
+                        ],
+                        "outputs": [{"name": "str_out"}, {"name": "nbr_out"}],
+                    },
+                    {"namespace": "sample", "name": "slow", "timeOutInMillis": 200},
+                ]
+            )
+        },
+        CONTRACTS.check_catalog,
+    )
+)
+
+
+def make(
+    containers: list[FakeContainer], **overrides: Any
+) -> tuple[TaskExecutor, FakeEngine, RecordingSink]:
+    settings = RunnerSettings(
+        server_url="http://platform",
+        api_key="k",
+        images=("img",),
+        runner_id="r1",
+        exit_grace_s=0.1,
+        **overrides,
+    )
+    engine = FakeEngine(containers=containers)
+    sink = RecordingSink()
+    return (
+        TaskExecutor(
+            catalog=CATALOG, engine=engine, contracts=CONTRACTS, statuses=sink, settings=settings
+        ),
+        engine,
+        sink,
+    )
+
+
+def double(**inputs: Any) -> TaskInstance:
+    return TaskInstance("i1", "sample", "double", inputs)
+
+
+def test_a_completed_task_gets_its_outputs_and_its_container_removed() -> None:
+    container = FakeContainer(
+        [
+            [message({"type": "notify", "status": "InProgress", "message": "working"})],
+            [message({"type": "result", "outputs": {"str_out": "abab", "nbr_out": "42"}})],
+            None,
+        ]
+    )
+    executor, engine, sink = make([container])
+    executor.execute(
+        double(str_in="ab", nbr_in="21", **{"str_in#type": "String"}), threading.Event()
+    )
+    assert sink.statuses == [
+        TaskStatus("i1", "InProgress", "working"),
+        TaskStatus("i1", "Completed", "", output_values={"str_out": "abab", "nbr_out": "42"}),
+    ]
+    envelope = json.loads(container.stdin)
+    assert envelope == {
+        "protocol": 1,
+        "namespace": "sample",
+        "task": "double",
+        "taskInstanceId": "i1",
+        "inputs": {"str_in": "ab", "nbr_in": "21"},
+    }
+    assert container.removed
+    assert engine.launched[0].labels == {
+        "xc-scenario.runner-id": "r1",
+        "xc-scenario.namespace": "sample",
+        "xc-scenario.task": "double",
+        "xc-scenario.task-instance-id": "i1",
+    }
+
+
+def test_unknown_task_is_an_error_naming_it_and_nothing_is_launched() -> None:
+    executor, engine, sink = make([])
+    executor.execute(TaskInstance(7, "sample", "nope", {}), threading.Event())
+    assert sink.statuses == [
+        TaskStatus(7, "Error", "unknown task sample/nope: no task image of this runner declares it")
+    ]
+    assert engine.launched == []
+
+
+def test_invalid_inputs_never_start_a_container() -> None:
+    executor, engine, sink = make([])
+    executor.execute(double(nbr_in=["x"]), threading.Event())
+    assert [s.status for s in sink.statuses] == ["Error"]
+    assert "input.nbr_in" in sink.statuses[0].message
+    assert engine.launched == []
+
+
+def test_a_malformed_instance_is_an_error_saying_why() -> None:
+    executor, _, sink = make([])
+    executor.execute(
+        TaskInstance("i", "sample", "double", rejection="inputData is a list"), threading.Event()
+    )
+    assert sink.statuses == [TaskStatus("i", "Error", "inputData is a list")]
+
+
+def test_an_engine_failure_is_an_error() -> None:
+    executor, engine, sink = make([])
+    engine.fail_launch = True
+    executor.execute(double(), threading.Event())
+    assert sink.statuses == [
+        TaskStatus(
+            "i1",
+            "Error",
+            "the container engine failed: cannot create a container of img: engine on fire",
+        )
+    ]
+
+
+def test_a_silent_task_times_out_by_its_catalog_timeout_and_is_stopped() -> None:
+    container = FakeContainer([])
+    executor, _, sink = make([container])
+    executor.execute(TaskInstance("i2", "sample", "slow"), threading.Event())
+    assert sink.statuses == [TaskStatus("i2", "Error", "the task timed out after 0.2 s")]
+    assert container.stops and container.removed
+
+
+def test_the_instance_timeout_beats_the_catalog_one() -> None:
+    container = FakeContainer([])
+    executor, _, sink = make([container])
+    executor.execute(TaskInstance("i2", "sample", "slow", timeout_ms=50), threading.Event())
+    assert sink.statuses[0].message == "the task timed out after 0.05 s"
+
+
+def test_stopping_the_runner_ends_a_running_task_with_an_error() -> None:
+    container = FakeContainer([])
+    executor, _, sink = make([container])
+    stop = threading.Event()
+    stop.set()
+    executor.execute(double(), stop)
+    assert sink.statuses == [
+        TaskStatus("i1", "Error", "the runner shut down before the task finished")
+    ]
+    assert container.stops and container.removed
+
+
+def test_a_task_still_running_after_its_result_is_completed_then_stopped() -> None:
+    container = FakeContainer(
+        [[message({"type": "result", "outputs": {"str_out": "a", "nbr_out": "1"}})]]
+    )
+    executor, _, sink = make([container])
+    executor.execute(double(), threading.Event())
+    assert [s.status for s in sink.statuses] == ["Completed"]
+    assert container.stops and container.removed
+
+
+def test_exit_without_result_reports_code_and_stderr() -> None:
+    container = FakeContainer([[(Stream.STDERR, b"Segmentation fault\n")], None], exit_code=139)
+    executor, _, sink = make([container])
+    executor.execute(double(), threading.Event())
+    assert sink.statuses == [
+        TaskStatus(
+            "i1",
+            "Error",
+            "the task exited with code 139 without "
+            "sending a result; stderr ends with: Segmentation fault",
+        )
+    ]
+
+
+def test_output_flood_kills_the_container() -> None:
+    container = FakeContainer([[(Stream.STDOUT, b"x" * 600)]] * 3)
+    executor, _, sink = make([container], max_output_bytes=1000)
+    executor.execute(double(), threading.Event())
+    assert [s.status for s in sink.statuses] == ["Error"]
+    assert "output limit exceeded" in sink.statuses[0].message
+    assert container.stops == [0] and container.removed
+
+
+@pytest.mark.parametrize("failure", [RuntimeError("bug"), KeyError("k")])
+def test_a_runner_bug_still_ends_the_task_and_removes_the_container(failure: Exception) -> None:
+    container = FakeContainer([], fail_read=failure)
+    executor, _, sink = make([container])
+    executor.execute(double(), threading.Event())
+    assert len(sink.terminal()) == 1
+    assert sink.statuses[0].message.startswith("internal runner error: ")
+    assert container.removed

@@ -1,0 +1,186 @@
+"""The worker loop on fakes: bounded concurrency, idle backoff, drain."""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, field
+
+from runner.backoff import Backoff
+from runner.errors import PlatformError
+from runner.model import TaskInstance
+from runner.worker import Worker
+
+
+@dataclass
+class FakeSource:
+    queues: dict[str, list[TaskInstance]]
+    polls: list[tuple[float, str]] = field(default_factory=list)
+    fail_first: int = 0
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def poll(self, namespace: str) -> TaskInstance | None:
+        with self.lock:
+            self.polls.append((time.monotonic(), namespace))
+            if self.fail_first > 0:
+                self.fail_first -= 1
+                raise PlatformError("platform down", transient=True)
+            queue = self.queues.get(namespace, [])
+            return queue.pop(0) if queue else None
+
+
+@dataclass
+class FakeExecutor:
+    hold: threading.Event = field(default_factory=threading.Event)
+    running: int = 0
+    max_running: int = 0
+    done: list[str] = field(default_factory=list)
+    aborted: list[str] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def execute(self, instance: TaskInstance, stop: threading.Event) -> None:
+        with self.lock:
+            self.running += 1
+            self.max_running = max(self.max_running, self.running)
+        while not self.hold.is_set() and not stop.is_set():
+            time.sleep(0.005)
+        with self.lock:
+            self.running -= 1
+            (self.aborted if stop.is_set() and not self.hold.is_set() else self.done).append(
+                str(instance.id)
+            )
+
+
+def tasks(namespace: str, count: int) -> list[TaskInstance]:
+    return [TaskInstance(f"{namespace}-{i}", namespace, "t") for i in range(count)]
+
+
+def make(
+    source: FakeSource,
+    executor: FakeExecutor,
+    *,
+    concurrency: int = 2,
+    drain_timeout_s: float = 5.0,
+    idle_cap_s: float = 0.05,
+) -> Worker:
+    return Worker(
+        source,
+        executor,
+        namespaces=sorted(source.queues),
+        concurrency=concurrency,
+        idle=Backoff(base_s=0.01, cap_s=idle_cap_s, jitter=0),
+        failing=Backoff(base_s=0.01, cap_s=0.02, jitter=0),
+        drain_timeout_s=drain_timeout_s,
+    )
+
+
+def start(worker: Worker) -> threading.Thread:
+    thread = threading.Thread(target=worker.run, daemon=True)
+    thread.start()
+    return thread
+
+
+def wait_until(predicate: object, timeout_s: float = 5.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not predicate():  # type: ignore[operator]
+        assert time.monotonic() < deadline, "condition not reached in time"
+        time.sleep(0.005)
+
+
+def test_never_more_tasks_than_slots_and_no_poll_while_full() -> None:
+    source = FakeSource({"ns": tasks("ns", 10)})
+    executor = FakeExecutor()
+    worker = make(source, executor, concurrency=3)
+    thread = start(worker)
+    wait_until(lambda: executor.running == 3)
+    polls_when_full = len(source.polls)
+    time.sleep(0.3)
+    assert len(source.polls) == polls_when_full, "polled while every slot was busy"
+    executor.hold.set()
+    wait_until(lambda: len(executor.done) == 10)
+    worker.request_stop()
+    thread.join(5)
+    assert executor.max_running == 3
+    assert sorted(executor.done) == sorted(f"ns-{i}" for i in range(10))
+
+
+def test_namespaces_are_polled_in_turn() -> None:
+    source = FakeSource({"a": tasks("a", 2), "b": tasks("b", 2)})
+    executor = FakeExecutor()
+    executor.hold.set()
+    worker = make(source, executor)
+    thread = start(worker)
+    wait_until(lambda: len(executor.done) == 4)
+    worker.request_stop()
+    thread.join(5)
+    assert [ns for _, ns in source.polls[:4]] == ["a", "b", "a", "b"]
+
+
+def test_idle_polling_backs_off_up_to_the_cap_and_work_resets_it() -> None:
+    source = FakeSource({"ns": []})
+    executor = FakeExecutor()
+    executor.hold.set()
+    worker = make(source, executor, idle_cap_s=0.08)
+    thread = start(worker)
+    time.sleep(0.6)
+    gaps = [b - a for (a, _), (b, _) in zip(source.polls, source.polls[1:], strict=False)]
+    assert gaps[0] < 0.06 and max(gaps) < 0.5
+    assert sum(1 for g in gaps if g > 0.07) >= 3, "the backoff never reached its cap"
+    source.queues["ns"].append(TaskInstance("late", "ns", "t"))
+    wait_until(lambda: executor.done == ["late"], timeout_s=1.0)
+    worker.request_stop()
+    thread.join(5)
+
+
+def test_platform_errors_back_off_and_polling_resumes() -> None:
+    source = FakeSource({"ns": tasks("ns", 1)}, fail_first=3)
+    executor = FakeExecutor()
+    executor.hold.set()
+    worker = make(source, executor)
+    thread = start(worker)
+    wait_until(lambda: executor.done == ["ns-0"])
+    worker.request_stop()
+    thread.join(5)
+
+
+def test_first_stop_drains_running_tasks_and_stops_polling() -> None:
+    source = FakeSource({"ns": tasks("ns", 5)})
+    executor = FakeExecutor()
+    worker = make(source, executor, concurrency=2)
+    thread = start(worker)
+    wait_until(lambda: executor.running == 2)
+    worker.request_stop()
+    polls_at_stop = len(source.polls)
+    time.sleep(0.2)
+    assert thread.is_alive(), "run() returned with tasks still running"
+    executor.hold.set()
+    thread.join(5)
+    assert not thread.is_alive()
+    assert len(source.polls) == polls_at_stop
+    assert len(executor.done) == 2 and executor.aborted == []
+
+
+def test_second_stop_aborts_running_tasks() -> None:
+    source = FakeSource({"ns": tasks("ns", 2)})
+    executor = FakeExecutor()
+    worker = make(source, executor)
+    thread = start(worker)
+    wait_until(lambda: executor.running == 2)
+    worker.request_stop()
+    worker.request_stop()
+    thread.join(5)
+    assert not thread.is_alive()
+    assert sorted(executor.aborted) == ["ns-0", "ns-1"]
+
+
+def test_drain_timeout_aborts_what_is_left() -> None:
+    source = FakeSource({"ns": tasks("ns", 1)})
+    executor = FakeExecutor()
+    worker = make(source, executor, drain_timeout_s=0.2)
+    thread = start(worker)
+    wait_until(lambda: executor.running == 1)
+    started = time.monotonic()
+    worker.request_stop()
+    thread.join(5)
+    assert 0.15 < time.monotonic() - started < 2
+    assert executor.aborted == ["ns-0"]
