@@ -1,0 +1,97 @@
+"""The JSON shapes the local server answers with, built from stored rows.
+
+Pure functions: no SQL here, so the platform's wire format sits in one place.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+TERMINAL_STATES = ("Completed", "Error")
+
+
+def utc_now() -> str:
+    """ISO 8601 UTC with milliseconds, as Java platforms print dates."""
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def annotate_inputs(inputs: Mapping[str, Any], definition: Mapping[str, Any]) -> dict[str, Any]:
+    """The inputs plus `<name>#type` for every declared input, as the platform adds them."""
+    declared = {p["name"]: p.get("baseType") or "String" for p in definition.get("inputs") or []}
+    annotated = dict(inputs)
+    for key in inputs:
+        if key in declared:
+            annotated.setdefault(f"{key}#type", declared[key])
+    return annotated
+
+
+def next_state(state: str, status: str) -> str:
+    """Delivery is at-least-once: a status after a terminal one must not reopen it."""
+    return state if state in TERMINAL_STATES else status
+
+
+def next_version(old: Mapping[str, Any] | None, new: Mapping[str, Any]) -> int:
+    """1 when new, +1 when the content changed; versionNumber itself does not count."""
+    if old is None:
+        return 1
+    version = int(old.get("versionNumber") or 0)
+    return version if _content(old) == _content(new) else version + 1
+
+
+def _content(definition: Mapping[str, Any]) -> str:
+    return json.dumps({k: v for k, v in definition.items() if k != "versionNumber"}, sort_keys=True)
+
+
+def task_instance(
+    row: sqlite3.Row, definition: Mapping[str, Any] | None, status: str
+) -> dict[str, Any]:
+    definition = definition or {}
+    timeout = (
+        row["timeout_ms"] if row["timeout_ms"] is not None else definition.get("timeOutInMillis")
+    )
+    return {
+        "id": row["id"],
+        "catalogTaskDefinitionNamespace": row["namespace"],
+        "catalogTaskDefinitionName": row["name"],
+        "catalogTaskDefinitionVersion": definition.get("versionNumber"),
+        "inputData": annotate_inputs(json.loads(row["input_data"]), definition),
+        "workflowInstanceId": row["workflow_instance_id"],
+        "workflowDefinitionWorkspaceName": "local",
+        "taskDefinitionId": None,
+        "workerId": None,
+        "timeOutInMillis": timeout,
+        "status": status,
+        "errorLevel": None,
+        "creationDate": row["created_at"],
+        "workflowInstanceResumeCount": 0,
+        "userName": "local",
+        "invariants": definition.get("invariants") or [],
+        "outputData": None,
+    }
+
+
+def status_record(row: sqlite3.Row) -> dict[str, Any]:
+    return {
+        "seq": row["seq"],
+        "taskInstanceId": row["instance_id"],
+        "namespace": row["namespace"],
+        "name": row["name"],
+        "status": row["status"],
+        "message": row["message"],
+        "progressPercentage": _loads(row["progress"]),
+        "outputValues": _loads(row["output_values"]),
+        "errorLevel": row["error_level"],
+        "receivedAt": row["received_at"],
+    }
+
+
+def _loads(text: str | None) -> Any:
+    return None if text is None else json.loads(text)
+
+
+def dumps_or_none(value: Any) -> str | None:
+    return None if value is None else json.dumps(value)
