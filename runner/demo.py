@@ -1,0 +1,92 @@
+"""`make run` without a platform: the local server, the runner, and one of each sample task."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import threading
+from collections.abc import Mapping
+
+from runner.app import Runner, stop_on_signals
+from runner.commands import (
+    local_api_key,
+    local_db,
+    local_port,
+    print_new_statuses,
+    say,
+    skip_to_end,
+)
+from runner.docker_engine import DockerEngine
+from runner.errors import EXIT_OK
+from runner.localserver import LocalServer
+from runner.localserver.client import LocalClient
+from runner.settings import runner_settings
+
+log = logging.getLogger(__name__)
+
+# What the demo submits, for the tasks the given images declare.
+SUBMISSIONS: tuple[tuple[str, str, Mapping[str, str]], ...] = (
+    ("sample", "simple", {"arg": "hello"}),
+    ("sample", "double", {"str_in": "ab", "nbr_in": "21"}),
+    ("sample", "reporting_task", {"n": "3", "param": "demo"}),
+    ("sample", "error_placeholder", {}),
+    ("sample", "zero_division", {}),
+    ("textstats", "word_count", {"text": "one two three\nfour"}),
+    ("textstats", "slow_upper", {"text": "shout", "seconds": "2"}),
+)
+
+
+class _Background(threading.Thread):
+    """Runs the runner off the main thread, which keeps the signals and the printing."""
+
+    def __init__(self, runner: Runner) -> None:
+        super().__init__(name="runner", daemon=True)
+        self._runner = runner
+        self.error: Exception | None = None
+
+    def run(self) -> None:
+        try:
+            self._runner.run()
+        except Exception as exc:  # noqa: BLE001 -- handed to the main thread, which re-raises it
+            self.error = exc
+
+
+def run_demo(args: argparse.Namespace) -> int:
+    key = local_api_key(args)
+    with LocalServer(local_db(args), port=local_port(args), api_key=key) as server:
+        environ = {**os.environ, "XC_SCENARIO_SERVER": server.url, "XC_SCENARIO_APIKEY": key}
+        settings = runner_settings(args, environ)
+        engine = DockerEngine(pool_size=2 * settings.concurrency + 4)
+        try:
+            runner = Runner(settings, engine)
+            with stop_on_signals(runner.worker):
+                if runner.publish(runner.worker.stopping):
+                    _show(runner, LocalClient(server.url, key), server.url, key)
+        finally:
+            engine.close()
+    return EXIT_OK
+
+
+def _show(runner: Runner, client: LocalClient, url: str, key: str) -> None:
+    last = skip_to_end(client)
+    background = _Background(runner)
+    background.start()
+    say(f"local XC Scenario server listening on {url} (API key: {key})")
+    for namespace, task, inputs in SUBMISSIONS:
+        if runner.catalog.route(namespace, task) is not None:
+            created = client.submit(namespace, task, dict(inputs))
+            say(f"submitted {namespace}/{task} {json.dumps(dict(inputs))} as {created['id']}")
+    say(
+        "statuses as they arrive (Ctrl-C to stop; more tasks: "
+        f"XC_SCENARIO_SERVER={url} .venv/bin/python -m runner submit sample simple arg=hi):"
+    )
+    while background.is_alive() and not runner.worker.stopping.is_set():
+        last = print_new_statuses(client, last, wait_s=0.5)
+    say("stopping: letting running tasks finish (Ctrl-C again to stop them now)")
+    while background.is_alive():
+        last = print_new_statuses(client, last, wait_s=0.2)
+    print_new_statuses(client, last, wait_s=0)
+    if background.error is not None:
+        raise background.error

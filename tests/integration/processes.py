@@ -1,0 +1,82 @@
+"""Running the runner the way users do: as its own process."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+
+from tests.conftest import REPO
+
+
+class RunnerProcess:
+    def __init__(self, proc: subprocess.Popen[bytes], log_path: Path) -> None:
+        self.proc = proc
+        self.log_path = log_path
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def stop(self, timeout_s: float = 60) -> int:
+        """SIGTERM, as an orchestrator would; the exit code."""
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+        return self.proc.wait(timeout_s)
+
+
+@contextmanager
+def runner_process(
+    server_url: str,
+    api_key: str,
+    images: Sequence[str],
+    runner_id: str,
+    *args: str,
+    env: dict[str, str] | None = None,
+) -> Iterator[RunnerProcess]:
+    environ = {
+        **os.environ,
+        "XC_SCENARIO_SERVER": server_url,
+        "XC_SCENARIO_APIKEY": api_key,
+        "XC_RUNNER_ID": runner_id,
+        "XC_RUNNER_POLL_MAX_INTERVAL_S": "0.2",
+        **(env or {}),
+    }
+    with tempfile.NamedTemporaryFile(prefix="runner-", suffix=".log", delete=False) as log:
+        log_path = Path(log.name)
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "runner", "run", *images, *args],
+            env=environ,
+            cwd=REPO,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    runner = RunnerProcess(proc, log_path)
+    try:
+        yield runner
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(10)
+        log_path.unlink(missing_ok=True)
+
+
+def wait_for(
+    predicate: Callable[[], bool], timeout_s: float, what: str, runner: RunnerProcess | None = None
+) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not predicate():
+        if runner is not None and runner.proc.poll() is not None:
+            raise AssertionError(
+                f"the runner exited ({runner.proc.returncode}) while waiting "
+                f"for {what}:\n{runner.log()}"
+            )
+        if time.monotonic() > deadline:
+            log = runner.log() if runner else ""
+            raise AssertionError(f"timed out waiting for {what}\n{log}")
+        time.sleep(0.05)
