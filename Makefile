@@ -1,0 +1,53 @@
+# The two commands a user needs are `make run` and `make test`; both set up
+# everything first (venv, Docker engine, base and task images).
+
+PYTHON      ?= python3
+VENV        := .venv
+PY          := $(VENV)/bin/python
+STAMP       := $(VENV)/.installed
+TASK_IMAGES ?= xc-tasks/sample:latest xc-tasks/textstats-node:latest
+PYTEST_ARGS ?=
+
+.PHONY: run test lint images base-images engine venv bench compose-up clean
+
+run: venv engine images
+ifdef XC_SCENARIO_SERVER
+	$(PY) -m runner run $(TASK_IMAGES)
+else
+	$(PY) -m runner demo $(TASK_IMAGES)
+endif
+
+test: venv engine images lint
+	$(VENV)/bin/pytest $(PYTEST_ARGS)
+
+lint: venv
+	$(VENV)/bin/ruff check runner tests scripts task_images
+	$(VENV)/bin/mypy
+
+venv: $(STAMP)
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $@
+
+engine:
+	./scripts/ensure-engine.sh
+
+base-images: engine
+	sh scripts/build-base-images.sh
+
+images: venv base-images
+	$(PY) scripts/build_images.py
+
+bench: venv engine images
+	$(PY) scripts/bench.py
+
+compose-up: venv engine images
+	$(PY) scripts/build_runner_image.py
+	docker-compose -f compose.yaml up --abort-on-container-exit
+
+clean:
+	-docker ps -aq --filter label=xc-scenario.runner-id | xargs -r docker rm -f
+	rm -rf build .pytest_cache .mypy_cache .ruff_cache
