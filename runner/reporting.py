@@ -105,5 +105,12 @@ class StatusSender:
                     return True
                 delay = self._backoff.next()
                 log.warning("%s; retrying in %.1f s", exc, delay)
+            except Exception:  # a bug must not stop delivery of the statuses behind this one
+                log.exception(
+                    "status dropped: %s for task instance %s",
+                    status.status,
+                    status.task_instance_id,
+                )
+                return True
             if self._abandon.wait(delay):
                 return False

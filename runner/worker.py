@@ -73,14 +73,15 @@ class Worker:
             return
         try:
             instance = self._poll_round()
-        except AuthError as exc:
-            delay = self._failing.next()
-            log.error("%s: is XC_SCENARIO_APIKEY still valid? polling again in %.0f s", exc, delay)
-            self._release_and_wait(delay)
-            return
         except PlatformError as exc:
             delay = self._failing.next()
-            log.warning("%s; polling again in %.1f s", exc, delay)
+            hint = ": is XC_SCENARIO_APIKEY still valid?" if isinstance(exc, AuthError) else ""
+            log.warning("%s%s; polling again in %.1f s", exc, hint, delay)
+            self._release_and_wait(delay)
+            return
+        except Exception:  # a bug must not end the loop; it is logged and backed off from
+            delay = self._failing.next()
+            log.exception("polling failed; polling again in %.1f s", delay)
             self._release_and_wait(delay)
             return
         self._failing.reset()

@@ -69,3 +69,18 @@ def test_close_gives_up_after_its_timeout_and_counts_what_is_left() -> None:
     sender.submit(TaskStatus("a", "Completed"))
     sender.submit(TaskStatus("b", "Completed"))
     assert sender.close(0.2) == 2
+
+
+def test_an_unexpected_error_drops_one_status_but_not_the_sender() -> None:
+    received: list[TaskStatus] = []
+
+    def post(status: TaskStatus) -> None:
+        if status.task_instance_id == "bad":
+            raise TypeError("not serializable")
+        received.append(status)
+
+    sender = StatusSender(post, backoff=fast())
+    sender.submit(TaskStatus("bad", "Completed"))
+    sender.submit(TaskStatus("good", "Completed"))
+    assert sender.close(5) == 0
+    assert received == [TaskStatus("good", "Completed")]

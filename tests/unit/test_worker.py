@@ -184,3 +184,22 @@ def test_drain_timeout_aborts_what_is_left() -> None:
     thread.join(5)
     assert 0.15 < time.monotonic() - started < 2
     assert executor.aborted == ["ns-0"]
+
+
+class BrokenOnce(FakeSource):
+    def poll(self, namespace: str) -> TaskInstance | None:
+        if not self.polls:
+            self.polls.append((time.monotonic(), namespace))
+            raise KeyError("a bug in the queue adapter")
+        return super().poll(namespace)
+
+
+def test_an_unexpected_error_while_polling_does_not_end_the_loop() -> None:
+    source = BrokenOnce({"ns": tasks("ns", 1)})
+    executor = FakeExecutor()
+    executor.hold.set()
+    worker = make(source, executor)
+    thread = start(worker)
+    wait_until(lambda: executor.done == ["ns-0"])
+    worker.request_stop()
+    thread.join(5)
