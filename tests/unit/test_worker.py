@@ -87,6 +87,18 @@ def wait_until(predicate: object, timeout_s: float = 5.0) -> None:
         time.sleep(0.005)
 
 
+def run_until_done(source: FakeSource, expected: list[str]) -> None:
+    """Run a worker whose tasks end at once until `expected` are done, then stop it."""
+    executor = FakeExecutor()
+    executor.hold.set()
+    worker = make(source, executor)
+    thread = start(worker)
+    wait_until(lambda: sorted(executor.done) == sorted(expected))
+    worker.request_stop()
+    thread.join(5)
+    assert not thread.is_alive()
+
+
 def test_never_more_tasks_than_slots_and_no_poll_while_full() -> None:
     source = FakeSource({"ns": tasks("ns", 10)})
     executor = FakeExecutor()
@@ -106,13 +118,7 @@ def test_never_more_tasks_than_slots_and_no_poll_while_full() -> None:
 
 def test_namespaces_are_polled_in_turn() -> None:
     source = FakeSource({"a": tasks("a", 2), "b": tasks("b", 2)})
-    executor = FakeExecutor()
-    executor.hold.set()
-    worker = make(source, executor)
-    thread = start(worker)
-    wait_until(lambda: len(executor.done) == 4)
-    worker.request_stop()
-    thread.join(5)
+    run_until_done(source, ["a-0", "a-1", "b-0", "b-1"])
     assert [ns for _, ns in source.polls[:4]] == ["a", "b", "a", "b"]
 
 
@@ -134,13 +140,8 @@ def test_idle_polling_backs_off_up_to_the_cap_and_work_resets_it() -> None:
 
 def test_platform_errors_back_off_and_polling_resumes() -> None:
     source = FakeSource({"ns": tasks("ns", 1)}, fail_first=3)
-    executor = FakeExecutor()
-    executor.hold.set()
-    worker = make(source, executor)
-    thread = start(worker)
-    wait_until(lambda: executor.done == ["ns-0"])
-    worker.request_stop()
-    thread.join(5)
+    run_until_done(source, ["ns-0"])
+    assert len(source.polls) >= 4
 
 
 def test_first_stop_drains_running_tasks_and_stops_polling() -> None:
@@ -195,11 +196,4 @@ class BrokenOnce(FakeSource):
 
 
 def test_an_unexpected_error_while_polling_does_not_end_the_loop() -> None:
-    source = BrokenOnce({"ns": tasks("ns", 1)})
-    executor = FakeExecutor()
-    executor.hold.set()
-    worker = make(source, executor)
-    thread = start(worker)
-    wait_until(lambda: executor.done == ["ns-0"])
-    worker.request_stop()
-    thread.join(5)
+    run_until_done(BrokenOnce({"ns": tasks("ns", 1)}), ["ns-0"])
