@@ -8,7 +8,7 @@ STAMP       := $(VENV)/.installed
 TASK_IMAGES ?= xc-tasks/sample:latest xc-tasks/textstats-node:latest
 PYTEST_ARGS ?=
 
-.PHONY: run test lint images base-images engine venv bench compose-up clean
+.PHONY: run test lint images base-images runner-image engine venv bench compose-up clean
 
 run: venv engine images
 ifdef XC_SCENARIO_SERVER
@@ -44,9 +44,11 @@ images: venv base-images
 bench: venv engine images
 	$(PY) scripts/bench.py
 
-compose-up: venv engine images
-	$(PY) scripts/build_runner_image.py
-	docker-compose -f compose.yaml up --abort-on-container-exit
+runner-image: venv base-images
+	$(PY) -m scripts.build_runner_image
+
+compose-up: images runner-image
+	docker-compose -f compose.yaml up
 
 clean:
 	-docker ps -aq --filter label=xc-scenario.runner-id | xargs -r docker rm -f

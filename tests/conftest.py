@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,6 +20,11 @@ from runner.containers import LABEL_RUNNER_ID
 from runner.docker_engine import DockerEngine
 from runner.errors import ConfigError, EngineError
 from scripts.build_images import base_build_args
+from scripts.build_runner_image import main as build_runner_image
+
+# testcontainers' reaper image cannot be pulled where no registry answers;
+# fixtures remove what they create instead. Set before testcontainers is imported.
+os.environ.setdefault("TESTCONTAINERS_RYUK_DISABLED", "true")
 
 REPO = Path(__file__).resolve().parent.parent
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
@@ -28,6 +34,13 @@ NODE_IMAGE = "xc-tasks/textstats-node:latest"
 
 def task_image_folders() -> list[str]:
     return sorted(p.parent.name for p in (REPO / "task_images").glob("*/Dockerfile"))
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
 
 
 def unavailable(reason: str) -> None:
@@ -92,3 +105,10 @@ def probe_image(engine: DockerEngine) -> str:
     finally:
         client.close()
     return PROBE_IMAGE
+
+
+@pytest.fixture(scope="session")
+def runner_image(engine: DockerEngine) -> str:
+    """The runner's own image (`make runner-image`), built once per session."""
+    build_runner_image()
+    return "xc-scenario-runner:latest"

@@ -4,31 +4,21 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 
 import pytest
 
 from runner.docker_engine import DockerEngine
-from scripts.build_runner_image import main as build_runner_image
-from tests.conftest import REPO, unavailable
+from tests.conftest import REPO, free_port, unavailable
 
 pytestmark = pytest.mark.integration
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 def test_docker_compose_up_runs_the_samples_end_to_end(
-    engine: DockerEngine, task_images: list[str], runner_id: str
+    engine: DockerEngine, task_images: list[str], runner_image: str, runner_id: str
 ) -> None:
     if shutil.which("docker-compose") is None:
         unavailable("docker-compose is not installed")
-    build_runner_image()
     project = f"xc{runner_id.replace('-', '')}"
     env = {
         **os.environ,
