@@ -1,6 +1,6 @@
 """Build the runner's own image, xc-scenario-runner:latest (used by compose.yaml).
 
-    python scripts/build_runner_image.py
+    python -m scripts.build_runner_image      (or: make runner-image)
 
 The runtime dependencies are installed on the host with pip --target, as
 wheels for the base image's Python version and CPU, into build/runner-site;
