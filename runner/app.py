@@ -72,7 +72,7 @@ class PlatformQueue:
 
 
 class Runner:
-    """A started runner: catalog published, ready to poll."""
+    """The runner's parts, built from its settings: `publish()`, then `run()`."""
 
     def __init__(
         self, settings: RunnerSettings, engine: Engine, contracts: Contracts | None = None
