@@ -10,7 +10,8 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -38,16 +39,27 @@ def run(args: argparse.Namespace) -> int:
 
 
 def run_runner(settings: RunnerSettings) -> int:
+    with published_runner(settings) as runner:
+        if runner is not None:
+            runner.run()
+    return EXIT_OK
+
+
+@contextmanager
+def published_runner(settings: RunnerSettings) -> Iterator[Runner | None]:
+    """A runner whose catalog is published, SIGTERM/SIGINT wired to its worker.
+
+    None when a signal came before the catalog could be published; the
+    engine connection is closed on the way out.
+    """
     log.info("starting: %s", settings.describe())
     engine = DockerEngine(pool_size=2 * settings.concurrency + 4)
     try:
         runner = Runner(settings, engine)
         with stop_on_signals(runner.worker):
-            if runner.publish(runner.worker.stopping):
-                runner.run()
+            yield runner if runner.publish(runner.worker.stopping) else None
     finally:
         engine.close()
-    return EXIT_OK
 
 
 def local_api_key(args: argparse.Namespace) -> str:

@@ -9,16 +9,16 @@ import os
 import threading
 from collections.abc import Mapping
 
-from runner.app import Runner, stop_on_signals
+from runner.app import Runner
 from runner.commands import (
     local_api_key,
     local_db,
     local_port,
     print_new_statuses,
+    published_runner,
     say,
     skip_to_end,
 )
-from runner.docker_engine import DockerEngine
 from runner.errors import EXIT_OK
 from runner.localserver import LocalServer
 from runner.localserver.client import LocalClient
@@ -58,14 +58,9 @@ def run_demo(args: argparse.Namespace) -> int:
     with LocalServer(local_db(args), port=local_port(args), api_key=key) as server:
         environ = {**os.environ, "XC_SCENARIO_SERVER": server.url, "XC_SCENARIO_APIKEY": key}
         settings = runner_settings(args, environ)
-        engine = DockerEngine(pool_size=2 * settings.concurrency + 4)
-        try:
-            runner = Runner(settings, engine)
-            with stop_on_signals(runner.worker):
-                if runner.publish(runner.worker.stopping):
-                    _show(runner, LocalClient(server.url, key), server.url, key)
-        finally:
-            engine.close()
+        with published_runner(settings) as runner:
+            if runner is not None:
+                _show(runner, LocalClient(server.url, key), server.url, key)
     return EXIT_OK
 
 
