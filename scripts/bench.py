@@ -30,6 +30,7 @@ sys.path.insert(0, str(ROOT))
 
 from runner.localserver import LocalServer  # noqa: E402 -- after the path is set
 from runner.localserver.client import LocalClient  # noqa: E402
+from runner.model import TERMINAL_STATUSES  # noqa: E402
 
 IMAGE = "xc-tasks/sample:latest"
 ENVELOPE = (
@@ -88,7 +89,7 @@ def wait_done(client: LocalClient, ids: Sequence[str], timeout_s: float = 300) -
     while pending:
         if time.monotonic() > deadline:
             raise RuntimeError(f"{len(pending)} task(s) did not end")
-        pending = {i for i in pending if client.instance(i)["state"] not in ("Completed", "Error")}
+        pending = {i for i in pending if client.instance(i)["state"] not in TERMINAL_STATUSES}
         time.sleep(0.01)
 
 

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-TERMINAL_STATES = ("Completed", "Error")
+from runner.model import TERMINAL_STATUSES
 
 
 def utc_now() -> str:
@@ -31,7 +31,7 @@ def annotate_inputs(inputs: Mapping[str, Any], definition: Mapping[str, Any]) ->
 
 def next_state(state: str, status: str) -> str:
     """Delivery is at-least-once: a status after a terminal one must not reopen it."""
-    return state if state in TERMINAL_STATES else status
+    return state if state in TERMINAL_STATUSES else status
 
 
 def next_version(old: Mapping[str, Any] | None, new: Mapping[str, Any]) -> int:
