@@ -13,6 +13,7 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
+import docker
 import pytest
 
 from runner.catalog import CATALOG_LABEL
@@ -86,8 +87,6 @@ PROBE_IMAGE = "xc-test/probe:latest"
 @pytest.fixture(scope="session")
 def probe_image(engine: DockerEngine) -> str:
     """tests/images/probe, built with its catalog label: one task per behaviour to test."""
-    import docker  # noqa: PLC0415 -- only this fixture builds images
-
     folder = REPO / "tests" / "images" / "probe"
     catalog = json.dumps(json.loads((folder / "catalog.json").read_text()))
     client = docker.from_env()

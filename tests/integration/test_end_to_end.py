@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import requests
 
 from runner.localserver import LocalServer
 from runner.localserver.client import LocalClient
@@ -130,8 +131,6 @@ def test_sample_tasks_end_to_end_through_the_local_server(
 
 
 def client_catalog(server: LocalServer, namespace: str) -> list[dict[str, Any]]:
-    import requests  # noqa: PLC0415
-
     answer = requests.get(
         f"{server.url}/taskcatalog/api/catalog-task-definitions/{namespace}",
         headers={"Authorization": f"bearer {KEY}"},

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import json
-import struct
 import threading
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,10 +16,6 @@ from runner.protocol import Stream
 
 def message(obj: Mapping[str, Any]) -> Chunk:
     return (Stream.STDOUT, json.dumps(obj).encode() + b"\n")
-
-
-def frame(stream: int, payload: bytes) -> bytes:
-    return struct.pack(">BxxxL", stream, len(payload)) + payload
 
 
 @dataclass
@@ -88,6 +83,3 @@ class RecordingSink:
 
     def terminal(self) -> list[TaskStatus]:
         return [s for s in self.statuses if s.terminal]
-
-    def of(self, kinds: Iterable[str]) -> list[TaskStatus]:
-        return [s for s in self.statuses if s.status in kinds]
