@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 import pytest
+from jsonschema import Draft202012Validator
 
 from runner.catalog import (
     CATALOG_LABEL,
@@ -15,10 +16,16 @@ from runner.catalog import (
     parameters_schema,
     routes_from_label,
 )
-from runner.contracts import Contracts
+from runner.contracts import SCHEMA_FILES, Contracts
 from runner.errors import ConfigError, TaskRejected
 
 CONTRACTS = Contracts()
+
+
+@pytest.mark.parametrize("name", SCHEMA_FILES)
+def test_every_schema_file_is_a_valid_2020_12_schema(name: str) -> None:
+    Draft202012Validator.check_schema(CONTRACTS.schemas[name])
+
 
 DOUBLE = {
     "namespace": "sample",

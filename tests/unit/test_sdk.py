@@ -19,24 +19,17 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from jsonschema import Draft202012Validator
+
+from runner.contracts import Contracts
 
 ROOT = Path(__file__).resolve().parents[2]
 SDK_DIR = ROOT / "task_images" / "python-sdk"
 SAMPLE_DIR = ROOT / "task_images" / "sample"
 NODE_DIR = ROOT / "task_images" / "textstats-node"
-SCHEMAS = ROOT / "schemas"
 RUN_TIMEOUT_S = 30
 
 
-def _validator(name: str) -> Draft202012Validator:
-    schema = json.loads((SCHEMAS / name).read_text())
-    Draft202012Validator.check_schema(schema)
-    return Draft202012Validator(schema)
-
-
-MESSAGE_SCHEMA = _validator("task-message.schema.json")
-CATALOG_SCHEMA = _validator("catalog.schema.json")
+CONTRACTS = Contracts()
 
 
 @dataclass
@@ -54,8 +47,8 @@ def _messages(stdout: str) -> list[dict[str, Any]]:
         message = json.loads(line)
         assert isinstance(message, dict)
         assert message["type"] in ("notify", "result")
-        errors = [e.message for e in MESSAGE_SCHEMA.iter_errors(message)]
-        assert errors == [], f"{line}: {errors}"
+        problem = CONTRACTS.check_message(message)
+        assert problem is None, f"{line}: {problem}"
         messages.append(message)
     return messages
 
@@ -178,7 +171,7 @@ def test_catalog_output_is_the_module_catalog() -> None:
         check=True,
     )
     catalog = json.loads(proc.stdout)
-    assert list(CATALOG_SCHEMA.iter_errors(catalog)) == []
+    CONTRACTS.check_catalog(catalog, "sample --catalog")
     by_name = {d["name"]: d for d in catalog}
     assert list(by_name) == [
         "simple",
@@ -428,7 +421,7 @@ def run_node(stdin: str, *args: str) -> Run:
 
 def test_textstats_catalog_is_valid() -> None:
     catalog = json.loads((NODE_DIR / "catalog.json").read_text())
-    assert list(CATALOG_SCHEMA.iter_errors(catalog)) == []
+    CONTRACTS.check_catalog(catalog, "textstats-node/catalog.json")
     assert {d["namespace"] for d in catalog} == {"textstats"}
     assert [d["name"] for d in catalog] == ["word_count", "slow_upper"]
 
