@@ -18,10 +18,11 @@ from runner.backoff import Backoff
 from runner.catalog import Catalog, TaskRoute, routes_from_label
 from runner.containers import LABEL_RUNNER_ID, Engine
 from runner.contracts import Contracts
-from runner.errors import PlatformError
+from runner.errors import ConfigError, PlatformError
 from runner.executor import TaskExecutor
 from runner.model import TaskInstance
 from runner.platform import PlatformClient
+from runner.policy import TaskPolicy, loosened
 from runner.reporting import StatusSender
 from runner.settings import RunnerSettings
 from runner.worker import Worker
@@ -38,6 +39,25 @@ def load_catalog(images: tuple[str, ...], engine: Engine, contracts: Contracts) 
         log.info("image %s: %s", image, ", ".join(f"{r.namespace}/{r.name}" for r in found))
         routes += found
     return Catalog(routes)
+
+
+def check_policies(settings: RunnerSettings, engine: Engine) -> None:
+    """Refuse runtimes the engine lacks; log every loosened default, so none is silent."""
+    policies = {"runner-wide": settings.policy} | {
+        f"image {image}": policy for image, policy in settings.image_policies.items()
+    }
+    wanted = {p.limits.runtime for p in policies.values()} - {""}
+    missing = wanted - engine.runtimes() if wanted else set()
+    if missing:
+        raise ConfigError(
+            f"runtime {', '.join(sorted(missing))} is not registered with the Docker engine "
+            "(for gVisor: `make gvisor`, or see the README's security section)"
+        )
+    for scope, policy in policies.items():
+        reference = TaskPolicy() if scope == "runner-wide" else settings.policy
+        loose = loosened(policy, reference)
+        if loose:
+            log.warning("%s task policy loosens the defaults: %s", scope, "; ".join(loose))
 
 
 class PlatformQueue:
@@ -80,6 +100,7 @@ class Runner:
         self.settings = settings
         self.engine = engine
         self.contracts = contracts or Contracts()
+        check_policies(settings, engine)
         self.catalog = load_catalog(settings.images, engine, self.contracts)
         self.client = PlatformClient(
             settings.server_url, settings.api_key, timeout_s=settings.http_timeout_s

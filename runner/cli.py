@@ -21,7 +21,8 @@ from runner.errors import (
     PlatformError,
     RunnerError,
 )
-from runner.settings import LIMIT_OPTIONS, RUNNER_OPTIONS, add_options
+from runner.policy import POLICY_OPTIONS
+from runner.settings import RUNNER_OPTIONS, add_options
 
 log = logging.getLogger("runner")
 
@@ -47,13 +48,13 @@ def _parser() -> argparse.ArgumentParser:
 
     run = commands.add_parser("run", help="run tasks of the given images for a platform")
     run.add_argument("images", nargs="*", help="task images [env XC_RUNNER_IMAGES]")
-    add_options(run, RUNNER_OPTIONS + LIMIT_OPTIONS)
+    add_options(run, RUNNER_OPTIONS + POLICY_OPTIONS)
 
     demo = commands.add_parser("demo", help="local server + runner + one of each sample task")
     demo.add_argument("images", nargs="*", help="task images [env XC_RUNNER_IMAGES]")
     demo.add_argument("--db", type=Path, default=None, help="the local server's SQLite file")
     demo.add_argument("--port", type=int, default=None, help="the local server's port")
-    add_options(demo, RUNNER_OPTIONS + LIMIT_OPTIONS)
+    add_options(demo, RUNNER_OPTIONS + POLICY_OPTIONS)
 
     serve = commands.add_parser("serve", help="run the local Scenario-compatible server")
     serve.add_argument("--host", default=os.environ.get("XC_LOCAL_HOST", "127.0.0.1"))

@@ -11,8 +11,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from runner.policy import ContainerLimits
 from runner.protocol import Stream
-from runner.settings import ContainerLimits
 
 # Labels on every task container: they say who owns it and what it runs.
 LABEL_RUNNER_ID = "xc-scenario.runner-id"
@@ -60,6 +60,9 @@ class Container(Protocol):
 class Engine(Protocol):
     def image_labels(self, image: str) -> Mapping[str, str]:
         """The image's labels, read without running it."""
+
+    def runtimes(self) -> set[str]:
+        """Names of the OCI runtimes the engine can run containers with."""
 
     def launch(self, spec: ContainerSpec) -> Container:
         """A started container, waiting for its input on stdin."""

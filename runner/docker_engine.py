@@ -58,6 +58,11 @@ class DockerEngine:
         labels: Mapping[str, str] = (info.get("Config") or {}).get("Labels") or {}
         return labels
 
+    def runtimes(self) -> set[str]:
+        with _engine_call("cannot read the engine's runtimes"):
+            info = self._api.info()
+        return set(info.get("Runtimes") or {})
+
     def launch(self, spec: ContainerSpec) -> DockerContainer:
         with _engine_call(f"cannot create a container of {spec.image}"):
             created = self._api.create_container(
@@ -98,6 +103,7 @@ class DockerEngine:
             init=True,
             # Output reaches the runner through attach; the engine keeps no log of it.
             log_config=LogConfig(type=LogConfig.types.NONE),
+            runtime=limits.runtime or None,
         )
 
     def remove_labelled(self, labels: Mapping[str, str]) -> list[str]:

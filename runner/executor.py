@@ -22,6 +22,7 @@ from runner.containers import (
 )
 from runner.errors import EngineError, TaskRejected
 from runner.model import TaskInstance, TaskStatus, error_status
+from runner.policy import TaskPolicy
 from runner.protocol import Stream, encode_envelope
 from runner.reporting import StatusSink
 from runner.settings import RunnerSettings
@@ -71,9 +72,6 @@ class TaskExecutor:
         self._contracts = contracts
         self._statuses = statuses
         self._settings = settings
-        self._output_limits = OutputLimits(
-            max_line_bytes=settings.max_line_bytes, max_output_bytes=settings.max_output_bytes
-        )
 
     def execute(self, instance: TaskInstance, stop: threading.Event) -> None:
         """Run `instance`; `stop` set means the runner is shutting down now."""
@@ -113,33 +111,39 @@ class TaskExecutor:
                 "no task image of this runner declares it"
             )
         inputs = self._contracts.task_inputs(route, instance.input_data)
+        policy = self._settings.policy_for(route.image)
         run = TaskRun(
             instance.id,
             check_message=self._contracts.check_message,
             check_outputs=partial(self._contracts.task_outputs, route),
-            limits=self._output_limits,
+            limits=OutputLimits(
+                max_line_bytes=policy.max_line_bytes,
+                max_output_bytes=policy.max_output_bytes,
+                max_result_bytes=policy.max_result_bytes,
+            ),
         )
-        container = self._engine.launch(self._spec(route, instance))
+        container = self._engine.launch(self._spec(route, instance, policy))
         try:
             container.send(encode_envelope(route.namespace, route.name, instance.id, inputs))
-            self._relay(instance, container, run, outcome, stop, self._timeout_s(instance, route))
+            self._relay(instance, container, run, outcome, stop, policy, route)
         finally:
             container.remove()
 
-    def _spec(self, route: TaskRoute, instance: TaskInstance) -> ContainerSpec:
+    def _spec(self, route: TaskRoute, instance: TaskInstance, policy: TaskPolicy) -> ContainerSpec:
         labels = {
             LABEL_RUNNER_ID: self._settings.runner_id,
             LABEL_NAMESPACE: route.namespace,
             LABEL_TASK: route.name,
             LABEL_INSTANCE_ID: str(instance.id),
         }
-        return ContainerSpec(image=route.image, labels=labels, limits=self._settings.limits)
+        return ContainerSpec(image=route.image, labels=labels, limits=policy.limits)
 
-    def _timeout_s(self, instance: TaskInstance, route: TaskRoute) -> float:
+    @staticmethod
+    def _timeout_s(instance: TaskInstance, route: TaskRoute, policy: TaskPolicy) -> float:
         for millis in (instance.timeout_ms, route.timeout_ms):
             if millis and millis > 0:
                 return millis / 1000.0
-        return self._settings.task_timeout_s
+        return policy.timeout_s
 
     def _relay(
         self,
@@ -148,9 +152,11 @@ class TaskExecutor:
         run: TaskRun,
         outcome: _Outcome,
         stop: threading.Event,
-        timeout_s: float,
+        policy: TaskPolicy,
+        route: TaskRoute,
     ) -> None:
         """Pump output into `run` until the container is done, or must be stopped."""
+        timeout_s = self._timeout_s(instance, route, policy)
         deadline = time.monotonic() + timeout_s
         while True:
             if run.terminal is not None:
@@ -176,7 +182,7 @@ class TaskExecutor:
                     run.end(
                         exit_info.exit_code,
                         oom_killed=exit_info.oom_killed,
-                        memory_bytes=self._settings.limits.memory_bytes,
+                        memory_bytes=policy.limits.memory_bytes,
                     ),
                     outcome,
                     container,

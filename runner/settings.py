@@ -1,87 +1,62 @@
 """Settings: one frozen object, built once from the environment and the command line.
 
 Every setting has exactly one environment variable and one flag; a flag beats
-the environment, which beats the default. Units are in the names.
+the environment, which beats the default. Units are in the names. Task
+policy settings (limits, network, runtime) may also come from a TOML file,
+per image: see runner.policy.
 """
 
 from __future__ import annotations
 
 import argparse
-import math
+import os
 import re
 import socket
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from runner.errors import ConfigError
+from runner.parsing import Option, parse_bool, parse_positive_float, parse_positive_int
+from runner.policy import (
+    POLICY_OPTIONS,
+    PolicyFile,
+    TaskPolicy,
+    build_policies,
+    read_policy_file,
+)
 
-_SIZE = re.compile(r"^\s*(\d+)\s*([kmg]?)i?b?\s*$", re.IGNORECASE)
-_SIZE_FACTORS = {"": 1, "k": 1024, "m": 1024**2, "g": 1024**3}
-
-
-def parse_bytes(text: str) -> int:
-    """`"512m"` -> 536870912. Binary units (k, m, g), as the docker CLI reads them."""
-    match = _SIZE.match(text)
-    if not match:
-        raise ValueError(f"not a size: {text!r} (use a whole number with k, m or g, e.g. 512m)")
-    return int(match.group(1)) * _SIZE_FACTORS[match.group(2).lower()]
-
-
-def parse_positive_int(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise ValueError(f"must be at least 1, got {value}")
-    return value
-
-
-def parse_positive_float(text: str) -> float:
-    value = float(text)
-    if not math.isfinite(value) or value <= 0:
-        raise ValueError(f"must be a positive number, got {text!r}")
-    return value
-
-
-def parse_bool(text: str) -> bool:
-    lowered = text.strip().lower()
-    if lowered in {"1", "true", "yes", "on"}:
-        return True
-    if lowered in {"0", "false", "no", "off", ""}:
-        return False
-    raise ValueError(f"not a boolean: {text!r} (use true or false)")
+DEFAULT_CANCEL_URL = (
+    "/polling/api/Cancelled?catalogTaskDefinitionNamespace={namespace}&taskInstanceId={id}"
+)
 
 
 def parse_images(text: str) -> tuple[str, ...]:
     return tuple(part for part in re.split(r"[\s,]+", text) if part)
 
 
+def parse_cancel_url(text: str) -> str:
+    """A URL template with {id} (and optionally {namespace}); "off" turns the check off."""
+    if text.strip().lower() in {"off", "none"}:
+        return ""
+    if "{id}" not in text:
+        raise ValueError(f"the cancellation URL must contain {{id}}, got {text!r}")
+    try:
+        text.format(id="1", namespace="ns")
+    except (KeyError, IndexError, ValueError) as exc:
+        raise ValueError(f"only {{id}} and {{namespace}} may be used in it: {exc}") from None
+    return text
+
+
+def default_state_dir() -> Path:
+    base = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
+    return Path(base) / "xc-scenario-runner"
+
+
 def default_runner_id() -> str:
     host = re.sub(r"[^a-zA-Z0-9_.-]", "-", socket.gethostname()) or "host"
     return f"xc-runner-{host}"
-
-
-@dataclass(frozen=True)
-class Option:
-    """One setting: where it comes from and how its text is read."""
-
-    dest: str
-    flag: str
-    env: str
-    parse: Callable[[str], Any]
-    help: str
-
-
-@dataclass(frozen=True)
-class ContainerLimits:
-    """What every task container is limited to."""
-
-    memory_bytes: int = 512 * 1024**2
-    cpus: float = 1.0
-    pids: int = 256
-    open_files: int = 1024
-    tmpfs_bytes: int = 64 * 1024**2
-    user: str = "65534:65534"
-    network: str = "none"
 
 
 @dataclass(frozen=True)
@@ -91,23 +66,29 @@ class RunnerSettings:
     images: tuple[str, ...]
     concurrency: int = 4
     runner_id: str = field(default_factory=default_runner_id)
-    task_timeout_s: float = 3600.0
     exit_grace_s: float = 2.0
     stop_grace_s: float = 5.0
     drain_timeout_s: float = 25.0  # under Kubernetes' default 30 s termination grace
     http_timeout_s: float = 30.0
     poll_max_interval_s: float = 2.0
-    max_output_bytes: int = 16 * 1024**2
-    max_line_bytes: int = 1024**2
     remove_previous_tasks: bool = False
-    limits: ContainerLimits = field(default_factory=ContainerLimits)
+    state_dir: Path = field(default_factory=default_state_dir)
+    outbox_max_statuses: int = 100_000
+    cancel_url: str = DEFAULT_CANCEL_URL
+    cancel_check_s: float = 5.0
+    policy: TaskPolicy = field(default_factory=TaskPolicy)
+    image_policies: Mapping[str, TaskPolicy] = field(default_factory=dict)
+
+    def policy_for(self, image: str) -> TaskPolicy:
+        return self.image_policies.get(image, self.policy)
 
     def describe(self) -> str:
         """One line for the start-up log; the API key is never printed."""
         key = "set" if self.api_key else "NOT SET"
         return (
             f"server={self.server_url} api_key=<{key}> runner_id={self.runner_id} "
-            f"concurrency={self.concurrency} images={','.join(self.images)} limits={self.limits}"
+            f"concurrency={self.concurrency} images={','.join(self.images)} "
+            f"state_dir={self.state_dir} policy={self.policy}"
         )
 
 
@@ -127,11 +108,11 @@ RUNNER_OPTIONS: tuple[Option, ...] = (
         "runner_id", "--runner-id", "XC_RUNNER_ID", str, "label put on this runner's containers"
     ),
     Option(
-        "task_timeout_s",
-        "--task-timeout-s",
-        "XC_RUNNER_TASK_TIMEOUT_S",
-        parse_positive_float,
-        "time limit of a task when neither the instance nor the catalog sets one",
+        "config_path",
+        "--config",
+        "XC_RUNNER_CONFIG",
+        Path,
+        "TOML file of task policy defaults and per-image overrides",
     ),
     Option(
         "exit_grace_s",
@@ -169,54 +150,40 @@ RUNNER_OPTIONS: tuple[Option, ...] = (
         "cap of the idle polling backoff",
     ),
     Option(
-        "max_output_bytes",
-        "--max-output-bytes",
-        "XC_RUNNER_MAX_OUTPUT_BYTES",
-        parse_bytes,
-        "cap on a task's stdout+stderr",
-    ),
-    Option(
-        "max_line_bytes",
-        "--max-line-bytes",
-        "XC_RUNNER_MAX_LINE_BYTES",
-        parse_bytes,
-        "cap on one stdout line",
-    ),
-    Option(
         "remove_previous_tasks",
         "--remove-previous-tasks",
         "XC_RUNNER_REMOVE_PREVIOUS_TASKS",
         parse_bool,
         "publish the catalog with removePreviousTasks=true",
     ),
-)
-
-LIMIT_OPTIONS: tuple[Option, ...] = (
     Option(
-        "memory_bytes",
-        "--memory",
-        "XC_RUNNER_MEMORY",
-        parse_bytes,
-        "memory limit per task (swap included)",
+        "state_dir",
+        "--state-dir",
+        "XC_RUNNER_STATE_DIR",
+        Path,
+        "directory of the status outbox and task journal (keep it on a persistent volume)",
     ),
-    Option("cpus", "--cpus", "XC_RUNNER_CPUS", parse_positive_float, "CPUs per task"),
-    Option("pids", "--pids", "XC_RUNNER_PIDS", parse_positive_int, "process limit per task"),
     Option(
-        "open_files",
-        "--open-files",
-        "XC_RUNNER_OPEN_FILES",
+        "outbox_max_statuses",
+        "--outbox-max-statuses",
+        "XC_RUNNER_OUTBOX_MAX_STATUSES",
         parse_positive_int,
-        "open files per task",
+        "undelivered statuses kept before progress statuses are dropped and polling pauses",
     ),
     Option(
-        "tmpfs_bytes",
-        "--tmpfs-size",
-        "XC_RUNNER_TMPFS_SIZE",
-        parse_bytes,
-        "size of the writable /tmp",
+        "cancel_url",
+        "--cancel-url",
+        "XC_RUNNER_CANCEL_URL",
+        parse_cancel_url,
+        "cancellation check URL template ({namespace}, {id}; relative to the server), or off",
     ),
-    Option("user", "--user", "XC_RUNNER_USER", str, "uid:gid tasks run as"),
-    Option("network", "--network", "XC_RUNNER_NETWORK", str, "network of task containers"),
+    Option(
+        "cancel_check_s",
+        "--cancel-check-s",
+        "XC_RUNNER_CANCEL_CHECK_S",
+        parse_positive_float,
+        "how often a running task's cancellation is checked",
+    ),
 )
 
 
@@ -250,7 +217,6 @@ def resolve(
 
 def runner_settings(args: argparse.Namespace, environ: Mapping[str, str]) -> RunnerSettings:
     values = resolve(RUNNER_OPTIONS, args, environ)
-    limits = ContainerLimits(**resolve(LIMIT_OPTIONS, args, environ))
     images = tuple(getattr(args, "images", None) or ()) or parse_images(
         environ.get("XC_RUNNER_IMAGES", "")
     )
@@ -264,6 +230,17 @@ def runner_settings(args: argparse.Namespace, environ: Mapping[str, str]) -> Run
     api_key = str(values.pop("api_key", ""))
     if not api_key:
         raise ConfigError("XC_SCENARIO_APIKEY (or --api-key) is not set")
+    config_path = values.pop("config_path", None)
+    policy, image_policies = build_policies(
+        read_policy_file(config_path) if config_path else PolicyFile(),
+        resolve(POLICY_OPTIONS, args, environ),
+        images,
+    )
     return RunnerSettings(
-        server_url=server, api_key=api_key, images=images, limits=limits, **values
+        server_url=server,
+        api_key=api_key,
+        images=images,
+        policy=policy,
+        image_policies=image_policies,
+        **values,
     )

@@ -65,6 +65,7 @@ Event = Relay | Finish | Log | Kill
 class OutputLimits:
     max_line_bytes: int = 1024**2
     max_output_bytes: int = 16 * 1024**2
+    max_result_bytes: int = 512 * 1024
     max_logged_lines: int = 200
     stderr_tail_bytes: int = 2048
 
@@ -154,9 +155,9 @@ class TaskRun:
             return self._log(stream, f"<a stderr line longer than {line.limit} bytes>")
         if stream == Stream.STDERR:
             return self._log(stream, line.decode("utf-8", errors="replace"))
-        return self._message(parse_line(line, self._check_message))
+        return self._message(parse_line(line, self._check_message), len(line))
 
-    def _message(self, parsed: Notify | Result | LogLine | Invalid) -> list[Event]:
+    def _message(self, parsed: Notify | Result | LogLine | Invalid, size: int) -> list[Event]:
         if isinstance(parsed, LogLine):
             return self._log(Stream.STDOUT, parsed.text)
         if self.terminal is not None:
@@ -164,6 +165,11 @@ class TaskRun:
         if isinstance(parsed, Invalid):
             return self.fail(parsed.problem)
         if isinstance(parsed, Result):
+            if size > self._limits.max_result_bytes:
+                return self.fail(
+                    f"result too large: the result message is {size} bytes, over the limit "
+                    f"of {self._limits.max_result_bytes} bytes; it was not posted"
+                )
             values, problem = self._check_outputs(parsed.outputs)
             if problem:
                 return self.fail(f"invalid result: {problem}")

@@ -10,8 +10,8 @@ import pytest
 from runner.containers import LABEL_RUNNER_ID, Chunk, Container, ContainerSpec
 from runner.docker_engine import DockerEngine
 from runner.errors import ConfigError
+from runner.policy import ContainerLimits
 from runner.protocol import Stream, encode_envelope
-from runner.settings import ContainerLimits
 
 pytestmark = pytest.mark.integration
 

@@ -60,6 +60,10 @@ class FakeEngine:
     labels: dict[str, Mapping[str, str]] = field(default_factory=dict)
     launched: list[ContainerSpec] = field(default_factory=list)
     fail_launch: bool = False
+    known_runtimes: set[str] = field(default_factory=lambda: {"runc"})
+
+    def runtimes(self) -> set[str]:
+        return self.known_runtimes
 
     def image_labels(self, image: str) -> Mapping[str, str]:
         return self.labels[image]

@@ -12,6 +12,7 @@ from runner.catalog import CATALOG_LABEL, Catalog, routes_from_label
 from runner.contracts import Contracts
 from runner.executor import TaskExecutor
 from runner.model import TaskInstance, TaskStatus
+from runner.policy import TaskPolicy
 from runner.protocol import Stream
 from runner.settings import RunnerSettings
 from tests.unit.fakes import FakeContainer, FakeEngine, RecordingSink, message
@@ -191,7 +192,7 @@ def test_exit_without_result_reports_code_and_stderr() -> None:
 
 def test_output_flood_kills_the_container() -> None:
     container = FakeContainer([[(Stream.STDOUT, b"x" * 600)]] * 3)
-    executor, _, sink = make([container], max_output_bytes=1000)
+    executor, _, sink = make([container], policy=TaskPolicy(max_output_bytes=1000))
     executor.execute(double(), threading.Event())
     assert [s.status for s in sink.statuses] == ["Error"]
     assert "output limit exceeded" in sink.statuses[0].message

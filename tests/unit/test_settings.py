@@ -7,11 +7,11 @@ import argparse
 import pytest
 
 from runner.errors import ConfigError
+from runner.parsing import parse_bytes
+from runner.policy import POLICY_OPTIONS
 from runner.settings import (
-    LIMIT_OPTIONS,
     RUNNER_OPTIONS,
     add_options,
-    parse_bytes,
     runner_settings,
 )
 
@@ -21,7 +21,7 @@ BASE_ENV = {"XC_SCENARIO_SERVER": "http://platform:8080/", "XC_SCENARIO_APIKEY":
 def parse(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser()
     parser.add_argument("images", nargs="*")
-    add_options(parser, RUNNER_OPTIONS + LIMIT_OPTIONS)
+    add_options(parser, RUNNER_OPTIONS + POLICY_OPTIONS)
     return parser.parse_args(argv)
 
 
@@ -36,7 +36,7 @@ def test_defaults_from_the_environment_and_flags_override() -> None:
     assert settings.server_url == "http://platform:8080"
     assert settings.concurrency == 8
     assert settings.images == ("a:1", "b:2")
-    assert settings.limits.memory_bytes == 1024**3
+    assert settings.policy.limits.memory_bytes == 1024**3
     assert runner_settings(parse(["img"]), env).images == ("img",)
 
 

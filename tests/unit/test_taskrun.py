@@ -128,6 +128,19 @@ def test_total_output_over_the_cap_kills_with_a_clear_error() -> None:
     assert run.feed(Stream.STDOUT, line({"type": "result"})) == []
 
 
+def test_a_result_over_the_size_limit_is_an_error_and_not_posted() -> None:
+    run = make_run(OutputLimits(max_result_bytes=100))
+    events = run.feed(Stream.STDOUT, line({"type": "result", "outputs": {"x": "y" * 200}}))
+    assert len(events) == 1 and isinstance(events[0], Finish)
+    status = events[0].status
+    assert status.status == "Error" and status.output_values is None
+    assert status.message.startswith("result too large: the result message is ")
+    assert status.message.endswith("over the limit of 100 bytes; it was not posted")
+    small = make_run(OutputLimits(max_result_bytes=100))
+    [done] = small.feed(Stream.STDOUT, line({"type": "result", "outputs": {"x": "y"}}))
+    assert isinstance(done, Finish) and done.status.status == "Completed"
+
+
 def test_an_endless_stdout_line_kills_but_a_long_stderr_line_is_only_elided() -> None:
     run = make_run(OutputLimits(max_line_bytes=10))
     assert run.feed(Stream.STDERR, b"e" * 50 + b"\n") == [

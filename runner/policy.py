@@ -1,0 +1,263 @@
+"""What a task container may do, and for how long: secure defaults, per-image overrides.
+
+The runner-wide policy is built from the built-in defaults, then the
+configuration file's `[defaults]`, then the environment and flags. An image's
+section of the file (`[images."name:tag"]`) overrides single keys of it.
+Nothing is weakened silently: every override that loosens a built-in default
+is listed by `loosened()` and logged at start-up.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+import tomllib
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from runner.errors import ConfigError
+from runner.parsing import Option, parse_bytes, parse_positive_float, parse_positive_int
+
+
+@dataclass(frozen=True)
+class ContainerLimits:
+    """What a task container is allowed: resources, identity, network, runtime."""
+
+    memory_bytes: int = 512 * 1024**2  # swap included
+    cpus: float = 1.0
+    pids: int = 256
+    open_files: int = 1024
+    tmpfs_bytes: int = 64 * 1024**2
+    user: str = "65534:65534"
+    network: str = "none"
+    runtime: str = ""  # "" is the engine's default (runc); "runsc" is gVisor
+
+
+@dataclass(frozen=True)
+class TaskPolicy:
+    """Everything a task of one image is held to."""
+
+    limits: ContainerLimits = field(default_factory=ContainerLimits)
+    timeout_s: float = 3600.0  # when neither the instance nor the catalog sets one
+    max_output_bytes: int = 16 * 1024**2
+    max_line_bytes: int = 1024**2
+    max_result_bytes: int = 512 * 1024
+
+    def replace(self, values: Mapping[str, Any]) -> TaskPolicy:
+        """A copy with these fields (of TaskPolicy or of its limits) changed."""
+        limit_fields = {f.name for f in dataclasses.fields(ContainerLimits)}
+        limits = {k: v for k, v in values.items() if k in limit_fields}
+        own = {k: v for k, v in values.items() if k not in limit_fields}
+        return dataclasses.replace(
+            self, limits=dataclasses.replace(self.limits, **limits), **own
+        )
+
+
+_USER = re.compile(r"^[A-Za-z0-9_.-]+(:[A-Za-z0-9_.-]+)?$")
+_ROOT_USERS = {"0", "root"}
+
+
+def parse_user(text: str) -> str:
+    if not _USER.match(text):
+        raise ValueError(f"not a user: {text!r} (use uid:gid, e.g. 65534:65534)")
+    return text
+
+
+def parse_network(text: str) -> str:
+    if text == "host" or text.startswith("container:"):
+        raise ValueError(
+            f"network {text!r} would share a namespace with the host or another container; "
+            "use none, bridge or a network of your own"
+        )
+    if not re.match(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", text):
+        raise ValueError(f"not a network name: {text!r}")
+    return text
+
+
+def parse_runtime(text: str) -> str:
+    if text and not re.match(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", text):
+        raise ValueError(f"not a runtime name: {text!r}")
+    return "" if text == "runc" else text
+
+
+POLICY_OPTIONS: tuple[Option, ...] = (
+    Option(
+        "memory_bytes",
+        "--memory",
+        "XC_RUNNER_MEMORY",
+        parse_bytes,
+        "memory limit per task (swap included)",
+    ),
+    Option("cpus", "--cpus", "XC_RUNNER_CPUS", parse_positive_float, "CPUs per task"),
+    Option("pids", "--pids", "XC_RUNNER_PIDS", parse_positive_int, "process limit per task"),
+    Option(
+        "open_files",
+        "--open-files",
+        "XC_RUNNER_OPEN_FILES",
+        parse_positive_int,
+        "open files per task",
+    ),
+    Option(
+        "tmpfs_bytes",
+        "--tmpfs-size",
+        "XC_RUNNER_TMPFS_SIZE",
+        parse_bytes,
+        "size of the writable /tmp",
+    ),
+    Option("user", "--user", "XC_RUNNER_USER", parse_user, "uid:gid tasks run as"),
+    Option(
+        "network",
+        "--network",
+        "XC_RUNNER_NETWORK",
+        parse_network,
+        "network of task containers (none: no network)",
+    ),
+    Option(
+        "runtime",
+        "--runtime",
+        "XC_RUNNER_RUNTIME",
+        parse_runtime,
+        "OCI runtime of task containers: runsc for gVisor, empty for the engine's default",
+    ),
+    Option(
+        "timeout_s",
+        "--task-timeout-s",
+        "XC_RUNNER_TASK_TIMEOUT_S",
+        parse_positive_float,
+        "time limit of a task when neither the instance nor the catalog sets one",
+    ),
+    Option(
+        "max_output_bytes",
+        "--max-output-bytes",
+        "XC_RUNNER_MAX_OUTPUT_BYTES",
+        parse_bytes,
+        "cap on a task's stdout+stderr",
+    ),
+    Option(
+        "max_line_bytes",
+        "--max-line-bytes",
+        "XC_RUNNER_MAX_LINE_BYTES",
+        parse_bytes,
+        "cap on one stdout line",
+    ),
+    Option(
+        "max_result_bytes",
+        "--max-result-bytes",
+        "XC_RUNNER_MAX_RESULT_BYTES",
+        parse_bytes,
+        "cap on a task's result message",
+    ),
+)
+
+_BY_KEY = {option.key: option for option in POLICY_OPTIONS}
+
+
+@dataclass(frozen=True)
+class PolicyFile:
+    """The configuration file's contents: overrides as policy field values."""
+
+    defaults: Mapping[str, Any] = field(default_factory=dict)
+    images: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+
+
+def read_policy_file(path: Path) -> PolicyFile:
+    try:
+        with path.open("rb") as handle:
+            document = tomllib.load(handle)
+    except OSError as exc:
+        raise ConfigError(f"cannot read the configuration file {path}: {exc}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path} is not valid TOML: {exc}") from None
+    return policy_file(document, str(path))
+
+
+def policy_file(document: Mapping[str, Any], source: str) -> PolicyFile:
+    unknown = set(document) - {"defaults", "images"}
+    if unknown:
+        raise ConfigError(
+            f"{source}: unknown section(s) {', '.join(sorted(unknown))} "
+            "(expected [defaults] and [images.\"name:tag\"])"
+        )
+    images = document.get("images", {})
+    if not isinstance(images, dict) or not all(isinstance(v, dict) for v in images.values()):
+        raise ConfigError(f'{source}: images must be tables, e.g. [images."xc-tasks/x:latest"]')
+    return PolicyFile(
+        defaults=_section(document.get("defaults", {}), f"{source} [defaults]"),
+        images={
+            image: _section(values, f'{source} [images."{image}"]')
+            for image, values in images.items()
+        },
+    )
+
+
+def _section(values: Any, where: str) -> dict[str, Any]:
+    if not isinstance(values, dict):
+        raise ConfigError(f"{where} must be a table")
+    parsed: dict[str, Any] = {}
+    for key, value in values.items():
+        option = _BY_KEY.get(key)
+        if option is None:
+            raise ConfigError(
+                f"{where}: unknown key {key!r} (known: {', '.join(sorted(_BY_KEY))})"
+            )
+        if isinstance(value, bool) or not isinstance(value, str | int | float):
+            raise ConfigError(f"{where}: {key} must be a string or a number, got {value!r}")
+        try:
+            parsed[option.dest] = option.parse(str(value))
+        except ValueError as exc:
+            raise ConfigError(f"{where}: {key}: {exc}") from None
+    return parsed
+
+
+def build_policies(
+    file: PolicyFile, overrides: Mapping[str, Any], images: Sequence[str]
+) -> tuple[TaskPolicy, dict[str, TaskPolicy]]:
+    """The runner-wide policy and the policy of each image that has a section."""
+    base = TaskPolicy().replace({**file.defaults, **overrides})
+    per_image = {image: base.replace(values) for image, values in file.images.items()}
+    unserved = sorted(set(per_image) - set(images))
+    if unserved:
+        raise ConfigError(
+            f"the configuration file has sections for images this runner does not serve: "
+            f"{', '.join(unserved)} (served: {', '.join(images)})"
+        )
+    return base, per_image
+
+
+def loosened(policy: TaskPolicy, reference: TaskPolicy) -> list[str]:
+    """How `policy` is looser than `reference`, one phrase per setting."""
+    found: list[str] = []
+    new, old = policy.limits, reference.limits
+    if new.network not in (old.network, "none"):
+        found.append(f"network {new.network} (instead of {old.network})")
+    if _is_root(new.user) and not _is_root(old.user):
+        found.append(f"runs as root ({new.user})")
+    if old.runtime and new.runtime != old.runtime:
+        found.append(f"runtime {new.runtime or 'engine default'} (instead of {old.runtime})")
+    pairs: list[tuple[str, float, float, Callable[[float], str]]] = [
+        ("memory", new.memory_bytes, old.memory_bytes, _size),
+        ("cpus", new.cpus, old.cpus, str),
+        ("pids", new.pids, old.pids, str),
+        ("open_files", new.open_files, old.open_files, str),
+        ("tmpfs_size", new.tmpfs_bytes, old.tmpfs_bytes, _size),
+        ("task_timeout_s", policy.timeout_s, reference.timeout_s, "{:g} s".format),
+        ("max_output_bytes", policy.max_output_bytes, reference.max_output_bytes, _size),
+        ("max_line_bytes", policy.max_line_bytes, reference.max_line_bytes, _size),
+        ("max_result_bytes", policy.max_result_bytes, reference.max_result_bytes, _size),
+    ]
+    found += [
+        f"{name} {show(value)} (instead of {show(was)})"
+        for name, value, was, show in pairs
+        if value > was
+    ]
+    return found
+
+
+def _size(count: float) -> str:
+    return f"{count / 1024**2:g} MiB" if count >= 1024**2 else f"{count / 1024:g} KiB"
+
+
+def _is_root(user: str) -> bool:
+    return user.partition(":")[0] in _ROOT_USERS

@@ -1,0 +1,139 @@
+"""Task policy: secure defaults, the TOML file, per-image overrides, nothing loosened silently."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+from pathlib import Path
+
+import pytest
+
+from runner.app import check_policies
+from runner.errors import ConfigError
+from runner.policy import (
+    POLICY_OPTIONS,
+    ContainerLimits,
+    PolicyFile,
+    TaskPolicy,
+    build_policies,
+    loosened,
+    policy_file,
+    read_policy_file,
+)
+from runner.settings import RUNNER_OPTIONS, add_options, runner_settings
+from tests.unit.fakes import FakeEngine
+
+ENV = {"XC_SCENARIO_SERVER": "http://platform", "XC_SCENARIO_APIKEY": "k"}
+
+
+def settings_with(config: str, tmp_path: Path, *argv: str, **env: str):  # type: ignore[no-untyped-def]
+    path = tmp_path / "runner.toml"
+    path.write_text(config)
+    parser = argparse.ArgumentParser()
+    parser.add_argument("images", nargs="*")
+    add_options(parser, RUNNER_OPTIONS + POLICY_OPTIONS)
+    args = parser.parse_args(["--config", str(path), *argv])
+    return runner_settings(args, {**ENV, **env})
+
+
+def test_the_built_in_defaults_are_the_secure_ones() -> None:
+    limits = TaskPolicy().limits
+    assert limits == ContainerLimits(
+        memory_bytes=512 * 1024**2,
+        cpus=1.0,
+        pids=256,
+        open_files=1024,
+        tmpfs_bytes=64 * 1024**2,
+        user="65534:65534",
+        network="none",
+        runtime="",
+    )
+
+
+def test_file_defaults_then_environment_then_image_sections(tmp_path: Path) -> None:
+    config = """
+[defaults]
+memory = "1g"
+pids = 100
+runtime = "runsc"
+
+[images."a:1"]
+network = "bridge"
+max_result_bytes = "1m"
+task_timeout_s = 60
+"""
+    settings = settings_with(config, tmp_path, "a:1", "b:2", XC_RUNNER_PIDS="50")
+    assert settings.policy.limits.memory_bytes == 1024**3
+    assert settings.policy.limits.pids == 50  # the environment beats the file
+    assert settings.policy.limits.runtime == "runsc"
+    a = settings.policy_for("a:1")
+    assert (a.limits.network, a.max_result_bytes, a.timeout_s) == ("bridge", 1024**2, 60.0)
+    assert a.limits.pids == 50 and a.limits.runtime == "runsc"  # the rest is inherited
+    assert settings.policy_for("b:2") == settings.policy
+
+
+@pytest.mark.parametrize(
+    ("config", "named"),
+    [
+        ("[defaults]\nmemroy = '1g'\n", "unknown key 'memroy'"),
+        ("[default]\nmemory = '1g'\n", "unknown section(s) default"),
+        ("[defaults]\nmemory = 'lots'\n", "[defaults]: memory: not a size"),
+        ("[defaults]\npids = 0\n", "pids: must be at least 1"),
+        ("[defaults]\ncpus = true\n", "cpus must be a string or a number"),
+        ('[images."a:1"]\nnetwork = "host"\n', "would share a namespace with the host"),
+        ('[images."a:1"]\nuser = "x y"\n', "not a user"),
+        ('[images."c:3"]\npids = 10\n', "does not serve: c:3"),
+        ("[defaults\n", "is not valid TOML"),
+    ],
+)
+def test_bad_configuration_is_refused_naming_the_problem(
+    config: str, named: str, tmp_path: Path
+) -> None:
+    with pytest.raises(ConfigError, match=r".*") as caught:
+        settings_with(config, tmp_path, "a:1")
+    assert named in str(caught.value)
+
+
+def test_a_missing_file_is_named(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="cannot read the configuration file"):
+        read_policy_file(tmp_path / "absent.toml")
+
+
+def test_runc_means_the_engine_default() -> None:
+    file = policy_file({"defaults": {"runtime": "runc"}}, "f")
+    base, _ = build_policies(file, {}, ["a"])
+    assert base.limits.runtime == ""
+
+
+def test_loosened_lists_every_weaker_setting() -> None:
+    strict = TaskPolicy().replace({"runtime": "runsc"})
+    loose = strict.replace(
+        {"network": "bridge", "user": "0:0", "runtime": "", "memory_bytes": 2 * 1024**3}
+    )
+    found = loosened(loose, strict)
+    assert found[:3] == [
+        "network bridge (instead of none)",
+        "runs as root (0:0)",
+        "runtime engine default (instead of runsc)",
+    ]
+    assert found[3:] == ["memory 2048 MiB (instead of 512 MiB)"]
+    tighter = strict.replace({"memory_bytes": 1024**2, "pids": 10, "user": "1000:1000"})
+    assert loosened(tighter, strict) == []
+
+
+def test_start_up_logs_loosened_policies_and_refuses_unknown_runtimes(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    settings = settings_with('[images."a:1"]\nnetwork = "bridge"\n', tmp_path, "a:1")
+    with caplog.at_level(logging.WARNING):
+        check_policies(settings, FakeEngine())
+    assert "image a:1 task policy loosens the defaults: network bridge" in caplog.text
+
+    gvisor = settings_with("[defaults]\nruntime = 'runsc'\n", tmp_path, "a:1")
+    with pytest.raises(ConfigError, match="runtime runsc is not registered"):
+        check_policies(gvisor, FakeEngine())
+    check_policies(gvisor, FakeEngine(known_runtimes={"runc", "runsc"}))
+
+
+def test_an_empty_file_changes_nothing() -> None:
+    assert build_policies(PolicyFile(), {}, ["a"]) == (TaskPolicy(), {})
