@@ -11,16 +11,19 @@ import signal
 import threading
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from functools import partial
 from types import FrameType
-from typing import Any
+from typing import Any, Protocol
 
 from runner.backoff import Backoff
+from runner.cancellation import CancelWatch
 from runner.catalog import Catalog, TaskRoute, routes_from_label
 from runner.containers import LABEL_RUNNER_ID, Engine
 from runner.contracts import Contracts
 from runner.errors import ConfigError, PlatformError
 from runner.executor import TaskExecutor
-from runner.model import TaskInstance
+from runner.model import TaskInstance, error_status
+from runner.outbox import Outbox
 from runner.platform import PlatformClient
 from runner.policy import TaskPolicy, loosened
 from runner.reporting import StatusSender
@@ -29,7 +32,8 @@ from runner.worker import Worker
 
 log = logging.getLogger(__name__)
 
-_FLUSH_TIMEOUT_S = 30.0
+_FLUSH_TIMEOUT_S = 10.0  # what is left stays in the outbox for the next start
+_FAILING_CAP_S = 10.0
 
 
 def load_catalog(images: tuple[str, ...], engine: Engine, contracts: Contracts) -> Catalog:
@@ -60,16 +64,29 @@ def check_policies(settings: RunnerSettings, engine: Engine) -> None:
             log.warning("%s task policy loosens the defaults: %s", scope, "; ".join(loose))
 
 
-class PlatformQueue:
-    """The platform's task queue as the worker loop sees it: TaskInstance or None."""
+class Journal(Protocol):
+    def taken(self, instance: TaskInstance) -> None:
+        """Record that `instance` was taken off the queue."""
 
-    def __init__(self, client: PlatformClient, contracts: Contracts) -> None:
+
+class PlatformQueue:
+    """The platform's task queue as the worker loop sees it: TaskInstance or None.
+
+    Every instance handed out is written to the journal before it is returned.
+    """
+
+    def __init__(self, client: PlatformClient, contracts: Contracts, journal: Journal) -> None:
         self._client = client
         self._contracts = contracts
+        self._journal = journal
 
     def poll(self, namespace: str) -> TaskInstance | None:
         raw = self._client.poll(namespace)
-        return None if raw is None else self.instance(raw, namespace)
+        if raw is None:
+            return None
+        instance = self.instance(raw, namespace)
+        self._journal.taken(instance)
+        return instance
 
     def instance(self, raw: Mapping[str, Any], namespace: str) -> TaskInstance:
         instance_id = raw.get("id")
@@ -91,8 +108,14 @@ class PlatformQueue:
         )
 
 
+INTERRUPTED = (
+    "the task was interrupted: the runner stopped (crashed or was killed) while the task "
+    "ran, and its container was removed when the runner restarted"
+)
+
+
 class Runner:
-    """The runner's parts, built from its settings: `publish()`, then `run()`."""
+    """The runner's parts, built from its settings: `publish()`, `run()`, then `close()`."""
 
     def __init__(
         self, settings: RunnerSettings, engine: Engine, contracts: Contracts | None = None
@@ -105,30 +128,44 @@ class Runner:
         self.client = PlatformClient(
             settings.server_url, settings.api_key, timeout_s=settings.http_timeout_s
         )
-        self.statuses = StatusSender(self.client.post_status)
+        self.outbox = Outbox(
+            settings.state_dir, settings.runner_id, max_statuses=settings.outbox_max_statuses
+        )
+        # Owed statuses of an earlier run start going out now, before anything else.
+        self.statuses = StatusSender(self.client.post_status, self.outbox)
+        self.cancellations = CancelWatch(
+            partial(self.client.is_cancelled, settings.cancel_url) if settings.cancel_url else None,
+            settings.cancel_check_s,
+        )
         executor = TaskExecutor(
             catalog=self.catalog,
             engine=engine,
             contracts=self.contracts,
             statuses=self.statuses,
             settings=settings,
+            cancellations=self.cancellations,
         )
         self.worker = Worker(
-            PlatformQueue(self.client, self.contracts),
+            PlatformQueue(self.client, self.contracts, self.outbox),
             executor,
             namespaces=self.catalog.namespaces,
             concurrency=settings.concurrency,
             idle=Backoff(base_s=0.05, cap_s=settings.poll_max_interval_s),
-            failing=Backoff(base_s=0.5, cap_s=30.0),
+            failing=Backoff(base_s=0.5, cap_s=_FAILING_CAP_S),
             drain_timeout_s=settings.drain_timeout_s,
+            ready=self.ready,
         )
+
+    def ready(self) -> str | None:
+        """Why no new task should be taken now, or None."""
+        return self.statuses.blocked() or self.engine.trouble()
 
     def publish(self, stop: threading.Event) -> bool:
         """Publish each namespace's catalog, retrying while the platform is unreachable.
 
         AuthError and other refusals propagate; False if `stop` was set first.
         """
-        backoff = Backoff(base_s=0.5, cap_s=30.0)
+        backoff = Backoff(base_s=0.5, cap_s=_FAILING_CAP_S)
         for namespace in self.catalog.namespaces:
             definitions = self.catalog.definitions(namespace)
             while True:
@@ -147,6 +184,13 @@ class Runner:
             log.info("published %d task(s) of namespace %s", len(definitions), namespace)
         return True
 
+    def recover(self) -> None:
+        """After a crash: remove this runner id's containers, end the tasks it was running."""
+        self.remove_leftovers("start-up")
+        for taken in self.outbox.unfinished():
+            log.warning("%s: interrupted by the runner's previous stop; posting Error", taken.ref)
+            self.statuses.submit(error_status(taken.instance_id, INTERRUPTED))
+
     def remove_leftovers(self, when: str) -> None:
         removed = self.engine.remove_labelled({LABEL_RUNNER_ID: self.settings.runner_id})
         if removed:
@@ -160,7 +204,7 @@ class Runner:
 
     def run(self) -> None:
         """Poll and run tasks until the worker is asked to stop; then drain and flush."""
-        self.remove_leftovers("start-up")
+        self.recover()
         log.info(
             "runner %s polling %s with %d slot(s)",
             self.settings.runner_id,
@@ -170,10 +214,17 @@ class Runner:
         try:
             self.worker.run()
         finally:
+            self.cancellations.close()
             self.statuses.close(_FLUSH_TIMEOUT_S)
             self.remove_leftovers("shutdown")
-            self.client.close()
             log.info("runner %s stopped", self.settings.runner_id)
+
+    def close(self) -> None:
+        """Release the platform connections and the state directory."""
+        self.cancellations.close()
+        self.statuses.close(_FLUSH_TIMEOUT_S)
+        self.client.close()
+        self.outbox.close()
 
 
 @contextmanager

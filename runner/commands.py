@@ -56,8 +56,11 @@ def published_runner(settings: RunnerSettings) -> Iterator[Runner | None]:
     engine = DockerEngine(pool_size=2 * settings.concurrency + 4)
     try:
         runner = Runner(settings, engine)
-        with stop_on_signals(runner.worker):
-            yield runner if runner.publish(runner.worker.stopping) else None
+        try:
+            with stop_on_signals(runner.worker):
+                yield runner if runner.publish(runner.worker.stopping) else None
+        finally:
+            runner.close()
     finally:
         engine.close()
 

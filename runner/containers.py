@@ -69,3 +69,6 @@ class Engine(Protocol):
 
     def remove_labelled(self, labels: Mapping[str, str]) -> list[str]:
         """Remove every container carrying all these labels; their ids."""
+
+    def trouble(self) -> str | None:
+        """Why the engine cannot run containers now (it does not answer), or None."""

@@ -56,7 +56,12 @@ class _Background(threading.Thread):
 def run_demo(args: argparse.Namespace) -> int:
     key = local_api_key(args)
     with LocalServer(local_db(args), port=local_port(args), api_key=key) as server:
-        environ = {**os.environ, "XC_SCENARIO_SERVER": server.url, "XC_SCENARIO_APIKEY": key}
+        environ = {
+            "XC_RUNNER_STATE_DIR": str(local_db(args).parent / "state"),
+            **os.environ,
+            "XC_SCENARIO_SERVER": server.url,
+            "XC_SCENARIO_APIKEY": key,
+        }
         settings = runner_settings(args, environ)
         with published_runner(settings) as runner:
             if runner is not None:

@@ -10,8 +10,9 @@ import contextlib
 import logging
 import select
 import socket
+import threading
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 import docker
@@ -25,6 +26,8 @@ from runner.protocol import FrameDecoder
 log = logging.getLogger(__name__)
 
 _READ_SIZE = 65536
+_PING_TIMEOUT_S = 5
+_HEALTHY_PING_EVERY_S = 1.0
 # Requests to the engine; a transport failure is an OSError (requests' too).
 _ENGINE_ERRORS = (DockerException, OSError)
 
@@ -45,9 +48,55 @@ class DockerEngine:
             self._client = docker.from_env(timeout=int(timeout_s), max_pool_size=pool_size)
             self._api = self._client.api
             self._api.ping()
+            # Health checks must not wait as long as a container creation may.
+            self._probe = docker.from_env(timeout=_PING_TIMEOUT_S).api
+        self._trouble: str | None = None
+        self._checked = 0.0
+        self._orphans: set[str] = set()  # containers that could not be removed yet
+        self._orphans_lock = threading.Lock()
 
     def close(self) -> None:
+        self._probe.close()
         self._client.close()
+
+    def trouble(self) -> str | None:
+        """Why the engine cannot run tasks now, or None. Pings at most once a second while
+        healthy; once it answers again, containers it failed to remove are removed."""
+        now = time.monotonic()
+        if self._trouble is None and now - self._checked < _HEALTHY_PING_EVERY_S:
+            return None
+        self._checked = now
+        try:
+            self._probe.ping()
+        except _ENGINE_ERRORS as exc:
+            if self._trouble is None:
+                log.error("the Docker engine does not answer: %s", exc)
+            self._trouble = f"the Docker engine does not answer: {exc}"
+            return self._trouble
+        if self._trouble is not None:
+            log.info("the Docker engine answers again")
+            self._trouble = None
+        self._remove_orphans()
+        return None
+
+    def _remove(self, container_id: str) -> None:
+        """Remove a container; if the engine cannot be reached, again once it answers."""
+        try:
+            self._api.remove_container(container_id, force=True)
+        except NotFound:
+            pass
+        except _ENGINE_ERRORS as exc:
+            log.warning(
+                "could not remove container %s (will try again): %s", container_id[:12], exc
+            )
+            with self._orphans_lock:
+                self._orphans.add(container_id)
+
+    def _remove_orphans(self) -> None:
+        with self._orphans_lock:
+            orphans, self._orphans = self._orphans, set()
+        for container_id in orphans:
+            self._remove(container_id)
 
     def image_labels(self, image: str) -> Mapping[str, str]:
         try:
@@ -82,9 +131,9 @@ class DockerEngine:
                     container_id, params={"stdin": 1, "stdout": 1, "stderr": 1, "stream": 1}
                 )
                 self._api.start(container_id)
-            return DockerContainer(self._api, container_id, sock)
+            return DockerContainer(self._api, container_id, sock, self._remove)
         except BaseException:
-            _remove_quietly(self._api, container_id)
+            self._remove(container_id)
             raise
 
     def _host_config(self, spec: ContainerSpec) -> Any:
@@ -112,25 +161,19 @@ class DockerEngine:
             found = self._api.containers(all=True, filters=filters)
         ids = [c["Id"] for c in found]
         for container_id in ids:
-            _remove_quietly(self._api, container_id)
+            self._remove(container_id)
         return ids
-
-
-def _remove_quietly(api: Any, container_id: str) -> None:
-    try:
-        api.remove_container(container_id, force=True)
-    except NotFound:
-        pass
-    except _ENGINE_ERRORS as exc:
-        log.warning("could not remove container %s: %s", container_id[:12], exc)
 
 
 class DockerContainer:
     """A started container, its stdin/stdout/stderr on one attach socket."""
 
-    def __init__(self, api: Any, container_id: str, sock_io: Any) -> None:
+    def __init__(
+        self, api: Any, container_id: str, sock_io: Any, remover: Callable[[str], None]
+    ) -> None:
         self.id = container_id
         self._api = api
+        self._remover = remover
         self._sock_io = sock_io  # holds the HTTP response, which must outlive the socket
         self._sock: socket.socket = getattr(sock_io, "_sock", sock_io)
         self._sock.setblocking(False)
@@ -199,4 +242,4 @@ class DockerContainer:
             self._sock.close()
         with contextlib.suppress(OSError):
             self._sock_io.close()
-        _remove_quietly(self._api, self.id)
+        self._remover(self.id)

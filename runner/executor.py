@@ -44,6 +44,19 @@ class TaskContracts(Protocol):
     def check_message(self, message: Mapping[str, Any]) -> str | None: ...
 
 
+class Cancellations(Protocol):
+    def watch(self, instance: TaskInstance) -> threading.Event: ...
+    def unwatch(self, instance: TaskInstance) -> None: ...
+
+
+class _NoCancellations:
+    def watch(self, instance: TaskInstance) -> threading.Event:
+        return threading.Event()
+
+    def unwatch(self, instance: TaskInstance) -> None:
+        pass
+
+
 @dataclass
 class _Outcome:
     """Posts the terminal status once, whoever decides it first."""
@@ -57,6 +70,21 @@ class _Outcome:
             self.sink.submit(status)
 
 
+@dataclass(frozen=True)
+class _Stops:
+    """What may stop a running task from outside: shutdown, cancellation."""
+
+    shutdown: threading.Event
+    cancelled: threading.Event
+
+    def reason(self) -> str | None:
+        if self.cancelled.is_set():
+            return "the task was cancelled on the platform"
+        if self.shutdown.is_set():
+            return "the runner shut down before the task finished"
+        return None
+
+
 class TaskExecutor:
     def __init__(
         self,
@@ -66,8 +94,10 @@ class TaskExecutor:
         contracts: TaskContracts,
         statuses: StatusSink,
         settings: RunnerSettings,
+        cancellations: Cancellations | None = None,
     ) -> None:
         self._catalog = catalog
+        self._cancellations = cancellations or _NoCancellations()
         self._engine = engine
         self._contracts = contracts
         self._statuses = statuses
@@ -122,12 +152,17 @@ class TaskExecutor:
                 max_result_bytes=policy.max_result_bytes,
             ),
         )
-        container = self._engine.launch(self._spec(route, instance, policy))
+        cancelled = self._cancellations.watch(instance)
         try:
-            container.send(encode_envelope(route.namespace, route.name, instance.id, inputs))
-            self._relay(instance, container, run, outcome, stop, policy, route)
+            container = self._engine.launch(self._spec(route, instance, policy))
+            try:
+                container.send(encode_envelope(route.namespace, route.name, instance.id, inputs))
+                stops = _Stops(stop, cancelled)
+                self._relay(instance, container, run, outcome, stops, policy, route)
+            finally:
+                container.remove()
         finally:
-            container.remove()
+            self._cancellations.unwatch(instance)
 
     def _spec(self, route: TaskRoute, instance: TaskInstance, policy: TaskPolicy) -> ContainerSpec:
         labels = {
@@ -151,7 +186,7 @@ class TaskExecutor:
         container: Container,
         run: TaskRun,
         outcome: _Outcome,
-        stop: threading.Event,
+        stops: _Stops,
         policy: TaskPolicy,
         route: TaskRoute,
     ) -> None:
@@ -161,13 +196,9 @@ class TaskExecutor:
         while True:
             if run.terminal is not None:
                 deadline = min(deadline, time.monotonic() + self._settings.exit_grace_s)
-            if stop.is_set():
-                self._apply(
-                    instance,
-                    run.fail("the runner shut down before the task finished"),
-                    outcome,
-                    container,
-                )
+            reason = stops.reason()
+            if reason is not None:
+                self._apply(instance, run.fail(reason), outcome, container)
                 container.stop(self._settings.stop_grace_s)
                 return
             remaining = deadline - time.monotonic()

@@ -59,6 +59,18 @@ class TaskStatus:
             body["errorLevel"] = self.error_level
         return body
 
+    @classmethod
+    def from_wire(cls, body: Mapping[str, Any]) -> TaskStatus:
+        """The inverse of `to_wire`."""
+        return cls(
+            task_instance_id=body["taskInstanceId"],
+            status=body["status"],
+            message=body.get("message", ""),
+            output_values=body.get("outputValues"),
+            progress=body.get("progressPercentage"),
+            error_level=body.get("errorLevel"),
+        )
+
 
 def error_status(
     instance_id: str | int, message: str, error_level: str | None = None

@@ -106,6 +106,32 @@ class PlatformClient:
             )
         return instance
 
+    def is_cancelled(
+        self, url_template: str, namespace: str, instance_id: str | int
+    ) -> bool | None:
+        """Whether the platform cancelled this instance; None if it has no such check (404)."""
+        path = url_template.format(
+            namespace=quote(namespace, safe=""), id=quote(str(instance_id), safe="")
+        )
+        url = path if path.startswith(("http://", "https://")) else self._base + path
+        what = f"checking whether task instance {instance_id} was cancelled"
+        try:
+            response = self._session().get(url, timeout=self._timeout)
+        except requests.RequestException as exc:
+            raise PlatformError(f"{what}: cannot reach it: {exc}", transient=True) from exc
+        if response.status_code == 404:
+            return None
+        _raise_for_status(what, response)
+        try:
+            answer = response.json()
+        except ValueError:
+            answer = None
+        if not isinstance(answer, dict) or "isCanceled" not in answer:
+            raise PlatformError(
+                f"{what}: unexpected answer: {_clip(response.text)}", transient=False
+            )
+        return str(answer["isCanceled"]).strip().lower() == "true"
+
     def post_status(self, status: TaskStatus) -> None:
         self._post(
             f"posting {status.status} for task instance {status.task_instance_id}",

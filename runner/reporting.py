@@ -1,24 +1,29 @@
-"""Status delivery: statuses are posted in order, off the task threads.
+"""Status delivery: durable, in order, at least once, off the task threads.
 
-Task threads hand statuses over without waiting for the platform; one sender
-thread posts them in the order they were handed over (so per task instance
-too), retrying transient failures with capped, jittered exponential backoff.
+Task threads hand statuses over without waiting for the platform: each is
+written to the outbox on disk first. One sender thread posts them oldest
+first (so in order per task instance too) and removes each once accepted,
+retrying connection errors, timeouts, 5xx, 429 and refused keys with capped,
+jittered exponential backoff for as long as the runner runs; what is left at
+exit is delivered by the next start. Only a status the platform refuses for
+good (another 4xx) is dropped, and logged.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
-import time
-from collections import deque
 from collections.abc import Callable
 from typing import Protocol
 
 from runner.backoff import Backoff
-from runner.errors import PlatformError
+from runner.errors import AuthError, PlatformError
 from runner.model import TaskStatus
+from runner.outbox import Outbox
 
 log = logging.getLogger(__name__)
+
+_IDLE_CHECK_S = 1.0
 
 
 class StatusSink(Protocol):
@@ -30,32 +35,42 @@ class StatusSender:
     def __init__(
         self,
         post: Callable[[TaskStatus], None],
+        outbox: Outbox,
         *,
-        give_up_after_s: float = 600.0,
         backoff: Backoff | None = None,
     ) -> None:
         self._post = post
-        self._give_up_after_s = give_up_after_s
+        self._outbox = outbox
         self._backoff = backoff or Backoff(base_s=0.5, cap_s=30.0)
-        self._queue: deque[TaskStatus] = deque()
         self._cond = threading.Condition()
         self._closing = False
         self._abandon = threading.Event()
+        self._failure: str | None = None  # why the oldest status is not delivered yet
         self._thread = threading.Thread(target=self._run, name="status-sender", daemon=True)
         self._thread.start()
 
     def submit(self, status: TaskStatus) -> None:
+        self._outbox.put(status)
         with self._cond:
-            self._queue.append(status)
             self._cond.notify()
 
     def pending(self) -> int:
-        with self._cond:
-            return len(self._queue)
+        return self._outbox.pending()
+
+    def blocked(self) -> str | None:
+        """Why no new task should be taken now: delivery failing or the outbox full."""
+        if self._outbox.full():
+            return f"the status outbox is full ({self.pending()} undelivered statuses)"
+        failure = self._failure
+        if failure is not None:
+            return f"statuses cannot be delivered ({self.pending()} waiting): {failure}"
+        return None
 
     def close(self, timeout_s: float) -> int:
-        """Deliver what is queued, for at most `timeout_s`; the number left undelivered."""
+        """Deliver what is waiting, for at most `timeout_s`; the number left for the next start."""
         with self._cond:
+            if self._closing:
+                return self.pending()
             self._closing = True
             self._cond.notify()
         self._thread.join(timeout_s)
@@ -64,32 +79,38 @@ class StatusSender:
             self._thread.join(5.0)
         left = self.pending()
         if left:
-            log.error("%d status(es) could not be delivered before exit", left)
+            log.warning(
+                "%d status(es) not delivered yet; they stay in %s for the next start",
+                left,
+                self._outbox.path,
+            )
         return left
 
     def _run(self) -> None:
-        while True:
-            with self._cond:
-                while not self._queue and not self._closing:
-                    self._cond.wait()
-                if not self._queue:
-                    return
-                status = self._queue[0]
+        while not self._abandon.is_set():
+            item = self._outbox.head()
+            if item is None:
+                with self._cond:
+                    if self._closing:
+                        return
+                    self._cond.wait(_IDLE_CHECK_S)
+                continue
+            seq, status = item
             if not self._deliver(status):
                 return
-            with self._cond:
-                self._queue.popleft()
+            self._outbox.delivered(seq)
 
     def _deliver(self, status: TaskStatus) -> bool:
-        """Post until delivered, refused for good, or given up on; True if it left the queue."""
-        started = time.monotonic()
+        """Post until accepted or refused for good; False if abandoned at shutdown."""
         self._backoff.reset()
         while True:
             try:
                 self._post(status)
+                self._failure = None
                 return True
             except PlatformError as exc:
-                if not exc.transient:
+                if not exc.transient and not isinstance(exc, AuthError):
+                    self._failure = None
                     log.error(
                         "status dropped: %s (task instance %s, %s: %r)",
                         exc,
@@ -98,11 +119,7 @@ class StatusSender:
                         status.message,
                     )
                     return True
-                if time.monotonic() - started > self._give_up_after_s:
-                    log.error(
-                        "status dropped after %.0f s of retries: %s", self._give_up_after_s, exc
-                    )
-                    return True
+                self._failure = str(exc)
                 delay = self._backoff.next()
                 log.warning("%s; retrying in %.1f s", exc, delay)
             except Exception:  # a bug must not stop delivery of the statuses behind this one

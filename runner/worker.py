@@ -1,8 +1,8 @@
 """The worker loop: poll while slots are free, run tasks, drain on stop.
 
 It orchestrates only: where tasks come from and how they run sit behind the
-two small interfaces below. One thread polls; each running task has a thread
-of a bounded pool.
+two small interfaces below, and whether to take tasks at all behind a check.
+One thread polls; each running task has a thread of a bounded pool.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from typing import Protocol
 
@@ -31,6 +31,12 @@ class Executor(Protocol):
         """Run the instance to its terminal status; `stop` set means stop it now."""
 
 
+# Why no new task should be taken now (statuses undeliverable, engine down), or None.
+ReadyCheck = Callable[[], "str | None"]
+
+_PAUSED_CHECK_S = 1.0
+
+
 class Worker:
     def __init__(
         self,
@@ -42,6 +48,7 @@ class Worker:
         idle: Backoff,
         failing: Backoff,
         drain_timeout_s: float,
+        ready: ReadyCheck = lambda: None,
     ) -> None:
         self._source = source
         self._executor = executor
@@ -51,6 +58,8 @@ class Worker:
         self._idle = idle
         self._failing = failing
         self._drain_timeout_s = drain_timeout_s
+        self._ready = ready
+        self._paused: str | None = None
         self._next_namespace = 0
         self.stopping = threading.Event()  # no new tasks; let running ones finish
         self.aborting = threading.Event()  # stop running tasks now
@@ -70,6 +79,9 @@ class Worker:
 
     def _step(self, pool: ThreadPoolExecutor) -> None:
         if not self._slots.acquire(timeout=0.2):
+            return
+        if self._pause_for(self._ready()):
+            self._release_and_wait(_PAUSED_CHECK_S)
             return
         try:
             instance = self._poll_round()
@@ -92,6 +104,15 @@ class Worker:
         future = pool.submit(self._execute, instance)
         self._running.add(future)
         future.add_done_callback(self._running.discard)
+
+    def _pause_for(self, reason: str | None) -> bool:
+        """Log when taking tasks pauses and resumes; True while paused."""
+        if reason is not None and self._paused is None:
+            log.warning("not taking new tasks: %s", reason)
+        elif reason is None and self._paused is not None:
+            log.info("taking new tasks again")
+        self._paused = reason
+        return reason is not None
 
     def _poll_round(self) -> TaskInstance | None:
         """One poll of each namespace, in turn, until one hands out a task."""

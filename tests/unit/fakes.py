@@ -77,6 +77,9 @@ class FakeEngine:
     def remove_labelled(self, labels: Mapping[str, str]) -> list[str]:
         return []
 
+    def trouble(self) -> str | None:
+        return None
+
 
 @dataclass
 class RecordingSink:

@@ -22,15 +22,27 @@ class OneAnswer:
         return self.answer
 
 
-def instance_from(answer: dict[str, Any] | None) -> TaskInstance | None:
-    return PlatformQueue(OneAnswer(answer), Contracts()).poll("sample")  # type: ignore[arg-type]
+class Journal:
+    def __init__(self) -> None:
+        self.taken_ids: list[str | int] = []
+
+    def taken(self, instance: TaskInstance) -> None:
+        self.taken_ids.append(instance.id)
+
+
+def instance_from(
+    answer: dict[str, Any] | None, journal: Journal | None = None
+) -> TaskInstance | None:
+    queue = PlatformQueue(OneAnswer(answer), Contracts(), journal or Journal())  # type: ignore[arg-type]
+    return queue.poll("sample")
 
 
 def test_an_empty_queue_is_none() -> None:
     assert instance_from(None) is None
 
 
-def test_a_task_instance_keeps_what_the_runner_needs() -> None:
+def test_a_task_instance_keeps_what_the_runner_needs_and_is_journaled() -> None:
+    journal = Journal()
     instance = instance_from(
         {
             "id": 12,
@@ -39,11 +51,13 @@ def test_a_task_instance_keeps_what_the_runner_needs() -> None:
             "timeOutInMillis": 5000,
             "workerId": None,
             "status": "Pending",
-        }
+        },
+        journal,
     )
     assert instance == TaskInstance(
         12, "sample", "double", {"nbr_in": "2", "nbr_in#type": "String"}, 5000
     )
+    assert journal.taken_ids == [12]
 
 
 def test_a_malformed_instance_with_an_id_is_rejected_so_it_still_gets_a_status() -> None:

@@ -1,13 +1,18 @@
-"""Status delivery: in order, off the task threads, retried while the platform fails."""
+"""Status delivery: durable, in order, off the task threads, retried while the platform fails."""
 
 from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
 
 from runner.backoff import Backoff
-from runner.errors import PlatformError
-from runner.model import TaskStatus
+from runner.errors import AuthError, ConfigError, PlatformError
+from runner.model import TaskInstance, TaskStatus
+from runner.outbox import Outbox
 from runner.reporting import StatusSender
 
 
@@ -30,10 +35,17 @@ def fast() -> Backoff:
     return Backoff(base_s=0.001, cap_s=0.01)
 
 
-def test_statuses_arrive_in_order_through_transient_failures() -> None:
+@pytest.fixture
+def outbox(tmp_path: Path) -> Iterator[Outbox]:
+    box = Outbox(tmp_path, "r1", max_statuses=100)
+    yield box
+    box.close()
+
+
+def test_statuses_arrive_in_order_through_transient_failures(outbox: Outbox) -> None:
     down = PlatformError("503", status=503, transient=True)
     platform = FlakyPlatform([down, down, None, down])
-    sender = StatusSender(platform.post, backoff=fast())
+    sender = StatusSender(platform.post, outbox, backoff=fast())
     sent = [TaskStatus("a", "InProgress", str(i)) for i in range(5)] + [
         TaskStatus("a", "Completed")
     ]
@@ -43,18 +55,18 @@ def test_statuses_arrive_in_order_through_transient_failures() -> None:
     assert platform.received == sent
 
 
-def test_a_permanent_refusal_is_dropped_and_the_rest_still_delivered() -> None:
+def test_a_permanent_refusal_is_dropped_and_the_rest_still_delivered(outbox: Outbox) -> None:
     platform = FlakyPlatform([PlatformError("404 unknown instance", status=404, transient=False)])
-    sender = StatusSender(platform.post, backoff=fast())
+    sender = StatusSender(platform.post, outbox, backoff=fast())
     sender.submit(TaskStatus("gone", "Completed"))
     sender.submit(TaskStatus("b", "Completed"))
     assert sender.close(5) == 0
     assert platform.received == [TaskStatus("b", "Completed")]
 
 
-def test_submit_does_not_wait_for_the_platform() -> None:
+def test_submit_does_not_wait_for_the_platform(outbox: Outbox) -> None:
     gate = threading.Event()
-    sender = StatusSender(lambda status: gate.wait(5) and None, backoff=fast())
+    sender = StatusSender(lambda status: gate.wait(5) and None, outbox, backoff=fast())
     started = time.monotonic()
     for i in range(100):
         sender.submit(TaskStatus(i, "Completed"))
@@ -63,15 +75,15 @@ def test_submit_does_not_wait_for_the_platform() -> None:
     assert sender.close(5) == 0
 
 
-def test_close_gives_up_after_its_timeout_and_counts_what_is_left() -> None:
+def test_close_gives_up_after_its_timeout_and_counts_what_is_left(outbox: Outbox) -> None:
     platform = FlakyPlatform([PlatformError("down", transient=True)] * 10_000)
-    sender = StatusSender(platform.post, backoff=fast())
+    sender = StatusSender(platform.post, outbox, backoff=fast())
     sender.submit(TaskStatus("a", "Completed"))
     sender.submit(TaskStatus("b", "Completed"))
     assert sender.close(0.2) == 2
 
 
-def test_an_unexpected_error_drops_one_status_but_not_the_sender() -> None:
+def test_an_unexpected_error_drops_one_status_but_not_the_sender(outbox: Outbox) -> None:
     received: list[TaskStatus] = []
 
     def post(status: TaskStatus) -> None:
@@ -79,8 +91,88 @@ def test_an_unexpected_error_drops_one_status_but_not_the_sender() -> None:
             raise TypeError("not serializable")
         received.append(status)
 
-    sender = StatusSender(post, backoff=fast())
+    sender = StatusSender(post, outbox, backoff=fast())
     sender.submit(TaskStatus("bad", "Completed"))
     sender.submit(TaskStatus("good", "Completed"))
     assert sender.close(5) == 0
     assert received == [TaskStatus("good", "Completed")]
+
+
+def test_undelivered_statuses_survive_a_crash_and_go_out_at_the_next_start(
+    tmp_path: Path,
+) -> None:
+    first = Outbox(tmp_path, "r1", max_statuses=100)
+    down = StatusSender(
+        FlakyPlatform([PlatformError("down", transient=True)] * 10_000).post, first, backoff=fast()
+    )
+    sent = [TaskStatus(7, "InProgress", "half", progress="0.5"), TaskStatus(7, "Completed")]
+    for status in sent:
+        down.submit(status)
+    assert down.close(0.1) == 2
+    first.close()  # what a SIGKILL leaves: the rows on disk
+
+    again = Outbox(tmp_path, "r1", max_statuses=100)
+    platform = FlakyPlatform([])
+    assert StatusSender(platform.post, again, backoff=fast()).close(5) == 0
+    assert platform.received == sent  # ids keep their JSON type
+    again.close()
+
+
+def test_a_full_outbox_drops_progress_keeps_terminal_statuses_and_blocks(tmp_path: Path) -> None:
+    box = Outbox(tmp_path, "small", max_statuses=2)
+    gate = threading.Event()
+    sender = StatusSender(lambda status: gate.wait(5) and None, box, backoff=fast())
+    for i in range(5):
+        sender.submit(TaskStatus("a", "InProgress", str(i)))
+    sender.submit(TaskStatus("a", "Completed"))
+    assert box.pending() == 3  # two progress statuses, then the terminal one
+    assert "the status outbox is full" in (sender.blocked() or "")
+    gate.set()
+    assert sender.close(5) == 0
+    assert sender.blocked() is None
+    box.close()
+
+
+def test_failing_delivery_blocks_new_work_until_it_recovers(outbox: Outbox) -> None:
+    healed = threading.Event()
+
+    def post(status: TaskStatus) -> None:
+        if not healed.is_set():
+            raise PlatformError("the platform answered 503", status=503, transient=True)
+
+    sender = StatusSender(post, outbox, backoff=fast())
+    sender.submit(TaskStatus("a", "Completed"))
+    deadline = time.monotonic() + 5
+    while sender.blocked() is None and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert sender.blocked() == "statuses cannot be delivered (1 waiting): the platform answered 503"
+    healed.set()
+    assert sender.close(5) == 0
+    assert sender.blocked() is None
+
+
+def test_a_refused_key_is_retried_not_dropped(outbox: Outbox) -> None:
+    platform = FlakyPlatform([AuthError("key refused (401)", status=401)] * 3)
+    sender = StatusSender(platform.post, outbox, backoff=fast())
+    sender.submit(TaskStatus("a", "Completed"))
+    assert sender.close(5) == 0
+    assert platform.received == [TaskStatus("a", "Completed")] and platform.attempts == 4
+
+
+def test_the_journal_knows_which_taken_tasks_never_finished(tmp_path: Path) -> None:
+    box = Outbox(tmp_path, "r1", max_statuses=100)
+    for instance_id in ("done", 42):
+        box.taken(TaskInstance(instance_id, "ns", "task"))
+    box.put(TaskStatus("done", "InProgress", "half"))
+    box.put(TaskStatus("done", "Error", "boom"))
+    box.close()
+    again = Outbox(tmp_path, "r1", max_statuses=100)
+    [left] = again.unfinished()
+    assert (left.instance_id, left.ref) == (42, "ns/task#42")
+    again.close()
+
+
+def test_one_runner_id_owns_a_state_directory(outbox: Outbox, tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="runner id r1 is already running"):
+        Outbox(tmp_path, "r1", max_statuses=10)
+    Outbox(tmp_path, "r2", max_statuses=10).close()

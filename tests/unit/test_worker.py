@@ -197,3 +197,30 @@ class BrokenOnce(FakeSource):
 
 def test_an_unexpected_error_while_polling_does_not_end_the_loop() -> None:
     run_until_done(BrokenOnce({"ns": tasks("ns", 1)}), ["ns-0"])
+
+
+def test_no_task_is_taken_while_not_ready_and_taking_resumes_after() -> None:
+    source = FakeSource({"ns": [TaskInstance("t1", "ns", "task")]})
+    executor = FakeExecutor()
+    executor.hold.set()
+    trouble: list[str] = ["the Docker engine does not answer"]
+    worker = Worker(
+        source,
+        executor,
+        namespaces=["ns"],
+        concurrency=1,
+        idle=Backoff(base_s=0.01, cap_s=0.02, jitter=0),
+        failing=Backoff(base_s=0.01, cap_s=0.02, jitter=0),
+        drain_timeout_s=1.0,
+        ready=lambda: trouble[0] if trouble else None,
+    )
+    thread = start(worker)
+    time.sleep(0.3)
+    assert source.polls == []
+    trouble.clear()
+    deadline = time.monotonic() + 3
+    while not executor.done and time.monotonic() < deadline:
+        time.sleep(0.01)
+    worker.request_stop()
+    thread.join(5)
+    assert executor.done == ["t1"]
