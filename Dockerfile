@@ -9,7 +9,10 @@ COPY runner /opt/xc-runner/site/runner
 COPY schemas /opt/xc-runner/site/runner/_schemas
 ENV PYTHONPATH=/opt/xc-runner/site \
     PYTHONDONTWRITEBYTECODE=1 \
-    PYTHONUNBUFFERED=1
+    PYTHONUNBUFFERED=1 \
+    XC_RUNNER_STATE_DIR=/var/lib/xc-runner/state
 WORKDIR /var/lib/xc-runner
+# The status outbox and task journal: keep it on a volume across restarts.
+VOLUME /var/lib/xc-runner/state
 ENTRYPOINT ["python3", "-m", "runner"]
 CMD ["--help"]
