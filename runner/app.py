@@ -20,7 +20,7 @@ from runner.cancellation import CancelWatch
 from runner.catalog import Catalog, TaskRoute, routes_from_label
 from runner.containers import LABEL_RUNNER_ID, Engine
 from runner.contracts import Contracts
-from runner.errors import ConfigError, PlatformError
+from runner.errors import ConfigError, PlatformError, StateError
 from runner.executor import TaskExecutor
 from runner.model import TaskInstance, error_status
 from runner.outbox import Outbox
@@ -85,7 +85,10 @@ class PlatformQueue:
         if raw is None:
             return None
         instance = self.instance(raw, namespace)
-        self._journal.taken(instance)
+        try:
+            self._journal.taken(instance)
+        except StateError as exc:  # run it all the same; only a crash now would go unreported
+            log.error("%s: %s", instance.ref, exc)
         return instance
 
     def instance(self, raw: Mapping[str, Any], namespace: str) -> TaskInstance:

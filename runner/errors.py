@@ -41,6 +41,10 @@ class EngineError(RunnerError):
     """The container engine failed or could not be reached."""
 
 
+class StateError(RunnerError):
+    """The runner's state on disk (outbox, journal) cannot be written or read."""
+
+
 class TaskRejected(RunnerError):
     """A task instance cannot run as given (unknown task, invalid inputs).
 

@@ -23,11 +23,12 @@ import re
 import sqlite3
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import IO
 
-from runner.errors import ConfigError
+from runner.errors import ConfigError, StateError
 from runner.model import TaskInstance, TaskStatus
 
 log = logging.getLogger(__name__)
@@ -98,7 +99,7 @@ class Outbox:
     # The journal.
 
     def taken(self, instance: TaskInstance) -> None:
-        with self._mutex:
+        with self._mutex, _translated("journal a task instance"):
             self._db.execute(
                 "INSERT OR IGNORE INTO journal (instance, namespace, name, taken_at) "
                 "VALUES (?, ?, ?, ?)",
@@ -107,7 +108,7 @@ class Outbox:
 
     def unfinished(self) -> list[Taken]:
         """Instances taken whose terminal status was never decided, oldest first."""
-        with self._mutex:
+        with self._mutex, _translated("read the journal"):
             rows = self._db.execute(
                 "SELECT instance, namespace, name, taken_at FROM journal "
                 "WHERE finished_at IS NULL ORDER BY taken_at"
@@ -134,7 +135,7 @@ class Outbox:
                     )
                 return False
             key = _key(status.task_instance_id)
-            with self._transaction():
+            with _translated("keep a status"), self._transaction():
                 self._db.execute(
                     "INSERT INTO outbox (instance, terminal, body, queued_at) VALUES (?, ?, ?, ?)",
                     (key, int(status.terminal), json.dumps(status.to_wire()), time.time()),
@@ -148,12 +149,12 @@ class Outbox:
 
     def head(self) -> tuple[int, TaskStatus] | None:
         """The oldest undelivered status and its sequence number."""
-        with self._mutex:
+        with self._mutex, _translated("read the outbox"):
             row = self._db.execute("SELECT seq, body FROM outbox ORDER BY seq LIMIT 1").fetchone()
         return None if row is None else (row[0], TaskStatus.from_wire(json.loads(row[1])))
 
     def delivered(self, seq: int) -> None:
-        with self._mutex:
+        with self._mutex, _translated("remove a delivered status"):
             if self._db.execute("DELETE FROM outbox WHERE seq = ?", (seq,)).rowcount:
                 self._pending -= 1
 
@@ -164,7 +165,7 @@ class Outbox:
         return self._pending >= self.max_statuses
 
     @contextlib.contextmanager
-    def _transaction(self) -> Any:
+    def _transaction(self) -> Iterator[None]:
         self._db.execute("BEGIN IMMEDIATE")
         try:
             yield
@@ -172,6 +173,14 @@ class Outbox:
             self._db.execute("ROLLBACK")
             raise
         self._db.execute("COMMIT")
+
+
+@contextlib.contextmanager
+def _translated(what: str) -> Iterator[None]:
+    try:
+        yield
+    except sqlite3.Error as exc:
+        raise StateError(f"cannot {what} in the runner's state: {exc}") from exc
 
 
 def _lock(path: Path, runner_id: str) -> IO[str]:

@@ -17,7 +17,7 @@ from collections.abc import Callable
 from typing import Protocol
 
 from runner.backoff import Backoff
-from runner.errors import AuthError, PlatformError
+from runner.errors import AuthError, PlatformError, StateError
 from runner.model import TaskStatus
 from runner.outbox import Outbox
 
@@ -50,9 +50,31 @@ class StatusSender:
         self._thread.start()
 
     def submit(self, status: TaskStatus) -> None:
-        self._outbox.put(status)
+        try:
+            self._outbox.put(status)
+        except StateError as exc:  # e.g. a full disk: one direct attempt, else it is lost
+            self._post_unkept(status, exc)
+            return
         with self._cond:
             self._cond.notify()
+
+    def _post_unkept(self, status: TaskStatus, problem: StateError) -> None:
+        try:
+            self._post(status)
+        except PlatformError as exc:
+            log.error(
+                "status lost: %s, and posting it directly failed: %s; the status was %s",
+                problem,
+                exc,
+                status.to_wire(),
+            )
+        else:
+            log.error(
+                "%s; posted status %s of %s directly",
+                problem,
+                status.status,
+                status.task_instance_id,
+            )
 
     def pending(self) -> int:
         return self._outbox.pending()
@@ -88,7 +110,12 @@ class StatusSender:
 
     def _run(self) -> None:
         while not self._abandon.is_set():
-            item = self._outbox.head()
+            try:
+                item = self._outbox.head()
+            except StateError as exc:
+                log.error("%s; trying again in %.0f s", exc, _IDLE_CHECK_S)
+                self._abandon.wait(_IDLE_CHECK_S)
+                continue
             if item is None:
                 with self._cond:
                     if self._closing:
@@ -98,7 +125,10 @@ class StatusSender:
             seq, status = item
             if not self._deliver(status):
                 return
-            self._outbox.delivered(seq)
+            try:
+                self._outbox.delivered(seq)
+            except StateError as exc:  # it will be sent again: at least once
+                log.error("%s", exc)
 
     def _deliver(self, status: TaskStatus) -> bool:
         """Post until accepted or refused for good; False if abandoned at shutdown."""

@@ -176,3 +176,12 @@ def test_one_runner_id_owns_a_state_directory(outbox: Outbox, tmp_path: Path) ->
     with pytest.raises(ConfigError, match="runner id r1 is already running"):
         Outbox(tmp_path, "r1", max_statuses=10)
     Outbox(tmp_path, "r2", max_statuses=10).close()
+
+
+def test_a_status_the_outbox_cannot_keep_is_posted_directly(tmp_path: Path) -> None:
+    box = Outbox(tmp_path, "r1", max_statuses=100)
+    platform = FlakyPlatform([])
+    sender = StatusSender(platform.post, box, backoff=fast())
+    box.close()  # every write now fails, as on a full or broken disk
+    sender.submit(TaskStatus("a", "Completed"))
+    assert platform.received == [TaskStatus("a", "Completed")]
