@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -39,8 +40,10 @@ def runner_process(
     *args: str,
     env: dict[str, str] | None = None,
 ) -> Iterator[RunnerProcess]:
+    state_dir = tempfile.mkdtemp(prefix="runner-state-")  # unless the test gives its own
     environ = {
         **os.environ,
+        "XC_RUNNER_STATE_DIR": state_dir,
         "XC_SCENARIO_SERVER": server_url,
         "XC_SCENARIO_APIKEY": api_key,
         "XC_RUNNER_ID": runner_id,
@@ -64,6 +67,7 @@ def runner_process(
             proc.kill()
             proc.wait(10)
         log_path.unlink(missing_ok=True)
+        shutil.rmtree(state_dir, ignore_errors=True)
 
 
 def wait_for(
