@@ -12,7 +12,7 @@ import select
 import socket
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 import docker
@@ -33,12 +33,15 @@ _ENGINE_ERRORS = (DockerException, OSError)
 
 
 @contextlib.contextmanager
-def _engine_call(what: str) -> Iterator[None]:
+def _engine_call(what: str, suspect: threading.Event | None = None) -> Iterator[None]:
+    """Engine errors become EngineError; `suspect` is set so health is checked at once."""
     try:
         yield
     except NotFound:
         raise
     except _ENGINE_ERRORS as exc:
+        if suspect is not None:
+            suspect.set()
         raise EngineError(f"{what}: {exc}") from exc
 
 
@@ -51,6 +54,7 @@ class DockerEngine:
             # Health checks must not wait as long as a container creation may.
             self._probe = docker.from_env(timeout=_PING_TIMEOUT_S).api
         self._trouble: str | None = None
+        self._suspect = threading.Event()  # an engine call failed: check health now
         self._checked = 0.0
         self._orphans: set[str] = set()  # containers that could not be removed yet
         self._orphans_lock = threading.Lock()
@@ -63,9 +67,14 @@ class DockerEngine:
         """Why the engine cannot run tasks now, or None. Pings at most once a second while
         healthy; once it answers again, containers it failed to remove are removed."""
         now = time.monotonic()
-        if self._trouble is None and now - self._checked < _HEALTHY_PING_EVERY_S:
+        if (
+            self._trouble is None
+            and not self._suspect.is_set()
+            and now - self._checked < _HEALTHY_PING_EVERY_S
+        ):
             return None
         self._checked = now
+        self._suspect.clear()
         try:
             self._probe.ping()
         except _ENGINE_ERRORS as exc:
@@ -100,7 +109,7 @@ class DockerEngine:
 
     def image_labels(self, image: str) -> Mapping[str, str]:
         try:
-            with _engine_call(f"cannot inspect image {image}"):
+            with _engine_call(f"cannot inspect image {image}", self._suspect):
                 info = self._api.inspect_image(image)
         except (ImageNotFound, NotFound):
             raise ConfigError(f"image {image} not found in the engine (build it first)") from None
@@ -108,12 +117,12 @@ class DockerEngine:
         return labels
 
     def runtimes(self) -> set[str]:
-        with _engine_call("cannot read the engine's runtimes"):
+        with _engine_call("cannot read the engine's runtimes", self._suspect):
             info = self._api.info()
         return set(info.get("Runtimes") or {})
 
     def launch(self, spec: ContainerSpec) -> DockerContainer:
-        with _engine_call(f"cannot create a container of {spec.image}"):
+        with _engine_call(f"cannot create a container of {spec.image}", self._suspect):
             created = self._api.create_container(
                 spec.image,
                 command=list(spec.command) if spec.command else None,
@@ -126,12 +135,14 @@ class DockerEngine:
             )
         container_id: str = created["Id"]
         try:
-            with _engine_call(f"cannot start container {container_id[:12]} of {spec.image}"):
+            with _engine_call(
+                f"cannot start container {container_id[:12]} of {spec.image}", self._suspect
+            ):
                 sock = self._api.attach_socket(
                     container_id, params={"stdin": 1, "stdout": 1, "stderr": 1, "stream": 1}
                 )
                 self._api.start(container_id)
-            return DockerContainer(self._api, container_id, sock, self._remove)
+            return DockerContainer(self._api, container_id, sock, self)
         except BaseException:
             self._remove(container_id)
             raise
@@ -157,7 +168,7 @@ class DockerEngine:
 
     def remove_labelled(self, labels: Mapping[str, str]) -> list[str]:
         filters = {"label": [f"{key}={value}" for key, value in labels.items()]}
-        with _engine_call("cannot list containers"):
+        with _engine_call("cannot list containers", self._suspect):
             found = self._api.containers(all=True, filters=filters)
         ids = [c["Id"] for c in found]
         for container_id in ids:
@@ -168,12 +179,10 @@ class DockerEngine:
 class DockerContainer:
     """A started container, its stdin/stdout/stderr on one attach socket."""
 
-    def __init__(
-        self, api: Any, container_id: str, sock_io: Any, remover: Callable[[str], None]
-    ) -> None:
+    def __init__(self, api: Any, container_id: str, sock_io: Any, engine: DockerEngine) -> None:
         self.id = container_id
         self._api = api
-        self._remover = remover
+        self._engine = engine
         self._sock_io = sock_io  # holds the HTTP response, which must outlive the socket
         self._sock: socket.socket = getattr(sock_io, "_sock", sock_io)
         self._sock.setblocking(False)
@@ -214,6 +223,7 @@ class DockerContainer:
                 except BlockingIOError:
                     continue
                 except OSError as exc:
+                    self._engine._suspect.set()
                     raise EngineError(
                         f"lost the output of container {self.id[:12]}: {exc}"
                     ) from exc
@@ -223,13 +233,15 @@ class DockerContainer:
 
     def stop(self, grace_s: float) -> None:
         try:
-            with _engine_call(f"cannot stop container {self.id[:12]}"):
+            with _engine_call(f"cannot stop container {self.id[:12]}", self._engine._suspect):
                 self._api.stop(self.id, timeout=max(round(grace_s), 0))
         except NotFound:
             pass
 
     def wait(self, timeout_s: float) -> ExitInfo:
-        with _engine_call(f"container {self.id[:12]} did not report its exit"):
+        with _engine_call(
+            f"container {self.id[:12]} did not report its exit", self._engine._suspect
+        ):
             status = self._api.wait(self.id, timeout=timeout_s)
             code = int(status.get("StatusCode", -1))
             oom = False
@@ -242,4 +254,4 @@ class DockerContainer:
             self._sock.close()
         with contextlib.suppress(OSError):
             self._sock_io.close()
-        self._remover(self.id)
+        self._engine._remove(self.id)
