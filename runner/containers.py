@@ -48,7 +48,7 @@ class Container(Protocol):
         """Output that arrived within `timeout_s` ([] if none); None once output has ended."""
 
     def stop(self, grace_s: float) -> None:
-        """SIGTERM, then SIGKILL after `grace_s`."""
+        """Stop reading its output; SIGTERM, then SIGKILL after `grace_s`."""
 
     def wait(self, timeout_s: float) -> ExitInfo:
         """The exit status, once the container has exited."""

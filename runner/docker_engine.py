@@ -232,6 +232,10 @@ class DockerContainer:
                 return []
 
     def stop(self, grace_s: float) -> None:
+        # The output is not read after a stop. Closing the attach stream first
+        # matters: the engine's stop does not return while its copy of a fast
+        # writer's output is blocked on a stream nobody reads.
+        self._close_stream()
         try:
             with _engine_call(f"cannot stop container {self.id[:12]}", self._engine._suspect):
                 self._api.stop(self.id, timeout=max(round(grace_s), 0))
@@ -250,8 +254,11 @@ class DockerContainer:
         return ExitInfo(exit_code=code, oom_killed=oom)
 
     def remove(self) -> None:
+        self._close_stream()
+        self._engine._remove(self.id)
+
+    def _close_stream(self) -> None:
         with contextlib.suppress(OSError):
             self._sock.close()
         with contextlib.suppress(OSError):
             self._sock_io.close()
-        self._engine._remove(self.id)
