@@ -6,7 +6,7 @@ import logging
 import threading
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import partial
 from typing import Any, Protocol
 
@@ -26,12 +26,24 @@ from runner.policy import TaskPolicy
 from runner.protocol import Stream, encode_envelope
 from runner.reporting import StatusSink
 from runner.settings import RunnerSettings
-from runner.taskrun import Event, Finish, Kill, Log, OutputLimits, Relay, TaskRun
+from runner.taskrun import (
+    Event,
+    Finish,
+    Kill,
+    Log,
+    OutputLimits,
+    ProgressThrottle,
+    Relay,
+    TaskRun,
+)
 
 log = logging.getLogger(__name__)
 
 _READ_SLICE_S = 0.25  # how often a running task looks at its deadline and stop flag
 _EXIT_WAIT_S = 10.0
+# A task notifying faster than this has its intermediate progress skipped, so that
+# one chatty task cannot hold up every other task's statuses in the ordered outbox.
+_MIN_PROGRESS_INTERVAL_S = 0.1
 
 
 class TaskContracts(Protocol):
@@ -59,14 +71,28 @@ class _NoCancellations:
 
 @dataclass
 class _Outcome:
-    """Posts the terminal status once, whoever decides it first."""
+    """Posts a task's statuses: progress throttled, the terminal one once, whoever decides
+    it first, after any progress still waiting."""
 
     sink: StatusSink
+    throttle: ProgressThrottle = field(
+        default_factory=lambda: ProgressThrottle(_MIN_PROGRESS_INTERVAL_S)
+    )
     status: TaskStatus | None = None
+
+    def progress(self, status: TaskStatus) -> None:
+        if self.status is None and (ready := self.throttle.offer(status, time.monotonic())):
+            self.sink.submit(ready)
+
+    def tick(self) -> None:
+        if self.status is None and (ready := self.throttle.due(time.monotonic())):
+            self.sink.submit(ready)
 
     def post(self, status: TaskStatus) -> None:
         if self.status is None:
             self.status = status
+            if waiting := self.throttle.flush(time.monotonic()):
+                self.sink.submit(waiting)
             self.sink.submit(status)
 
 
@@ -123,6 +149,14 @@ class TaskExecutor:
         finally:
             final = outcome.status or error_status(instance.id, "the runner was interrupted")
             outcome.post(final)
+            if outcome.throttle.skipped:
+                log.info(
+                    "%s: %d progress status(es) skipped: the task notified more often than "
+                    "every %g s",
+                    instance.ref,
+                    outcome.throttle.skipped,
+                    _MIN_PROGRESS_INTERVAL_S,
+                )
             log.info(
                 "%s: %s in %.3f s%s",
                 instance.ref,
@@ -194,6 +228,7 @@ class TaskExecutor:
         timeout_s = self._timeout_s(instance, route, policy)
         deadline = time.monotonic() + timeout_s
         while True:
+            outcome.tick()
             if run.terminal is not None:
                 deadline = min(deadline, time.monotonic() + self._settings.exit_grace_s)
             reason = stops.reason()
@@ -249,7 +284,7 @@ class TaskExecutor:
         """Act on events; True when the container was killed."""
         for event in events:
             if isinstance(event, Relay):
-                self._statuses.submit(event.status)
+                outcome.progress(event.status)
             elif isinstance(event, Finish):
                 outcome.post(event.status)
             elif isinstance(event, Log):

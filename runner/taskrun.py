@@ -66,6 +66,7 @@ class OutputLimits:
     max_line_bytes: int = 1024**2
     max_output_bytes: int = 16 * 1024**2
     max_result_bytes: int = 512 * 1024
+    max_message_chars: int = 16 * 1024  # longer status messages are cut
     max_logged_lines: int = 200
     stderr_tail_bytes: int = 2048
 
@@ -175,12 +176,17 @@ class TaskRun:
                 return self.fail(f"invalid result: {problem}")
             self.terminal = TaskStatus(self._id, "Completed", parsed.message, output_values=values)
             return [Finish(self.terminal)]
+        message = self._clip(parsed.message)
         if parsed.status == "Error":
-            self.terminal = TaskStatus(
-                self._id, "Error", parsed.message, error_level=parsed.error_level
-            )
+            self.terminal = TaskStatus(self._id, "Error", message, error_level=parsed.error_level)
             return [Finish(self.terminal)]
-        return [Relay(TaskStatus(self._id, "InProgress", parsed.message, progress=parsed.progress))]
+        return [Relay(TaskStatus(self._id, "InProgress", message, progress=parsed.progress))]
+
+    def _clip(self, message: str) -> str:
+        limit = self._limits.max_message_chars
+        if len(message) <= limit:
+            return message
+        return message[:limit] + f"... ({len(message) - limit} more characters cut by the runner)"
 
     def _log(self, stream: Stream, text: str) -> list[Event]:
         self._logged += 1
@@ -192,3 +198,40 @@ class TaskRun:
         if len(text) > _LOGGED_CHARS:
             text = text[:_LOGGED_CHARS] + f"... <{len(text) - _LOGGED_CHARS} more characters>"
         return [Log(stream, text)]
+
+
+class ProgressThrottle:
+    """At most one progress status per `min_interval_s`; when a task notifies faster,
+    the latest waits its turn and the ones it replaces are skipped."""
+
+    def __init__(self, min_interval_s: float) -> None:
+        self._min_interval_s = min_interval_s
+        self._last = float("-inf")
+        self._held: TaskStatus | None = None
+        self.skipped = 0
+
+    def offer(self, status: TaskStatus, now: float) -> TaskStatus | None:
+        """`status` if it may go now; else None, and it waits (replacing any waiting)."""
+        if now - self._last >= self._min_interval_s:
+            self._last = now
+            if self._held is not None:
+                self._held = None
+                self.skipped += 1
+            return status
+        if self._held is not None:
+            self.skipped += 1
+        self._held = status
+        return None
+
+    def due(self, now: float) -> TaskStatus | None:
+        """The waiting status, once its turn has come."""
+        if self._held is None or now - self._last < self._min_interval_s:
+            return None
+        return self.flush(now)
+
+    def flush(self, now: float) -> TaskStatus | None:
+        """The waiting status, whatever the time (before a terminal status)."""
+        held, self._held = self._held, None
+        if held is not None:
+            self._last = now
+        return held

@@ -9,7 +9,7 @@ from typing import Any
 from runner.contracts import Contracts
 from runner.model import TaskStatus
 from runner.protocol import Stream
-from runner.taskrun import Finish, Kill, Log, OutputLimits, Relay, TaskRun
+from runner.taskrun import Finish, Kill, Log, OutputLimits, ProgressThrottle, Relay, TaskRun
 
 CONTRACTS = Contracts()
 
@@ -172,3 +172,26 @@ def test_oom_and_failures_do_not_override_a_decided_terminal() -> None:
         )
     ]
     assert run.fail("timed out") == []
+
+
+def test_progress_faster_than_the_interval_keeps_only_the_latest() -> None:
+    throttle = ProgressThrottle(0.1)
+    statuses = [TaskStatus("i", "InProgress", str(n)) for n in range(4)]
+    assert throttle.offer(statuses[0], now=0.0) == statuses[0]
+    assert throttle.offer(statuses[1], now=0.01) is None
+    assert throttle.offer(statuses[2], now=0.02) is None  # replaces 1
+    assert throttle.due(now=0.05) is None
+    assert throttle.due(now=0.11) == statuses[2]
+    assert throttle.offer(statuses[3], now=0.15) is None
+    assert throttle.flush(now=0.16) == statuses[3]  # before a terminal status
+    assert throttle.flush(now=0.17) is None
+    assert throttle.skipped == 1
+
+
+def test_long_status_messages_are_cut() -> None:
+    run = make_run(OutputLimits(max_message_chars=10))
+    [relay] = run.feed(
+        Stream.STDOUT, line({"type": "notify", "status": "InProgress", "message": "m" * 25})
+    )
+    assert isinstance(relay, Relay)
+    assert relay.status.message == "m" * 10 + "... (15 more characters cut by the runner)"
