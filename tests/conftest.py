@@ -82,28 +82,40 @@ def runner_id(engine: DockerEngine) -> Iterator[str]:
 
 
 PROBE_IMAGE = "xc-test/probe:latest"
+HOSTILE_IMAGE = "xc-test/hostile:latest"
 
 
-@pytest.fixture(scope="session")
-def probe_image(engine: DockerEngine) -> str:
-    """tests/images/probe, built with its catalog label: one task per behaviour to test."""
-    folder = REPO / "tests" / "images" / "probe"
+def build_test_image(folder_name: str, tag: str) -> str:
+    """tests/images/<folder_name>, built FROM the local bases and labelled with its catalog."""
+    folder = REPO / "tests" / "images" / folder_name
     catalog = json.dumps(json.loads((folder / "catalog.json").read_text()))
     client = docker.from_env()
     try:
         client.images.build(
             path=str(folder),
-            tag=PROBE_IMAGE,
+            tag=tag,
             buildargs=base_build_args(),
             labels={CATALOG_LABEL: catalog},
             rm=True,
             forcerm=True,
         )
     except docker.errors.DockerException as exc:
-        unavailable(f"cannot build {PROBE_IMAGE}: {exc}")
+        unavailable(f"cannot build {tag}: {exc}")
     finally:
         client.close()
-    return PROBE_IMAGE
+    return tag
+
+
+@pytest.fixture(scope="session")
+def probe_image(engine: DockerEngine) -> str:
+    """tests/images/probe, built with its catalog label: one task per behaviour to test."""
+    return build_test_image("probe", PROBE_IMAGE)
+
+
+@pytest.fixture(scope="session")
+def hostile_image(engine: DockerEngine) -> str:
+    """tests/images/hostile: one task per way a task can misbehave or try to break out."""
+    return build_test_image("hostile", HOSTILE_IMAGE)
 
 
 @pytest.fixture(scope="session")

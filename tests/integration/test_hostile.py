@@ -1,0 +1,386 @@
+"""Hostile tasks: each one ends in the right status, and nothing else suffers.
+
+One runner process, with its default settings (but 8 slots), takes every task of
+tests/images/hostile at once, with normal tasks among them, from the local
+server. Each hostile task must end in one terminal status whose message names
+the cause (or, for the ones probing the container's walls, report that every
+attempt was refused); the normal tasks must complete meanwhile; the runner must
+still work afterwards, with bounded memory, and leave no container behind.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+import uuid
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import docker
+import pytest
+
+from runner.containers import LABEL_RUNNER_ID, LABEL_TASK
+from runner.localserver import LocalServer
+from runner.localserver.client import LocalClient
+from runner.model import TERMINAL_STATUSES
+from tests.integration.processes import runner_process, wait_for
+
+pytestmark = pytest.mark.integration
+
+NEEDLE = "hostile-secret"
+KEY = f"{NEEDLE}-{uuid.uuid4().hex}"
+RUNNER_PEAK_RSS_LIMIT = 150 * 1024**2
+MIB = 1024**2
+STDOUT_STDERR_CAP = (
+    "output limit exceeded: the task wrote more than 16777216 bytes to stdout and stderr"
+)
+TIMED_OUT = "the task timed out after {} s"
+STOP_GRACE_S = 5  # the runner's default SIGTERM -> SIGKILL delay
+REFUSED_OPERATION = "refused: PermissionError: [Errno 1] Operation not permitted"
+
+
+@dataclass(frozen=True)
+class Task:
+    namespace: str
+    name: str
+    inputs: Mapping[str, Any]
+    timeout_ms: int | None = None
+
+
+def hostile(name: str, timeout_ms: int | None = None, **inputs: Any) -> Task:
+    return Task("hostile", name, inputs, timeout_ms)
+
+
+def plan(server_port: str) -> dict[str, Task]:
+    """Every task to submit, keyed by what the test calls it; normal ones spread among them."""
+    hostiles = {
+        "fork_bomb": hostile("fork_bomb", 5000),
+        "memory_bomb": hostile("memory_bomb"),
+        "stdout_flood": hostile("stdout_flood"),
+        "endless_line": hostile("endless_line"),
+        "stderr_flood": hostile("stderr_flood"),
+        "chatty": hostile("chatty", 3000),
+        "busy_loop": hostile("busy_loop", 3000),
+        "ignore_sigterm": hostile("ignore_sigterm", 3000),
+        "network": hostile("network", server_port=server_port),
+        "filesystem": hostile("filesystem"),
+        "identity": hostile("identity"),
+        "secrets": hostile("secrets", needle=NEEDLE),
+        "capabilities": hostile("capabilities"),
+        "huge_result": hostile("huge_result"),
+        "progress_flood": hostile("progress_flood"),
+        "garbage": hostile("garbage"),
+        "schema_breaker": hostile("schema_breaker"),
+        "two_terminals": hostile("two_terminals"),
+        "exit_without_result": hostile("exit_without_result"),
+        "result_then_forever": hostile("result_then_forever"),
+        "background_child": hostile("background_child"),
+        "ignore_stdin": hostile("ignore_stdin", 3000, data="i" * (4 * MIB)),
+        "fill_tmp": hostile("fill_tmp"),
+        "open_files": hostile("open_files"),
+        "close_output": hostile("close_output", 3000),
+        "freeze_init": hostile("freeze_init", 3000),
+        "setuid_binaries": hostile("setuid_binaries"),
+        "kernel": hostile("kernel"),
+    }
+    tasks: dict[str, Task] = {}
+    for index, (key, task) in enumerate(hostiles.items()):
+        tasks[key] = task
+        if index % 5 == 4:
+            tasks[f"normal-{index}"] = hostile("normal", text=f"normal {index}")
+            tasks[f"echo-{index}"] = Task("probe", "echo", {"text": f"echo {index}"})
+    return tasks
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[LocalServer]:
+    with LocalServer(tmp_path / "scenario.db", port=0, api_key=KEY) as local:
+        yield local
+
+
+class StatusFeed:
+    """Every status the server received, by task instance, read as they arrive."""
+
+    def __init__(self, client: LocalClient) -> None:
+        self._client = client
+        self._after = 0
+        self.by_instance: dict[str, list[dict[str, Any]]] = {}
+
+    def ended(self, instance_ids: Iterable[str]) -> bool:
+        """Read what arrived; True when each of these instances has its terminal status."""
+        while True:
+            page = self._client.statuses(self._after, 0)
+            for record in page["statuses"]:
+                self.by_instance.setdefault(record["taskInstanceId"], []).append(record)
+            if not page["statuses"]:
+                break
+            self._after = page["last"]
+        return all(
+            any(s["status"] in TERMINAL_STATUSES for s in self.by_instance.get(i, []))
+            for i in instance_ids
+        )
+
+
+def containers_of(runner_id: str) -> list[str]:
+    client = docker.from_env()
+    try:
+        found = client.api.containers(all=True, filters={"label": f"{LABEL_RUNNER_ID}={runner_id}"})
+        return [f"{c['Labels'].get(LABEL_TASK)} {c['Status']}" for c in found]
+    finally:
+        client.close()
+
+
+def peak_rss_bytes(pid: int) -> int:
+    """VmHWM: the most resident memory the process ever had."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) * 1024
+    raise AssertionError(f"no VmHWM in /proc/{pid}/status")
+
+
+def brief(statuses: list[dict[str, Any]]) -> list[tuple[Any, ...]]:
+    return [(s["status"], s["message"], s["outputValues"]) for s in statuses]
+
+
+def run_seconds(log: str, ref: str) -> float:
+    """How long the runner took over a task, container removal included (from its log)."""
+    match = re.search(re.escape(ref) + r": (?:Completed|Error) in ([0-9.]+) s", log)
+    assert match, f"no end of {ref} in the runner's log"
+    return float(match.group(1))
+
+
+def refused_everything(outputs: Mapping[str, str], *, skip: tuple[str, ...] = ()) -> list[str]:
+    """The attempts that were not refused."""
+    return [
+        f"{key}: {value}"
+        for key, value in outputs.items()
+        if key not in skip and not value.startswith("refused:")
+    ]
+
+
+@pytest.mark.timeout(240)
+def test_hostile_tasks_end_in_the_right_status_and_harm_nothing(
+    server: LocalServer, hostile_image: str, probe_image: str, runner_id: str
+) -> None:
+    client = LocalClient(server.url, KEY)
+    tasks = plan(server.url.rsplit(":", 1)[1])
+    ids = {
+        key: client.submit(t.namespace, t.name, dict(t.inputs), timeout_ms=t.timeout_ms)["id"]
+        for key, t in tasks.items()
+    }
+    refs = {key: f"{tasks[key].namespace}/{tasks[key].name}#{i}" for key, i in ids.items()}
+    feed = StatusFeed(client)
+    started = time.monotonic()
+    with runner_process(
+        server.url,
+        KEY,
+        [hostile_image, probe_image],
+        runner_id,
+        env={"XC_RUNNER_CONCURRENCY": "8"},
+    ) as runner:
+        wait_for(lambda: feed.ended(ids.values()), 150, "every task to end", runner)
+        print(f"\nevery task ended in {time.monotonic() - started:.1f} s")
+        statuses = {key: feed.by_instance[i] for key, i in ids.items()}
+        for key, posted in statuses.items():
+            print(f"{key:>20}: {posted[-1]['status']} {posted[-1]['message'][:200]!r}")
+
+        # Still alive, and still working.
+        late = client.submit("hostile", "normal", {"text": "after the storm"})["id"]
+        wait_for(lambda: feed.ended([late]), 30, "a task submitted afterwards", runner)
+        assert brief(feed.by_instance[late]) == [("Completed", "", {"text": "after the storm"})]
+
+        check_statuses(tasks, statuses)
+
+        # The runner removes each container itself, promptly (not at shutdown).
+        deadline = time.monotonic() + 15
+        while containers_of(runner_id) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        left = containers_of(runner_id)
+        assert left == [], f"containers still there 15 s after every task ended: {left}"
+        log = runner.log()
+        check_run_times(log, refs)
+        # The junk was logged as the garbage task's output.
+        assert any(
+            f"{refs['garbage']} stdout: " in line and "not utf-8 at all" in line
+            for line in log.splitlines()
+        )
+        assert [line for line in log.splitlines() if " ERROR " in line] == []
+
+        peak_rss = peak_rss_bytes(runner.proc.pid)
+        print(f"runner peak RSS {peak_rss / MIB:.1f} MiB")
+        assert peak_rss < RUNNER_PEAK_RSS_LIMIT, f"runner peak RSS {peak_rss / MIB:.1f} MiB"
+        assert runner.stop() == 0, runner.log()
+        log = runner.log()
+    assert KEY not in log, "the API key is in the runner's log"
+    print(f"whole run: {time.monotonic() - started:.1f} s")
+
+
+def check_statuses(tasks: dict[str, Task], statuses: dict[str, list[dict[str, Any]]]) -> None:
+    # Every instance: exactly one terminal status, and it is the last one.
+    for key, posted in statuses.items():
+        terminals = [s for s in posted if s["status"] in TERMINAL_STATUSES]
+        assert len(terminals) == 1 and posted[-1] is terminals[0], (key, brief(posted))
+    assert KEY not in repr(statuses), "the API key reached a status"
+    check_normal_tasks(tasks, statuses)
+    check_limits(statuses)
+    check_timeouts(statuses)
+    check_protocol_abuse(statuses)
+    check_progress_flood(statuses["progress_flood"])
+    check_walls({k: v[-1]["outputValues"] or {} for k, v in statuses.items()}, statuses)
+
+
+def check_progress_flood(posted: list[dict[str, Any]]) -> None:
+    """50,000 notifications: only a few are posted (one per 0.1 s), none with a huge message,
+    and the result still arrives."""
+    *progress, last = posted
+    assert (last["status"], last["outputValues"]) == ("Completed", {"done": "yes"})
+    assert 1 <= len(progress) < 500, len(progress)
+    assert all(s["status"] == "InProgress" for s in progress)
+    assert max(len(s["message"]) for s in progress) <= 16 * 1024 + 100
+
+
+def check_run_times(log: str, refs: dict[str, str]) -> None:
+    """How long each slot was held, container removal included (from the runner's log)."""
+    took = {key: run_seconds(log, ref) for key, ref in refs.items()}
+    # Normal tasks run beside the hostile ones as fast as ever.
+    for key, seconds in took.items():
+        if key.startswith(("normal-", "echo-")):
+            assert seconds < 5, (key, seconds)
+    # Killed at once for their output.
+    for key in ("stdout_flood", "endless_line", "stderr_flood", "memory_bomb"):
+        assert took[key] < 5, (key, took[key])
+    # Stopped at the time limit; SIGTERM ends them.
+    for key in ("busy_loop", "chatty", "close_output", "ignore_stdin"):
+        assert took[key] < 3 + 3, (key, took[key])
+    # SIGTERM ignored: SIGKILL after the stop grace, not later; init frozen: not later either.
+    assert 3 + STOP_GRACE_S - 0.5 < took["ignore_sigterm"] < 3 + STOP_GRACE_S + 4, took
+    assert took["freeze_init"] < 3 + STOP_GRACE_S + 4, took
+    # Lingering after the result: stopped after the exit grace (2 s); or gone with its parent.
+    assert took["result_then_forever"] < 2 + 4, took
+    assert took["background_child"] < 4, took
+
+
+def check_normal_tasks(tasks: dict[str, Task], statuses: dict[str, list[dict[str, Any]]]) -> None:
+    normal = [key for key in tasks if key.startswith(("normal-", "echo-"))]
+    assert len(normal) >= 8
+    for key in normal:
+        assert brief(statuses[key]) == [("Completed", "", dict(tasks[key].inputs))], key
+
+
+def only(statuses: list[dict[str, Any]]) -> tuple[str, str]:
+    assert len(statuses) == 1, brief(statuses)
+    return statuses[0]["status"], statuses[0]["message"]
+
+
+def check_limits(statuses: dict[str, list[dict[str, Any]]]) -> None:
+    # The fork bomb hits the process limit, then the time limit ends it.
+    *progress, last = statuses["fork_bomb"]
+    assert (last["status"], last["message"]) == ("Error", TIMED_OUT.format(5))
+    assert len(progress) == 1, brief(progress)
+    refused = re.fullmatch(
+        r"fork refused with (\d+) processes running: \[Errno 11\] Resource temporarily unavailable",
+        progress[0]["message"],
+    )
+    assert refused and 200 < int(refused.group(1)) <= 256, progress[0]["message"]
+
+    assert only(statuses["memory_bomb"]) == (
+        "Error",
+        "the task ran out of memory (limit 512 MiB) and was killed",
+    )
+    assert only(statuses["stdout_flood"]) == ("Error", STDOUT_STDERR_CAP)
+    assert only(statuses["stderr_flood"]) == ("Error", STDOUT_STDERR_CAP)
+    assert only(statuses["endless_line"]) == (
+        "Error",
+        "output limit exceeded: a stdout line is longer than 1048576 bytes",
+    )
+
+    status, message = only(statuses["fill_tmp"])
+    assert status == "Error" and message.startswith("the task exited with code 1 "), message
+    assert "[Errno 28] No space left on device" in message, message
+    written = re.search(r"wrote (\d+) MiB to /tmp", message)
+    assert written and int(written.group(1)) <= 64, message
+
+    status, message = only(statuses["open_files"])
+    assert status == "Error" and message.startswith("the task exited with code 1 "), message
+    assert "[Errno 24] Too many open files" in message, message
+    opened = re.search(r"opened (\d+) files", message)
+    assert opened and int(opened.group(1)) < 1024, message
+
+
+def check_timeouts(statuses: dict[str, list[dict[str, Any]]]) -> None:
+    for key in ("busy_loop", "chatty", "close_output", "freeze_init", "ignore_stdin"):
+        assert only(statuses[key]) == ("Error", TIMED_OUT.format(3)), key
+    assert brief(statuses["ignore_sigterm"]) == [
+        ("InProgress", "ignoring SIGTERM", None),
+        ("Error", TIMED_OUT.format(3), None),
+    ]
+
+
+def check_protocol_abuse(statuses: dict[str, list[dict[str, Any]]]) -> None:
+    # Needs the runner's max_result_bytes (default 512 KiB): nothing that large is posted.
+    status, message = only(statuses["huge_result"])
+    assert status == "Error" and message.startswith("result too large:"), message[:300]
+    assert all(s["outputValues"] is None for s in statuses["huge_result"])
+
+    # Junk on stdout is log output; the valid result after it counts.
+    assert brief(statuses["garbage"]) == [("Completed", "", {"survived": "yes"})]
+    # A line typed as a message that breaks the schema ends the task, naming the problem.
+    assert only(statuses["schema_breaker"]) == (
+        "Error",
+        "invalid notify message: status must be 'InProgress' or 'Error', not 'Completed'",
+    )
+    assert brief(statuses["two_terminals"]) == [("Completed", "", {"first": "yes"})]
+    assert only(statuses["exit_without_result"]) == (
+        "Error",
+        "the task exited with code 7 without sending a result; stderr ends with: giving up",
+    )
+    assert brief(statuses["result_then_forever"]) == [("Completed", "", {"done": "yes"})]
+    assert brief(statuses["background_child"]) == [("Completed", "", {"done": "yes"})]
+
+
+def check_walls(
+    outputs: dict[str, Mapping[str, str]], statuses: dict[str, list[dict[str, Any]]]
+) -> None:
+    for key in ("network", "filesystem", "identity", "secrets", "capabilities", "kernel"):
+        assert only(statuses[key])[0] == "Completed", (key, brief(statuses[key]))
+    assert only(statuses["setuid_binaries"])[0] == "Completed", brief(statuses["setuid_binaries"])
+
+    network = outputs["network"]
+    assert network["interfaces"] == "lo", network
+    assert refused_everything(network, skip=("interfaces",)) == [], network
+
+    files = outputs["filesystem"]
+    for key in ("root", "etc", "usr_bin"):
+        assert "[Errno 30] Read-only file system" in files[key], files
+    assert files["etc_passwd"].startswith("refused:"), files
+    assert files["tmp"] == "allowed", files
+
+    ids = outputs["identity"]
+    assert "0" not in (ids["uid"], ids["gid"], ids["euid"]), ids
+    assert "0" not in ids["groups"].split(","), ids
+    for key in ("setuid_root", "setgid_root", "setgroups_root"):
+        assert ids[key] == REFUSED_OPERATION, ids
+    assert ids["uid_after"] == ids["uid"], ids
+
+    secrets = outputs["secrets"]
+    assert secrets["found"] == "", secrets
+    assert "/proc/1/environ" in secrets["read"].split(","), secrets
+    assert not [name for name in secrets["env"].split(",") if name.startswith("XC_")], secrets
+
+    caps = outputs["capabilities"]
+    for key in ("chown", "mknod", "raw_socket", "mount", "sethostname"):
+        assert caps[key].startswith(REFUSED_OPERATION), caps
+    for key in ("cap_eff", "cap_prm", "cap_bnd"):
+        assert caps[key] == "0000000000000000", caps
+    assert caps["no_new_privs"] == "1", caps
+
+    setuid = outputs["setuid_binaries"]
+    assert "0" not in setuid["su_uids"].split(), setuid  # no-new-privileges: su stays 65534
+    assert not setuid["su"].startswith("exit 0"), setuid
+    assert not setuid["mount"].startswith("exit 0"), setuid
+
+    kernel = outputs["kernel"]
+    assert refused_everything(kernel, skip=("pids",)) == [], kernel
+    assert kernel["pids"].split(",")[0] == "1" and len(kernel["pids"].split(",")) <= 3, kernel
