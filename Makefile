@@ -7,8 +7,15 @@ PY          := $(VENV)/bin/python
 STAMP       := $(VENV)/.installed
 TASK_IMAGES ?= xc-tasks/sample:latest xc-tasks/textstats-node:latest
 PYTEST_ARGS ?=
+# GVISOR=1: `make test` and `make bench` also set up gVisor (`make gvisor`, root),
+# so its tests run instead of skipping; on by default under CI=true.
+ifneq ($(filter 1 true yes,$(CI)),)
+GVISOR      ?= 1
+endif
+GVISOR      ?= 0
+WITH_GVISOR := $(if $(filter 1 true yes,$(GVISOR)),gvisor)
 
-.PHONY: run test lint images base-images runner-image engine venv bench compose-up clean
+.PHONY: run test lint images base-images runner-image engine gvisor venv bench compose-up clean
 
 run: venv engine images
 ifdef XC_SCENARIO_SERVER
@@ -17,7 +24,7 @@ else
 	$(PY) -m runner demo $(TASK_IMAGES)
 endif
 
-test: venv engine images lint
+test: venv engine images $(WITH_GVISOR) lint
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
 
 lint: venv
@@ -35,13 +42,17 @@ $(STAMP): pyproject.toml
 engine:
 	./scripts/ensure-engine.sh
 
+# gVisor's runsc runtime registered with the engine (Debian package; root).
+gvisor: engine
+	sh scripts/ensure-gvisor.sh
+
 base-images: engine
 	sh scripts/build-base-images.sh
 
 images: venv base-images
 	$(PY) scripts/build_images.py
 
-bench: venv engine images
+bench: venv engine images $(WITH_GVISOR)
 	$(PY) scripts/bench.py
 
 runner-image: venv base-images
