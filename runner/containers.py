@@ -45,7 +45,8 @@ class Container(Protocol):
         """Queue `data` for the container's stdin, which is closed once it is written."""
 
     def read(self, timeout_s: float) -> list[Chunk] | None:
-        """Output that arrived within `timeout_s` ([] if none); None once output has ended."""
+        """Output that arrived within `timeout_s` ([] if none); None once output has ended
+        (or the container was stopped: its output is no longer read)."""
 
     def stop(self, grace_s: float) -> None:
         """Stop reading its output; SIGTERM, then SIGKILL after `grace_s`."""

@@ -4,6 +4,8 @@ Written against the protocol directly (no SDK), so the tests check the runner,
 not the SDK.
 """
 
+import ctypes
+import errno
 import json
 import os
 import sys
@@ -54,7 +56,51 @@ def main():
     elif task == "sleep":
         time.sleep(float(inputs["seconds"]))
         result(done="yes")
+    return more_tasks(task, inputs)
+
+
+def more_tasks(task, inputs):
+    """The tasks that check what the runtime (runc or gVisor) gives a task."""
+    if task == "kernel":
+        result(release=os.uname().release, log=kernel_log_head())
+    elif task == "allocate":
+        hoard = [b"\xa5" * (1024 * 1024) for _ in range(int(inputs["mib"]))]  # resident
+        result(allocated=len(hoard))
+    elif task == "spawn":
+        result(spawned=spawn(int(inputs["processes"])))
     return 0
+
+
+def spawn(count):
+    """Start `count` child processes that live at once; how many could be started."""
+    children = []
+    for _ in range(count):
+        try:
+            pid = os.fork()
+        except OSError:
+            break
+        if pid == 0:
+            time.sleep(2)
+            os._exit(0)
+        children.append(pid)
+    for pid in children:
+        os.waitpid(pid, 0)
+    return len(children)
+
+
+def kernel_log_head():
+    """The kernel log's first line (syslog(2)), or why it cannot be read.
+
+    Under runc the default seccomp profile refuses it; gVisor answers with its
+    own boot log, which starts "Starting gVisor...".
+    """
+    libc = ctypes.CDLL(None, use_errno=True)
+    buf = ctypes.create_string_buffer(4096)
+    size = libc.klogctl(3, buf, len(buf))  # SYSLOG_ACTION_READ_ALL
+    if size < 0:
+        return "unreadable: " + errno.errorcode.get(ctypes.get_errno(), "?")
+    lines = buf.raw[:size].decode(errors="replace").splitlines()
+    return lines[0] if lines else ""
 
 
 def writable(path):
