@@ -6,12 +6,17 @@ runner's libraries. Measured: the runner as its own process against the local
 server, from the moment the task is handed out by a poll to its Completed
 status, one at a time and then many at once.
 
-    python scripts/bench.py [--tasks N] [--burst N] [--concurrency N]
+When the engine has gVisor's `runsc` runtime (`make gvisor`), the same run also
+measures the hardened `docker run` with `--runtime=runsc` and the runner with
+XC_RUNNER_RUNTIME=runsc, against the same bare baseline.
+
+    python scripts/bench.py [--tasks N] [--burst N] [--concurrency N] [--no-gvisor]
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import shlex
 import statistics
@@ -44,6 +49,18 @@ HARDENING = shlex.split(
     "--ulimit nofile=1024:1024 --log-driver none --tmpfs /tmp:rw,nosuid,nodev,size=64m"
 )
 KEY = "bench-key"
+GVISOR = "runsc"
+
+
+def engine_runtimes() -> set[str]:
+    out = subprocess.run(
+        ["docker", "info", "--format", "{{json .Runtimes}}"],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    )
+    return set(json.loads(out.stdout) or {})
 
 
 def docker_run(flags: Sequence[str]) -> float:
@@ -110,7 +127,7 @@ def baseline_rss_mib() -> float:
     return int(out.stdout) / 1024
 
 
-def measure_runner(args: argparse.Namespace) -> dict[str, Any]:
+def measure_runner(args: argparse.Namespace, runtime: str = "") -> dict[str, Any]:
     with (
         tempfile.TemporaryDirectory() as tmp,
         LocalServer(Path(tmp) / "bench.db", port=0, api_key=KEY) as server,
@@ -121,8 +138,10 @@ def measure_runner(args: argparse.Namespace) -> dict[str, Any]:
             "XC_SCENARIO_SERVER": server.url,
             "XC_SCENARIO_APIKEY": KEY,
             "XC_RUNNER_ID": f"bench-{os.getpid()}",
+            "XC_RUNNER_STATE_DIR": str(Path(tmp) / "state"),
             "XC_RUNNER_POLL_MAX_INTERVAL_S": "0.05",
             "XC_RUNNER_CONCURRENCY": str(args.concurrency),
+            "XC_RUNNER_RUNTIME": runtime,
             "XC_RUNNER_LOG_LEVEL": "WARNING",
         }
         runner = subprocess.Popen([sys.executable, "-m", "runner", "run", IMAGE], env=env, cwd=ROOT)
@@ -168,18 +187,33 @@ def quantile(values: list[float], q: float = 0.9) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
+def milliseconds(later: list[float], earlier: list[float]) -> str:
+    """The difference of two medians, in ms, signed."""
+    return f"{(statistics.median(later) - statistics.median(earlier)) * 1000:+.0f} ms"
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--tasks", type=int, default=15, help="sequential tasks")
     parser.add_argument("--burst", type=int, default=40, help="tasks submitted at once")
     parser.add_argument("--concurrency", type=int, default=4)
+    parser.add_argument(
+        "--no-gvisor", action="store_true", help="skip the gVisor (runsc) measurements"
+    )
     args = parser.parse_args()
+    gvisor = not args.no_gvisor and GVISOR in engine_runtimes()
 
     bare = timed(args.tasks, lambda: docker_run(["--network", "none"]))
     hardened = timed(args.tasks, lambda: docker_run(HARDENING))
+    sandboxed = (
+        timed(args.tasks, lambda: docker_run([*HARDENING, f"--runtime={GVISOR}"]))
+        if gvisor
+        else []
+    )
     bare_rate = throughput(args.burst, args.concurrency, lambda: docker_run(["--network", "none"]))
     measured = measure_runner(args)
     base_rss = baseline_rss_mib()
+    measured_gvisor = measure_runner(args, runtime=GVISOR) if gvisor else None
 
     bare_median = statistics.median(bare)
     sys.stdout.write(f"trivial task ({IMAGE} simple), {args.tasks} one at a time:\n")
@@ -189,11 +223,23 @@ def main() -> int:
         hardened,
         ratio=statistics.median(hardened) / bare_median,
     )
+    if gvisor:
+        row(
+            f"  same, under gVisor (--runtime={GVISOR})",
+            sandboxed,
+            ratio=statistics.median(sandboxed) / bare_median,
+        )
     row(
         "runner: poll hand-out -> Completed posted",
         measured["sequential"],
         ratio=statistics.median(measured["sequential"]) / bare_median,
     )
+    if measured_gvisor is not None:
+        row(
+            f"  same, XC_RUNNER_RUNTIME={GVISOR}",
+            measured_gvisor["sequential"],
+            ratio=statistics.median(measured_gvisor["sequential"]) / bare_median,
+        )
     sys.stdout.write(f"throughput, {args.burst} tasks at once, {args.concurrency} at a time:\n")
     row(f"docker run x{args.concurrency} in parallel (baseline)", rate=bare_rate)
     row(
@@ -201,6 +247,12 @@ def main() -> int:
         rate=measured["rate"],
         ratio=measured["rate"] / bare_rate,
     )
+    if measured_gvisor is not None:
+        row(
+            f"  same, XC_RUNNER_RUNTIME={GVISOR}",
+            rate=measured_gvisor["rate"],
+            ratio=measured_gvisor["rate"] / bare_rate,
+        )
     sys.stdout.write("memory (peak RSS):\n")
     sys.stdout.write(
         f"  {'python importing docker, requests, jsonschema':<44}{base_rss:7.1f} MiB\n"
@@ -209,6 +261,22 @@ def main() -> int:
         f"  {'runner after all the tasks above':<44}{measured['rss']:7.1f} MiB"
         f"   x{measured['rss'] / base_rss:.2f} of baseline\n"
     )
+    sys.stdout.write("cost per task (difference of medians):\n")
+    sys.stdout.write(
+        f"  hardening cost: {milliseconds(hardened, bare)} per task (hardened vs bare docker run)\n"
+    )
+    if measured_gvisor is not None:
+        sys.stdout.write(
+            f"  gVisor cost: {milliseconds(sandboxed, hardened)} per task "
+            f"(hardened docker run, {GVISOR} vs the default runtime); "
+            f"through the runner: "
+            f"{milliseconds(measured_gvisor['sequential'], measured['sequential'])}\n"
+        )
+    else:
+        sys.stdout.write(
+            f"  gVisor cost: not measured (the engine has no {GVISOR} runtime, or --no-gvisor;"
+            " `make gvisor` sets it up)\n"
+        )
     return 0
 
 
