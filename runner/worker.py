@@ -80,10 +80,10 @@ class Worker:
     def _step(self, pool: ThreadPoolExecutor) -> None:
         if not self._slots.acquire(timeout=0.2):
             return
-        if self._pause_for(self._ready()):
-            self._release_and_wait(_PAUSED_CHECK_S)
-            return
         try:
+            if self._pause_for(self._ready()):
+                self._release_and_wait(_PAUSED_CHECK_S)
+                return
             instance = self._poll_round()
         except PlatformError as exc:
             delay = self._failing.next()
