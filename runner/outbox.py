@@ -33,7 +33,8 @@ from runner.model import TaskInstance, TaskStatus
 
 log = logging.getLogger(__name__)
 
-_KEEP_FINISHED_S = 7 * 24 * 3600.0  # journal rows of finished tasks, for duplicate checks
+_KEEP_FINISHED_S = 7 * 24 * 3600.0  # how long finished tasks stay in the journal
+_PRUNE_EVERY = 1000  # tasks taken between two prunings of the journal
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS outbox (
@@ -82,13 +83,12 @@ class Outbox:
             self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
             self._db.executescript("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;")
             self._db.executescript(_SCHEMA)
-            self._db.execute(
-                "DELETE FROM journal WHERE finished_at < ?", (time.time() - _KEEP_FINISHED_S,)
-            )
+            self._prune()
         except (OSError, sqlite3.Error) as exc:
             raise ConfigError(f"cannot open the runner's state in {state_dir}: {exc}") from None
         self._mutex = threading.Lock()
         self._dropped = 0
+        self._taken = 0
         self._pending: int = self._db.execute("SELECT count(*) FROM outbox").fetchone()[0]
 
     def close(self) -> None:
@@ -105,6 +105,15 @@ class Outbox:
                 "VALUES (?, ?, ?, ?)",
                 (_key(instance.id), instance.namespace, instance.name, time.time()),
             )
+            self._taken += 1
+            if self._taken % _PRUNE_EVERY == 0:
+                self._prune()
+
+    def _prune(self) -> None:
+        """Forget tasks finished long ago, so a long-lived journal stays small."""
+        self._db.execute(
+            "DELETE FROM journal WHERE finished_at < ?", (time.time() - _KEEP_FINISHED_S,)
+        )
 
     def unfinished(self) -> list[Taken]:
         """Instances taken whose terminal status was never decided, oldest first."""

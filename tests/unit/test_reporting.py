@@ -185,3 +185,18 @@ def test_a_status_the_outbox_cannot_keep_is_posted_directly(tmp_path: Path) -> N
     box.close()  # every write now fails, as on a full or broken disk
     sender.submit(TaskStatus("a", "Completed"))
     assert platform.received == [TaskStatus("a", "Completed")]
+
+
+def test_the_journal_forgets_finished_tasks_but_never_unfinished_ones(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    box = Outbox(tmp_path, "r1", max_statuses=100)
+    box.taken(TaskInstance("finished", "ns", "task"))
+    box.taken(TaskInstance("running", "ns", "task"))
+    box.put(TaskStatus("finished", "Completed"))
+    box.close()
+    monkeypatch.setattr("runner.outbox._KEEP_FINISHED_S", -1.0)
+    again = Outbox(tmp_path, "r1", max_statuses=100)
+    rows = again._db.execute("SELECT instance FROM journal").fetchall()
+    assert rows == [('"running"',)]
+    again.close()
