@@ -54,18 +54,35 @@ class PlatformClient:
                 session.close()
             self._sessions.clear()
 
+    def _request(
+        self,
+        method: str,
+        what: str,
+        path: str,
+        *,
+        params: Mapping[str, str] | None = None,
+        body: Any = None,
+        answered: frozenset[int] = frozenset(),
+    ) -> requests.Response:
+        """The response; `path` is relative to the server unless absolute. Status codes in
+        `answered` are returned as they are, other errors become PlatformError/AuthError."""
+        absolute = path.startswith(("http://", "https://"))
+        url = path if absolute else self._base + path
+        try:
+            response = self._session().request(
+                method, url, params=params, json=body, timeout=self._timeout
+            )
+        except requests.RequestException as exc:
+            where = url.split("?", 1)[0] if absolute else self._base
+            raise PlatformError(f"{what}: cannot reach {where}: {exc}", transient=True) from exc
+        if response.status_code not in answered:
+            _raise_for_status(what, response)
+        return response
+
     def _post(
         self, what: str, path: str, *, params: Mapping[str, str] | None = None, body: Any = None
     ) -> requests.Response:
-        url = self._base + path
-        try:
-            response = self._session().post(url, params=params, json=body, timeout=self._timeout)
-        except requests.RequestException as exc:
-            raise PlatformError(
-                f"{what}: cannot reach {self._base}: {exc}", transient=True
-            ) from exc
-        _raise_for_status(what, response)
-        return response
+        return self._request("POST", what, path, params=params, body=body)
 
     def publish_catalog(
         self,
@@ -113,15 +130,10 @@ class PlatformClient:
         path = url_template.format(
             namespace=quote(namespace, safe=""), id=quote(str(instance_id), safe="")
         )
-        url = path if path.startswith(("http://", "https://")) else self._base + path
         what = f"checking whether task instance {instance_id} was cancelled"
-        try:
-            response = self._session().get(url, timeout=self._timeout)
-        except requests.RequestException as exc:
-            raise PlatformError(f"{what}: cannot reach it: {exc}", transient=True) from exc
+        response = self._request("GET", what, path, answered=frozenset({404}))
         if response.status_code == 404:
             return None
-        _raise_for_status(what, response)
         try:
             answer = response.json()
         except ValueError:
