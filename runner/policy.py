@@ -12,7 +12,7 @@ from __future__ import annotations
 import dataclasses
 import re
 import tomllib
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -47,12 +47,18 @@ class TaskPolicy:
 
     def replace(self, values: Mapping[str, Any]) -> TaskPolicy:
         """A copy with these fields (of TaskPolicy or of its limits) changed."""
-        limit_fields = {f.name for f in dataclasses.fields(ContainerLimits)}
-        limits = {k: v for k, v in values.items() if k in limit_fields}
-        own = {k: v for k, v in values.items() if k not in limit_fields}
+        limits = {k: v for k, v in values.items() if k in _LIMIT_FIELDS}
+        own = {k: v for k, v in values.items() if k not in _LIMIT_FIELDS}
         return dataclasses.replace(
             self, limits=dataclasses.replace(self.limits, **limits), **own
         )
+
+    def value(self, name: str) -> Any:
+        """A field of TaskPolicy or of its limits, by name."""
+        return getattr(self.limits if name in _LIMIT_FIELDS else self, name)
+
+
+_LIMIT_FIELDS = frozenset(f.name for f in dataclasses.fields(ContainerLimits))
 
 
 _USER = re.compile(r"^[A-Za-z0-9_.-]+(:[A-Za-z0-9_.-]+)?$")
@@ -236,27 +242,20 @@ def loosened(policy: TaskPolicy, reference: TaskPolicy) -> list[str]:
         found.append(f"runs as root ({new.user})")
     if old.runtime and new.runtime != old.runtime:
         found.append(f"runtime {new.runtime or 'engine default'} (instead of {old.runtime})")
-    pairs: list[tuple[str, float, float, Callable[[float], str]]] = [
-        ("memory", new.memory_bytes, old.memory_bytes, _size),
-        ("cpus", new.cpus, old.cpus, str),
-        ("pids", new.pids, old.pids, str),
-        ("open_files", new.open_files, old.open_files, str),
-        ("tmpfs_size", new.tmpfs_bytes, old.tmpfs_bytes, _size),
-        ("task_timeout_s", policy.timeout_s, reference.timeout_s, "{:g} s".format),
-        ("max_output_bytes", policy.max_output_bytes, reference.max_output_bytes, _size),
-        ("max_line_bytes", policy.max_line_bytes, reference.max_line_bytes, _size),
-        ("max_result_bytes", policy.max_result_bytes, reference.max_result_bytes, _size),
-    ]
-    found += [
-        f"{name} {show(value)} (instead of {show(was)})"
-        for name, value, was, show in pairs
-        if value > was
-    ]
+    for option in POLICY_OPTIONS:  # every limit: higher is looser
+        value, was = policy.value(option.dest), reference.value(option.dest)
+        if isinstance(value, int | float) and value > was:
+            show = _size if option.parse is parse_bytes else _number
+            found.append(f"{option.key} {show(value)} (instead of {show(was)})")
     return found
 
 
 def _size(count: float) -> str:
     return f"{count / 1024**2:g} MiB" if count >= 1024**2 else f"{count / 1024:g} KiB"
+
+
+def _number(value: float) -> str:
+    return f"{value:g}" if isinstance(value, float) else str(value)
 
 
 def _is_root(user: str) -> bool:
