@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from runner.backoff import Backoff
 from runner.errors import PlatformError
 from runner.model import TaskInstance
-from runner.worker import Worker
+from runner.worker import ReadyCheck, Worker
 
 
 @dataclass
@@ -62,6 +62,7 @@ def make(
     concurrency: int = 2,
     drain_timeout_s: float = 5.0,
     idle_cap_s: float = 0.05,
+    ready: ReadyCheck = lambda: None,
 ) -> Worker:
     return Worker(
         source,
@@ -71,6 +72,7 @@ def make(
         idle=Backoff(base_s=0.01, cap_s=idle_cap_s, jitter=0),
         failing=Backoff(base_s=0.01, cap_s=0.02, jitter=0),
         drain_timeout_s=drain_timeout_s,
+        ready=ready,
     )
 
 
@@ -204,23 +206,14 @@ def test_no_task_is_taken_while_not_ready_and_taking_resumes_after() -> None:
     executor = FakeExecutor()
     executor.hold.set()
     trouble: list[str] = ["the Docker engine does not answer"]
-    worker = Worker(
-        source,
-        executor,
-        namespaces=["ns"],
-        concurrency=1,
-        idle=Backoff(base_s=0.01, cap_s=0.02, jitter=0),
-        failing=Backoff(base_s=0.01, cap_s=0.02, jitter=0),
-        drain_timeout_s=1.0,
-        ready=lambda: trouble[0] if trouble else None,
+    worker = make(
+        source, executor, concurrency=1, ready=lambda: trouble[0] if trouble else None
     )
     thread = start(worker)
     time.sleep(0.3)
     assert source.polls == []
     trouble.clear()
-    deadline = time.monotonic() + 3
-    while not executor.done and time.monotonic() < deadline:
-        time.sleep(0.01)
+    wait_until(lambda: executor.done == ["t1"], timeout_s=3.0)
     worker.request_stop()
     thread.join(5)
     assert executor.done == ["t1"]
