@@ -12,6 +12,7 @@ import socket
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import docker
 import pytest
@@ -79,6 +80,23 @@ def runner_id(engine: DockerEngine) -> Iterator[str]:
     yield rid
     left = engine.remove_labelled({LABEL_RUNNER_ID: rid})
     assert left == [], f"containers left behind by runner {rid}: {left}"
+
+
+def runner_containers(runner_id: str, *, running: bool = False) -> list[dict[str, Any]]:
+    """The engine's list entries of a runner id's containers, as `docker ps -a` sees them.
+
+    The low-level list: the high-level one inspects each container, and fails on
+    one removed meanwhile.
+    """
+    filters: dict[str, Any] = {"label": f"{LABEL_RUNNER_ID}={runner_id}"}
+    if running:
+        filters["status"] = "running"
+    client = docker.from_env()
+    try:
+        found: list[dict[str, Any]] = client.api.containers(all=True, filters=filters)
+        return found
+    finally:
+        client.close()
 
 
 PROBE_IMAGE = "xc-test/probe:latest"

@@ -19,13 +19,11 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-import docker
 import pytest
 
-from runner.containers import LABEL_RUNNER_ID
 from runner.localserver import LocalServer
 from runner.localserver.client import LocalClient
-from tests.conftest import SAMPLE_IMAGE
+from tests.conftest import SAMPLE_IMAGE, runner_containers
 from tests.integration.faults import (
     CANCEL_PATH,
     POLL_PATH,
@@ -65,13 +63,6 @@ def client(server: LocalServer) -> LocalClient:
 @pytest.fixture
 def state_dir(tmp_path: Path) -> Path:
     return tmp_path / "state"
-
-
-@pytest.fixture
-def docker_client() -> Iterator[docker.DockerClient]:
-    client = docker.from_env()
-    yield client
-    client.close()
 
 
 @contextmanager
@@ -136,16 +127,8 @@ def received(status: dict[str, Any]) -> float:
     return datetime.fromisoformat(status["receivedAt"].replace("Z", "+00:00")).timestamp()
 
 
-def containers_of(
-    docker_client: docker.DockerClient, runner_id: str, *, running: bool = False
-) -> list[str]:
-    # The low-level list: containers.list() inspects each one, and fails on one
-    # removed meanwhile.
-    filters: dict[str, Any] = {"label": f"{LABEL_RUNNER_ID}={runner_id}"}
-    if running:
-        filters["status"] = "running"
-    found = docker_client.api.containers(all=True, filters=filters)
-    return [str(c["Id"])[:12] for c in found]
+def container_ids(runner_id: str, *, running: bool = False) -> list[str]:
+    return [str(c["Id"])[:12] for c in runner_containers(runner_id, running=running)]
 
 
 def test_an_outage_loses_no_status_and_polling_waits_for_delivery(
@@ -326,7 +309,6 @@ def test_sigkill_then_restart_delivers_what_was_owed_and_ends_the_interrupted_ta
     task_images: list[str],
     runner_id: str,
     state_dir: Path,
-    docker_client: docker.DockerClient,
 ) -> None:
     instance_id = client.submit("sample", "reporting_task", {"n": "30", "param": "kill"})["id"]
     with runner(platform, [SAMPLE_IMAGE], runner_id, state_dir) as first:
@@ -346,7 +328,7 @@ def test_sigkill_then_restart_delivers_what_was_owed_and_ends_the_interrupted_ta
         first.proc.kill()
         first.proc.wait(10)
     owed = [e.json() for e in platform.log(path=STATUS_PATH, action="failed")]
-    assert containers_of(docker_client, runner_id), "the killed runner's container is gone?"
+    assert container_ids(runner_id), "the killed runner's container is gone?"
     assert len(client.instance(instance_id)["statuses"]) == 1
     platform.heal()
 
@@ -355,7 +337,7 @@ def test_sigkill_then_restart_delivers_what_was_owed_and_ends_the_interrupted_ta
             lambda: ended(client, instance_id), 30, "the interrupted task's terminal status", second
         )
         wait_for(
-            lambda: not containers_of(docker_client, runner_id),
+            lambda: not container_ids(runner_id),
             10,
             "the killed runner's container to be removed",
             second,
@@ -382,7 +364,6 @@ def test_engine_trouble_fails_the_running_task_and_pauses_taking_new_ones(
     probe_image: str,
     runner_id: str,
     state_dir: Path,
-    docker_client: docker.DockerClient,
 ) -> None:
     problems: list[str] = []  # every check is made, then all failures are reported
     with EngineProxy() as engine_proxy:
@@ -391,7 +372,7 @@ def test_engine_trouble_fails_the_running_task_and_pauses_taking_new_ones(
         with runner(platform, [probe_image], runner_id, state_dir, env) as proc:
             try:
                 wait_for(
-                    lambda: bool(containers_of(docker_client, runner_id, running=True)),
+                    lambda: bool(container_ids(runner_id, running=True)),
                     60,
                     "the task's container to run",
                     proc,
@@ -421,11 +402,11 @@ def test_engine_trouble_fails_the_running_task_and_pauses_taking_new_ones(
                 proc,
             )
             try:
-                wait_for(lambda: not containers_of(docker_client, runner_id), 15, "", None)
+                wait_for(lambda: not container_ids(runner_id), 15, "", None)
             except AssertionError:
                 problems.append(
                     "the cut task's container was not removed once the engine was back: "
-                    f"{containers_of(docker_client, runner_id)}"
+                    f"{container_ids(runner_id)}"
                 )
             assert proc.stop(30) == 0, proc.log()
 
@@ -445,7 +426,6 @@ def test_a_cancelled_task_is_stopped_and_ends_in_error(
     task_images: list[str],
     runner_id: str,
     state_dir: Path,
-    docker_client: docker.DockerClient,
 ) -> None:
     check_s = 0.5
     env = {"XC_RUNNER_CANCEL_CHECK_S": str(check_s)}
@@ -458,7 +438,7 @@ def test_a_cancelled_task_is_stopped_and_ends_in_error(
         client.cancel(instance_id)
         wait_for(lambda: ended(client, instance_id), 10, "the cancelled task to end", proc)
         wait_for(
-            lambda: not containers_of(docker_client, runner_id),
+            lambda: not container_ids(runner_id),
             10,
             "the cancelled task's container to be removed",
             proc,

@@ -18,13 +18,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import docker
 import pytest
 
-from runner.containers import LABEL_RUNNER_ID, LABEL_TASK
+from runner.containers import LABEL_TASK
 from runner.localserver import LocalServer
 from runner.localserver.client import LocalClient
 from runner.model import TERMINAL_STATUSES
+from tests.conftest import runner_containers
 from tests.integration.processes import runner_process, wait_for
 
 pytestmark = pytest.mark.integration
@@ -124,12 +124,7 @@ class StatusFeed:
 
 
 def containers_of(runner_id: str) -> list[str]:
-    client = docker.from_env()
-    try:
-        found = client.api.containers(all=True, filters={"label": f"{LABEL_RUNNER_ID}={runner_id}"})
-        return [f"{c['Labels'].get(LABEL_TASK)} {c['Status']}" for c in found]
-    finally:
-        client.close()
+    return [f"{c['Labels'].get(LABEL_TASK)} {c['Status']}" for c in runner_containers(runner_id)]
 
 
 def peak_rss_bytes(pid: int) -> int:
