@@ -224,6 +224,8 @@ class Runner:
 
     def close(self) -> None:
         """Release the platform connections and the state directory."""
+        # After run() these two are already closed (run() flushes before it returns, so
+        # whoever waits on run() sees every status); for a runner never run, they are not.
         self.cancellations.close()
         self.statuses.close(_FLUSH_TIMEOUT_S)
         self.client.close()
