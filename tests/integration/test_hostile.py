@@ -246,9 +246,11 @@ def check_run_times(log: str, refs: dict[str, str]) -> None:
     # Killed at once for their output.
     for key in ("stdout_flood", "endless_line", "stderr_flood", "memory_bomb"):
         assert took[key] < 5, (key, took[key])
-    # Stopped at the time limit; SIGTERM ends them.
+    # Stopped at the time limit; SIGTERM ends them, before the SIGKILL that ends
+    # ignore_sigterm could come. (The times include starting the container, which
+    # takes over a second while the bombs load the machine.)
     for key in ("busy_loop", "chatty", "close_output", "ignore_stdin"):
-        assert took[key] < 3 + 3, (key, took[key])
+        assert took[key] < 3 + STOP_GRACE_S - 0.5, (key, took[key])
     # SIGTERM ignored: SIGKILL after the stop grace, not later; init frozen: not later either.
     assert 3 + STOP_GRACE_S - 0.5 < took["ignore_sigterm"] < 3 + STOP_GRACE_S + 4, took
     assert took["freeze_init"] < 3 + STOP_GRACE_S + 4, took
