@@ -15,7 +15,8 @@ endif
 GVISOR      ?= 0
 WITH_GVISOR := $(if $(filter 1 true yes,$(GVISOR)),gvisor)
 
-.PHONY: run test lint images base-images runner-image engine gvisor venv bench compose-up clean
+.PHONY: run test lint images base-images runner-image engine gvisor venv bench compose-up clean \
+	swarm-up swarm-down
 
 run: venv engine images
 ifdef XC_SCENARIO_SERVER
@@ -60,6 +61,16 @@ runner-image: venv base-images
 
 compose-up: images runner-image
 	docker-compose -f compose.yaml up
+
+# The stack of deploy/swarm/ (README: Docker Swarm). swarm-up makes a single-node
+# swarm if the engine is in none and leaves it (`docker swarm leave --force`).
+SWARM_STACK   ?= xc
+SWARM_RUNNERS ?= 3
+swarm-up: images runner-image
+	$(PY) -m scripts.swarm up --name $(SWARM_STACK) --runners $(SWARM_RUNNERS)
+
+swarm-down: venv
+	$(PY) -m scripts.swarm down --name $(SWARM_STACK)
 
 clean:
 	-docker ps -aq --filter label=xc-scenario.runner-id | xargs -r docker rm -f
