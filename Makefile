@@ -16,7 +16,7 @@ GVISOR      ?= 0
 WITH_GVISOR := $(if $(filter 1 true yes,$(GVISOR)),gvisor)
 
 .PHONY: run test lint images base-images runner-image engine gvisor venv bench compose-up clean \
-	swarm-up swarm-down
+	swarm-up swarm-down swarm-nodes
 
 run: venv engine images
 ifdef XC_SCENARIO_SERVER
@@ -71,6 +71,11 @@ swarm-up: images runner-image
 
 swarm-down: venv
 	$(PY) -m scripts.swarm down --name $(SWARM_STACK)
+
+# Two more engines in containers join a swarm of their own as workers; the
+# runners' throughput on 1 and 3 nodes (README: Docker Swarm). Not run by `make test`.
+swarm-nodes: images runner-image
+	$(PY) -m scripts.swarm_nodes
 
 clean:
 	-docker ps -aq --filter label=xc-scenario.runner-id | xargs -r docker rm -f

@@ -305,7 +305,8 @@ def up(stack: Stack) -> None:
         f"{sys.executable} -m runner submit sample simple arg=hi --wait\n"
     )
     if created.swarm:
-        out.write("the swarm stays initialised; `docker swarm leave --force` ends it\n")
+        undo = " && docker network rm docker_gwbridge" if created.gwbridge else ""
+        out.write(f"the swarm stays initialised; `docker swarm leave --force{undo}` ends it\n")
 
 
 def main(argv: Sequence[str] | None = None) -> int:

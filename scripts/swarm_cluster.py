@@ -1,8 +1,9 @@
 """The swarm under the stack: the docker CLI, a single-node swarm made when there is none.
 
-A swarm made here listens and advertises on 127.0.0.1 only, and its
-host-mode published ports bind to 127.0.0.1 (the docker_gwbridge network,
-created first, says so), so nothing of it is reachable from another machine.
+A swarm made here listens and advertises on 127.0.0.1 only (or on the address
+given, for workers in containers on this machine), and its host-mode published
+ports bind to 127.0.0.1 (the docker_gwbridge network, created first, says so),
+so nothing of it is reachable from another machine.
 """
 
 from __future__ import annotations
@@ -81,7 +82,7 @@ def ensure_swarm(advertise_addr: str = "127.0.0.1") -> Created:
         return Created(swarm=False, gwbridge=False)
     if state != "inactive":
         raise SwarmError(f"this engine's swarm is {state}: fix it or `docker swarm leave --force`")
-    gwbridge = _ensure_loopback_gwbridge() if advertise_addr == "127.0.0.1" else False
+    gwbridge = _ensure_loopback_gwbridge()
     docker(
         "swarm",
         "init",
