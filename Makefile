@@ -31,6 +31,7 @@ test: venv engine images $(WITH_GVISOR) lint
 lint: venv
 	$(VENV)/bin/ruff check runner tests scripts task_images
 	$(VENV)/bin/mypy
+	$(PY) -m scripts.validate_manifests
 
 venv: $(STAMP)
 
