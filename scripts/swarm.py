@@ -227,11 +227,8 @@ def task_containers(stack: Stack) -> list[str]:
         "ps", "-a", "--filter", f"label={RUNNER_ID_LABEL}",
         "--format", f'{{{{.ID}}}} {{{{.Label "{RUNNER_ID_LABEL}"}}}}',
     )  # fmt: skip
-    return [
-        line.split()[0]
-        for line in lines(listing)
-        if line.split()[1].startswith(stack.runner_id_prefix)
-    ]
+    owned = (line.partition(" ") for line in lines(listing))
+    return [cid for cid, _, runner_id in owned if runner_id.startswith(stack.runner_id_prefix)]
 
 
 def remove(stack: Stack, *, volumes: bool = False) -> list[str]:
