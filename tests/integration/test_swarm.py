@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
+from runner.containers import LABEL_TASK
 from runner.docker_engine import DockerEngine
 from runner.localserver.client import LocalClient
 from scripts.swarm import (
@@ -90,6 +91,12 @@ def wait_for(predicate: Callable[[], object], timeout_s: float, what: str) -> No
         time.sleep(0.1)
 
 
+def sleeping(stack: Stack) -> list[dict[str, str]]:
+    """The stack's running reporting_task containers (3 s each): still running at an update."""
+    running = running_labels(stack.runner_id_prefix)
+    return [labels for labels in running if labels[LABEL_TASK] == "reporting_task"]
+
+
 def test_150_sample_tasks_each_run_once_spread_over_the_replicas(
     stack: Stack, client: LocalClient
 ) -> None:
@@ -115,7 +122,7 @@ def test_a_forced_rolling_update_drains_the_running_tasks(
         jobs = submit(
             client, sample_mix(60, kinds=("reporting_task", "simple", "double"), sleep_s=3)
         )
-        wait_for(lambda: len(running_labels(stack.runner_id_prefix)) >= 3, 60, "tasks to run")
+        wait_for(lambda: len(sleeping(stack)) >= 3, 60, "reporting tasks to run")
         docker(
             "service", "update", "--force", "--detach=false", "--quiet", stack.runner_service,
             timeout_s=300,
