@@ -29,7 +29,6 @@ from pathlib import Path
 
 from runner.localserver.client import LocalClient
 from scripts.build_images import base_build_args
-from scripts.swarm import DEFAULT_IMAGES, RUNNER_IMAGE, Stack, deploy, remove, wait_ready
 from scripts.swarm_cluster import (
     SwarmError,
     docker,
@@ -38,6 +37,7 @@ from scripts.swarm_cluster import (
     swarm_state,
     wait_until,
 )
+from scripts.swarm_stack import DEFAULT_IMAGES, RUNNER_IMAGE, Stack, deploy, remove, wait_ready
 
 ROOT = Path(__file__).resolve().parent.parent
 DIND_IMAGE = "xc-test/dind:latest"

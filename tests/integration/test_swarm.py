@@ -18,7 +18,8 @@ import pytest
 from runner.containers import LABEL_TASK
 from runner.docker_engine import DockerEngine
 from runner.localserver.client import LocalClient
-from scripts.swarm import (
+from scripts.swarm_cluster import SwarmError, docker, ensure_swarm, leave_swarm, lines
+from scripts.swarm_stack import (
     STACK_LABEL,
     Stack,
     deploy,
@@ -27,7 +28,6 @@ from scripts.swarm import (
     task_containers,
     wait_ready,
 )
-from scripts.swarm_cluster import SwarmError, docker, ensure_swarm, leave_swarm, lines
 from tests.conftest import REPO, free_port, unavailable
 from tests.integration.swarm_support import (
     ContainerCreates,

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from scripts.swarm import REPLICATED_FILE, STACK_FILE, Stack, _parser, _stack
+from scripts.swarm import _parser, _stack
 from scripts.swarm_cluster import SwarmError
+from scripts.swarm_stack import REPLICATED_FILE, STACK_FILE, Stack
 
 
 def test_the_stop_grace_period_follows_the_drain() -> None:
