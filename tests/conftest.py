@@ -17,10 +17,10 @@ from typing import Any
 import docker
 import pytest
 
-from runner.catalog import CATALOG_LABEL
-from runner.containers import LABEL_RUNNER_ID
-from runner.docker_engine import DockerEngine
-from runner.errors import ConfigError, EngineError
+from runner.core.catalog import CATALOG_LABEL
+from runner.core.errors import ConfigError, EngineError
+from runner.engine.docker_engine import DockerEngine
+from runner.engine.interface import LABEL_RUNNER_ID
 from scripts.build_images import base_build_args
 from scripts.build_runner_image import main as build_runner_image
 

@@ -23,15 +23,16 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+from runner.config.local import DEFAULT_LOCAL_KEY, DEFAULT_LOCAL_PORT
 from runner.contracts import Contracts
-from runner.errors import ConfigError
+from runner.core.errors import ConfigError
 from runner.localserver.api import Api, HttpError
 from runner.localserver.store import Store
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_API_KEY = "local-dev-key"
-DEFAULT_PORT = 8077
+DEFAULT_API_KEY = DEFAULT_LOCAL_KEY
+DEFAULT_PORT = DEFAULT_LOCAL_PORT
 MAX_BODY_BYTES = 16 * 1024 * 1024
 _JOIN_S = 5.0
 

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from runner.model import TERMINAL_STATUSES
+from runner.core.model import TERMINAL_STATUSES
 
 
 def utc_now() -> str:

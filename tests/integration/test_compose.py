@@ -8,7 +8,7 @@ import subprocess
 
 import pytest
 
-from runner.docker_engine import DockerEngine
+from runner.engine.docker_engine import DockerEngine
 from tests.conftest import REPO, free_port, unavailable
 
 pytestmark = pytest.mark.integration

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 import requests
 
-from runner.errors import AuthError, ConfigError, PlatformError
+from runner.core.errors import AuthError, ConfigError, PlatformError
 from runner.localserver import DEFAULT_API_KEY, LocalServer
 from runner.localserver.client import LocalClient
 

@@ -8,10 +8,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from runner.containers import Chunk, ContainerSpec, ExitInfo
-from runner.errors import EngineError
-from runner.model import TaskStatus
-from runner.protocol import Stream
+from runner.core.errors import EngineError
+from runner.core.model import TaskStatus
+from runner.core.protocol import Stream
+from runner.engine.interface import Chunk, ContainerSpec, ExitInfo
 
 
 def message(obj: Mapping[str, Any]) -> Chunk:

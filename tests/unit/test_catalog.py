@@ -8,7 +8,8 @@ from typing import Any
 import pytest
 from jsonschema import Draft202012Validator
 
-from runner.catalog import (
+from runner.contracts.validation import SCHEMA_FILES, Contracts
+from runner.core.catalog import (
     CATALOG_LABEL,
     Catalog,
     TaskRoute,
@@ -16,8 +17,7 @@ from runner.catalog import (
     parameters_schema,
     routes_from_label,
 )
-from runner.contracts import SCHEMA_FILES, Contracts
-from runner.errors import ConfigError, TaskRejected
+from runner.core.errors import ConfigError, TaskRejected
 
 CONTRACTS = Contracts()
 

@@ -8,13 +8,12 @@ from typing import Any
 
 import pytest
 
-from runner.catalog import CATALOG_LABEL, Catalog, routes_from_label
 from runner.contracts import Contracts
-from runner.executor import TaskExecutor
-from runner.model import TaskInstance, TaskStatus
-from runner.policy import TaskPolicy
-from runner.protocol import Stream
-from runner.settings import RunnerSettings
+from runner.core.catalog import CATALOG_LABEL, Catalog, routes_from_label
+from runner.core.model import TaskInstance, TaskStatus
+from runner.core.policy import PolicyTable, TaskPolicy
+from runner.core.protocol import Stream
+from runner.worker.executor import ExecutionSettings, TaskExecutor
 from tests.unit.fakes import FakeContainer, FakeEngine, RecordingSink, message
 
 CONTRACTS = Contracts()
@@ -45,14 +44,7 @@ CATALOG = Catalog(
 def make(
     containers: list[FakeContainer], **overrides: Any
 ) -> tuple[TaskExecutor, FakeEngine, RecordingSink]:
-    settings = RunnerSettings(
-        server_url="http://platform",
-        api_key="k",
-        images=("img",),
-        runner_id="r1",
-        exit_grace_s=0.1,
-        **overrides,
-    )
+    settings = ExecutionSettings(runner_id="r1", exit_grace_s=0.1, **overrides)
     engine = FakeEngine(containers=containers)
     sink = RecordingSink()
     return (
@@ -192,7 +184,7 @@ def test_exit_without_result_reports_code_and_stderr() -> None:
 
 def test_output_flood_kills_the_container() -> None:
     container = FakeContainer([[(Stream.STDOUT, b"x" * 600)]] * 3)
-    executor, _, sink = make([container], policy=TaskPolicy(max_output_bytes=1000))
+    executor, _, sink = make([container], policies=PolicyTable(TaskPolicy(max_output_bytes=1000)))
     executor.execute(double(), threading.Event())
     assert [s.status for s in sink.statuses] == ["Error"]
     assert "output limit exceeded" in sink.statuses[0].message

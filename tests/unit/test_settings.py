@@ -6,14 +6,10 @@ import argparse
 
 import pytest
 
-from runner.errors import ConfigError
-from runner.parsing import parse_bytes
-from runner.policy import POLICY_OPTIONS
-from runner.settings import (
-    RUNNER_OPTIONS,
-    add_options,
-    runner_settings,
-)
+from runner.config.options import add_options, parse_bytes
+from runner.config.policy import POLICY_OPTIONS
+from runner.config.settings import RUNNER_OPTIONS, runner_settings
+from runner.core.errors import ConfigError
 
 BASE_ENV = {"XC_SCENARIO_SERVER": "http://platform:8080/", "XC_SCENARIO_APIKEY": "secret"}
 
@@ -36,7 +32,7 @@ def test_defaults_from_the_environment_and_flags_override() -> None:
     assert settings.server_url == "http://platform:8080"
     assert settings.concurrency == 8
     assert settings.images == ("a:1", "b:2")
-    assert settings.policy.limits.memory_bytes == 1024**3
+    assert settings.policies.default.limits.memory_bytes == 1024**3
     assert runner_settings(parse(["img"]), env).images == ("img",)
 
 
@@ -50,7 +46,11 @@ def test_the_api_key_is_never_shown() -> None:
     ("argv", "env", "words"),
     [
         (["img", "--concurrency", "0"], {}, "--concurrency: must be at least 1"),
-        (["img"], {"XC_RUNNER_CONCURRENCY": "many"}, "XC_RUNNER_CONCURRENCY: invalid literal"),
+        (
+            ["img"],
+            {"XC_RUNNER_CONCURRENCY": "many"},
+            "XC_RUNNER_CONCURRENCY: not a whole number: 'many'",
+        ),
         (["img", "--memory", "lots"], {}, "--memory: not a size: 'lots'"),
         (
             ["img"],

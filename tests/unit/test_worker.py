@@ -6,10 +6,10 @@ import threading
 import time
 from dataclasses import dataclass, field
 
-from runner.backoff import Backoff
-from runner.errors import PlatformError
-from runner.model import TaskInstance
-from runner.worker import ReadyCheck, Worker
+from runner.core.backoff import Backoff
+from runner.core.errors import PlatformError
+from runner.core.model import TaskInstance
+from runner.worker.loop import ReadyCheck, Worker
 
 
 @dataclass
