@@ -27,9 +27,12 @@ endif
 test: venv engine images $(WITH_GVISOR) lint
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
 
+# ruff (style, complexity, and which module may import which library), mypy --strict,
+# and import-linter (the layers: pyproject.toml [tool.importlinter]).
 lint: venv
 	$(VENV)/bin/ruff check runner tests scripts task_images
 	$(VENV)/bin/mypy
+	$(VENV)/bin/lint-imports
 
 venv: $(STAMP)
 
