@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from runner.model import TERMINAL_STATUSES
+from runner.localserver.jsontext import stored
 
 
 def utc_now() -> str:
@@ -27,11 +27,6 @@ def annotate_inputs(inputs: Mapping[str, Any], definition: Mapping[str, Any]) ->
         if key in declared:
             annotated.setdefault(f"{key}#type", declared[key])
     return annotated
-
-
-def next_state(state: str, status: str) -> str:
-    """Delivery is at-least-once: a status after a terminal one must not reopen it."""
-    return state if state in TERMINAL_STATUSES else status
 
 
 def next_version(old: Mapping[str, Any] | None, new: Mapping[str, Any]) -> int:
@@ -58,7 +53,7 @@ def task_instance(
         "catalogTaskDefinitionNamespace": row["namespace"],
         "catalogTaskDefinitionName": row["name"],
         "catalogTaskDefinitionVersion": definition.get("versionNumber"),
-        "inputData": annotate_inputs(json.loads(row["input_data"]), definition),
+        "inputData": annotate_inputs(stored(row["input_data"]) or {}, definition),
         "workflowInstanceId": row["workflow_instance_id"],
         "workflowDefinitionWorkspaceName": "local",
         "taskDefinitionId": None,
@@ -82,16 +77,23 @@ def status_record(row: sqlite3.Row) -> dict[str, Any]:
         "name": row["name"],
         "status": row["status"],
         "message": row["message"],
-        "progressPercentage": _loads(row["progress"]),
-        "outputValues": _loads(row["output_values"]),
+        "progressPercentage": stored(row["progress"]),
+        "outputValues": stored(row["output_values"]),
         "errorLevel": row["error_level"],
         "receivedAt": row["received_at"],
     }
 
 
-def _loads(text: str | None) -> Any:
-    return None if text is None else json.loads(text)
-
-
 def dumps_or_none(value: Any) -> str | None:
-    return None if value is None else json.dumps(value)
+    return None if value is None else dumps(value)
+
+
+def dumps(value: Any) -> str:
+    """JSON text for the database; NaN or Infinity would be a bug upstream, so they raise."""
+    return json.dumps(value, allow_nan=False)
+
+
+def record_bytes(row: sqlite3.Row) -> int:
+    """About how large a status row is as JSON, to keep pages of statuses bounded."""
+    fields = ("message", "progress", "output_values")
+    return 200 + sum(len(row[f] or "") for f in fields)

@@ -1,0 +1,69 @@
+"""Who may talk to the local server: the Host check on loopback, then the API key.
+
+Pure: it reads two header values and answers with the refusal, or None. The
+transport calls it as soon as a request's headers are in, before any body is
+read; the application calls it again for every request.
+"""
+
+from __future__ import annotations
+
+import hmac
+import ipaddress
+import re
+
+from runner.localserver.errors import HttpError, quoted
+
+# The names a browser sends for a loopback server. Any other Host on a loopback
+# listener is a page that rebound its own name to 127.0.0.1 (DNS rebinding).
+LOOPBACK_NAMES = frozenset({"127.0.0.1", "localhost", "[::1]"})
+_HOST = re.compile(r"(?P<name>\[[^\]]*\]|[^:\[\]]*)(?::[0-9]*)?")
+
+
+def is_loopback(host: str) -> bool:
+    """Whether a listening address only accepts connections from this machine."""
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def host_name(header: str) -> str | None:
+    """The name part of a Host header (lower case, IPv6 in brackets), without its port."""
+    found = _HOST.fullmatch(header.strip())
+    return found["name"].lower() if found else None
+
+
+class Gate:
+    """The checks every request passes, in order: its Host (on loopback only), then its key."""
+
+    def __init__(self, api_key: str, listen_host: str) -> None:
+        self._key = api_key.encode("utf-8")
+        self.check_host = is_loopback(listen_host)
+        own = f"[{listen_host}]" if ":" in listen_host else listen_host
+        self.host_names = LOOPBACK_NAMES | {own.lower()}
+
+    def refusal(self, host: str | None, authorization: str | None) -> HttpError | None:
+        """HttpError 403 for a foreign Host, 401 for a missing or wrong key; None to go on."""
+        if self.check_host and (host is None or host_name(host) not in self.host_names):
+            return HttpError(
+                403,
+                f"Host header {quoted(host)} is not a loopback name (127.0.0.1, localhost or "
+                "[::1]): a server listening on loopback answers only those, against DNS rebinding",
+            )
+        return self._key_refusal(authorization)
+
+    def _key_refusal(self, header: str | None) -> HttpError | None:
+        if not header:
+            return HttpError(
+                401, "Authorization header missing; send 'Authorization: bearer <key>'"
+            )
+        scheme, _, key = header.partition(" ")
+        if scheme.lower() != "bearer":
+            return HttpError(401, f"Authorization scheme {quoted(scheme)} is not bearer")
+        # Header values arrive decoded as latin-1; encoding back gives the bytes sent.
+        sent = key.strip().encode("latin-1", "replace")
+        if not hmac.compare_digest(sent, self._key):
+            return HttpError(401, "wrong API key in the Authorization header")
+        return None
