@@ -31,8 +31,9 @@ class Request:
     query: dict[str, str]
     body: bytes
 
-    def json(self) -> Any:
-        return jsontext.parse(self.body, "request body")
+    def json(self, noun: str) -> Any:
+        """The body's JSON; `noun` starts the path that names a bad field (`status.message`)."""
+        return jsontext.parse(self.body, noun)
 
     def number(self, name: str, default: float, *, integer: bool = False) -> float:
         text = self.query.get(name)
@@ -121,7 +122,7 @@ class Api:
             raise HttpError(
                 400, f"query parameter removePreviousTasks={quoted(flag)} is not true or false"
             )
-        definitions = bodies.catalog(request.json(), namespace, self.contracts)
+        definitions = bodies.catalog(request.json("catalog"), namespace, self.contracts)
         return 200, self.store.publish_catalog(
             namespace, definitions, remove_previous=flag == "true"
         )
@@ -135,7 +136,7 @@ class Api:
         return (204, None) if instance is None else (200, instance)
 
     def post_status(self, request: Request) -> Reply:
-        status = bodies.status(request.json(), self.contracts)
+        status = bodies.status(request.json("status"), self.contracts)
         try:
             seq = self.store.record_status(status)
         except StatusConflict as exc:
@@ -156,7 +157,9 @@ class Api:
         return 200, {"isCanceled": "true" if flag else "false"}
 
     def submit(self, request: Request) -> Reply:
-        namespace, name, inputs, timeout_ms = bodies.submission(request.json(), self.contracts)
+        namespace, name, inputs, timeout_ms = bodies.submission(
+            request.json("body"), self.contracts
+        )
         instance = self.store.submit(namespace, name, inputs, timeout_ms)
         if self.store.definition(namespace, name) is None:
             instance["warning"] = (

@@ -62,8 +62,14 @@ class Gate:
         scheme, _, key = header.partition(" ")
         if scheme.lower() != "bearer":
             return HttpError(401, f"Authorization scheme {quoted(scheme)} is not bearer")
-        # Header values arrive decoded as latin-1; encoding back gives the bytes sent.
-        sent = key.strip().encode("latin-1", "replace")
-        if not hmac.compare_digest(sent, self._key):
+        if not hmac.compare_digest(_sent_bytes(key.strip()), self._key):
             return HttpError(401, "wrong API key in the Authorization header")
         return None
+
+
+def _sent_bytes(text: str) -> bytes:
+    """The bytes of a header value: servers decode them as latin-1, so encoding back gives them."""
+    try:
+        return text.encode("latin-1")
+    except UnicodeEncodeError:  # not from the wire: a str given as text
+        return text.encode("utf-8")

@@ -117,6 +117,7 @@ class _ScreenedParser(HTTPRequestParser):
         if refusal is not None:
             self.body_rcv = None  # waitress now reads no body for this request
             self.content_length = 0
+            self.expect_continue = False  # nor asks the client to send it
             self.error = _Refusal(refusal)
             self.completed = True
 
