@@ -13,7 +13,7 @@ import sqlite3
 from collections.abc import Iterable, Mapping
 from http import HTTPStatus
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 from wsgiref.types import StartResponse, WSGIEnvironment
 
 from runner.localserver.api import Api
@@ -54,7 +54,8 @@ class Application:
         """
         if has_body:
             length = int(headers.get("CONTENT_LENGTH") or 0)  # waitress checked its digits
-            refusal = self.gate.refusal(headers.get("HOST"), headers.get("AUTHORIZATION"))
+            host = _host(target, headers.get("HOST"))
+            refusal = self.gate.refusal(host, headers.get("AUTHORIZATION"))
             if refusal is None and length > self.max_body_bytes:
                 refusal = HttpError(
                     413,
@@ -86,7 +87,8 @@ class Application:
         self, method: str, target: str, environ: WSGIEnvironment
     ) -> tuple[int, bytes | None]:
         try:
-            refusal = self.gate.refusal(environ.get("HTTP_HOST"), environ.get("HTTP_AUTHORIZATION"))
+            host = _host(target, environ.get("HTTP_HOST"))
+            refusal = self.gate.refusal(host, environ.get("HTTP_AUTHORIZATION"))
             if refusal is not None:
                 raise refusal
             status, payload = self.api.handle(method, target, _body(environ))
@@ -101,6 +103,14 @@ class Application:
         except Exception:  # a bug costs one request a 500, never the connection
             logger.exception("local server: %s %s failed", method, target)
             return 500, _json({"error": "internal error in the local server (see its log)"})
+
+
+def _host(target: str, header: str | None) -> str | None:
+    """Whom the request is for: a target in absolute form (`http://host/path`) overrides
+    the Host header, as RFC 9112 3.2.2 has origin servers read it."""
+    if target.startswith(("http://", "https://")):
+        return urlsplit(target).netloc
+    return header
 
 
 def _body(environ: WSGIEnvironment) -> bytes:

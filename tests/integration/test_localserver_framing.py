@@ -146,6 +146,15 @@ def test_wrong_key_with_a_body_is_refused_before_the_body(server: ServerProcess)
     one_refusal(exchange(server.port, foreign.encode()), 403, "loopback")
 
 
+def test_an_absolute_target_is_judged_by_its_own_host(server: ServerProcess) -> None:
+    for target, status in (
+        ("http://rebound.example/local/api/statuses", 403),
+        (f"http://127.0.0.1:{server.port}/local/api/statuses", 200),
+    ):
+        request = f"GET {target} HTTP/1.1\r\n{HEAD}Connection: close\r\n\r\n"
+        assert [a[0] for a in answers(exchange(server.port, request.encode()))] == [status]
+
+
 def test_pipelined_requests_each_get_an_answer(server: ServerProcess) -> None:
     request = f"GET /local/api/statuses?after=0 HTTP/1.1\r\n{HEAD}\r\n"
     raw = exchange(
