@@ -46,15 +46,21 @@ class Gate:
 
     def refusal(self, host: str | None, authorization: str | None) -> HttpError | None:
         """HttpError 403 for a foreign Host, 401 for a missing or wrong key; None to go on."""
-        if self.check_host and (host is None or host_name(host) not in self.host_names):
-            return HttpError(
-                403,
-                f"Host header {quoted(host)} is not a loopback name (127.0.0.1, localhost or "
-                "[::1]): a server listening on loopback answers only those, against DNS rebinding",
-            )
-        return self._key_refusal(authorization)
+        return self.host_refusal(host) or self.key_refusal(authorization)
 
-    def _key_refusal(self, header: str | None) -> HttpError | None:
+    def host_refusal(self, host: str | None) -> HttpError | None:
+        """403 when listening on loopback and `host` is not a loopback name."""
+        if not self.check_host or (host is not None and host_name(host) in self.host_names):
+            return None
+        named = "the Host header is missing" if host is None else f"Host {quoted(host)}"
+        return HttpError(
+            403,
+            f"{named}: a server listening on loopback answers only requests for 127.0.0.1, "
+            "localhost or [::1] (a defence against DNS rebinding)",
+        )
+
+    def key_refusal(self, header: str | None) -> HttpError | None:
+        """401 unless `header` is `bearer <the key>` (the scheme in any case)."""
         if not header:
             return HttpError(
                 401, "Authorization header missing; send 'Authorization: bearer <key>'"

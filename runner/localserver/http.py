@@ -84,17 +84,23 @@ class LocalServer:
             except ConfigError:
                 store.close()
                 raise
-            api = Api(store, self._contracts, max_waiters=LONG_POLLS)
-            app = Application(api, Gate(self.api_key, self.host), MAX_BODY_BYTES)
-            transport = Transport(
-                app, sock, app.screen, threads=THREADS, max_body_bytes=MAX_BODY_BYTES
-            )
+            try:
+                transport = self._transport_on(sock, store)
+            except OSError as exc:
+                sock.close()
+                store.close()
+                raise ConfigError(f"cannot listen on {self.host}:{self.port}: {exc}") from None
             self._transport, self._store = transport, store
             self._bound_port = int(sock.getsockname()[1])
             self._thread = threading.Thread(target=transport.run, name="local-server", daemon=True)
             self._thread.start()
         logger.info("local server listening on %s (database %s)", self.url, self.db_path)
         return self
+
+    def _transport_on(self, sock: socket.socket, store: Store) -> Transport:
+        api = Api(store, self._contracts, max_waiters=LONG_POLLS)
+        app = Application(api, Gate(self.api_key, self.host), MAX_BODY_BYTES)
+        return Transport(app, sock, app.screen, threads=THREADS, max_body_bytes=MAX_BODY_BYTES)
 
     def _open_store(self) -> Store:
         try:
