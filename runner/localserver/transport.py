@@ -2,7 +2,7 @@
 
 waitress parses requests (Content-Length, chunked bodies, keep-alive, limits on
 headers and bodies), keeps idle connections in one select loop without a thread
-each, and runs the application on a fixed pool of threads. Three things are
+each, and runs the application on a fixed pool of threads. Four things are
 added where waitress reads a request, before the application sees it:
 
 - `screen` is asked as soon as the headers are in. A request it refuses is
