@@ -20,7 +20,7 @@ from scripts.build_images import base_build_args
 ROOT = Path(__file__).resolve().parent.parent
 SITE = ROOT / "build" / "runner-site"
 TAG = "xc-scenario-runner:latest"
-DEPENDENCIES = ("docker>=7.1", "requests>=2.32", "jsonschema>=4.23")
+DEPENDENCIES = ("docker>=7.1", "requests>=2.32", "jsonschema>=4.23", "waitress>=3.0.2,<4")
 
 
 def base_python_version(base: str) -> str:

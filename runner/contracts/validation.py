@@ -128,8 +128,10 @@ class Contracts:
             return f"status must be 'InProgress' or 'Error', not {message.get('status')!r}"
         return problems(self.validator("task-message.schema.json", pointer), message, "message")
 
-    def check(self, name: str, instance: Any, noun: str) -> str | None:
-        return problems(self.validator(name), instance, noun)
+    def check(self, name: str, instance: Any, noun: str, pointer: str = "") -> str | None:
+        """What is wrong with `instance` against a schema file (or a definition inside
+        it: `pointer` "#/$defs/x"), in sentences that name `noun`'s fields; None if fine."""
+        return problems(self.validator(name, pointer), instance, noun)
 
     def task_inputs(self, route: TaskRoute, input_data: Mapping[str, Any] | None) -> dict[str, Any]:
         """The inputs a task container receives; TaskRejected names what is wrong."""
