@@ -26,7 +26,7 @@ from runner.core.observer import PollResult, Start
 
 # No `_created` series (when each counter began): in the text format they would double the
 # series scraped, for a time nobody reads. A process-wide switch; these are its only metrics.
-disable_created_metrics()
+disable_created_metrics()  # type: ignore[no-untyped-call]  # the library leaves it unannotated
 
 # The label value of a namespace or task that is not in the catalog: `#` cannot occur in
 # a catalog identifier, so it never collides with a real one.
