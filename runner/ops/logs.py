@@ -4,7 +4,8 @@ A JSON line always has `time` (UTC, ISO 8601), `level`, `logger` and `message`; 
 about a task instance also has `namespace`, `task` and `taskInstanceId`, whichever thread
 logged it (runner.core.taskcontext says which task the code works for); an exception adds
 `exception`, its traceback. Secrets given to `redact` (the API key) are replaced by
-REDACTED in every line of either format, tracebacks included.
+REDACTED in every line of either format, tracebacks included, and in what `redacted`
+cleans (the probes' reasons).
 """
 
 from __future__ import annotations
@@ -75,6 +76,11 @@ _REDACTOR = Redactor()
 def redact(secret: str) -> None:
     """Never let `secret` appear in a log line."""
     _REDACTOR.add(secret)
+
+
+def redacted(text: str) -> str:
+    """`text` with every secret given to `redact` replaced (for what is not a log line)."""
+    return _REDACTOR.clean(text)
 
 
 class JsonFormatter(logging.Formatter):

@@ -14,6 +14,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from runner.ops.logs import redacted
 from runner.ops.metrics import Running
 
 
@@ -57,13 +58,13 @@ class Probes:
         reason = self._view.health()
         if reason is None:
             return Answer(200, {"status": "ok"})
-        return Answer(503, {"status": "unhealthy", "reason": reason})
+        return Answer(503, {"status": "unhealthy", "reason": redacted(reason)})
 
     def readyz(self) -> Answer:
         reason = self._view.readiness()
         if reason is None:
             return Answer(200, {"status": "ready"})
-        return Answer(503, {"status": "not ready", "reason": reason})
+        return Answer(503, {"status": "not ready", "reason": redacted(reason)})
 
     def status(self) -> Answer:
         identity = self._identity

@@ -38,7 +38,9 @@ class Ops:
         self.url = f"http://127.0.0.1:{port}"
 
     def get(self, path: str) -> requests.Response:
-        return requests.get(self.url + path, timeout=10)
+        reply = requests.get(self.url + path, timeout=10)
+        assert KEY not in reply.text
+        return reply
 
     def answers(self) -> bool:
         try:

@@ -9,6 +9,7 @@ from wsgiref.util import setup_testing_defaults
 
 from runner.core.model import TaskInstance
 from runner.ops.http import OpsApp
+from runner.ops.logs import redact
 from runner.ops.metrics import Metrics
 from runner.ops.probes import Identity, Probes
 
@@ -139,3 +140,11 @@ def test_unknown_paths_other_methods_and_failing_probes() -> None:
     broken = get(application, "/readyz")
     assert broken.code == 500
     assert broken.json() == {"error": "GET /readyz failed; see the runner's log"}
+
+
+def test_a_reason_never_shows_the_api_key() -> None:
+    redact("probe-test-secret-91c3")
+    view = View(ready_reason="HTTP 400: bad key probe-test-secret-91c3")
+    application, _ = app(view)
+    assert "probe-test-secret-91c3" not in get(application, "/readyz").body.decode()
+    assert get(application, "/readyz").json()["reason"] == "HTTP 400: bad key <redacted>"
