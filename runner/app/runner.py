@@ -110,9 +110,8 @@ class Runner:
     def health(self) -> str | None:
         """Why the poll loop or the status sender has stopped or is stuck, or None."""
         stuck_s = stuck_after_s(self.settings)
-        return self.worker.heartbeat.trouble("the poll loop", stuck_s) or self.statuses.trouble(
-            stuck_s
-        )
+        loop = self.worker.heartbeat.trouble("the poll loop", stuck_s)
+        return loop or self.statuses.trouble(stuck_s)
 
     def outbox_pending(self) -> int:
         return self.statuses.pending()
