@@ -54,7 +54,8 @@ class Runner:
             settings.state_dir, settings.runner_id, max_statuses=settings.outbox_max_statuses
         )
         self.metrics = build_metrics(settings, self.catalog)
-        observer: Observer = self.metrics or NullObserver()
+        self.observer: Observer = self.metrics or NullObserver()
+        observer = self.observer
         self.statuses = StatusSender(self.client.post_status, self.state.outbox, observer=observer)
         self.cancellations = CancelWatch(
             partial(self.client.is_cancelled, settings.cancel_url) if settings.cancel_url else None,
@@ -133,6 +134,7 @@ class Runner:
                 self.client.publish_catalog, remove_previous=self.settings.remove_previous_tasks
             ),
             stop,
+            on_error=self.observer.platform_error,
         )
         return self.published
 

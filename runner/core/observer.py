@@ -30,7 +30,8 @@ class Observer(Protocol):
         """One poll of one namespace's queue ended."""
 
     def platform_error(self) -> None:
-        """A request to the platform failed (a poll, a status post, a cancellation check)."""
+        """A request to the platform failed (publication, a poll, a status post, a cancellation
+        check)."""
 
     def pool_idle(self, image: str, idle: int) -> None:
         """The pool of started containers now holds `idle` unused containers of `image`."""

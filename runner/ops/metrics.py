@@ -105,7 +105,8 @@ class Metrics:
         )
         self._platform_errors = Counter(
             "xc_runner_platform_errors",
-            "Requests to the platform that failed (polls, status posts, cancellation checks)",
+            "Requests to the platform that failed (catalog publication, polls, status posts, "
+            "cancellation checks)",
             registry=registry,
         )
         self._pool_idle = Gauge(
