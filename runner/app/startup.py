@@ -58,8 +58,14 @@ def check_policies(policies: PolicyTable, engine: ImageInfo) -> None:
 Publish = Callable[[str, Sequence[Mapping[str, Any]]], None]
 
 
-def publish_catalogs(catalog: Catalog, publish: Publish, stop: threading.Event) -> bool:
-    """Publish each namespace's catalog, retrying while the platform is unreachable.
+def publish_catalogs(
+    catalog: Catalog,
+    publish: Publish,
+    stop: threading.Event,
+    on_error: Callable[[], None] = lambda: None,
+) -> bool:
+    """Publish each namespace's catalog, retrying while the platform is unreachable
+    (`on_error` is told of each failure).
 
     AuthError and other refusals propagate; False if `stop` was set first.
     """
@@ -72,9 +78,14 @@ def publish_catalogs(catalog: Catalog, publish: Publish, stop: threading.Event) 
                 retryable=lambda exc: isinstance(exc, PlatformError) and exc.transient,
                 backoff=backoff,
                 wait=stop.wait,
-                on_retry=lambda exc, delay: log.warning("%s; trying again in %.1f s", exc, delay),
+                on_retry=lambda exc, delay: _retrying(exc, delay, on_error),
             )
         except Stopped:
             return False
         log.info("published %d task(s) of namespace %s", len(definitions), namespace)
     return True
+
+
+def _retrying(exc: Exception, delay_s: float, on_error: Callable[[], None]) -> None:
+    on_error()
+    log.warning("%s; trying again in %.1f s", exc, delay_s)

@@ -7,6 +7,7 @@ import logging
 import os
 import sys
 from collections.abc import Sequence
+from typing import Any
 
 from runner import __version__
 from runner.cli import commands, demo, local
@@ -25,6 +26,7 @@ from runner.core.errors import (
     PlatformError,
     RunnerError,
 )
+from runner.ops.logs import LOG_FORMATS, configure
 
 log = logging.getLogger("runner")
 
@@ -46,13 +48,28 @@ def parse_log_level(text: str) -> str:
     return level
 
 
+def parse_log_format(text: str) -> str:
+    log_format = text.strip().lower()
+    if log_format not in LOG_FORMATS:
+        raise ValueError(f"not a log format: {text!r} (use {' or '.join(LOG_FORMATS)})")
+    return log_format
+
+
 LOG_LEVEL = Option("log_level", "--log-level", "XC_RUNNER_LOG_LEVEL", parse_log_level, "log level")
+LOG_FORMAT = Option(
+    "log_format",
+    "--log-format",
+    "XC_RUNNER_LOG_FORMAT",
+    parse_log_format,
+    "log line format: text, or json (one object per line)",
+)
+LOG_OPTIONS = (LOG_LEVEL, LOG_FORMAT)
 
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="xc-runner", description=__doc__)
     parser.add_argument("--version", action="version", version=__version__)
-    add_options(parser, (LOG_LEVEL,))
+    add_options(parser, LOG_OPTIONS)
     commands_ = parser.add_subparsers(dest="command", required=True)
 
     run = commands_.add_parser("run", help="run tasks of the given images for a platform")
@@ -86,14 +103,13 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
-        level = resolve((LOG_LEVEL,), args, os.environ).get("log_level")
+        logs: dict[str, Any] = resolve(LOG_OPTIONS, args, os.environ)
     except ConfigError as exc:
         sys.stderr.write(f"xc-runner: {exc}\n")
         return EXIT_CONFIG
-    logging.basicConfig(
-        level=level or ("WARNING" if args.command == "demo" else "INFO"),
-        stream=sys.stderr,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    configure(
+        logs.get("log_level") or ("WARNING" if args.command == "demo" else "INFO"),
+        logs.get("log_format", "text"),
     )
     try:
         return _dispatch(args)

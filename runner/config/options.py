@@ -55,6 +55,20 @@ def parse_port(text: str) -> int:
     return value
 
 
+def parse_host_port(text: str) -> tuple[str, int]:
+    """`"127.0.0.1:9180"` -> `("127.0.0.1", 9180)`; an IPv6 host in brackets: `[::1]:9180`."""
+    host, sep, port = text.strip().rpartition(":")
+    bracketed = host.startswith("[") and host.endswith("]")
+    if bracketed:
+        host = host[1:-1]
+    if not sep or not host or (":" in host and not bracketed):
+        raise ValueError(
+            f"not HOST:PORT: {text!r} (e.g. 127.0.0.1:9180 for this machine only, "
+            "0.0.0.0:9180 for every interface)"
+        )
+    return host, parse_port(port)
+
+
 def parse_bool(text: str) -> bool:
     lowered = text.strip().lower()
     if lowered in {"1", "true", "yes", "on"}:

@@ -19,6 +19,7 @@ from pathlib import Path
 from runner.config.options import (
     Option,
     parse_bool,
+    parse_host_port,
     parse_positive_float,
     parse_positive_int,
     resolve,
@@ -76,6 +77,7 @@ class RunnerSettings:
     outbox_max_statuses: int = 100_000
     cancel_url: str = DEFAULT_CANCEL_URL
     cancel_check_s: float = 5.0
+    http_addr: tuple[str, int] | None = None  # the operations listener; None: off
     policies: PolicyTable = field(default_factory=PolicyTable)
 
     def describe(self) -> str:
@@ -85,6 +87,7 @@ class RunnerSettings:
             f"server={self.server_url} api_key=<{key}> runner_id={self.runner_id} "
             f"concurrency={self.concurrency} images={','.join(self.images)} "
             f"state_dir={self.state_dir} policy={self.policies.default}"
+            + (f" http_addr={self.http_addr[0]}:{self.http_addr[1]}" if self.http_addr else "")
         )
 
 
@@ -179,6 +182,13 @@ RUNNER_OPTIONS: tuple[Option, ...] = (
         "XC_RUNNER_CANCEL_CHECK_S",
         parse_positive_float,
         "how often a running task's cancellation is checked",
+    ),
+    Option(
+        "http_addr",
+        "--http-addr",
+        "XC_RUNNER_HTTP_ADDR",
+        parse_host_port,
+        "HOST:PORT of the operations listener (/metrics, /healthz, /readyz, /status); off if unset",
     ),
 )
 

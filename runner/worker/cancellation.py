@@ -13,6 +13,8 @@ from collections.abc import Callable
 
 from runner.core.errors import PlatformError
 from runner.core.model import TaskInstance
+from runner.core.observer import NullObserver, Observer
+from runner.core.taskcontext import about_task
 
 log = logging.getLogger(__name__)
 
@@ -23,8 +25,12 @@ CancelCheck = Callable[[str, str | int], "bool | None"]
 class CancelWatch:
     """`start()` the checking thread (none when `check` is None); `stop()` ends it."""
 
-    def __init__(self, check: CancelCheck | None, interval_s: float) -> None:
+    def __init__(
+        self, check: CancelCheck | None, interval_s: float, observer: Observer | None = None
+    ) -> None:
         self._interval_s = interval_s
+        self._observer = observer or NullObserver()
+        self._failures = 0
         self._watched: dict[str, tuple[TaskInstance, threading.Event]] = {}
         self._lock = threading.Lock()
         self._closed = threading.Event()
@@ -55,26 +61,35 @@ class CancelWatch:
             self._thread.join(5.0)
 
     def _run(self, check: CancelCheck) -> None:
-        failures = 0
         while not self._closed.wait(self._interval_s):
             with self._lock:
                 watched = list(self._watched.values())
             for instance, cancelled in watched:
                 if self._closed.is_set():
                     return
-                try:
-                    answer = check(instance.namespace, instance.id)
-                except PlatformError as exc:
-                    failures += 1
-                    if failures == 1 or failures % 100 == 0:
-                        log.warning("cancellation check failed (%d so far): %s", failures, exc)
-                    continue
-                if answer is None:
-                    log.info(
-                        "the platform has no cancellation check (404); "
-                        "cancellation is not watched (set XC_RUNNER_CANCEL_URL to change it)"
-                    )
-                    return
-                if answer and not cancelled.is_set():
-                    log.info("%s: cancelled on the platform", instance.ref)
-                    cancelled.set()
+                with about_task(instance.namespace, instance.name, instance.id):
+                    if not self._check(check, instance, cancelled):
+                        return
+
+    def _check(
+        self, check: CancelCheck, instance: TaskInstance, cancelled: threading.Event
+    ) -> bool:
+        """Ask whether `instance` was cancelled; False when the platform has no such check."""
+        try:
+            answer = check(instance.namespace, instance.id)
+        except PlatformError as exc:
+            self._observer.platform_error()
+            self._failures += 1
+            if self._failures == 1 or self._failures % 100 == 0:
+                log.warning("cancellation check failed (%d so far): %s", self._failures, exc)
+            return True
+        if answer is None:
+            log.info(
+                "the platform has no cancellation check (404); "
+                "cancellation is not watched (set XC_RUNNER_CANCEL_URL to change it)"
+            )
+            return False
+        if answer and not cancelled.is_set():
+            log.info("%s: cancelled on the platform", instance.ref)
+            cancelled.set()
+        return True

@@ -19,7 +19,10 @@ from typing import Protocol
 
 from runner.core.backoff import STATUS_DELIVERY, Backoff, Stopped, retry
 from runner.core.errors import AuthError, PlatformError, StateError
+from runner.core.heartbeat import Heartbeat, wait_beating
 from runner.core.model import TaskStatus
+from runner.core.observer import NullObserver, Observer
+from runner.core.taskcontext import about_instance
 
 log = logging.getLogger(__name__)
 
@@ -51,11 +54,18 @@ class StatusSender:
     """`start()` the sender thread; `stop()` delivers what is waiting, for a while."""
 
     def __init__(
-        self, post: Callable[[TaskStatus], None], outbox: Outbox, *, backoff: Backoff | None = None
+        self,
+        post: Callable[[TaskStatus], None],
+        outbox: Outbox,
+        *,
+        backoff: Backoff | None = None,
+        observer: Observer | None = None,
     ) -> None:
         self._post = post
         self._outbox = outbox
         self._backoff = backoff or STATUS_DELIVERY.backoff()
+        self._observer = observer or NullObserver()
+        self.heartbeat = Heartbeat()  # beats at every status and while waiting
         self._cond = threading.Condition()
         self._closing = False
         self._abandon = threading.Event()
@@ -79,6 +89,7 @@ class StatusSender:
         try:
             self._post(status)
         except PlatformError as exc:
+            self._observer.platform_error()
             log.error(
                 "status lost: %s, and posting it directly failed: %s; the status was %s",
                 problem,
@@ -98,6 +109,12 @@ class StatusSender:
 
     def alive(self) -> bool:
         return self._thread.is_alive()
+
+    def trouble(self, stuck_after_s: float) -> str | None:
+        """Why the sender thread is not alive (not started, ended, stuck), or None."""
+        if not self._thread.is_alive():
+            return "the status sender is not running"
+        return self.heartbeat.trouble("the status sender", stuck_after_s)
 
     def blocked(self) -> str | None:
         """Why no new task should be taken now: delivery failing or the outbox full."""
@@ -128,7 +145,14 @@ class StatusSender:
         return left
 
     def _run(self) -> None:
+        try:
+            self._send_all()
+        finally:
+            self.heartbeat.end()
+
+    def _send_all(self) -> None:
         while not self._abandon.is_set():
+            self.heartbeat.beat()
             try:
                 item = self._outbox.head()
             except StateError as exc:
@@ -142,7 +166,9 @@ class StatusSender:
                     self._cond.wait(_IDLE_CHECK_S)
                 continue
             seq, status = item
-            if not self._deliver(status):
+            with about_instance(status.task_instance_id):
+                delivered = self._deliver(status)
+            if not delivered:
                 return
             try:
                 self._outbox.delivered(seq)
@@ -156,12 +182,13 @@ class StatusSender:
                 lambda: self._post(status),
                 retryable=_retryable,
                 backoff=self._backoff,
-                wait=self._abandon.wait,
+                wait=lambda delay_s: wait_beating(self._abandon, delay_s, self.heartbeat),
                 on_retry=self._retrying,
             )
         except Stopped:
             return False
         except PlatformError as exc:
+            self._observer.platform_error()
             log.error(
                 "status dropped: %s (task instance %s, %s: %r)",
                 exc,
@@ -177,5 +204,6 @@ class StatusSender:
         return True
 
     def _retrying(self, exc: Exception, delay: float) -> None:
+        self._observer.platform_error()
         self._failure = str(exc)
         log.warning("%s; retrying in %.1f s", exc, delay)

@@ -13,8 +13,10 @@ from typing import Any, Protocol
 from runner.core.catalog import Catalog, TaskRoute
 from runner.core.errors import EngineError, TaskRejected
 from runner.core.model import TaskInstance, TaskStatus, error_status
+from runner.core.observer import NullObserver, Observer
 from runner.core.policy import PolicyTable, TaskPolicy
 from runner.core.protocol import encode_envelope
+from runner.core.taskcontext import about_task
 from runner.core.taskrun import TaskRun
 from runner.engine.interface import (
     LABEL_INSTANCE_ID,
@@ -78,8 +80,10 @@ class TaskExecutor:
         statuses: StatusSink,
         settings: ExecutionSettings,
         cancellations: Cancellations | None = None,
+        observer: Observer | None = None,
     ) -> None:
         self._catalog = catalog
+        self._observer = observer or NullObserver()
         self._cancellations = cancellations or _NoCancellations()
         self._engine = engine
         self._contracts = contracts
@@ -88,6 +92,11 @@ class TaskExecutor:
 
     def execute(self, instance: TaskInstance, stop: threading.Event) -> None:
         """Run `instance`; `stop` set means the runner is shutting down now."""
+        with about_task(instance.namespace, instance.name, instance.id):
+            self._observer.task_started(instance)
+            self._execute_logged(instance, stop)
+
+    def _execute_logged(self, instance: TaskInstance, stop: threading.Event) -> None:
         started = time.monotonic()
         outcome = Outcome(self._statuses)
         log.info("%s: started", instance.ref)
@@ -107,6 +116,8 @@ class TaskExecutor:
             final = outcome.status or error_status(instance.id, "the runner was interrupted")
             outcome.post(final)
             _log_end(instance, final, outcome, time.monotonic() - started)
+            took_s = (outcome.posted_at or time.monotonic()) - started
+            self._observer.task_ended(instance, final.status, took_s, outcome.start)
 
     def _execute(self, instance: TaskInstance, outcome: Outcome, stop: threading.Event) -> None:
         task = self._admit(instance)

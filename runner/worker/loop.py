@@ -16,7 +16,9 @@ from typing import Protocol
 
 from runner.core.backoff import Backoff
 from runner.core.errors import AuthError, PlatformError
+from runner.core.heartbeat import Heartbeat, wait_beating
 from runner.core.model import TaskInstance
+from runner.core.observer import NullObserver, Observer
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +40,7 @@ _PAUSED_CHECK_S = 1.0
 
 
 class Worker:
-    def __init__(
+    def __init__(  # noqa: PLR0913 -- all but two keyword-only, each a setting of its own
         self,
         source: TaskSource,
         executor: Executor,
@@ -49,6 +51,7 @@ class Worker:
         failing: Backoff,
         drain_timeout_s: float,
         ready: ReadyCheck = lambda: None,
+        observer: Observer | None = None,
     ) -> None:
         self._source = source
         self._executor = executor
@@ -59,6 +62,8 @@ class Worker:
         self._failing = failing
         self._drain_timeout_s = drain_timeout_s
         self._ready = ready
+        self._observer = observer or NullObserver()
+        self.heartbeat = Heartbeat()  # beats at every step and while waiting
         self._paused: str | None = None
         self._next_namespace = 0
         self.stopping = threading.Event()  # no new tasks; let running ones finish
@@ -72,12 +77,16 @@ class Worker:
         self.stopping.set()
 
     def run(self) -> None:
-        with ThreadPoolExecutor(self._concurrency, thread_name_prefix="task") as pool:
-            while not self.stopping.is_set():
-                self._step(pool)
-            self._drain()
+        try:
+            with ThreadPoolExecutor(self._concurrency, thread_name_prefix="task") as pool:
+                while not self.stopping.is_set():
+                    self._step(pool)
+                self._drain()
+        finally:
+            self.heartbeat.end()
 
     def _step(self, pool: ThreadPoolExecutor) -> None:
+        self.heartbeat.beat()
         if not self._slots.acquire(timeout=0.2):
             return
         try:
@@ -86,6 +95,7 @@ class Worker:
                 return
             instance = self._poll_round()
         except PlatformError as exc:
+            self._observer.platform_error()
             delay = self._failing.next()
             hint = ": is XC_SCENARIO_APIKEY still valid?" if isinstance(exc, AuthError) else ""
             log.warning("%s%s; polling again in %.1f s", exc, hint, delay)
@@ -119,14 +129,24 @@ class Worker:
         for _ in self._namespaces:
             namespace = self._namespaces[self._next_namespace]
             self._next_namespace = (self._next_namespace + 1) % len(self._namespaces)
-            instance = self._source.poll(namespace)
+            instance = self._poll(namespace)
             if instance is not None:
                 return instance
         return None
 
+    def _poll(self, namespace: str) -> TaskInstance | None:
+        self.heartbeat.beat()
+        try:
+            instance = self._source.poll(namespace)
+        except Exception:
+            self._observer.polled("error")
+            raise
+        self._observer.polled("empty" if instance is None else "task")
+        return instance
+
     def _release_and_wait(self, delay_s: float) -> None:
         self._slots.release()
-        self.stopping.wait(delay_s)
+        wait_beating(self.stopping, delay_s, self.heartbeat)
 
     def _execute(self, instance: TaskInstance) -> None:
         try:
@@ -145,6 +165,7 @@ class Worker:
             )
         deadline = time.monotonic() + self._drain_timeout_s
         while running and not self.aborting.is_set():
+            self.heartbeat.beat()
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 log.warning("drain timeout: stopping %d running task(s)", len(running))

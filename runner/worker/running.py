@@ -9,6 +9,7 @@ import time
 from dataclasses import dataclass, field
 
 from runner.core.model import TaskInstance, TaskStatus
+from runner.core.observer import Start
 from runner.core.protocol import Stream
 from runner.core.taskrun import Event, Finish, Kill, Log, ProgressThrottle, Relay, TaskRun
 from runner.engine.interface import Container
@@ -33,6 +34,8 @@ class Outcome:
         default_factory=lambda: ProgressThrottle(MIN_PROGRESS_INTERVAL_S)
     )
     status: TaskStatus | None = None
+    posted_at: float | None = None  # when the terminal status was handed over (monotonic)
+    start: Start = "cold"  # how the task's container started; "warm" when taken from a pool
 
     def progress(self, status: TaskStatus) -> None:
         if self.status is None and (ready := self.throttle.offer(status, time.monotonic())):
@@ -45,6 +48,7 @@ class Outcome:
     def post(self, status: TaskStatus) -> None:
         if self.status is None:
             self.status = status
+            self.posted_at = time.monotonic()
             if waiting := self.throttle.flush(time.monotonic()):
                 self.sink.submit(waiting)
             self.sink.submit(status)

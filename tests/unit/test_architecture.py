@@ -69,6 +69,10 @@ def lint_tool(name: str) -> str:
         ("worker/executor.py", "import runner.engine.docker_engine", "lint-imports", "BROKEN"),
         ("core/taskrun.py", "import runner.worker.loop", "lint-imports", "BROKEN"),
         ("app/runner.py", "import runner.cli.main", "lint-imports", "BROKEN"),
+        ("worker/loop.py", "import prometheus_client", "ruff", "`prometheus_client` is banned"),
+        ("worker/delivery.py", "import waitress", "ruff", "`waitress` is banned"),
+        ("worker/executor.py", "import runner.ops.metrics", "lint-imports", "BROKEN"),
+        ("ops/probes.py", "import runner.worker.loop", "lint-imports", "BROKEN"),
     ],
 )
 def test_lint_refuses_an_import_that_breaks_a_layer(

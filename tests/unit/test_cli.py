@@ -38,6 +38,9 @@ def xc_runner(*argv: str, **env: str) -> subprocess.CompletedProcess[str]:
         (["--log-level", "LOUD", "serve"], {}, "--log-level: not a log level: 'LOUD'"),
         (["serve"], {"XC_RUNNER_LOG_LEVEL": "verbose"}, "XC_RUNNER_LOG_LEVEL: not a log level"),
         (["run", "img"], {"XC_RUNNER_CONCURRENCY": "many"}, "not a whole number: 'many'"),
+        (["--log-format", "xml", "serve"], {}, "--log-format: not a log format: 'xml'"),
+        (["serve"], {"XC_RUNNER_LOG_FORMAT": "yaml"}, "XC_RUNNER_LOG_FORMAT: not a log format"),
+        (["run", "img"], {"XC_RUNNER_HTTP_ADDR": "9180"}, "XC_RUNNER_HTTP_ADDR: not HOST:PORT"),
     ],
 )
 def test_a_bad_setting_is_one_clear_line_and_exit_3(

@@ -11,10 +11,14 @@ import pytest
 
 from runner.core.backoff import Backoff
 from runner.core.errors import AuthError, PlatformError
+from runner.core.heartbeat import BEAT_S
 from runner.core.model import TaskStatus
+from runner.core.taskcontext import TaskFields, about_task
+from runner.ops.logs import TaskFieldsFilter
 from runner.state.outbox import Outbox
 from runner.state.store import StateStore
 from runner.worker.delivery import StatusSender
+from tests.unit.fakes import RecordingObserver
 
 
 class FlakyPlatform:
@@ -173,3 +177,52 @@ def test_a_status_the_outbox_cannot_keep_is_posted_directly(tmp_path: Path) -> N
     store.close()  # every write now fails, as on a full or broken disk
     sender.submit(TaskStatus("a", "Completed"))
     assert platform.received == [TaskStatus("a", "Completed")]
+
+
+def test_failed_posts_are_reported_and_lines_about_them_name_the_task(
+    outbox: Outbox, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.handler.addFilter(TaskFieldsFilter())
+    observer = RecordingObserver()
+    down = PlatformError("HTTP 503", status=503, transient=True)
+    platform = FlakyPlatform([down, down, PlatformError("HTTP 404", status=404, transient=False)])
+    sender = StatusSender(platform.post, outbox, backoff=fast(), observer=observer)
+    with about_task("sample", "double", "i-9"):
+        pass  # the executor ran it; the sender has only its id
+    sender.start()
+    sender.submit(TaskStatus("i-9", "Completed"))
+    assert sender.stop(5) == 0
+    assert len(observer.of("platform_error")) == 3
+    about = {r.getMessage(): getattr(r, "xc_task", None) for r in caplog.records}
+    task = TaskFields("i-9", "sample", "double")
+    assert about == {
+        "HTTP 503; retrying in 0.0 s": task,
+        "status dropped: HTTP 404 (task instance i-9, Completed: '')": task,
+    }
+
+
+def test_the_sender_is_alive_while_it_runs_and_waits_and_not_when_stuck_or_stopped(
+    outbox: Outbox,
+) -> None:
+    gate = threading.Event()
+    posts: list[TaskStatus] = []
+
+    def post(status: TaskStatus) -> None:
+        posts.append(status)
+        if len(posts) == 1:
+            raise PlatformError("down", transient=True)
+        gate.wait(10)  # the second attempt hangs
+
+    sender = StatusSender(post, outbox, backoff=Backoff(base_s=2.5 * BEAT_S, cap_s=3, jitter=0))
+    assert sender.trouble(2 * BEAT_S) == "the status sender is not running"
+    sender.start()
+    sender.submit(TaskStatus("a", "Completed"))
+    time.sleep(2 * BEAT_S)  # waiting to try again: beating
+    assert len(posts) == 1 and sender.trouble(1.5 * BEAT_S) is None
+    time.sleep(2.5 * BEAT_S)  # the second post hangs: silent
+    assert len(posts) == 2
+    stuck = sender.trouble(1.5 * BEAT_S) or ""
+    assert stuck.startswith("the status sender has shown no sign of life for "), stuck
+    gate.set()
+    assert sender.stop(5) == 0
+    assert sender.trouble(1.5 * BEAT_S) == "the status sender is not running"
