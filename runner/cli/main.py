@@ -1,4 +1,5 @@
-"""Command line: `xc-runner run|demo|serve|submit|status|watch` (also `python -m runner`)."""
+"""Command line: `xc-runner run|demo|serve|submit|status|watch|exec|check` (also
+`python -m runner`)."""
 
 from __future__ import annotations
 
@@ -10,8 +11,9 @@ from collections.abc import Sequence
 from typing import Any
 
 from runner import __version__
-from runner.cli import commands, demo, local
+from runner.cli import check, commands, demo, execute, local
 from runner.config.local import CLIENT_OPTIONS, DEMO_OPTIONS, SERVE_OPTIONS
+from runner.config.oneshot import ONESHOT_OPTIONS
 from runner.config.options import Option, add_options, resolve
 from runner.config.policy import POLICY_OPTIONS
 from runner.config.settings import RUNNER_OPTIONS
@@ -20,11 +22,13 @@ from runner.core.errors import (
     EXIT_CONFIG,
     EXIT_ENGINE,
     EXIT_PLATFORM,
+    EXIT_USAGE,
     AuthError,
     ConfigError,
     EngineError,
     PlatformError,
     RunnerError,
+    UsageError,
 )
 from runner.ops.logs import LOG_FORMATS, configure
 
@@ -33,12 +37,17 @@ log = logging.getLogger("runner")
 # Most specific first: AuthError is a PlatformError.
 _EXIT_CODES: tuple[tuple[type[RunnerError], int], ...] = (
     (AuthError, EXIT_AUTH),
+    (UsageError, EXIT_USAGE),
     (ConfigError, EXIT_CONFIG),
     (EngineError, EXIT_ENGINE),
     (PlatformError, EXIT_PLATFORM),
     (RunnerError, EXIT_CONFIG),
 )
 _LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+# Commands whose output is for a person or a CI log: the runner's INFO lines would drown
+# it, and the task author's commands log in lines that read like their own output.
+_QUIET_COMMANDS = ("demo", "exec", "check")
+_LOG_FORMATS = {command: f"xc-runner {command}: %(message)s" for command in ("exec", "check")}
 
 
 def parse_log_level(text: str) -> str:
@@ -97,7 +106,30 @@ def _parser() -> argparse.ArgumentParser:
 
     watch = commands_.add_parser("watch", help="print statuses as the local server receives them")
     add_options(watch, CLIENT_OPTIONS)
+    _author_commands(commands_)
     return parser
+
+
+def _author_commands(commands_: Any) -> None:
+    """The task author's loop: `exec` runs one task, `check` checks whole images."""
+    exec_ = commands_.add_parser(
+        "exec",
+        help="run one task of an image with no platform (exit 0 Completed, 1 Error, 2 bad usage)",
+    )
+    exec_.add_argument("image")
+    exec_.add_argument("task", metavar="NAMESPACE/TASK")
+    exec_.add_argument("inputs", nargs="*", metavar="NAME=VALUE")
+    exec_.add_argument(
+        "--input-json",
+        metavar="FILE",
+        help="a JSON object of inputs by name, from FILE or - (stdin); NAME=VALUE pairs win",
+    )
+    add_options(exec_, ONESHOT_OPTIONS + POLICY_OPTIONS)
+    check_ = commands_.add_parser(
+        "check", help="check task images: catalog, examples, protocol (exit 0 all passed)"
+    )
+    check_.add_argument("images", nargs="+", metavar="IMAGE")
+    add_options(check_, ONESHOT_OPTIONS + POLICY_OPTIONS)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -108,8 +140,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         sys.stderr.write(f"xc-runner: {exc}\n")
         return EXIT_CONFIG
     configure(
-        logs.get("log_level") or ("WARNING" if args.command == "demo" else "INFO"),
+        logs.get("log_level") or ("WARNING" if args.command in _QUIET_COMMANDS else "INFO"),
         logs.get("log_format", "text"),
+        _LOG_FORMATS.get(args.command),
     )
     try:
         return _dispatch(args)
@@ -127,5 +160,7 @@ def _dispatch(args: argparse.Namespace) -> int:
         "submit": local.submit,
         "status": local.status,
         "watch": local.watch,
+        "exec": execute.exec_task,
+        "check": check.check,
     }
     return handlers[args.command](args)

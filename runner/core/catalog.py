@@ -8,7 +8,7 @@ Docker or jsonschema.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -183,6 +183,9 @@ class Catalog:
 
     def __len__(self) -> int:
         return len(self._routes)
+
+    def __iter__(self) -> Iterator[TaskRoute]:
+        return iter(self._routes.values())
 
 
 CatalogCheck = Callable[[Any, str], None]  # raises ConfigError naming the source

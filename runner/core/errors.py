@@ -23,6 +23,10 @@ def transient_http_status(code: int) -> bool:
     return code >= 500 or code in (408, 429)
 
 
+class UsageError(RunnerError):
+    """The command line asks for something that cannot be done as given."""
+
+
 class PlatformError(RunnerError):
     """The platform could not be reached or answered with an error.
 
@@ -65,3 +69,4 @@ EXIT_CONFIG = 3
 EXIT_AUTH = 4
 EXIT_ENGINE = 5
 EXIT_PLATFORM = 6
+EXIT_INTERRUPTED = 130  # exec and check: SIGINT or SIGTERM stopped the task (128 + SIGINT)

@@ -110,17 +110,24 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(line, default=str)
 
 
-def log_handler(log_format: str, stream: IO[str] | None = None) -> logging.Handler:
-    """A handler writing lines of `log_format` ("text" or "json") to `stream` (stderr)."""
+def log_handler(
+    log_format: str, stream: IO[str] | None = None, text_format: str | None = None
+) -> logging.Handler:
+    """A handler writing lines of `log_format` ("text" or "json") to `stream` (stderr);
+    text lines are laid out as `text_format` (TEXT_FORMAT by default)."""
     handler = logging.StreamHandler(stream or sys.stderr)
     json_lines = log_format == "json"
-    handler.setFormatter(JsonFormatter() if json_lines else logging.Formatter(TEXT_FORMAT))
+    handler.setFormatter(
+        JsonFormatter() if json_lines else logging.Formatter(text_format or TEXT_FORMAT)
+    )
     handler.addFilter(TaskFieldsFilter())
     handler.addFilter(_REDACTOR)
     return handler
 
 
-def configure(level: str, log_format: str) -> None:
+def configure(level: str, log_format: str, text_format: str | None = None) -> None:
     """The root logger at `level`, writing `log_format` lines to stderr (unless logging was
     configured already)."""
-    logging.basicConfig(level=level, handlers=[log_handler(log_format)])
+    logging.basicConfig(
+        level=level, handlers=[log_handler(log_format, text_format=text_format)]
+    )
