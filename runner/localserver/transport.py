@@ -206,6 +206,10 @@ class Transport:
         # The loop's map of sockets, kept so run() can end the loop itself.
         self._sockets: dict[int, Any] = {}
         self._stop = threading.Event()
+        # run() closes every socket, the loop's wake-up trigger too; close_connections()
+        # must not pull a trigger already closed (its number may be another file's now).
+        self._closing = threading.Lock()
+        self._closed = False
         server = create_server(
             app,
             map=self._sockets,
@@ -231,12 +235,16 @@ class Transport:
         """The select loop, until close_connections(); it then closes every socket itself."""
         while not self._stop.is_set():
             wasyncore.loop(timeout=_LOOP_S, use_poll=True, map=self._sockets, count=1)
-        wasyncore.close_all(self._sockets)
+        with self._closing:
+            wasyncore.close_all(self._sockets)
+            self._closed = True
 
     def close_connections(self) -> None:
         """Make run() close the listener and every connection, and return."""
-        self._stop.set()
-        self._server.pull_trigger()  # wakes the loop now rather than at its next timeout
+        with self._closing:
+            self._stop.set()
+            if not self._closed:
+                self._server.pull_trigger()  # wakes the loop now, not at its next timeout
 
     def stop_threads(self, timeout_s: float) -> None:
         """Wait for the request threads to finish their request, then end them."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 import uuid
 
@@ -48,7 +49,8 @@ def run_task(
 
 def test_labels_are_read_without_running_the_image(engine: DockerEngine, probe_image: str) -> None:
     labels = engine.image_labels(probe_image)
-    assert '"namespace": "probe"' in labels["xc-scenario.catalog"]
+    catalog = json.loads(labels["xc-scenario.catalog"])
+    assert {definition["namespace"] for definition in catalog} == {"probe"}
 
 
 def test_a_missing_image_is_a_config_error_naming_it(engine: DockerEngine) -> None:
