@@ -35,7 +35,7 @@ lint: venv
 
 # The task SDKs' own tests, in their languages (the shell SDK's run from pytest).
 sdk-test: toolchains
-	test -z "$$(gofmt -l task_images)" || { gofmt -l task_images; exit 1; }
+	test -z "$$(gofmt -l task_images runner/templates)" || { gofmt -l task_images runner/templates; exit 1; }
 	cd task_images/sdk/go && GOPROXY=off go vet ./... && GOPROXY=off go test -count=1 ./...
 	cd task_images/numbers-go && GOPROXY=off go vet ./... && GOPROXY=off go test -count=1 ./...
 	node --test task_images/sdk/node/xc_task.test.js
