@@ -17,6 +17,7 @@ from tests.unit.sdk_runs import SDK_DIR, Run, envelope, error, result, run_proce
 HELPER = SDK_DIR / "sh" / "xc_task.sh"
 
 TASKS = r"""
+echo "the task file's own output goes to stderr too"
 task_outputs() {
     echo "this goes to stderr"
     xc_result text="a b=c" number:=42 list:='[1, "x"]' empty=
@@ -91,6 +92,7 @@ def test_outputs_as_text_and_json(shell: str, tasks: Path) -> None:
     outcome = run(shell, tasks, "outputs")
     assert outcome.messages == [result(text="a b=c", number=42, list=[1, "x"], empty="")]
     assert "this goes to stderr" in outcome.stderr
+    assert "the task file's own output goes to stderr too" in outcome.stderr
     assert outcome.returncode == 0
 
 
