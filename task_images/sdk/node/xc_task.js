@@ -12,7 +12,8 @@
 //
 // run() reads the envelope on stdin, calls the task it names with a Task, and
 // writes the task's messages on stdout, one JSON object per line. Nothing else
-// reaches stdout: console.log and process.stdout are pointed at stderr. The task
+// reaches stdout: console.log and process.stdout are pointed at stderr (a child
+// process given stdio 'inherit' still gets fd 1: give it process.stderr). The task
 // ends Completed with the object it returns (or passes to task.result()), or in
 // Error: with the message of a TaskError it throws (or passes to task.error()),
 // or "<Name>: <message>" for any other exception or rejection, also one thrown
