@@ -154,6 +154,7 @@ def test_the_first_terminal_message_wins(shell: str, tasks: Path) -> None:
         ("xc_result =x", "xc_result: '=x' is not NAME=TEXT or NAME:=JSON"),
         ("xc_result n:=nope", "xc_result: the value of n is not JSON: nope"),
         ("echo 1 | xc_result -", "xc_result: stdin is not a JSON object"),
+        ("echo '{} {}' | xc_result -", "xc_result: stdin is not a JSON object"),
         ("xc_int", "usage: xc_int NAME"),
     ],
 )

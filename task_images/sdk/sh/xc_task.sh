@@ -83,13 +83,18 @@ xc_error() {
             return 2
             ;;
     esac
-    xc__send "$(xc__error_line "$1" "${2-}")" 1
+    if ! xc__line=$(xc__error_line "$1" "${2-}"); then
+        xc__complain "xc_error: the message cannot be sent (longer than 128 KiB?)"
+        return 2
+    fi
+    xc__send "$xc__line" 1
     exit 0
 }
 
 xc_result() {
     if [ "${1-}" = - ] && [ $# -eq 1 ]; then
-        if ! xc__outputs=$(jq -c 'if type == "object" then . else error("") end' 2>/dev/null); then
+        if ! xc__outputs=$(jq -cs 'if length == 1 and (.[0] | type) == "object" then .[0]
+                else error("") end' 2>/dev/null); then
             xc__complain "xc_result: stdin is not a JSON object"
             return 2
         fi
@@ -104,14 +109,18 @@ xc_result() {
                 xc__complain "xc_result: '$xc__arg' is not NAME=TEXT or NAME:=JSON"
                 return 2
             fi
-            if ! xc__outputs=$(jq -cn --argjson o "$xc__outputs" --arg k "$xc__name" \
-                    "$xc__as" v "$xc__value" '$o + {($k): $v}' 2>/dev/null); then
+            if ! xc__outputs=$(printf '%s' "$xc__outputs" | jq -c --arg k "$xc__name" \
+                    "$xc__as" v "$xc__value" '. + {($k): $v}' 2>/dev/null); then
                 xc__complain "xc_result: the value of $xc__name is not JSON: $xc__value"
                 return 2
             fi
         done
     fi
-    xc__send "$(jq -cn --argjson o "$xc__outputs" '{type: "result", outputs: $o}')" 1
+    if ! xc__line=$(printf '%s' "$xc__outputs" | jq -c '{type: "result", outputs: .}'); then
+        xc__complain "xc_result: the outputs cannot be sent"
+        return 2
+    fi
+    xc__send "$xc__line" 1
     exit 0
 }
 
