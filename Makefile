@@ -29,9 +29,12 @@ endif
 test: venv engine images $(WITH_GVISOR) lint sdk-test
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
 
+# ruff (style, complexity, and which module may import which library), mypy --strict,
+# and import-linter (the layers: pyproject.toml [tool.importlinter]).
 lint: venv
 	$(VENV)/bin/ruff check runner tests scripts task_images
 	$(VENV)/bin/mypy
+	$(VENV)/bin/lint-imports
 
 # The task SDKs' own tests, in their languages (the shell SDK's run from pytest).
 sdk-test: toolchains

@@ -1,49 +1,28 @@
-"""A task image's examples: the label xc-scenario.examples, checked against its catalog.
+"""A task image's examples, checked before they go in the xc-scenario.examples label.
 
-Pure: the text of <folder>/examples.json and the image's catalog in, the label
-out, or ExamplesError naming the problem (schemas/task-examples.schema.json,
-then: every example names a task of the catalog).
+The rules are the runner's own (schemas/task-examples.schema.json through
+runner.contracts, and runner.core.examples: every example names one task of the
+catalog), so that `make images` refuses what `xc-runner check` would.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from functools import cache
 from typing import Any
 
-import jsonschema
+from runner.contracts import Contracts
+from runner.contracts.validation import joined
+from runner.core.catalog import CATALOG_LABEL, routes_from_label
+from runner.core.conformance import Problem
+from runner.core.errors import ConfigError
+from runner.core.examples import EXAMPLES_LABEL, example_route, examples_from
 
-from runner.contracts import problems, schema_dir
-
-EXAMPLES_LABEL = "xc-scenario.examples"
-SCHEMA_FILE = "task-examples.schema.json"
+__all__ = ["EXAMPLES_LABEL", "ExamplesError", "examples_label", "parse_examples"]
 
 
 class ExamplesError(ValueError):
     """The examples are not valid; the message says where and why."""
-
-
-@cache
-def _validator() -> jsonschema.Draft202012Validator:
-    schema = json.loads((schema_dir() / SCHEMA_FILE).read_text(encoding="utf-8"))
-    return jsonschema.Draft202012Validator(schema)
-
-
-def example_route(
-    example: Mapping[str, Any], catalog: Sequence[Mapping[str, Any]]
-) -> tuple[str, str] | None:
-    """(namespace, task) of the catalog's task the example names; None if none or ambiguous."""
-    found = {
-        (d.get("namespace"), d.get("name"))
-        for d in catalog
-        if d.get("name") == example["task"]
-        and example.get("namespace", d.get("namespace")) == d.get("namespace")
-    }
-    if len(found) != 1:
-        return None
-    namespace, name = found.pop()
-    return str(namespace), str(name)
 
 
 def parse_examples(text: str, catalog: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
@@ -52,16 +31,19 @@ def parse_examples(text: str, catalog: Sequence[Mapping[str, Any]]) -> list[dict
         examples = json.loads(text)
     except ValueError as exc:
         raise ExamplesError(f"the examples are not JSON: {exc}") from None
-    problem = problems(_validator(), examples, "examples")
+    contracts = Contracts()
+    problem = joined(contracts.examples_problems(examples))
     if problem:
         raise ExamplesError(problem)
-    for index, example in enumerate(examples):
-        if example_route(example, catalog) is None:
-            where = f"{example.get('namespace', '')}/{example['task']}".lstrip("/")
-            raise ExamplesError(
-                f"examples[{index}]: the catalog has no task {where}"
-                " (or has it in several namespaces: name one with 'namespace')"
-            )
+    try:
+        label = {CATALOG_LABEL: json.dumps(list(catalog))}
+        routes = routes_from_label("(being built)", label, contracts.check_catalog)
+    except ConfigError as exc:
+        raise ExamplesError(str(exc)) from None
+    for example in examples_from(examples):
+        found = example_route(example, routes)
+        if isinstance(found, Problem):
+            raise ExamplesError(str(found))
     result: list[dict[str, Any]] = examples
     return result
 

@@ -1,6 +1,6 @@
 """A small client for the local server's admin API (/local/api), on urllib only.
 
-Only runner/platform.py may import requests; this client serves the CLI
+Only runner/scenario/client.py may import requests; this client serves the CLI
 commands that submit tasks and watch statuses.
 """
 
@@ -14,7 +14,7 @@ from urllib.error import HTTPError
 from urllib.parse import quote, urlencode, urlsplit
 from urllib.request import Request, urlopen
 
-from runner.errors import AuthError, ConfigError, PlatformError
+from runner.core.errors import AuthError, ConfigError, PlatformError, transient_http_status
 
 logger = logging.getLogger(__name__)
 
@@ -94,8 +94,4 @@ def _http_error(method: str, url: str, exc: HTTPError) -> PlatformError:
     message = f"{method} {url} answered {status}: {detail}".strip()
     if status in (401, 403):
         return AuthError(message, status=status)
-    return PlatformError(
-        message,
-        status=status,
-        transient=status >= 500 or status == 429,
-    )
+    return PlatformError(message, status=status, transient=transient_http_status(status))

@@ -7,11 +7,11 @@ import uuid
 
 import pytest
 
-from runner.containers import LABEL_RUNNER_ID, Chunk, Container, ContainerSpec
-from runner.docker_engine import DockerEngine
-from runner.errors import ConfigError
-from runner.policy import ContainerLimits
-from runner.protocol import Stream, encode_envelope
+from runner.core.errors import ConfigError
+from runner.core.policy import ContainerLimits
+from runner.core.protocol import Stream, encode_envelope
+from runner.engine.docker_engine import DockerEngine
+from runner.engine.interface import LABEL_RUNNER_ID, Chunk, Container, ContainerSpec
 
 pytestmark = pytest.mark.integration
 

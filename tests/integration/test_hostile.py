@@ -20,10 +20,10 @@ from typing import Any
 
 import pytest
 
-from runner.containers import LABEL_TASK
+from runner.core.model import TERMINAL_STATUSES
+from runner.engine.interface import LABEL_TASK
 from runner.localserver import LocalServer
 from runner.localserver.client import LocalClient
-from runner.model import TERMINAL_STATUSES
 from tests.conftest import runner_containers
 from tests.integration.processes import runner_process, wait_for
 

@@ -1,11 +1,15 @@
-"""`new`'s templates for real: for each language, a folder scaffolded by runner.scaffold
-builds with scripts/build_images.py (in a copy of task_images/ with its SDKs) and its
-example passes when run through the runner's executor; the image is removed after."""
+"""`xc-runner new` for real: for each language, the folder it creates builds with
+scripts/build_images.py (in a copy of task_images/ with its SDKs), passes `xc-runner
+check` and runs with `xc-runner exec`, with no edits; the image is removed after."""
 
 from __future__ import annotations
 
 import contextlib
+import json
+import os
 import shutil
+import subprocess
+import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,11 +17,10 @@ from pathlib import Path
 import docker
 import pytest
 
-from runner.docker_engine import DockerEngine
-from runner.scaffold import LANGUAGES, scaffold
+from runner.cli.scaffold import LANGUAGES
 from scripts.build_images import build_image
 from tests.conftest import REPO
-from tests.integration.examples_run import run_examples
+from tests.integration.test_check import table_row, xc_check
 
 pytestmark = pytest.mark.integration
 
@@ -44,20 +47,49 @@ def built() -> Iterator[list[str]]:
         client.close()
 
 
+def xc_runner(*argv: str) -> subprocess.CompletedProcess[str]:
+    environ = {k: v for k, v in os.environ.items() if not k.startswith(("XC_", "DOCKER_"))}
+    return subprocess.run(
+        [sys.executable, "-m", "runner", *argv],
+        cwd=REPO,
+        env=environ,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+
+
 @pytest.mark.parametrize("language", LANGUAGES)
-def test_a_scaffolded_image_builds_and_passes_its_example(
-    language: str,
-    images_dir: Path,
-    built: list[str],
-    engine: DockerEngine,
-    task_images: list[str],
-    runner_id: str,
+def test_new_then_build_check_and_exec_with_no_edits(
+    language: str, images_dir: Path, built: list[str], task_images: list[str]
 ) -> None:
     name = f"scaffold-{language}-{uuid.uuid4().hex[:8]}"
-    written = scaffold(language, name, images_dir)
-    assert (images_dir / name / "Dockerfile") in written
+    created = xc_runner("new", language, name, "--dir", str(images_dir))
+    assert created.returncode == 0, created.stderr
+    assert (images_dir / name / "Dockerfile").is_file()
+    assert f"xc-runner check xc-tasks/{name}:latest" in created.stdout
     tag = f"xc-tasks/{name}:latest"
     built.append(tag)
     assert build_image(name, images_dir) == tag
-    failures = run_examples(engine, tag, runner_id)
-    assert not failures, "\n".join(failures)
+    checked = xc_check(tag)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    assert table_row(checked.stdout, tag)[2:] == ["1/1 passed", "passed"], checked.stdout
+    ran = xc_runner("exec", tag, f"{name}/hello", "who=you", "times=2")
+    assert ran.returncode == 0, ran.stderr
+    assert json.loads(ran.stdout) == {"greeting": "Hello, you! Hello, you!"}
+
+
+@pytest.mark.parametrize(
+    ("argv", "says"),
+    [
+        (["new", "cobol", "x"], "unknown language 'cobol': the known languages are go, node"),
+        (["new", "go", "My Task"], "'My Task' is not a plain image name"),
+        (["new", "go", "sample"], "already exists: nothing was changed"),
+    ],
+)
+def test_new_refuses_bad_input_with_exit_2(argv: list[str], says: str) -> None:
+    done = xc_runner(*argv)
+    assert done.returncode == 2, done.stderr
+    assert says in done.stderr
+    assert "Traceback" not in done.stderr

@@ -10,8 +10,7 @@ from typing import Any
 import pytest
 
 from runner.contracts import Contracts
-from runner.protocol import (
-    FrameDecoder,
+from runner.core.protocol import (
     Invalid,
     LineSplitter,
     LogLine,
@@ -22,6 +21,7 @@ from runner.protocol import (
     encode_envelope,
     parse_line,
 )
+from runner.engine.attach import FrameDecoder
 
 CONTRACTS = Contracts()
 

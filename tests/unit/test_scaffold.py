@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from runner.cli.scaffold import LANGUAGES, ScaffoldError, scaffold
 from runner.contracts import Contracts
-from runner.scaffold import LANGUAGES, ScaffoldError, scaffold
 from scripts.task_examples import parse_examples
 
 CODE = {"go": "main.go", "node": "main.js", "python": "tasks.py", "sh": "tasks.sh"}

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from scripts.task_examples import ExamplesError, example_route, examples_label, parse_examples
+from scripts.task_examples import ExamplesError, examples_label, parse_examples
 from tests.unit.sdk_runs import ROOT
 
 CATALOG = [
@@ -35,9 +35,9 @@ def test_the_label_is_the_examples_minified() -> None:
         ([{**GOOD, "expect": {"status": "Done"}}], "examples[0].expect.status: 'Done' is not one"),
         ([{**GOOD, "expect": {"status": "Error", "outputs": {}}}], "examples[0].expect"),
         ([{**GOOD, "inputs": []}], "examples[0].inputs: [] is not of type 'object'"),
-        ([GOOD, {**GOOD, "task": "nope"}], "examples[1]: the catalog has no task nope"),
-        ([{**GOOD, "task": "twice"}], "examples[0]: the catalog has no task twice (or has it"),
-        ([{**GOOD, "namespace": "b"}], "examples[0]: the catalog has no task b/add"),
+        ([GOOD, {**GOOD, "task": "nope"}], "examples[1].task: the catalog has no task nope"),
+        ([{**GOOD, "task": "twice"}], "examples[0].task: task twice is in several namespaces"),
+        ([{**GOOD, "namespace": "b"}], "examples[0].task: the catalog has no task b/add"),
     ],
 )
 def test_bad_examples_are_named(examples: Any, problem: str) -> None:
@@ -48,8 +48,8 @@ def test_bad_examples_are_named(examples: Any, problem: str) -> None:
 
 
 def test_a_namespace_picks_one_of_two_tasks_of_the_same_name() -> None:
-    assert example_route({"task": "twice", "namespace": "b"}, CATALOG) == ("b", "twice")
-    assert example_route({"task": "add"}, CATALOG) == ("a", "add")
+    both = json.dumps([{**GOOD, "task": "twice", "namespace": "b"}, GOOD])
+    assert len(parse_examples(both, CATALOG)) == 2
 
 
 @pytest.mark.parametrize("folder", ["greet-sh", "numbers-go", "textstats-node"])
