@@ -33,6 +33,8 @@ REPO = Path(__file__).resolve().parent.parent
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 SAMPLE_IMAGE = "xc-tasks/sample:latest"
 NODE_IMAGE = "xc-tasks/textstats-node:latest"
+GO_IMAGE = "xc-tasks/numbers-go:latest"
+SH_IMAGE = "xc-tasks/greet-sh:latest"
 
 
 def task_image_folders() -> list[str]:

@@ -26,6 +26,8 @@ SUBMISSIONS: tuple[tuple[str, str, Mapping[str, str]], ...] = (
     ("sample", "zero_division", {}),
     ("textstats", "word_count", {"text": "one two three\nfour"}),
     ("textstats", "slow_upper", {"text": "shout", "seconds": "2"}),
+    ("numbers", "count_primes", {"limit": "5000000"}),
+    ("greet", "hello", {"who": "demo", "times": "2"}),
 )
 
 

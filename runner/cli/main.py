@@ -8,10 +8,12 @@ import logging
 import os
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from runner import __version__
-from runner.cli import check, commands, demo, execute, local
+from runner.cli import check, commands, demo, execute, local, scaffold
+from runner.cli.scaffold import LANGUAGES
 from runner.config.local import CLIENT_OPTIONS, DEMO_OPTIONS, SERVE_OPTIONS
 from runner.config.oneshot import ONESHOT_OPTIONS
 from runner.config.options import Option, add_options, resolve
@@ -130,6 +132,14 @@ def _author_commands(commands_: Any) -> None:
     )
     check_.add_argument("images", nargs="+", metavar="IMAGE")
     add_options(check_, ONESHOT_OPTIONS + POLICY_OPTIONS)
+    new = commands_.add_parser(
+        "new", help="create task_images/NAME/ for a new task image: Dockerfile, code, catalog"
+    )
+    new.add_argument("language", help=f"one of {', '.join(LANGUAGES)}")
+    new.add_argument("name", help="the folder, the image (xc-tasks/NAME) and the namespace")
+    new.add_argument(
+        "--dir", type=Path, default=Path("task_images"), help="where (default: task_images)"
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -162,5 +172,6 @@ def _dispatch(args: argparse.Namespace) -> int:
         "watch": local.watch,
         "exec": execute.exec_task,
         "check": check.check,
+        "new": scaffold.new,
     }
     return handlers[args.command](args)

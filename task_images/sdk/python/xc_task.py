@@ -1,8 +1,16 @@
 """xc_task: run a module of Python task functions as an XC Scenario task image.
 
-A task module defines functions ``fn(notifier, **inputs) -> dict`` and
+A task module defines functions ``fn(task, **inputs) -> dict`` and
 ``task_definitions()``, returning its catalog (a list of CatalogTaskDefinition
-dicts), exactly like the reference worker's sample module. Then:
+dicts), exactly like the reference worker's sample module: ``task`` is the
+reference worker's notifier (``task.notify(status, msg, outputs,
+progressPercentage)``), with the API the Go, Node.js and shell SDKs share:
+``task.progress(fraction, message)``, ``task.result(outputs)``,
+``task.error(message, level)``, ``task.inputs`` and the checked accessors
+``task.string/integer/number/boolean(name)``. A function that takes only one
+parameter, ``fn(task)``, reads its inputs that way. Raising
+``TaskError(message, level)`` fails the task with that message as is; any
+other exception fails it with ``<Type>: <message>``. Then:
 
     python3 -m xc_task MODULE --catalog   # print the catalog as JSON (image build time)
     python3 -m xc_task MODULE < envelope  # run the task the stdin envelope names
@@ -17,6 +25,7 @@ task name; an Error message says why). Standard library only, Python 3.9+.
 from __future__ import annotations
 
 import importlib
+import inspect
 import json
 import math
 import os
@@ -26,6 +35,8 @@ import traceback
 from collections.abc import Callable
 from typing import IO, Any, NoReturn
 
+from xc_task_inputs import Inputs, TaskError, check_level
+
 PROTOCOL_VERSION = 1
 MAX_ENVELOPE_BYTES = 64 * 1024 * 1024
 
@@ -34,7 +45,6 @@ EXIT_FAILED = 1  # --catalog failed
 EXIT_SETUP = 2  # the task could not start (bad envelope, module or task name): Error written
 EXIT_USAGE = 2  # bad command line
 
-ERROR_LEVELS = ("None", "Minor", "Critical", "Fatal")
 USAGE = "usage: python3 -m xc_task MODULE [--catalog]  (task envelope on stdin)"
 
 
@@ -82,12 +92,18 @@ def _check_progress(value: Any) -> None:
         raise ValueError(f"progressPercentage {value!r} is not finite")
 
 
-class Notifier:
-    """What a task function gets first: the reference worker's notifier, over stdout."""
+class Notifier(Inputs):
+    """What a task function gets first: the reference worker's notifier, over stdout,
+    plus the envelope's inputs and the API the other languages' SDKs share."""
 
-    def __init__(self, channel: Channel) -> None:
+    def __init__(self, channel: Channel, envelope: dict[str, Any] | None = None) -> None:
+        envelope = envelope or {}
+        super().__init__(envelope.get("inputs") or {})
         self._channel = channel
         self.finished = False
+        self.namespace: str | None = envelope.get("namespace")
+        self.name: str | None = envelope.get("task")
+        self.instance_id: str | int | None = envelope.get("taskInstanceId")
 
     def notify(
         self,
@@ -113,19 +129,37 @@ class Notifier:
                 terminal=False,
             )
         elif status == "Error":
-            if errorLevel is not None and errorLevel not in ERROR_LEVELS:
-                raise ValueError(
-                    f"errorLevel must be one of {', '.join(ERROR_LEVELS)}, not {errorLevel!r}"
-                )
             self.error(message or "", errorLevel)
         elif status == "Completed":
             self.result(outputs, message)
         else:
             raise ValueError(f"unknown status {status!r}: expected InProgress, Error or Completed")
 
-    def error(self, message: str, error_level: str | None = None) -> None:
+    def progress(self, fraction: float, message: str | None = None) -> None:
+        """Report InProgress: fraction is the part done, a finite number from 0 to 1."""
+        if (
+            isinstance(fraction, bool)
+            or not isinstance(fraction, (int, float))
+            or not 0 <= fraction <= 1
+        ):
+            raise ValueError(f"progress fraction {fraction!r} is not a finite number in [0, 1]")
+        _check_text("progress message", message)
         self._send(
-            {"type": "notify", "status": "Error", "message": message, "errorLevel": error_level},
+            {
+                "type": "notify",
+                "status": "InProgress",
+                "message": message,
+                "progressPercentage": fraction,
+            },
+            terminal=False,
+        )
+
+    def error(self, message: str, level: str | None = None) -> None:
+        """End the task in Error; level is None, Minor, Critical, Fatal, or None for none."""
+        _check_text("error message", message)
+        check_level(level)
+        self._send(
+            {"type": "notify", "status": "Error", "message": message, "errorLevel": level},
             terminal=True,
         )
 
@@ -150,6 +184,11 @@ class Notifier:
             return
         self.finished = terminal
         self._channel.send({key: value for key, value in message.items() if value is not None})
+
+
+def _check_text(what: str, text: Any) -> None:
+    if text is not None and not isinstance(text, str):
+        raise TypeError(f"{what} must be a str, not {type(text).__name__}")
 
 
 def _describe(exc: BaseException) -> str:
@@ -188,7 +227,7 @@ class SetupError(Exception):
 
 
 def prepare(module_name: str, stdin: IO[bytes]) -> tuple[Callable[..., Any], dict[str, Any]]:
-    """The function the envelope names and its inputs; SetupError naming the problem."""
+    """The function the envelope names and the envelope; SetupError naming the problem."""
     try:
         envelope = read_envelope(stdin)
     except ValueError as exc:
@@ -203,18 +242,35 @@ def prepare(module_name: str, stdin: IO[bytes]) -> tuple[Callable[..., Any], dic
     function = getattr(module, task, None)
     if task not in declared or not callable(function):
         raise SetupError(f"unknown task '{task}' in module {module_name}")
-    return function, envelope.get("inputs", {})
+    return function, envelope
+
+
+def _call(function: Callable[..., Any], task: Notifier) -> Any:
+    """fn(task) when fn takes one parameter, else fn(task, **inputs) as the reference worker."""
+    try:
+        parameters = list(inspect.signature(function).parameters.values())
+    except (TypeError, ValueError):  # no signature to read: call it the reference way
+        parameters = []
+    if len(parameters) == 1 and parameters[0].kind in (
+        inspect.Parameter.POSITIONAL_ONLY,
+        inspect.Parameter.POSITIONAL_OR_KEYWORD,
+    ):
+        return function(task)
+    return function(task, **task.inputs)
 
 
 def run_task(module_name: str, channel: Channel) -> int:
-    notifier = Notifier(channel)
     try:
-        function, inputs = prepare(module_name, sys.stdin.buffer)
+        function, envelope = prepare(module_name, sys.stdin.buffer)
     except SetupError as exc:
-        notifier.error(str(exc))
+        Notifier(channel).error(str(exc))
         return EXIT_SETUP
+    notifier = Notifier(channel, envelope)
     try:
-        returned = function(notifier, **inputs)
+        returned = _call(function, notifier)
+    except TaskError as exc:
+        notifier.error(str(exc), exc.level)
+        return EXIT_OK
     except Exception as exc:  # noqa: BLE001 (the task's failure is its Error message)
         traceback.print_exc()
         notifier.error(_describe(exc))
