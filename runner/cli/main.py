@@ -10,6 +10,7 @@ from collections.abc import Sequence
 
 from runner import __version__
 from runner.cli import commands, demo, local
+from runner.cli.output import LogFormatter
 from runner.config.local import CLIENT_OPTIONS, DEMO_OPTIONS, SERVE_OPTIONS
 from runner.config.options import Option, add_options, resolve
 from runner.config.policy import POLICY_OPTIONS
@@ -90,10 +91,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as exc:
         sys.stderr.write(f"xc-runner: {exc}\n")
         return EXIT_CONFIG
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(LogFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     logging.basicConfig(
-        level=level or ("WARNING" if args.command == "demo" else "INFO"),
-        stream=sys.stderr,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        level=level or ("WARNING" if args.command == "demo" else "INFO"), handlers=[handler]
     )
     try:
         return _dispatch(args)

@@ -1,0 +1,136 @@
+"""JSON from a task, read defensively: what a message holds that must not be posted.
+
+The json module reads more than JSON: `NaN` and `Infinity`, numbers that overflow to
+infinity (`1e999`), escapes that decode to lone surrogates (`"\\udfff"`), and nesting
+as deep as the interpreter's stack allows. Statuses carrying any of these are refused by
+the platform (or break its readers), and a refused status is never delivered. So a
+task's message is read with `loads` and checked with `first_problem`, which names the
+first offending place by its path. A line too deep for `loads` is read again with
+`pruned`, which keeps its shape down to just past the depth limit.
+
+The checks cost little on good input: one pass of the json module over the value (C),
+and a walk in Python only when that pass finds something wrong.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import operator
+import re
+from array import array
+from dataclasses import dataclass
+from itertools import accumulate, chain, compress, repeat
+from typing import Any
+
+from runner.core.text import printable, text_problem
+
+_SHOWN_KEY_CHARS = 40
+_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"')
+_NOT_BRACKET = re.compile(r"[^][{}]+")
+_STEP = bytes(1 if b in b"[{" else 255 if b in b"]}" else 0 for b in range(256))  # 255: -1
+
+
+@dataclass(frozen=True)
+class BadNumber:
+    """`NaN`, `Infinity` or `-Infinity` as a task wrote it: not JSON, and never posted."""
+
+    literal: str
+
+
+def loads(text: str) -> Any:
+    """`json.loads`, with NaN and ±Infinity kept as `BadNumber`. Raises ValueError (not
+    JSON, or an integer too long to read) or RecursionError (nested too deep to read)."""
+    return json.loads(text, parse_constant=BadNumber)
+
+
+def pruned(text: str, limit: int) -> str:
+    """`text` with the containers nested at level `limit + 1` emptied, and everything deeper
+    gone: if `text` is JSON, so is the result, and `loads` reads it whatever the depth of
+    `text`, and `first_problem` finds the first place it was too deep."""
+    level = limit + 1
+    masked = _STRING.sub(lambda m: "_" * len(m.group()), text)  # brackets in strings are text
+    steps = array("b", masked.encode("ascii", "replace").translate(_STEP))
+    after = array("i", accumulate(steps))  # the depth after each character
+    # A character is kept unless it is inside a container of that level (its brackets stay).
+    outside_before = map(operator.lt, chain((0,), after), repeat(level))
+    outside_after = map(operator.lt, after, repeat(level))
+    return "".join(compress(text, map(operator.or_, outside_before, outside_after)))
+
+
+def depth_problem(limit: int) -> str:
+    return f"nested deeper than the limit of {limit} levels of objects and arrays"
+
+
+def first_problem(value: Any, root: str, limit: int, level: int = 1) -> str | None:
+    """The first place in `value` (decoded JSON) that must not be posted, as `<path>: <why>`:
+    a container nested more than `limit` levels deep (`value` itself being at `level`), a
+    string or an object key that is not Unicode text, a number that is not finite.
+    None when there is none."""
+    if _fine(value, limit - level + 1):
+        return None
+    return _walk(value, root, limit, level)
+
+
+def _fine(value: Any, limit: int) -> bool:
+    """True when nothing in `value` can be a problem; found in C, by the json module."""
+    try:
+        dumped = json.dumps(value, ensure_ascii=False, allow_nan=False)
+        dumped.encode("utf-8")  # UnicodeEncodeError (a ValueError) on a lone surrogate
+    except (ValueError, TypeError, RecursionError):  # TypeError: a BadNumber
+        return False
+    if dumped.count("[") + dumped.count("{") <= limit:
+        return True
+    brackets = _NOT_BRACKET.sub("", _STRING.sub("", dumped))
+    return max(accumulate(array("b", brackets.encode("ascii").translate(_STEP)))) <= limit
+
+
+def _walk(value: Any, root: str, limit: int, level: int) -> str | None:
+    """`first_problem`, the slow way: in document order, iteratively, whatever the depth."""
+    # (node, trail, depth); a trail is (parent's trail, key or index), or None at the root.
+    pending: list[tuple[Any, Any, int]] = [(value, None, level)]
+    while pending:
+        node, trail, depth = pending.pop()
+        problem = _problem(node, depth, limit)
+        if problem is not None:
+            return f"{_path(root, trail)}: {problem}"
+        if isinstance(node, dict):
+            for key in node:
+                if (problem := text_problem(key)) is not None:
+                    return f"{_path(root, (trail, key))}: the name is {problem}"
+            children = [(child, (trail, key), depth + 1) for key, child in node.items()]
+            pending.extend(reversed(children))
+        elif isinstance(node, list):
+            items = [(child, (trail, index), depth + 1) for index, child in enumerate(node)]
+            pending.extend(reversed(items))
+    return None
+
+
+def _problem(node: Any, depth: int, limit: int) -> str | None:
+    if isinstance(node, str):
+        return text_problem(node)
+    if isinstance(node, BadNumber):
+        return f"{node.literal} is not a finite number"
+    if isinstance(node, float) and not math.isfinite(node):  # 1e999 reads as infinity
+        return "NaN is not a finite number" if math.isnan(node) else "a number too large"
+    if isinstance(node, dict | list) and depth > limit:
+        return depth_problem(limit)
+    return None
+
+
+def _path(root: str, trail: Any) -> str:
+    positions: list[str | int] = []
+    while trail is not None:
+        trail, position = trail
+        positions.append(position)
+    path = root
+    for position in reversed(positions):
+        path = f"{path}[{position}]" if isinstance(position, int) else member(path, position)
+    return path
+
+
+def member(path: str, key: str) -> str:
+    """The path of an object's member, its name clipped and escaped (it is task text)."""
+    if len(key) > _SHOWN_KEY_CHARS:
+        key = key[:_SHOWN_KEY_CHARS] + "..."
+    return f"{path}.{printable(key)}"
