@@ -8,8 +8,8 @@ task's message is read with `loads` and checked with `first_problem`, which name
 first offending place by its path. A line too deep for `loads` is read again with
 `pruned`, which keeps its shape down to just past the depth limit.
 
-The checks cost little on good input: one pass of the json module over the value (C),
-and a walk in Python only when that pass finds something wrong.
+The checks cost little on good input: a few string searches over the JSON text (C), and
+a walk in Python only when they find something that may be wrong.
 """
 
 from __future__ import annotations
@@ -27,8 +27,11 @@ from runner.core.text import printable, text_problem
 
 _SHOWN_KEY_CHARS = 40
 _STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"')
-_NOT_BRACKET = re.compile(r"[^][{}]+")
 _STEP = bytes(1 if b in b"[{" else 255 if b in b"]}" else 0 for b in range(256))  # 255: -1
+_NOT_BRACKETS = bytes(b for b in range(256) if b not in b"[]{}")
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+_DIGITS = bytes.maketrans(b"123456789E", b"000000000e")  # every digit 0, every exponent e
+_OVERFLOWS = (b"0" * 309, b"0e000", b"0e+000")  # a float this long, or this large, is inf
 
 
 @dataclass(frozen=True)
@@ -62,27 +65,47 @@ def depth_problem(limit: int) -> str:
     return f"nested deeper than the limit of {limit} levels of objects and arrays"
 
 
-def first_problem(value: Any, root: str, limit: int, level: int = 1) -> str | None:
+def first_problem(
+    value: Any, root: str, limit: int, *, level: int = 1, text: str | None = None
+) -> str | None:
     """The first place in `value` (decoded JSON) that must not be posted, as `<path>: <why>`:
     a container nested more than `limit` levels deep (`value` itself being at `level`), a
     string or an object key that is not Unicode text, a number that is not finite.
-    None when there is none."""
-    if _fine(value, limit - level + 1):
+    None when there is none. `text` is the JSON text `value` was read from, if at hand."""
+    if text is None:
+        try:
+            text = json.dumps(value)
+        except (TypeError, ValueError, RecursionError):  # TypeError: a BadNumber
+            text = None
+    if text is not None and _fine(text, limit - level + 1):
         return None
     return _walk(value, root, limit, level)
 
 
-def _fine(value: Any, limit: int) -> bool:
-    """True when nothing in `value` can be a problem; found in C, by the json module."""
-    try:
-        dumped = json.dumps(value, ensure_ascii=False, allow_nan=False)
-        dumped.encode("utf-8")  # UnicodeEncodeError (a ValueError) on a lone surrogate
-    except (ValueError, TypeError, RecursionError):  # TypeError: a BadNumber
+def _fine(text: str, limit: int) -> bool:
+    """True when the JSON `text` holds nothing that can be a problem, found with string
+    operations in C; False when it may (then `_walk` decides)."""
+    if _suspect(text):
         return False
-    if dumped.count("[") + dumped.count("{") <= limit:
+    if text.count("[") + text.count("{") <= limit:
         return True
-    brackets = _NOT_BRACKET.sub("", _STRING.sub("", dumped))
-    return max(accumulate(array("b", brackets.encode("ascii").translate(_STEP)))) <= limit
+    # Outside strings, JSON has no backslash: drop escaped backslashes and quotes, and
+    # every other piece between quotes is outside a string.
+    unquoted = text.replace("\\\\", "").replace('\\"', "").split('"')[::2]
+    brackets = "".join(unquoted).encode("ascii", "ignore").translate(None, _NOT_BRACKETS)
+    return max(accumulate(array("b", brackets.translate(_STEP))), default=0) <= limit
+
+
+def _suspect(text: str) -> bool:
+    """Whether the JSON `text` may hold what becomes a problem once read: a surrogate
+    escape (lone, or half of a pair), NaN or Infinity, a float that overflows. Without
+    any, it holds none."""
+    if "NaN" in text or "Infinity" in text:
+        return True
+    if "\\u" in text and _SURROGATE_ESCAPE.search(text):
+        return True
+    shape = text.encode("utf-8", "surrogatepass").translate(_DIGITS)
+    return any(overflow in shape for overflow in _OVERFLOWS)
 
 
 def _walk(value: Any, root: str, limit: int, level: int) -> str | None:

@@ -136,17 +136,17 @@ def parse_line(line: bytes, check: MessageCheck) -> Parsed:
     if not text.lstrip().startswith("{"):
         return LogLine(text)
     try:
-        obj = _loads(text)
+        obj, read = _loads(text)
     except ValueError:
         return LogLine(text)
     kind = obj.get("type") if isinstance(obj, dict) else None
     if not isinstance(kind, str) or kind not in MESSAGE_TYPES:
         return LogLine(text)
-    return _message(obj, kind, check)
+    problem = first_problem(obj, "message", MAX_MESSAGE_DEPTH, text=read) or check(obj)
+    return _message(obj, kind, problem)
 
 
-def _message(obj: Mapping[str, Any], kind: str, check: MessageCheck) -> Parsed:
-    problem = first_problem(obj, "message", MAX_MESSAGE_DEPTH) or check(obj)
+def _message(obj: Mapping[str, Any], kind: str, problem: str | None) -> Parsed:
     if problem is not None:
         return Invalid(f"invalid {kind} message: {problem}")
     if kind == "result":
@@ -154,15 +154,17 @@ def _message(obj: Mapping[str, Any], kind: str, check: MessageCheck) -> Parsed:
     return _notify(obj)
 
 
-def _loads(text: str) -> Any:
-    """The line's JSON; too deep to read, read again with its depth cut past the limit (so
-    that a message that deep is refused, saying where, and other lines are log output)."""
+def _loads(text: str) -> tuple[Any, str]:
+    """The line's JSON, and the text it was read from: if the line is too deep to read,
+    it is read again with its depth cut past the limit (so that a message that deep is
+    refused, saying where, and other lines are log output)."""
     try:
-        return loads(text)
+        return loads(text), text
     except RecursionError:
         pass
+    cut = pruned(text, MAX_MESSAGE_DEPTH)
     try:
-        return loads(pruned(text, MAX_MESSAGE_DEPTH))
+        return loads(cut), cut
     except RecursionError:  # only if the text is not JSON and fools the pruning
         raise ValueError("nested too deep to read") from None
 
