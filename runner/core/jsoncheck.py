@@ -104,7 +104,10 @@ def _suspect(text: str) -> bool:
         return True
     if "\\u" in text and _SURROGATE_ESCAPE.search(text):
         return True
-    shape = text.encode("utf-8", "surrogatepass").translate(_DIGITS)
+    try:
+        shape = text.encode("utf-8").translate(_DIGITS)
+    except UnicodeEncodeError:  # a surrogate written as it is, not escaped
+        return True
     return any(overflow in shape for overflow in _OVERFLOWS)
 
 

@@ -113,3 +113,19 @@ def test_pruning_keeps_text_that_is_not_deep_as_it_is() -> None:
     text = '{"a": [1, 2, {"b": "\\u00e9\\udfff"}], "c": "x"}'
     assert pruned(text, LIMIT) == text
     assert pruned("{]]]]", LIMIT) == "{]]]]"  # not JSON, and still not JSON
+
+
+EXTRAS = ["1e999", "-1E+400", "1.5e300", "1e-999", '"a1e999 NaN"', "1" * 400, "1" * 400 + ".5"]
+
+
+def test_what_the_text_shows_and_the_walk_always_agree() -> None:
+    """With the text a value was read from, the quick check agrees with a plain walk."""
+    rng = random.Random(41)
+    for _ in range(2000):
+        value = {"v": random_value(rng)}
+        ascii_only = rng.random() < 0.5
+        text = json.dumps(value, ensure_ascii=ascii_only, default=lambda _: math.nan)
+        text = text[:-1] + ',"z":' + rng.choice(EXTRAS) + "}"
+        read = loads(text)
+        found = first_problem(read, "v", LIMIT, text=text)
+        assert (found is None) == (not slow_problems(read, 1)), text
