@@ -12,10 +12,10 @@ from collections.abc import Sequence
 
 from runner.app.imagecheck import ExampleReport, ImageReport, check_image
 from runner.app.oneshot import open_oneshot
-from runner.cli.commands import say
-from runner.cli.tasktext import printable
+from runner.cli.output import say
 from runner.config.oneshot import oneshot_settings
 from runner.core.errors import EXIT_INTERRUPTED, EXIT_OK
+from runner.core.text import printable
 
 EXIT_FAILED = 1  # an image did not pass
 

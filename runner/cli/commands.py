@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import os
 import signal
-import sys
 import threading
 
 from runner.app.runner import open_runner
@@ -13,12 +12,6 @@ from runner.config.local import SERVE_OPTIONS, local_settings
 from runner.config.settings import runner_settings
 from runner.core.errors import EXIT_OK
 from runner.localserver import LocalServer
-
-
-def say(line: str) -> None:
-    """User-facing output of the commands; logs go to stderr."""
-    sys.stdout.write(line + "\n")
-    sys.stdout.flush()
 
 
 def run(args: argparse.Namespace) -> int:

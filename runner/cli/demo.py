@@ -9,8 +9,8 @@ import threading
 from collections.abc import Mapping
 
 from runner.app.runner import Runner, open_runner
-from runner.cli.commands import say
 from runner.cli.local import print_new_statuses, skip_to_end
+from runner.cli.output import say
 from runner.config.local import DEMO_OPTIONS, KEY, local_settings
 from runner.config.settings import runner_settings
 from runner.core.errors import EXIT_OK

@@ -20,7 +20,6 @@ from typing import Any
 
 from runner.app.oneshot import OneShot, open_oneshot
 from runner.cli.local import parse_assignments
-from runner.cli.tasktext import printable, printable_json
 from runner.config.oneshot import oneshot_settings
 from runner.core.errors import (
     EXIT_INTERRUPTED,
@@ -31,6 +30,7 @@ from runner.core.errors import (
     UsageError,
 )
 from runner.core.model import TaskInstance, TaskStatus
+from runner.core.text import printable, printable_json
 
 EXIT_TASK_ERROR = 1  # the task ended in Error
 

@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import os
 import signal
 import threading
 import time
-from collections.abc import Mapping, Sequence
-from typing import Any
+from collections.abc import Sequence
 
-from runner.cli.commands import say
+from runner.cli.output import say, status_line
 from runner.config.local import CLIENT_OPTIONS, local_settings
 from runner.core.errors import EXIT_OK, ConfigError
 from runner.core.model import TERMINAL_STATUSES
@@ -62,17 +60,18 @@ def follow(client: LocalClient, instance_id: str) -> None:
         for status in statuses[shown:]:
             say(status_line(status))
         shown = len(statuses)
-        if any(s["status"] in TERMINAL_STATUSES for s in statuses):
+        if any(str(s.get("status")) in TERMINAL_STATUSES for s in statuses):
             return
         time.sleep(_WAIT_POLL_S)
 
 
 def status(args: argparse.Namespace) -> int:
     record = local_client(args).instance(args.instance_id)
-    instance = record["instance"]
+    instance = record.get("instance") or {}
     say(
-        f"{instance['catalogTaskDefinitionNamespace']}/{instance['catalogTaskDefinitionName']} "
-        f"{instance['id']}: {record['state']}" + (" (cancelled)" if record.get("cancelled") else "")
+        f"{instance.get('catalogTaskDefinitionNamespace')}/"
+        f"{instance.get('catalogTaskDefinitionName')} {instance.get('id')}: "
+        f"{record.get('state')}" + (" (cancelled)" if record.get("cancelled") else "")
     )
     for item in record["statuses"]:
         say(status_line(item))
@@ -103,17 +102,3 @@ def print_new_statuses(client: LocalClient, after: int, wait_s: float) -> int:
     for item in page["statuses"]:
         say(status_line(item))
     return int(page["last"])
-
-
-def status_line(item: Mapping[str, Any]) -> str:
-    """`12:00:01.234 sample/double 5d1c… Completed {"nbr_out": "42"}`."""
-    when = str(item.get("receivedAt", ""))[11:23]
-    task = f"{item.get('namespace', '?')}/{item.get('name', '?')}" if "namespace" in item else ""
-    parts = [when, task, str(item.get("taskInstanceId", ""))[:8], f"{item['status']:<10}"]
-    if item.get("progressPercentage") not in (None, ""):
-        parts.append(f"[{item['progressPercentage']}]")
-    if item.get("message"):
-        parts.append(json.dumps(item["message"], ensure_ascii=False))
-    if item.get("outputValues"):
-        parts.append(json.dumps(item["outputValues"], ensure_ascii=False, sort_keys=True))
-    return " ".join(p for p in parts if p)

@@ -12,14 +12,13 @@ line, and exactly one terminal message, last.
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from runner.core.protocol import MESSAGE_TYPES
+from runner.core.jsoncheck import first_problem_at
+from runner.core.protocol import MAX_MESSAGE_DEPTH, MESSAGE_TYPES, progress_value
 
-_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 _LOGS_TO_STDERR = "every stdout line must be one JSON message (logs go to stderr)"
 
 
@@ -158,7 +157,7 @@ class _Analysis:
         if self._terminal is not None:
             self._add(number, _after_terminal(terminal, self._terminal))
             return
-        problems = [*self._checks.message(message), *_unicode_problems(message)]
+        problems = [*self._checks.message(message), *_text_problems(message)]
         for problem in problems:
             self._add(number, problem.what, problem.path)
         if problems:
@@ -182,18 +181,9 @@ class _Analysis:
             self._add(number, problem.what, problem.path)
 
     def _progress(self, number: int, progress: Any) -> None:
-        if progress is None:
-            return
-        try:
-            fraction = float(progress)
-        except (TypeError, ValueError):
-            return  # the message schema has already said what it must be
-        if not 0.0 <= fraction <= 1.0:
-            self._add(
-                number,
-                f"expected the fraction done, from 0 to 1, got {json.dumps(progress)}",
-                "message.progressPercentage",
-            )
+        _, problem = progress_value(progress)  # the runner's own rule, as it applies it
+        if problem is not None:
+            self._add(number, problem, "message.progressPercentage")
 
 
 def _after_terminal(terminal: bool, first: int) -> str:
@@ -208,31 +198,11 @@ def _after_terminal(terminal: bool, first: int) -> str:
     )
 
 
-def _unicode_problems(message: Mapping[str, Any]) -> list[Problem]:
-    try:
-        return list(_not_unicode(message, "message"))
-    except RecursionError:
-        return [Problem("message", "nested too deeply to be checked")]
-
-
-def _not_unicode(value: Any, path: str) -> Iterator[Problem]:
-    """Strings (keys too) holding a lone UTF-16 surrogate, which JSON can spell
-    (`"\\udfff"`) but which is not Unicode text: it cannot be posted as UTF-8."""
-    if isinstance(value, str):
-        found = _LONE_SURROGATE.search(value)
-        if found:
-            yield Problem(
-                path,
-                f"not Unicode text: a lone UTF-16 surrogate \\u{ord(found.group()):04x} "
-                f"at character {found.start()}",
-            )
-    elif isinstance(value, list):
-        for index, item in enumerate(value):
-            yield from _not_unicode(item, f"{path}[{index}]")
-    elif isinstance(value, dict):
-        for key, item in value.items():
-            yield from _not_unicode(key, f"{path} (a key)")
-            yield from _not_unicode(item, f"{path}.{key}")
+def _text_problems(message: Mapping[str, Any]) -> list[Problem]:
+    """What the runner refuses to post (runner.core.jsoncheck): text that is not Unicode, a
+    number that is not finite, nesting past MAX_MESSAGE_DEPTH."""
+    found = first_problem_at(message, "message", MAX_MESSAGE_DEPTH)
+    return [] if found is None else [Problem(*found)]
 
 
 def _reject_constant(name: str) -> Any:

@@ -8,13 +8,23 @@ from __future__ import annotations
 
 import enum
 import json
-import math
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from runner.core.jsoncheck import first_problem, loads, pruned
+
 PROTOCOL_VERSION = 1
 MESSAGE_TYPES = frozenset({"notify", "result"})
+# How deep a message line may nest objects and arrays, its own object being level 1. A
+# status carries the result's outputs at the same depth as the line does, and platforms
+# refuse deep JSON (the local server: over 64 levels); 32 leaves room to spare.
+MAX_MESSAGE_DEPTH = 32
+# What progressPercentage must be; the message schema's title says the same.
+PROGRESS_IS = "a fraction between 0 and 1, as a number or a numeric string"
+# A numeric string, as the message schema's pattern for progressPercentage has it.
+NUMERIC_STRING = re.compile(r"\s*[-+]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][-+]?[0-9]+)?\s*")
 
 # Checks a decoded message against the message schema; returns the problem or None.
 MessageCheck = Callable[[Mapping[str, Any]], "str | None"]
@@ -112,12 +122,13 @@ class Invalid:
 Parsed = Notify | Result | LogLine | Invalid
 
 
-def _reject_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not JSON")
-
-
 def parse_line(line: bytes, check: MessageCheck) -> Parsed:
-    """Interpret one stdout line: a protocol message, or log output."""
+    """Interpret one stdout line: a protocol message, or log output.
+
+    A line with type notify or result must be fit to post, or it is Invalid: every
+    string and object key valid Unicode text, every number finite, at most
+    MAX_MESSAGE_DEPTH levels deep, the message schema met, and a progress in [0, 1].
+    """
     try:
         text = line.decode("utf-8")
     except UnicodeDecodeError:
@@ -125,32 +136,62 @@ def parse_line(line: bytes, check: MessageCheck) -> Parsed:
     if not text.lstrip().startswith("{"):
         return LogLine(text)
     try:
-        obj = json.loads(text, parse_constant=_reject_constant)
-    except (ValueError, RecursionError):
+        obj, read = _loads(text)
+    except ValueError:
         return LogLine(text)
-    if not isinstance(obj, dict) or obj.get("type") not in MESSAGE_TYPES:
+    kind = obj.get("type") if isinstance(obj, dict) else None
+    if not isinstance(kind, str) or kind not in MESSAGE_TYPES:
         return LogLine(text)
-    problem = check(obj)
+    problem = first_problem(obj, "message", MAX_MESSAGE_DEPTH, text=read) or check(obj)
+    return _message(obj, kind, problem)
+
+
+def _message(obj: Mapping[str, Any], kind: str, problem: str | None) -> Parsed:
     if problem is not None:
-        return Invalid(f"invalid {obj['type']} message: {problem}")
-    if obj["type"] == "result":
+        return Invalid(f"invalid {kind} message: {problem}")
+    if kind == "result":
         return Result(outputs=obj.get("outputs") or {}, message=obj.get("message") or "")
     return _notify(obj)
 
 
+def _loads(text: str) -> tuple[Any, str]:
+    """The line's JSON, and the text it was read from: if the line is too deep to read,
+    it is read again with its depth cut past the limit (so that a message that deep is
+    refused, saying where, and other lines are log output)."""
+    try:
+        return loads(text), text
+    except RecursionError:
+        pass
+    cut = pruned(text, MAX_MESSAGE_DEPTH)
+    try:
+        return loads(cut), cut
+    except RecursionError:  # only if the text is not JSON and fools the pruning
+        raise ValueError("nested too deep to read") from None
+
+
 def _notify(obj: Mapping[str, Any]) -> Parsed:
-    progress = obj.get("progressPercentage")
-    if isinstance(progress, bool):
-        return Invalid("invalid notify message: progressPercentage must be a number")
-    if isinstance(progress, int | float):
-        if not math.isfinite(progress):
-            return Invalid("invalid notify message: progressPercentage must be finite")
-        progress = str(float(progress))
-    elif isinstance(progress, str):
-        progress = progress.strip()
+    progress, problem = progress_value(obj.get("progressPercentage"))
+    if problem is not None:
+        return Invalid(f"invalid notify message: message.progressPercentage: {problem}")
     return Notify(
         status=obj["status"],
         message=obj.get("message") or "",
         progress=progress,
         error_level=obj.get("errorLevel"),
     )
+
+
+def progress_value(value: Any) -> tuple[str | None, str | None]:
+    """(the progress to post, as a string, or None; the problem, or None)."""
+    if value is None:
+        return None, None
+    number: float | None = None
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        number = value
+    elif isinstance(value, str) and NUMERIC_STRING.fullmatch(value):
+        number = float(value)
+    if number is None or not 0 <= number <= 1:  # the comparison is also false for NaN
+        shown = repr(value)
+        shown = shown if len(shown) <= 80 else shown[:77] + "..."
+        return None, f"{shown} is not {PROGRESS_IS}"
+    return (value.strip() if isinstance(value, str) else str(float(number))), None

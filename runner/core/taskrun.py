@@ -12,8 +12,10 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from runner.core.jsoncheck import first_problem
 from runner.core.model import TaskStatus
 from runner.core.protocol import (
+    MAX_MESSAGE_DEPTH,
     Invalid,
     LineSplitter,
     LogLine,
@@ -175,6 +177,9 @@ class TaskRun:
                     f"of {self._limits.max_result_bytes} bytes; it was not posted"
                 )
             values, problem = self._check_outputs(parsed.outputs)
+            # The values were checked as the task wrote them; defaults from the catalog
+            # (image text too) are checked here, at the level a status carries them.
+            problem = problem or first_problem(values, "output", MAX_MESSAGE_DEPTH, level=2)
             if problem:
                 return self.fail(f"invalid result: {problem}")
             self.terminal = TaskStatus(self._id, "Completed", parsed.message, output_values=values)

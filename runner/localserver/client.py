@@ -73,7 +73,7 @@ class LocalClient:
             raise PlatformError(f"{method} {url} failed: {reason}", transient=True) from None
         try:
             answer = json.loads(raw)
-        except ValueError as exc:
+        except (ValueError, RecursionError) as exc:  # RecursionError: nested too deep
             raise PlatformError(
                 f"{method} {url}: answer is not JSON: {exc}", transient=False
             ) from None
@@ -87,7 +87,7 @@ def _http_error(method: str, url: str, exc: HTTPError) -> PlatformError:
         text = exc.read().decode("utf-8", "replace")
     try:
         detail = json.loads(text).get("error", text)
-    except (ValueError, AttributeError):
+    except (ValueError, AttributeError, RecursionError):
         detail = text
     status = exc.code
     logger.debug("local server answered %s to %s %s: %s", status, method, url, detail)

@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 from typing import IO, Any
 
 from runner.core.taskcontext import TaskFields, current_task
+from runner.core.text import printable
 
 LOG_FORMATS = ("text", "json")
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
@@ -83,6 +84,14 @@ def redacted(text: str) -> str:
     return _REDACTOR.clean(text)
 
 
+class TextFormatter(logging.Formatter):
+    """Text lines made printable: they quote task output and messages, which must not
+    drive the terminal or the log viewer (escape sequences, carriage returns)."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return printable(super().format(record), multiline=True)
+
+
 class JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         line: dict[str, Any] = {
@@ -118,7 +127,7 @@ def log_handler(
     handler = logging.StreamHandler(stream or sys.stderr)
     json_lines = log_format == "json"
     handler.setFormatter(
-        JsonFormatter() if json_lines else logging.Formatter(text_format or TEXT_FORMAT)
+        JsonFormatter() if json_lines else TextFormatter(text_format or TEXT_FORMAT)
     )
     handler.addFilter(TaskFieldsFilter())
     handler.addFilter(_REDACTOR)

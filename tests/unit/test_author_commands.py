@@ -16,7 +16,6 @@ from runner.app.imagecheck import check_image
 from runner.app.oneshot import OneShot, RecordingContainer
 from runner.cli.check import report_lines, table
 from runner.cli.execute import Printer, read_input_json, task_name
-from runner.cli.tasktext import printable, printable_json
 from runner.config.oneshot import OneShotSettings, oneshot_settings
 from runner.contracts import Contracts
 from runner.core.catalog import CATALOG_LABEL
@@ -24,6 +23,7 @@ from runner.core.errors import ConfigError, UsageError
 from runner.core.examples import EXAMPLES_LABEL
 from runner.core.model import TaskStatus
 from runner.core.protocol import Stream
+from runner.core.text import printable, printable_json
 from tests.unit.fakes import FakeContainer, FakeEngine, message
 
 CONTRACTS = Contracts()

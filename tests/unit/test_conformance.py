@@ -123,12 +123,12 @@ def test_a_line_that_is_not_a_message_is_a_violation(text: bytes, says: str) -> 
         (
             {"type": "notify", "status": "InProgress", "progressPercentage": "half"},
             "message.progressPercentage",
-            "'half' is not a number or a numeric string",
+            "'half' is not a fraction between 0 and 1, as a number or a numeric string",
         ),
         (
             {"type": "notify", "status": "InProgress", "progressPercentage": 50},
             "message.progressPercentage",
-            "expected the fraction done, from 0 to 1, got 50",
+            "50 is not a fraction between 0 and 1, as a number or a numeric string",
         ),
         ({"type": "notify", "status": "Error", "errorLevel": "Bad"}, "message.errorLevel", "Bad"),
         ({"type": "result", "outputs": []}, "message.outputs", "[] is not of type 'object'"),
@@ -188,11 +188,14 @@ def test_text_that_is_not_unicode_is_placed_by_field() -> None:
     stdout = b'{"type": "result", "outputs": {"count": 1, "label": "a\\udfffb"}}\n'
     found = violations(stdout)
     assert [str(v) for v in found] == [
-        "stdout line 1, field message.outputs.label: not Unicode text: a lone UTF-16 "
+        "stdout line 1, field message.outputs.label: not valid Unicode text: a lone UTF-16 "
         "surrogate \\udfff at character 1",
         "stdout: no terminal message: stdout must end with a result or a notify Error message",
     ]
     deep = b'{"type": "result", "outputs": {"count": 1, "label": "x", "d": ' + b"[" * 900
     roomy = ProtocolChecks(CHECKS.message, CHECKS.outputs, 10**7, 10**6, 10**6)
     found = violations(deep + b"]" * 900 + b"}}\n", roomy)  # deep, but JSON: no crash
-    assert [(v.line, v.field, v.what) for v in found] == [(1, "outputs", "not declared: 'd'")]
+    # Deeper than the runner posts (it ends such a task in Error): placed at the limit.
+    assert found[0].line == 1
+    assert found[0].field == "message.outputs.d" + "[0]" * 30
+    assert found[0].what == "nested deeper than the limit of 32 levels of objects and arrays"

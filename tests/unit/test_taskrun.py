@@ -7,6 +7,8 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
+import pytest
+
 from runner.contracts import Contracts
 from runner.core.model import TaskStatus
 from runner.core.policy import TaskPolicy
@@ -202,3 +204,79 @@ def test_long_status_messages_are_cut() -> None:
     )
     assert isinstance(relay, Relay)
     assert relay.status.message == "m" * 10 + "... (15 more characters cut by the runner)"
+
+
+def posted_only_one_error(run: TaskRun, data: bytes) -> TaskStatus:
+    """Feeds `data`, then a result and the exit: the one status decided is an Error."""
+    events = run.feed(Stream.STDOUT, data + line({"type": "result", "outputs": {}}))
+    events += run.end(0)
+    finishes = [e.status for e in events if isinstance(e, Finish)]
+    assert len(finishes) == 1 and finishes[0].status == "Error", events
+    assert not [e for e in events if isinstance(e, Relay)]
+    return finishes[0]
+
+
+@pytest.mark.parametrize(
+    ("data", "says"),
+    [
+        (rb'{"type":"notify","status":"InProgress","message":"\udfff"}', "message.message: not"),
+        (rb'{"type":"notify","status":"Error","message":"\udfff"}', "message.message: not"),
+        (rb'{"type":"result","outputs":{"text":"\udfff"}}', "message.outputs.text: not valid"),
+        (rb'{"type":"result","outputs":{"d":{"\udfff":1}}}', r"message.outputs.d.\udfff: the"),
+        (b'{"type":"notify","status":"InProgress","progressPercentage":NaN}', "NaN is not"),
+        (b'{"type":"notify","status":"InProgress","progressPercentage":1e999}', "too large"),
+        (b'{"type":"notify","status":"InProgress","progressPercentage":150}', "150 is not"),
+        (b'{"type":"notify","status":"InProgress","progressPercentage":-5}', "-5 is not"),
+        (b'{"type":"notify","status":"InProgress","progressPercentage":"abc"}', "'abc' is not"),
+        (b'{"type":"notify","status":"InProgress","progressPercentage":"150"}', "'150' is not"),
+        (
+            b'{"type":"result","outputs":{"d":' + b"[" * 100_000 + b"]" * 100_000 + b"}}",
+            "nested deeper than the limit of 32 levels",
+        ),
+    ],
+)
+def test_a_message_unfit_to_post_is_the_one_error_and_nothing_of_it_is_posted(
+    data: bytes, says: str
+) -> None:
+    status = posted_only_one_error(make_run(), data + b"\n")
+    assert says in status.message
+    status.message.encode("utf-8")
+
+
+def test_deep_and_odd_lines_that_are_no_message_are_only_logged() -> None:
+    run = make_run()
+    deep_log = b'{"log":' + b"[" * 100_000 + b"]" * 100_000 + b"}\n"
+    events = run.feed(Stream.STDOUT, deep_log + rb'{"x":"\udfff","y":NaN}' + b"\n")
+    assert [type(e) for e in events] == [Log, Log]
+    assert len(events[0].text) < 1100  # type: ignore[union-attr]
+    assert run.terminal is None
+
+
+def test_defaults_the_catalog_fills_in_are_checked_as_posted() -> None:
+    """An output default from the catalog (image text too) is checked like the task's."""
+    deep: Any = "x"
+    for _ in range(31):
+        deep = [deep]
+    for bad, says in (
+        ({"d": "\udfff"}, "invalid result: output.d: not valid Unicode text"),
+        (
+            {"d": deep},
+            "invalid result: output.d" + "[0]" * 30 + ": nested deeper than the limit of 32 levels",
+        ),
+    ):
+        run = make_run(check_outputs=lambda outputs, bad=bad: (bad, None))
+        status = posted_only_one_error(run, b"")
+        assert status.message.startswith(says), status.message
+    fits = make_run(check_outputs=lambda outputs: ({"d": deep[0]}, None))
+    [done] = fits.feed(Stream.STDOUT, line({"type": "result"}))
+    assert isinstance(done, Finish) and done.status.status == "Completed"
+
+
+def test_control_characters_are_text_and_posted_as_written() -> None:
+    """They are valid Unicode: the platform gets them; the commands escape them when shown."""
+    run = make_run()
+    text = "\x1b[2J\x9b31m\rover\bwritten\u202e"
+    [relay] = run.feed(
+        Stream.STDOUT, line({"type": "notify", "status": "InProgress", "message": text})
+    )
+    assert relay == Relay(TaskStatus("id1", "InProgress", text))
