@@ -5,7 +5,8 @@ PYTHON      ?= python3
 VENV        := .venv
 PY          := $(VENV)/bin/python
 STAMP       := $(VENV)/.installed
-TASK_IMAGES ?= xc-tasks/sample:latest xc-tasks/textstats-node:latest
+TASK_IMAGES ?= xc-tasks/sample:latest xc-tasks/textstats-node:latest \
+               xc-tasks/numbers-go:latest xc-tasks/greet-sh:latest
 PYTEST_ARGS ?=
 # GVISOR=1: `make test` and `make bench` also set up gVisor (`make gvisor`, root),
 # so its tests run instead of skipping; on by default under CI=true.
@@ -15,8 +16,8 @@ endif
 GVISOR      ?= 0
 WITH_GVISOR := $(if $(filter 1 true yes,$(GVISOR)),gvisor)
 
-.PHONY: run test lint images base-images runner-image engine gvisor venv bench compose-up clean \
-	swarm-up swarm-down swarm-nodes
+.PHONY: run test lint sdk-test toolchains images base-images runner-image engine gvisor venv \
+        bench compose-up clean swarm-up swarm-down swarm-nodes
 
 run: venv engine images
 ifdef XC_SCENARIO_SERVER
@@ -25,13 +26,27 @@ else
 	$(PY) -m runner demo $(TASK_IMAGES)
 endif
 
-test: venv engine images $(WITH_GVISOR) lint
+test: venv engine images $(WITH_GVISOR) lint sdk-test
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
 
+# ruff (style, complexity, and which module may import which library), mypy --strict,
+# and import-linter (the layers: pyproject.toml [tool.importlinter]).
 lint: venv
 	$(VENV)/bin/ruff check runner tests scripts task_images
 	$(VENV)/bin/mypy
+	$(VENV)/bin/lint-imports
 	$(PY) -m scripts.validate_manifests
+
+# The task SDKs' own tests, in their languages (the shell SDK's run from pytest).
+sdk-test: toolchains
+	test -z "$$(gofmt -l task_images runner/templates)" || { gofmt -l task_images runner/templates; exit 1; }
+	cd task_images/sdk/go && GOPROXY=off go vet ./... && GOPROXY=off go test -count=1 ./...
+	cd task_images/numbers-go && GOPROXY=off go vet ./... && GOPROXY=off go test -count=1 ./...
+	node --test task_images/sdk/node/xc_task.test.js
+
+# Go, Node.js, jq and dash on the host, for the SDKs' tests (Debian packages; root).
+toolchains:
+	sh scripts/ensure-toolchains.sh
 
 venv: $(STAMP)
 
@@ -52,7 +67,7 @@ base-images: engine
 	sh scripts/build-base-images.sh
 
 images: venv base-images
-	$(PY) scripts/build_images.py
+	$(PY) -m scripts.build_images
 
 bench: venv engine images $(WITH_GVISOR)
 	$(PY) scripts/bench.py

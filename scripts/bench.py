@@ -33,9 +33,9 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from runner.core.model import TERMINAL_STATUSES  # noqa: E402
 from runner.localserver import LocalServer  # noqa: E402 -- after the path is set
 from runner.localserver.client import LocalClient  # noqa: E402
-from runner.model import TERMINAL_STATUSES  # noqa: E402
 
 IMAGE = "xc-tasks/sample:latest"
 ENVELOPE = (

@@ -1,13 +1,15 @@
 """Build every task image in task_images/ as xc-tasks/<folder>:latest.
 
-    python scripts/build_images.py [FOLDER ...]     (default: every folder with a Dockerfile)
+    python -m scripts.build_images [FOLDER ...]     (default: every folder with a Dockerfile)
 
 The build context is task_images/ (so images can share the Python SDK), the
 Dockerfile <folder>/Dockerfile, and the build args PYTHON_BASE and DEBIAN_BASE
 come from build/base-images.env (written by scripts/build-base-images.sh) or the
 environment, which wins. The task catalog goes in the xc-scenario.catalog label:
 <folder>/catalog.json when there is one, else what the built image prints when
-run with the single argument --catalog.
+run with the single argument --catalog. <folder>/examples.json, when there is
+one, is checked against that catalog (scripts/task_examples.py) and goes in the
+xc-scenario.examples label.
 """
 
 from __future__ import annotations
@@ -22,6 +24,8 @@ from typing import Any
 import docker
 import requests
 from docker.errors import BuildError, DockerException
+
+from scripts.task_examples import EXAMPLES_LABEL, ExamplesError, examples_label
 
 ROOT = Path(__file__).resolve().parent.parent
 IMAGES_DIR = ROOT / "task_images"
@@ -53,10 +57,16 @@ def task_folders() -> list[str]:
     return sorted(p.parent.name for p in IMAGES_DIR.glob("*/Dockerfile"))
 
 
-def _build(client: Any, folder: str, tag: str, labels: dict[str, str] | None = None) -> None:
+def _build(
+    client: Any,
+    folder: str,
+    tag: str,
+    labels: dict[str, str] | None = None,
+    images_dir: Path = IMAGES_DIR,
+) -> None:
     try:
         client.images.build(
-            path=str(IMAGES_DIR),
+            path=str(images_dir),
             dockerfile=f"{folder}/Dockerfile",
             tag=tag,
             buildargs=base_build_args(),
@@ -112,24 +122,41 @@ def catalog_label(folder: str, text: str) -> str:
     return json.dumps(catalog, ensure_ascii=False, separators=(",", ":"))
 
 
-def build_image(folder: str) -> str:
-    """Build task_images/<folder> with its catalog label; returns the tag."""
-    if not (IMAGES_DIR / folder / "Dockerfile").is_file():
-        raise ImageBuildFailed(f"{folder}: no task_images/{folder}/Dockerfile")
+def _labels(folder: Path, catalog_text: str) -> dict[str, str]:
+    """The catalog label, and the examples label when there is an examples.json."""
+    label = catalog_label(folder.name, catalog_text)
+    labels = {CATALOG_LABEL: label}
+    examples = folder / "examples.json"
+    if examples.is_file():
+        try:
+            labels[EXAMPLES_LABEL] = examples_label(
+                examples.read_text(encoding="utf-8"), json.loads(label)
+            )
+        except ExamplesError as exc:
+            raise ImageBuildFailed(f"{folder.name}/examples.json: {exc}") from None
+    return labels
+
+
+def build_image(folder: str, images_dir: Path = IMAGES_DIR) -> str:
+    """Build <images_dir>/<folder> (the build context is images_dir) with its labels;
+    returns the tag."""
+    path = images_dir / folder
+    if not (path / "Dockerfile").is_file():
+        raise ImageBuildFailed(f"{folder}: no {path}/Dockerfile")
     client = docker.from_env(timeout=300)
     tag = f"xc-tasks/{folder}:latest"
-    static_catalog = IMAGES_DIR / folder / "catalog.json"
+    static_catalog = path / "catalog.json"
     if static_catalog.is_file():
-        label = catalog_label(folder, static_catalog.read_text(encoding="utf-8"))
-        _build(client, folder, tag, labels={CATALOG_LABEL: label})
+        labels = _labels(path, static_catalog.read_text(encoding="utf-8"))
+        _build(client, folder, tag, labels, images_dir)
         return tag
     # Build once to ask the image for its catalog; the labelled build reuses every
     # cached layer, so the draft is removed only after it (the draft is its parent).
     draft = f"xc-tasks/{folder}:catalog-draft-{os.getpid()}"
     try:
-        _build(client, folder, draft)
-        label = catalog_label(folder, _catalog_from_image(client, folder, draft))
-        _build(client, folder, tag, labels={CATALOG_LABEL: label})
+        _build(client, folder, draft, images_dir=images_dir)
+        labels = _labels(path, _catalog_from_image(client, folder, draft))
+        _build(client, folder, tag, labels, images_dir)
     finally:
         try:
             client.images.remove(draft)

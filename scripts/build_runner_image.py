@@ -13,6 +13,7 @@ import platform
 import shutil
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 from scripts.build_images import base_build_args
@@ -20,7 +21,12 @@ from scripts.build_images import base_build_args
 ROOT = Path(__file__).resolve().parent.parent
 SITE = ROOT / "build" / "runner-site"
 TAG = "xc-scenario-runner:latest"
-DEPENDENCIES = ("docker>=7.1", "requests>=2.32", "jsonschema>=4.23")
+
+
+def dependencies() -> list[str]:
+    """The runtime dependencies, as pyproject.toml lists them (one list to keep)."""
+    with (ROOT / "pyproject.toml").open("rb") as file:
+        return list(tomllib.load(file)["project"]["dependencies"])
 
 
 def base_python_version(base: str) -> str:
@@ -62,7 +68,7 @@ def install_site(python_version: str) -> None:
             python_version,
             "--platform",
             f"manylinux2014_{platform.machine()}",
-            *DEPENDENCIES,
+            *dependencies(),
         ],
         check=True,
         timeout=600,

@@ -1,11 +1,14 @@
 #!/bin/sh
 # Make sure a Docker engine answers. When none does and we are root on a
 # Debian-like machine without systemd (CI, fresh dev boxes), install docker.io
-# and start dockerd in the background. Idempotent: a no-op when `docker info`
-# already answers.
+# and start dockerd in the background, in a session of its own: dockerd stops on
+# SIGINT, so an engine in the caller's process group would stop with the first
+# Ctrl-C of `make run`. Idempotent: a no-op when `docker info` already answers.
 set -eu
 
 LOG_DIR=${XC_STATE_DIR:-.local}
+mkdir -p "$LOG_DIR"
+LOG_DIR=$(CDPATH='' cd -- "$LOG_DIR" && pwd)
 ENGINE_WAIT_S=${ENGINE_WAIT_S:-60}
 
 engine_answers() { docker info >/dev/null 2>&1; }
@@ -39,9 +42,10 @@ if ! command -v dockerd >/dev/null 2>&1 || ! command -v docker-init >/dev/null 2
         docker.io tini iptables ca-certificates >/dev/null
 fi
 
-mkdir -p "$LOG_DIR"
 echo "ensure-engine: starting dockerd (log: $LOG_DIR/dockerd.log)" >&2
-nohup dockerd >"$LOG_DIR/dockerd.log" 2>&1 &
+# Its own session (no controlling terminal, no process group of ours), in /, with
+# no stdin: it outlives the make that started it and ignores that terminal's Ctrl-C.
+(cd / && setsid -f dockerd </dev/null >"$LOG_DIR/dockerd.log" 2>&1)
 
 waited=0
 until engine_answers; do

@@ -17,10 +17,11 @@ from typing import Any
 import docker
 import pytest
 
-from runner.catalog import CATALOG_LABEL
-from runner.containers import LABEL_RUNNER_ID
-from runner.docker_engine import DockerEngine
-from runner.errors import ConfigError, EngineError
+from runner.core.catalog import CATALOG_LABEL
+from runner.core.errors import ConfigError, EngineError
+from runner.core.examples import EXAMPLES_LABEL
+from runner.engine.docker_engine import DockerEngine
+from runner.engine.interface import LABEL_RUNNER_ID
 from scripts.build_images import base_build_args
 from scripts.build_runner_image import main as build_runner_image
 
@@ -32,6 +33,8 @@ REPO = Path(__file__).resolve().parent.parent
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 SAMPLE_IMAGE = "xc-tasks/sample:latest"
 NODE_IMAGE = "xc-tasks/textstats-node:latest"
+GO_IMAGE = "xc-tasks/numbers-go:latest"
+SH_IMAGE = "xc-tasks/greet-sh:latest"
 
 
 def task_image_folders() -> list[str]:
@@ -103,17 +106,19 @@ PROBE_IMAGE = "xc-test/probe:latest"
 HOSTILE_IMAGE = "xc-test/hostile:latest"
 
 
-def build_test_image(folder_name: str, tag: str) -> str:
-    """tests/images/<folder_name>, built FROM the local bases and labelled with its catalog."""
+def build_test_image(folder_name: str, tag: str, variant: str | None = None) -> str:
+    """tests/images/<folder_name>, built FROM the local bases and labelled with its catalog,
+    and its examples when it has an examples.json. A variant (a folder inside it) gives its
+    own examples.json, and its own catalog.json if it has one."""
     folder = REPO / "tests" / "images" / folder_name
-    catalog = json.dumps(json.loads((folder / "catalog.json").read_text()))
+    labels = _test_image_labels(folder, folder / variant if variant else folder)
     client = docker.from_env()
     try:
         client.images.build(
             path=str(folder),
             tag=tag,
             buildargs=base_build_args(),
-            labels={CATALOG_LABEL: catalog},
+            labels=labels,
             rm=True,
             forcerm=True,
         )
@@ -122,6 +127,18 @@ def build_test_image(folder_name: str, tag: str) -> str:
     finally:
         client.close()
     return tag
+
+
+def _test_image_labels(folder: Path, variant: Path) -> dict[str, str]:
+    catalog = variant / "catalog.json"
+    labels = {CATALOG_LABEL: _compact(catalog if catalog.is_file() else folder / "catalog.json")}
+    if (variant / "examples.json").is_file():
+        labels[EXAMPLES_LABEL] = _compact(variant / "examples.json")
+    return labels
+
+
+def _compact(path: Path) -> str:
+    return json.dumps(json.loads(path.read_text()), ensure_ascii=False, separators=(",", ":"))
 
 
 @pytest.fixture(scope="session")

@@ -4,30 +4,25 @@
 
 from __future__ import annotations
 
-import json
 import math
 import re
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from runner.contracts import Contracts
+from runner.localserver import bodies, jsontext
+from runner.localserver.errors import HttpError, quoted
+from runner.localserver.rules import StatusConflict
 from runner.localserver.store import Store
 
 MAX_WAIT_S = 30.0
 STATUS_PAGE = 500
 _MAX_SEQ = 2**63 - 1
-_SUBMIT_FIELDS = ("namespace", "name", "inputData", "timeOutInMillis")
 
 Reply = tuple[int, Any]  # status and JSON body; None means no body (204)
-
-
-class HttpError(Exception):
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = message
 
 
 @dataclass(frozen=True)
@@ -36,13 +31,9 @@ class Request:
     query: dict[str, str]
     body: bytes
 
-    def json(self) -> Any:
-        if not self.body:
-            raise HttpError(400, "request body is empty; expected JSON")
-        try:
-            return json.loads(self.body)
-        except ValueError as exc:
-            raise HttpError(400, f"request body is not JSON: {exc}") from None
+    def json(self, noun: str) -> Any:
+        """The body's JSON; `noun` starts the path that names a bad field (`status.message`)."""
+        return jsontext.parse(self.body, noun)
 
     def number(self, name: str, default: float, *, integer: bool = False) -> float:
         text = self.query.get(name)
@@ -54,69 +45,84 @@ class Request:
             value = -1
         if value < 0 or not math.isfinite(value):
             kind = "whole number" if integer else "number"
-            raise HttpError(400, f"query parameter {name}={text!r} is not a {kind} >= 0")
+            raise HttpError(400, f"query parameter {name}={quoted(text)} is not a {kind} >= 0")
         return value
 
 
-class Api:
-    """Routes a request to the store; answers with (status, JSON) or raises HttpError."""
+class Route(NamedTuple):
+    method: str
+    pattern: re.Pattern[str]
+    handler: Callable[[Request], Reply]
+    takes_body: bool = False
 
-    def __init__(self, store: Store, contracts: Contracts) -> None:
+
+class Api:
+    """Routes a request to the store; answers with (status, JSON) or raises HttpError.
+
+    At most `max_waiters` long polls wait at once, so they can never take every
+    thread of the server: a long poll over that number answers at once.
+    """
+
+    def __init__(self, store: Store, contracts: Contracts, max_waiters: int = 8) -> None:
         self.store = store
         self.contracts = contracts
-        self.routes: list[tuple[str, re.Pattern[str], Callable[[Request], Reply]]] = [
-            (
+        self._waiters = threading.BoundedSemaphore(max_waiters)
+        catalog = re.compile(r"/taskcatalog/api/catalog-task-definitions/([^/]+)")
+        self.routes = (
+            Route("POST", catalog, self.publish, takes_body=True),
+            Route("GET", catalog, self.catalog),
+            Route(
                 "POST",
-                re.compile(r"/taskcatalog/api/catalog-task-definitions/([^/]+)"),
-                self.publish,
+                re.compile(r"/polling/api/namespaces/([^/]+)/task-instances/poll"),
+                self.poll,
             ),
-            ("GET", re.compile(r"/taskcatalog/api/catalog-task-definitions/([^/]+)"), self.catalog),
-            ("POST", re.compile(r"/polling/api/namespaces/([^/]+)/task-instances/poll"), self.poll),
-            ("POST", re.compile(r"/taskstatus/api/task-statuses"), self.post_status),
-            ("GET", re.compile(r"/polling/api/Cancelled"), self.cancelled),
-            ("POST", re.compile(r"/local/api/task-instances"), self.submit),
-            ("GET", re.compile(r"/local/api/task-instances/([^/]+)"), self.instance),
-            ("POST", re.compile(r"/local/api/task-instances/([^/]+)/cancel"), self.cancel),
-            ("GET", re.compile(r"/local/api/statuses"), self.statuses),
-        ]
+            Route(
+                "POST",
+                re.compile(r"/taskstatus/api/task-statuses"),
+                self.post_status,
+                takes_body=True,
+            ),
+            Route("GET", re.compile(r"/polling/api/Cancelled"), self.cancelled),
+            Route("POST", re.compile(r"/local/api/task-instances"), self.submit, takes_body=True),
+            Route("GET", re.compile(r"/local/api/task-instances/([^/]+)"), self.instance),
+            Route("POST", re.compile(r"/local/api/task-instances/([^/]+)/cancel"), self.cancel),
+            Route("GET", re.compile(r"/local/api/statuses"), self.statuses),
+        )
+
+    def route(self, method: str, path: str) -> tuple[Route, re.Match[str]] | None:
+        for route in self.routes:
+            match = route.pattern.fullmatch(path)
+            if match is not None and route.method == method:
+                return route, match
+        return None
+
+    def takes_body(self, method: str, target: str) -> bool:
+        """Whether the endpoint reads a body (so a request for it must say how long it is)."""
+        found = self.route(method, urlsplit(target).path)
+        return found is not None and found[0].takes_body
 
     def handle(self, method: str, target: str, body: bytes) -> Reply:
         parts = urlsplit(target)
+        found = self.route(method, parts.path)
+        if found is None:
+            allowed = [r.method for r in self.routes if r.pattern.fullmatch(parts.path)]
+            if allowed:
+                raise HttpError(
+                    405, f"{method} is not allowed on {parts.path}; use {' or '.join(allowed)}"
+                )
+            raise HttpError(404, f"no such endpoint: {quoted(parts.path)}")
+        route, match = found
         query = {k: v[-1] for k, v in parse_qs(parts.query, keep_blank_values=True).items()}
-        allowed: list[str] = []
-        for route_method, pattern, handler in self.routes:
-            match = pattern.fullmatch(parts.path)
-            if match is None:
-                continue
-            if route_method != method:
-                allowed.append(route_method)
-                continue
-            return handler(Request(tuple(unquote(g) for g in match.groups()), query, body))
-        if allowed:
-            raise HttpError(
-                405, f"{method} is not allowed on {parts.path}; use {' or '.join(allowed)}"
-            )
-        raise HttpError(404, f"no such endpoint: {parts.path}")
+        return route.handler(Request(tuple(unquote(g) for g in match.groups()), query, body))
 
     def publish(self, request: Request) -> Reply:
         namespace = request.args[0]
         flag = (request.query.get("removePreviousTasks") or "false").lower()
         if flag not in ("true", "false"):
             raise HttpError(
-                400, f"query parameter removePreviousTasks={flag!r} is not true or false"
+                400, f"query parameter removePreviousTasks={quoted(flag)} is not true or false"
             )
-        definitions = request.json()
-        problem = self.contracts.check("catalog.schema.json", definitions, "catalog")
-        if problem:
-            raise HttpError(400, problem)
-        seen: set[str] = set()
-        for index, definition in enumerate(definitions):
-            where = f"catalog[{index}] ({definition['namespace']}/{definition['name']})"
-            if definition["namespace"] != namespace:
-                raise HttpError(400, f"{where}: namespace is not the URL's namespace {namespace!r}")
-            if definition["name"] in seen:
-                raise HttpError(400, f"{where}: task declared twice")
-            seen.add(definition["name"])
+        definitions = bodies.catalog(request.json("catalog"), namespace, self.contracts)
         return 200, self.store.publish_catalog(
             namespace, definitions, remove_previous=flag == "true"
         )
@@ -130,13 +136,13 @@ class Api:
         return (204, None) if instance is None else (200, instance)
 
     def post_status(self, request: Request) -> Reply:
-        status = request.json()
-        problem = self.contracts.check("task-status.schema.json", status, "status")
-        if problem:
-            raise HttpError(400, problem)
-        seq = self.store.record_status(status)
+        status = bodies.status(request.json("status"), self.contracts)
+        try:
+            seq = self.store.record_status(status)
+        except StatusConflict as exc:
+            raise HttpError(409, str(exc)) from None
         if seq is None:
-            raise HttpError(404, f"unknown task instance {status['taskInstanceId']!r}")
+            raise HttpError(404, f"unknown task instance {quoted(status['taskInstanceId'])}")
         return 200, {"seq": seq}
 
     def cancelled(self, request: Request) -> Reply:
@@ -146,12 +152,14 @@ class Api:
         namespace = request.query.get("catalogTaskDefinitionNamespace") or None
         flag = self.store.is_cancelled(instance_id, namespace)
         if flag is None:
-            where = f" in namespace {namespace!r}" if namespace else ""
-            raise HttpError(404, f"unknown task instance {instance_id!r}{where}")
+            where = f" in namespace {quoted(namespace)}" if namespace else ""
+            raise HttpError(404, f"unknown task instance {quoted(instance_id)}{where}")
         return 200, {"isCanceled": "true" if flag else "false"}
 
     def submit(self, request: Request) -> Reply:
-        namespace, name, inputs, timeout_ms = _submission(request.json())
+        namespace, name, inputs, timeout_ms = bodies.submission(
+            request.json("body"), self.contracts
+        )
         instance = self.store.submit(namespace, name, inputs, timeout_ms)
         if self.store.definition(namespace, name) is None:
             instance["warning"] = (
@@ -163,42 +171,24 @@ class Api:
     def instance(self, request: Request) -> Reply:
         view = self.store.instance_view(request.args[0])
         if view is None:
-            raise HttpError(404, f"unknown task instance {request.args[0]!r}")
+            raise HttpError(404, f"unknown task instance {quoted(request.args[0])}")
         return 200, view
 
     def cancel(self, request: Request) -> Reply:
         if not self.store.cancel(request.args[0]):
-            raise HttpError(404, f"unknown task instance {request.args[0]!r}")
+            raise HttpError(404, f"unknown task instance {quoted(request.args[0])}")
         return 200, {"cancelled": True}
 
     def statuses(self, request: Request) -> Reply:
         # Clamped: SQLite integers stop at 2**63 - 1.
         after = min(int(request.number("after", 0, integer=True)), _MAX_SEQ)
         wait_s = min(request.number("waitSeconds", 0.0), MAX_WAIT_S)
-        records = self.store.statuses_since(after, limit=STATUS_PAGE, wait_s=wait_s)
+        waiting = wait_s > 0 and self._waiters.acquire(blocking=False)
+        try:
+            records = self.store.statuses_since(
+                after, limit=STATUS_PAGE, wait_s=wait_s if waiting else 0.0
+            )
+        finally:
+            if waiting:
+                self._waiters.release()
         return 200, {"statuses": records, "last": records[-1]["seq"] if records else after}
-
-
-def _submission(body: Any) -> tuple[str, str, dict[str, Any], int | None]:
-    """The submit body's fields, or HttpError naming the first thing wrong."""
-    if not isinstance(body, dict):
-        raise HttpError(400, "body must be a JSON object with namespace, name and inputData")
-    unknown = sorted(set(body) - set(_SUBMIT_FIELDS))
-    if unknown:
-        raise HttpError(
-            400,
-            f"body: unknown field(s) {', '.join(map(repr, unknown))}; "
-            f"expected {', '.join(_SUBMIT_FIELDS)}",
-        )
-    for field in ("namespace", "name"):
-        if not isinstance(body.get(field), str) or not body[field].strip():
-            raise HttpError(400, f"body.{field}: must be a non-empty string")
-    inputs = body.get("inputData")
-    if inputs is not None and not isinstance(inputs, dict):
-        raise HttpError(400, f"body.inputData: must be an object, not {type(inputs).__name__}")
-    timeout = body.get("timeOutInMillis")
-    if timeout is not None and (
-        isinstance(timeout, bool) or not isinstance(timeout, int) or timeout < 1
-    ):
-        raise HttpError(400, f"body.timeOutInMillis: must be a whole number >= 1, not {timeout!r}")
-    return body["namespace"], body["name"], inputs or {}, timeout

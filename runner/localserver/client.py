@@ -1,6 +1,6 @@
 """A small client for the local server's admin API (/local/api), on urllib only.
 
-Only runner/platform.py may import requests; this client serves the CLI
+Only runner/scenario/client.py may import requests; this client serves the CLI
 commands that submit tasks and watch statuses.
 """
 
@@ -14,7 +14,7 @@ from urllib.error import HTTPError
 from urllib.parse import quote, urlencode, urlsplit
 from urllib.request import Request, urlopen
 
-from runner.errors import AuthError, ConfigError, PlatformError
+from runner.core.errors import AuthError, ConfigError, PlatformError, transient_http_status
 
 logger = logging.getLogger(__name__)
 
@@ -73,7 +73,7 @@ class LocalClient:
             raise PlatformError(f"{method} {url} failed: {reason}", transient=True) from None
         try:
             answer = json.loads(raw)
-        except ValueError as exc:
+        except (ValueError, RecursionError) as exc:  # RecursionError: nested too deep
             raise PlatformError(
                 f"{method} {url}: answer is not JSON: {exc}", transient=False
             ) from None
@@ -87,15 +87,11 @@ def _http_error(method: str, url: str, exc: HTTPError) -> PlatformError:
         text = exc.read().decode("utf-8", "replace")
     try:
         detail = json.loads(text).get("error", text)
-    except (ValueError, AttributeError):
+    except (ValueError, AttributeError, RecursionError):
         detail = text
     status = exc.code
     logger.debug("local server answered %s to %s %s: %s", status, method, url, detail)
     message = f"{method} {url} answered {status}: {detail}".strip()
     if status in (401, 403):
         return AuthError(message, status=status)
-    return PlatformError(
-        message,
-        status=status,
-        transient=status >= 500 or status == 429,
-    )
+    return PlatformError(message, status=status, transient=transient_http_status(status))

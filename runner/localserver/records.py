@@ -6,12 +6,12 @@ Pure functions: no SQL here, so the platform's wire format sits in one place.
 from __future__ import annotations
 
 import json
-import sqlite3
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from runner.model import TERMINAL_STATUSES
+from runner.localserver.database import Row
+from runner.localserver.jsontext import stored
 
 
 def utc_now() -> str:
@@ -29,11 +29,6 @@ def annotate_inputs(inputs: Mapping[str, Any], definition: Mapping[str, Any]) ->
     return annotated
 
 
-def next_state(state: str, status: str) -> str:
-    """Delivery is at-least-once: a status after a terminal one must not reopen it."""
-    return state if state in TERMINAL_STATUSES else status
-
-
 def next_version(old: Mapping[str, Any] | None, new: Mapping[str, Any]) -> int:
     """1 when new, +1 when the content changed; versionNumber itself does not count."""
     if old is None:
@@ -47,7 +42,7 @@ def _content(definition: Mapping[str, Any]) -> str:
 
 
 def task_instance(
-    row: sqlite3.Row, definition: Mapping[str, Any] | None, status: str
+    row: Row, definition: Mapping[str, Any] | None, status: str
 ) -> dict[str, Any]:
     definition = definition or {}
     timeout = (
@@ -58,7 +53,7 @@ def task_instance(
         "catalogTaskDefinitionNamespace": row["namespace"],
         "catalogTaskDefinitionName": row["name"],
         "catalogTaskDefinitionVersion": definition.get("versionNumber"),
-        "inputData": annotate_inputs(json.loads(row["input_data"]), definition),
+        "inputData": annotate_inputs(stored(row["input_data"]) or {}, definition),
         "workflowInstanceId": row["workflow_instance_id"],
         "workflowDefinitionWorkspaceName": "local",
         "taskDefinitionId": None,
@@ -74,7 +69,7 @@ def task_instance(
     }
 
 
-def status_record(row: sqlite3.Row) -> dict[str, Any]:
+def status_record(row: Row) -> dict[str, Any]:
     return {
         "seq": row["seq"],
         "taskInstanceId": row["instance_id"],
@@ -82,16 +77,23 @@ def status_record(row: sqlite3.Row) -> dict[str, Any]:
         "name": row["name"],
         "status": row["status"],
         "message": row["message"],
-        "progressPercentage": _loads(row["progress"]),
-        "outputValues": _loads(row["output_values"]),
+        "progressPercentage": stored(row["progress"]),
+        "outputValues": stored(row["output_values"]),
         "errorLevel": row["error_level"],
         "receivedAt": row["received_at"],
     }
 
 
-def _loads(text: str | None) -> Any:
-    return None if text is None else json.loads(text)
-
-
 def dumps_or_none(value: Any) -> str | None:
-    return None if value is None else json.dumps(value)
+    return None if value is None else dumps(value)
+
+
+def dumps(value: Any) -> str:
+    """JSON text for the database; NaN or Infinity would be a bug upstream, so they raise."""
+    return json.dumps(value, allow_nan=False)
+
+
+def record_bytes(row: Row) -> int:
+    """About how large a status row is as JSON, to keep pages of statuses bounded."""
+    fields = ("message", "progress", "output_values")
+    return 200 + sum(len(row[f] or "") for f in fields)

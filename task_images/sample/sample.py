@@ -2,13 +2,16 @@
 
 Each task takes the notifier first and its inputs as keyword arguments, and
 returns its outputs as a dict, exactly as for the reference worker; the xc_task
-SDK runs them: ``python3 -m xc_task sample``.
+SDK runs them: ``python3 -m xc_task sample``. A sixth, ``rectangle``, is written
+with the API the SDKs of the other languages share.
 """
 
 from __future__ import annotations
 
 import time
 from typing import Any
+
+from xc_task import TaskError
 
 NAMESPACE = "sample"
 
@@ -54,6 +57,14 @@ def zero_division(notifier: Any) -> dict[str, Any]:
     return {"never": 1 / 0}
 
 
+def rectangle(task: Any) -> dict[str, Any]:
+    """Typed inputs (Number) and outputs (Number, Boolean), read through the task."""
+    width, height = task.number("width"), task.number("height")
+    if width < 0 or height < 0:
+        raise TaskError(f"width ({width:g}) and height ({height:g}) must not be negative", "Minor")
+    return {"area": width * height, "perimeter": 2 * (width + height), "square": width == height}
+
+
 def _string(name: str, description: str, default: str | None = None) -> dict[str, Any]:
     """A CatalogParameterType of baseType String (no defaultValue key when there is none)."""
     param = {
@@ -65,6 +76,10 @@ def _string(name: str, description: str, default: str | None = None) -> dict[str
     if default is not None:
         param["defaultValue"] = default
     return param
+
+
+def _typed(name: str, base_type: str, description: str) -> dict[str, Any]:
+    return {**_string(name, description), "baseType": base_type}
 
 
 def _task(
@@ -127,5 +142,19 @@ def task_definitions() -> list[dict[str, Any]]:
             "zero_division",
             "Zero division",
             "Divides by zero: the exception becomes an Error status.",
+        ),
+        _task(
+            "rectangle",
+            "Rectangle",
+            "The area and perimeter of a rectangle, and whether it is a square.",
+            inputs=[
+                _typed("width", "Number", "Its width"),
+                _typed("height", "Number", "Its height"),
+            ],
+            outputs=[
+                _typed("area", "Number", "width * height"),
+                _typed("perimeter", "Number", "2 * (width + height)"),
+                _typed("square", "Boolean", "Whether width and height are equal"),
+            ],
         ),
     ]

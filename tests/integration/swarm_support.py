@@ -14,7 +14,7 @@ from typing import Any
 import docker
 import requests
 
-from runner.containers import LABEL_INSTANCE_ID, LABEL_RUNNER_ID
+from runner.engine.interface import LABEL_INSTANCE_ID, LABEL_RUNNER_ID
 from runner.localserver.client import LocalClient
 
 TERMINAL = ("Completed", "Error")

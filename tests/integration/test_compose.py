@@ -8,7 +8,7 @@ import subprocess
 
 import pytest
 
-from runner.docker_engine import DockerEngine
+from runner.engine.docker_engine import DockerEngine
 from tests.conftest import REPO, free_port, unavailable
 
 pytestmark = pytest.mark.integration
@@ -24,6 +24,7 @@ def test_docker_compose_up_runs_the_samples_end_to_end(
         **os.environ,
         "XC_RUNNER_ID": runner_id,
         "XC_LOCAL_PORT": str(free_port()),
+        "XC_RUNNER_OPS_PORT": str(free_port()),
         "XC_SCENARIO_APIKEY": "compose-test-key",
     }
     compose = ["docker-compose", "-p", project, "-f", str(REPO / "compose.yaml")]
@@ -72,3 +73,4 @@ def test_docker_compose_up_runs_the_samples_end_to_end(
         assert expected in output, output
     # Stopped by SIGTERM when the samples were done: drained, then a clean stop.
     assert f"runner {runner_id} stopped" in runner_log, runner_log
+    assert "operations listener on http://0.0.0.0:9180" in runner_log, runner_log

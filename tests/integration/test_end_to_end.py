@@ -18,7 +18,7 @@ import requests
 
 from runner.localserver import LocalServer
 from runner.localserver.client import LocalClient
-from tests.conftest import NODE_IMAGE, REPO, SAMPLE_IMAGE
+from tests.conftest import GO_IMAGE, NODE_IMAGE, REPO, SAMPLE_IMAGE, SH_IMAGE
 from tests.integration.processes import runner_process, wait_for
 
 pytestmark = pytest.mark.integration
@@ -169,7 +169,7 @@ def test_make_run_demo_shows_every_sample_task_ending(
     }
     env.pop("XC_SCENARIO_SERVER", None)
     demo = subprocess.Popen(
-        [sys.executable, "-m", "runner", "demo", SAMPLE_IMAGE, NODE_IMAGE],
+        [sys.executable, "-m", "runner", "demo", SAMPLE_IMAGE, NODE_IMAGE, GO_IMAGE, SH_IMAGE],
         cwd=REPO,
         env=env,
         stdout=subprocess.PIPE,
@@ -180,7 +180,7 @@ def test_make_run_demo_shows_every_sample_task_ending(
     assert demo.stdout is not None
     try:
         deadline = time.monotonic() + 90
-        while sum(" Completed " in line or " Error " in line for line in lines) < 7:
+        while sum(" Completed " in line or " Error " in line for line in lines) < 9:
             assert time.monotonic() < deadline, "".join(lines)
             line = demo.stdout.readline()
             assert line, "the demo ended early:\n" + "".join(lines)
@@ -203,5 +203,7 @@ def test_make_run_demo_shows_every_sample_task_ending(
         "ZeroDivisionError: division by zero",
         '"upper": "SHOUT"',
         '"words": "4"',
+        '"count": 348513',
+        '"greeting": "Hello, demo! Hello, demo!"',
     ):
         assert expected in output, output

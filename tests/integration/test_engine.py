@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
+import json
 import time
 import uuid
 
 import pytest
 
-from runner.containers import LABEL_RUNNER_ID, Chunk, Container, ContainerSpec
-from runner.docker_engine import DockerEngine
-from runner.errors import ConfigError
-from runner.policy import ContainerLimits
-from runner.protocol import Stream, encode_envelope
+from runner.core.errors import ConfigError
+from runner.core.policy import ContainerLimits
+from runner.core.protocol import Stream, encode_envelope
+from runner.engine.docker_engine import DockerEngine
+from runner.engine.interface import LABEL_RUNNER_ID, Chunk, Container, ContainerSpec
 
 pytestmark = pytest.mark.integration
 
@@ -48,7 +49,8 @@ def run_task(
 
 def test_labels_are_read_without_running_the_image(engine: DockerEngine, probe_image: str) -> None:
     labels = engine.image_labels(probe_image)
-    assert '"namespace": "probe"' in labels["xc-scenario.catalog"]
+    catalog = json.loads(labels["xc-scenario.catalog"])
+    assert {definition["namespace"] for definition in catalog} == {"probe"}
 
 
 def test_a_missing_image_is_a_config_error_naming_it(engine: DockerEngine) -> None:

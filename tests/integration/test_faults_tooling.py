@@ -13,12 +13,12 @@ import docker
 import pytest
 import requests
 
-from runner.containers import LABEL_RUNNER_ID, ContainerSpec
-from runner.docker_engine import DockerEngine
-from runner.errors import EngineError
+from runner.core.errors import EngineError
+from runner.core.protocol import Stream, encode_envelope
+from runner.engine.docker_engine import DockerEngine
+from runner.engine.interface import LABEL_RUNNER_ID, ContainerSpec
 from runner.localserver import LocalServer
 from runner.localserver.client import LocalClient
-from runner.protocol import Stream, encode_envelope
 from tests.integration.faults import (
     POLL_PATH,
     STATUS_PATH,

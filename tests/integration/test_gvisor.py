@@ -15,13 +15,13 @@ from typing import Any
 import docker
 import pytest
 
-from runner.containers import LABEL_RUNNER_ID, ContainerSpec
-from runner.docker_engine import DockerEngine
+from runner.core.model import TERMINAL_STATUSES
+from runner.core.policy import ContainerLimits
+from runner.core.protocol import encode_envelope
+from runner.engine.docker_engine import DockerEngine
+from runner.engine.interface import LABEL_RUNNER_ID, ContainerSpec
 from runner.localserver import LocalServer
 from runner.localserver.client import LocalClient
-from runner.model import TERMINAL_STATUSES
-from runner.policy import ContainerLimits
-from runner.protocol import encode_envelope
 from tests.conftest import SAMPLE_IMAGE, unavailable
 from tests.integration.processes import runner_process, wait_for
 from tests.integration.test_engine import collect

@@ -8,11 +8,11 @@ from typing import Any
 
 import pytest
 
-from runner.catalog import TaskRoute, routes_from_label
-from runner.containers import LABEL_RUNNER_ID, ContainerSpec
 from runner.contracts import Contracts
-from runner.docker_engine import DockerEngine
-from runner.protocol import encode_envelope
+from runner.core.catalog import TaskRoute, routes_from_label
+from runner.core.protocol import encode_envelope
+from runner.engine.docker_engine import DockerEngine
+from runner.engine.interface import LABEL_RUNNER_ID, ContainerSpec
 from tests.conftest import NODE_IMAGE, task_image_folders
 from tests.integration.test_engine import collect
 

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 import requests
 
-from runner.errors import AuthError, ConfigError, PlatformError
+from runner.core.errors import AuthError, ConfigError, PlatformError
 from runner.localserver import DEFAULT_API_KEY, LocalServer
 from runner.localserver.client import LocalClient
 
@@ -186,17 +186,34 @@ def test_status_lifecycle(api: Api) -> None:
     assert first.status_code == 200
     done = api.status({"taskInstanceId": instance_id, "status": "Completed", "outputValues": {}})
     assert done.json()["seq"] > first.json()["seq"]
+    repeat = api.status({"taskInstanceId": instance_id, "status": "Completed", "outputValues": {}})
+    assert repeat.status_code == 200, "a repeat of the terminal status is accepted"
+    assert repeat.json() == done.json(), "...and answered with the first delivery's seq"
     late = api.status({"taskInstanceId": instance_id, "status": "InProgress"})
-    assert late.status_code == 200
+    assert late.status_code == 409
+    assert "already ended with Completed" in late.json()["error"]
+    other = api.status({"taskInstanceId": instance_id, "status": "Error", "message": "x"})
+    assert other.status_code == 409
     view = api.call("GET", f"/local/api/task-instances/{instance_id}").json()
     assert view["state"] == "Completed"
     assert view["cancelled"] is False
-    assert [s["status"] for s in view["statuses"]] == ["InProgress", "Completed", "InProgress"]
+    assert [s["status"] for s in view["statuses"]] == ["InProgress", "Completed"]
     assert view["statuses"][0]["progressPercentage"] == "0.5"
+
+
+def test_status_for_an_instance_never_handed_out_is_409(api: Api) -> None:
+    instance_id = api.submit("simple")["id"]
+    answer = api.status({"taskInstanceId": instance_id, "status": "InProgress"})
+    assert answer.status_code == 409
+    assert "never handed out" in answer.json()["error"]
+    view = api.call("GET", f"/local/api/task-instances/{instance_id}").json()
+    assert view["state"] == "Queued" and view["statuses"] == []
+    assert api.poll().json()["id"] == instance_id, "it is still handed out afterwards"
 
 
 def test_status_validation_names_the_field(api: Api) -> None:
     instance_id = api.submit("simple")["id"]
+    api.poll()
     answer = api.status({"taskInstanceId": instance_id, "status": "Done"})
     assert answer.status_code == 400
     assert "status.status" in answer.json()["error"]
@@ -275,9 +292,8 @@ def test_keep_alive_reuses_one_connection(api: Api) -> None:
         assert call("POST", "/taskstatus/api/task-statuses", json=body) == 200
         assert call("POST", poll_path) == 204
         assert call("GET", "/no/such/path") == 404
-        # A refused request's body is still read, so the next request parses.
         wrong_key = {"Authorization": "bearer wrong"}
-        assert call("POST", "/taskstatus/api/task-statuses", json=body, headers=wrong_key) == 401
+        assert call("GET", "/local/api/statuses", headers=wrong_key) == 401
     assert len(client_ports) == 1, f"calls went over {len(client_ports)} connections"
     statuses = api.call("GET", "/local/api/statuses", params={"after": 0}).json()
     assert len(statuses["statuses"]) == 30
@@ -288,7 +304,7 @@ def test_body_over_limit_is_413(server: LocalServer) -> None:
     host, port = server.url.removeprefix("http://").split(":")
     with socket.create_connection((host, int(port)), timeout=10) as conn:
         conn.sendall(
-            b"POST /taskstatus/api/task-statuses HTTP/1.1\r\nHost: x\r\n"
+            b"POST /taskstatus/api/task-statuses HTTP/1.1\r\nHost: 127.0.0.1\r\n"
             + f"Authorization: bearer {KEY}\r\nContent-Length: {17 * 1024 * 1024}\r\n\r\n".encode()
         )
         with conn.makefile("rb") as stream:
@@ -299,6 +315,7 @@ def test_body_over_limit_is_413(server: LocalServer) -> None:
 
 def test_long_poll_returns_when_a_status_arrives(api: Api, server: LocalServer) -> None:
     instance_id = api.submit("simple")["id"]
+    api.poll()
     posted: list[int] = []
 
     def post_later() -> None:

@@ -15,8 +15,8 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
-from runner.containers import LABEL_TASK
-from runner.docker_engine import DockerEngine
+from runner.engine.docker_engine import DockerEngine
+from runner.engine.interface import LABEL_TASK
 from runner.localserver.client import LocalClient
 from scripts.swarm_cluster import SwarmError, docker, ensure_swarm, leave_swarm, lines
 from scripts.swarm_stack import (

@@ -1,4 +1,5 @@
-"""Fakes for unit tests of pure logic: a scripted container engine and a status sink."""
+"""Fakes for unit tests of pure logic: a scripted container engine, a status sink, and an
+observer that records what the worker reports."""
 
 from __future__ import annotations
 
@@ -8,10 +9,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from runner.containers import Chunk, ContainerSpec, ExitInfo
-from runner.errors import EngineError
-from runner.model import TaskStatus
-from runner.protocol import Stream
+from runner.core.errors import EngineError
+from runner.core.model import StatusName, TaskInstance, TaskStatus
+from runner.core.observer import PollResult, Start
+from runner.core.protocol import Stream
+from runner.engine.interface import Chunk, ContainerSpec, ExitInfo
 
 
 def message(obj: Mapping[str, Any]) -> Chunk:
@@ -90,3 +92,36 @@ class RecordingSink:
 
     def terminal(self) -> list[TaskStatus]:
         return [s for s in self.statuses if s.terminal]
+
+
+@dataclass
+class RecordingObserver:
+    """Every event the worker reports, in order."""
+
+    events: list[tuple[Any, ...]] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def _add(self, *event: Any) -> None:
+        with self.lock:
+            self.events.append(event)
+
+    def task_started(self, instance: TaskInstance) -> None:
+        self._add("started", instance.id)
+
+    def task_ended(
+        self, instance: TaskInstance, status: StatusName, duration_s: float, start: Start
+    ) -> None:
+        self._add("ended", instance.id, status, duration_s, start)
+
+    def polled(self, result: PollResult) -> None:
+        self._add("polled", result)
+
+    def platform_error(self) -> None:
+        self._add("platform_error")
+
+    def pool_idle(self, image: str, idle: int) -> None:
+        self._add("pool_idle", image, idle)
+
+    def of(self, kind: str) -> list[tuple[Any, ...]]:
+        with self.lock:
+            return [e for e in self.events if e[0] == kind]

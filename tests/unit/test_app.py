@@ -7,11 +7,11 @@ from typing import Any
 import pytest
 
 from runner import cli
-from runner.app import PlatformQueue
-from runner.commands import parse_assignments
+from runner.cli.local import parse_assignments
 from runner.contracts import Contracts
-from runner.errors import ConfigError, PlatformError
-from runner.model import TaskInstance
+from runner.core.errors import ConfigError, PlatformError
+from runner.core.model import TaskInstance
+from runner.scenario.queue import PlatformQueue
 
 
 class OneAnswer:

@@ -8,7 +8,8 @@ from typing import Any
 import pytest
 from jsonschema import Draft202012Validator
 
-from runner.catalog import (
+from runner.contracts.validation import SCHEMA_FILES, Contracts
+from runner.core.catalog import (
     CATALOG_LABEL,
     Catalog,
     TaskRoute,
@@ -16,8 +17,7 @@ from runner.catalog import (
     parameters_schema,
     routes_from_label,
 )
-from runner.contracts import SCHEMA_FILES, Contracts
-from runner.errors import ConfigError, TaskRejected
+from runner.core.errors import ConfigError, TaskRejected
 
 CONTRACTS = Contracts()
 
@@ -156,21 +156,22 @@ def test_outputs_are_checked_against_the_catalog() -> None:
         ),
         (
             {CATALOG_LABEL: '[{"namespace": "n", "name": "t"}, {"namespace": "n", "name": "t"}]'},
-            "catalog[1] (n/t): task declared twice",
+            "catalog[1]: task n/t declared twice (first at catalog[0])",
         ),
         (
             {
                 CATALOG_LABEL: '[{"namespace": "n", "name": "t", "inputs": [{"name": "x"}, '
                 '{"name": "x"}]}]'
             },
-            "inputs declared twice: x",
+            "catalog[0].inputs[1].name: (n/t) input 'x' declared twice "
+            "(first at catalog[0].inputs[0])",
         ),
         (
             {
                 CATALOG_LABEL: '[{"namespace": "n", "name": "t", "inputs": [{"name": "x", '
                 '"baseType": "Integer", "defaultValue": "ten"}]}]'
             },
-            "inputs 'x': defaultValue: 'ten' is not an integer",
+            "catalog[0].inputs[0].defaultValue: (n/t) input 'x': 'ten' is not an integer",
         ),
     ],
 )

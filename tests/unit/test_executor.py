@@ -3,19 +3,27 @@
 from __future__ import annotations
 
 import json
+import logging
 import threading
 from typing import Any
 
 import pytest
 
-from runner.catalog import CATALOG_LABEL, Catalog, routes_from_label
 from runner.contracts import Contracts
-from runner.executor import TaskExecutor
-from runner.model import TaskInstance, TaskStatus
-from runner.policy import TaskPolicy
-from runner.protocol import Stream
-from runner.settings import RunnerSettings
-from tests.unit.fakes import FakeContainer, FakeEngine, RecordingSink, message
+from runner.core.catalog import CATALOG_LABEL, Catalog, routes_from_label
+from runner.core.model import TaskInstance, TaskStatus
+from runner.core.policy import PolicyTable, TaskPolicy
+from runner.core.protocol import Stream
+from runner.core.taskcontext import TaskFields
+from runner.ops.logs import TaskFieldsFilter
+from runner.worker.executor import ExecutionSettings, TaskExecutor
+from tests.unit.fakes import (
+    FakeContainer,
+    FakeEngine,
+    RecordingObserver,
+    RecordingSink,
+    message,
+)
 
 CONTRACTS = Contracts()
 CATALOG = Catalog(
@@ -45,14 +53,7 @@ CATALOG = Catalog(
 def make(
     containers: list[FakeContainer], **overrides: Any
 ) -> tuple[TaskExecutor, FakeEngine, RecordingSink]:
-    settings = RunnerSettings(
-        server_url="http://platform",
-        api_key="k",
-        images=("img",),
-        runner_id="r1",
-        exit_grace_s=0.1,
-        **overrides,
-    )
+    settings = ExecutionSettings(runner_id="r1", exit_grace_s=0.1, **overrides)
     engine = FakeEngine(containers=containers)
     sink = RecordingSink()
     return (
@@ -192,7 +193,7 @@ def test_exit_without_result_reports_code_and_stderr() -> None:
 
 def test_output_flood_kills_the_container() -> None:
     container = FakeContainer([[(Stream.STDOUT, b"x" * 600)]] * 3)
-    executor, _, sink = make([container], policy=TaskPolicy(max_output_bytes=1000))
+    executor, _, sink = make([container], policies=PolicyTable(TaskPolicy(max_output_bytes=1000)))
     executor.execute(double(), threading.Event())
     assert [s.status for s in sink.statuses] == ["Error"]
     assert "output limit exceeded" in sink.statuses[0].message
@@ -207,3 +208,36 @@ def test_a_runner_bug_still_ends_the_task_and_removes_the_container(failure: Exc
     assert len(sink.terminal()) == 1
     assert sink.statuses[0].message.startswith("internal runner error: ")
     assert container.removed
+
+
+OUTPUTS = {"str_out": "abab", "nbr_out": "42"}
+
+
+def test_start_and_end_are_reported_and_every_line_names_the_task(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.INFO)
+    caplog.handler.addFilter(TaskFieldsFilter())
+    container = FakeContainer(
+        [[(Stream.STDERR, b"thinking\n")], [message({"type": "result", "outputs": OUTPUTS})], None]
+    )
+    settings = ExecutionSettings(runner_id="r1", exit_grace_s=0.1)
+    observer = RecordingObserver()
+    executor = TaskExecutor(
+        catalog=CATALOG,
+        engine=FakeEngine(containers=[container]),
+        contracts=CONTRACTS,
+        statuses=RecordingSink(),
+        settings=settings,
+        observer=observer,
+    )
+    executor.execute(double(), threading.Event())
+    executor.execute(TaskInstance(7, "sample", "nope", {}), threading.Event())
+    started, ended = observer.of("started"), observer.of("ended")
+    assert started == [("started", "i1"), ("started", 7)]
+    assert [e[1:3] + e[4:] for e in ended] == [("i1", "Completed", "cold"), (7, "Error", "cold")]
+    assert all(0 <= e[3] < 5 for e in ended)
+    fields = {(r.getMessage(), getattr(r, "xc_task", None)) for r in caplog.records}
+    assert ("sample/double#i1 stderr: thinking", TaskFields("i1", "sample", "double")) in fields
+    assert all(f is not None for _, f in fields), fields
+    assert {f.instance_id for _, f in fields if f} == {"i1", "7"}

@@ -10,8 +10,9 @@ from typing import Any
 
 import pytest
 
-from runner.localserver.records import annotate_inputs, next_state, next_version
-from runner.localserver.store import Store
+from runner.localserver.records import annotate_inputs, next_version
+from runner.localserver.rules import StatusConflict, next_state
+from runner.localserver.store import PAGE_BYTES, Store, StoreClosed
 
 SIMPLE = {
     "namespace": "sample",
@@ -43,6 +44,14 @@ def store(db_path: Path) -> Iterator[Store]:
 
 def status(instance_id: str, state: str, **extra: Any) -> dict[str, Any]:
     return {"taskInstanceId": instance_id, "status": state, **extra}
+
+
+def handed_out(store: Store, name: str = "simple", namespace: str = "sample") -> str:
+    """Submit an instance and take it off the queue, as a runner would; its id."""
+    instance_id = str(store.submit(namespace, name, {})["id"])
+    taken = store.poll(namespace, name)
+    assert taken is not None and taken["id"] == instance_id
+    return instance_id
 
 
 # -- pure helpers ----------------------------------------------------------------
@@ -176,6 +185,35 @@ def test_each_instance_handed_out_once(store: Store) -> None:
     assert set(taken) == submitted
 
 
+def test_many_connections_hand_each_instance_out_once(db_path: Path, store: Store) -> None:
+    """Threads on four connections to one file: SQLite, not an in-process lock, decides."""
+    submitted = {store.submit("sample", "simple", {"arg": str(i)})["id"] for i in range(300)}
+    stores = [Store(db_path) for _ in range(4)]
+    taken: list[str] = []
+    lock = threading.Lock()
+    start = threading.Barrier(16)
+
+    def poller(mine: Store) -> None:
+        start.wait(10)
+        while (instance := mine.poll("sample")) is not None:
+            with lock:
+                taken.append(instance["id"])
+
+    threads = [threading.Thread(target=poller, args=(stores[i % 4],)) for i in range(16)]
+    try:
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(60)
+    finally:
+        for opened in stores:
+            opened.close()
+    assert len(taken) == len(submitted), "no instance handed out twice"
+    assert set(taken) == submitted, "every instance handed out"
+    views = [store.instance_view(i) for i in submitted]
+    assert all(v is not None and v["state"] == "Taken" and v["takenAt"] for v in views)
+
+
 def test_two_stores_on_one_file_share_the_queue(db_path: Path, store: Store) -> None:
     ids = {store.submit("sample", "simple", {})["id"] for _ in range(20)}
     taken: list[str] = []
@@ -208,17 +246,45 @@ def test_state_transitions(store: Store) -> None:
     assert view["statuses"][1]["outputValues"] == {"msg": "ok"}
 
 
-def test_status_after_terminal_is_recorded_but_state_stays(store: Store) -> None:
-    instance_id = store.submit("sample", "simple", {})["id"]
-    store.poll("sample")
+def test_status_after_terminal_is_refused_and_not_stored(store: Store) -> None:
+    instance_id = handed_out(store)
     first = store.record_status(status(instance_id, "Error", message="boom", errorLevel="Fatal"))
-    second = store.record_status(status(instance_id, "Completed"))
-    assert first is not None and second is not None and second > first
+    for late in (status(instance_id, "Completed"), status(instance_id, "InProgress")):
+        with pytest.raises(StatusConflict, match=r"already ended with Error \(seq \d+\)"):
+            store.record_status(late)
+    with pytest.raises(StatusConflict, match="already ended"):
+        store.record_status(status(instance_id, "Error", message="another message"))
     view = store.instance_view(instance_id)
     assert view is not None
     assert view["state"] == "Error"
-    assert [s["status"] for s in view["statuses"]] == ["Error", "Completed"]
+    assert [s["status"] for s in view["statuses"]] == ["Error"]
+    assert view["statuses"][0]["seq"] == first
     assert view["statuses"][0]["errorLevel"] == "Fatal"
+
+
+def test_repeated_terminal_status_is_answered_with_its_first_seq(store: Store) -> None:
+    instance_id = handed_out(store)
+    done = status(instance_id, "Completed", message="", outputValues={"msg": "ok", "n": [1, 2]})
+    first = store.record_status(done)
+    again = store.record_status(
+        {**done, "outputValues": {"n": [1, 2], "msg": "ok"}}  # same value, other key order
+    )
+    assert first is not None and again == first
+    assert [r["seq"] for r in store.statuses_since(0)] == [first], "recorded once"
+    with pytest.raises(StatusConflict):
+        store.record_status({**done, "outputValues": {"msg": "other"}})
+
+
+def test_status_for_an_instance_never_handed_out_is_refused(store: Store) -> None:
+    queued = store.submit("sample", "simple", {})["id"]
+    with pytest.raises(StatusConflict, match="never handed out"):
+        store.record_status(status(queued, "InProgress"))
+    store.cancel(queued)
+    with pytest.raises(StatusConflict, match="never handed out"):
+        store.record_status(status(queued, "Error", message="cancelled"))
+    view = store.instance_view(queued)
+    assert view is not None and view["state"] == "Queued" and view["statuses"] == []
+    assert store.statuses_since(0) == []
 
 
 def test_status_for_unknown_instance(store: Store) -> None:
@@ -227,8 +293,8 @@ def test_status_for_unknown_instance(store: Store) -> None:
 
 
 def test_statuses_since(store: Store) -> None:
-    a = store.submit("sample", "simple", {})["id"]
-    b = store.submit("sample", "double", {})["id"]
+    a = handed_out(store, "simple")
+    b = handed_out(store, "double")
     seqs = [
         store.record_status(status(a, "InProgress", message="1")) or 0,
         store.record_status(status(b, "InProgress", message="2")) or 0,
@@ -246,7 +312,7 @@ def test_statuses_since(store: Store) -> None:
 
 
 def test_statuses_since_waits_for_a_new_status(store: Store) -> None:
-    instance_id = store.submit("sample", "simple", {})["id"]
+    instance_id = handed_out(store)
     timer = threading.Timer(0.2, store.record_status, [status(instance_id, "InProgress")])
     started = time.monotonic()
     timer.start()
@@ -311,3 +377,23 @@ def test_close_wakes_a_long_poll(db_path: Path) -> None:
     assert answers == [[]]
     assert time.monotonic() - started < 2
     store.close()  # idempotent
+    with pytest.raises(StoreClosed):
+        store.poll("sample")
+
+
+def test_a_page_of_statuses_is_bounded_in_bytes(store: Store) -> None:
+    instance_id = handed_out(store)
+    big = "x" * (PAGE_BYTES // 3)
+    seqs = [
+        store.record_status(status(instance_id, "InProgress", message=big)) for _ in range(7)
+    ]
+    pages: list[list[int]] = []
+    after = 0
+    while records := store.statuses_since(after):
+        pages.append([r["seq"] for r in records])
+        after = records[-1]["seq"]
+    assert [seq for page in pages for seq in page] == seqs, "every status, once, in order"
+    assert max(len(page) for page in pages) < 7, "pages stop growing past PAGE_BYTES"
+    huge = "y" * (PAGE_BYTES * 2)
+    last = store.record_status(status(instance_id, "InProgress", message=huge))
+    assert [r["seq"] for r in store.statuses_since(after)] == [last], "one record always fits"

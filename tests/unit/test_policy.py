@@ -8,19 +8,19 @@ from pathlib import Path
 
 import pytest
 
-from runner.app import check_policies
-from runner.errors import ConfigError
-from runner.policy import (
+from runner.app.startup import check_policies
+from runner.config.options import add_options
+from runner.config.policy import (
     POLICY_OPTIONS,
-    ContainerLimits,
     PolicyFile,
-    TaskPolicy,
     build_policies,
     loosened,
     policy_file,
     read_policy_file,
 )
-from runner.settings import RUNNER_OPTIONS, add_options, runner_settings
+from runner.config.settings import RUNNER_OPTIONS, runner_settings
+from runner.core.errors import ConfigError
+from runner.core.policy import ContainerLimits, PolicyTable, TaskPolicy
 from tests.unit.fakes import FakeEngine
 
 ENV = {"XC_SCENARIO_SERVER": "http://platform", "XC_SCENARIO_APIKEY": "k"}
@@ -63,13 +63,13 @@ max_result_bytes = "1m"
 task_timeout_s = 60
 """
     settings = settings_with(config, tmp_path, "a:1", "b:2", XC_RUNNER_PIDS="50")
-    assert settings.policy.limits.memory_bytes == 1024**3
-    assert settings.policy.limits.pids == 50  # the environment beats the file
-    assert settings.policy.limits.runtime == "runsc"
-    a = settings.policy_for("a:1")
+    assert settings.policies.default.limits.memory_bytes == 1024**3
+    assert settings.policies.default.limits.pids == 50  # the environment beats the file
+    assert settings.policies.default.limits.runtime == "runsc"
+    a = settings.policies.for_image("a:1")
     assert (a.limits.network, a.max_result_bytes, a.timeout_s) == ("bridge", 1024**2, 60.0)
     assert a.limits.pids == 50 and a.limits.runtime == "runsc"  # the rest is inherited
-    assert settings.policy_for("b:2") == settings.policy
+    assert settings.policies.for_image("b:2") == settings.policies.default
 
 
 @pytest.mark.parametrize(
@@ -101,7 +101,7 @@ def test_a_missing_file_is_named(tmp_path: Path) -> None:
 
 def test_runc_means_the_engine_default() -> None:
     file = policy_file({"defaults": {"runtime": "runc"}}, "f")
-    base, _ = build_policies(file, {}, ["a"])
+    base = build_policies(file, {}, ["a"]).default
     assert base.limits.runtime == ""
 
 
@@ -126,14 +126,14 @@ def test_start_up_logs_loosened_policies_and_refuses_unknown_runtimes(
 ) -> None:
     settings = settings_with('[images."a:1"]\nnetwork = "bridge"\n', tmp_path, "a:1")
     with caplog.at_level(logging.WARNING):
-        check_policies(settings, FakeEngine())
+        check_policies(settings.policies, FakeEngine())
     assert "image a:1 task policy loosens the defaults: network bridge" in caplog.text
 
     gvisor = settings_with("[defaults]\nruntime = 'runsc'\n", tmp_path, "a:1")
     with pytest.raises(ConfigError, match="runtime runsc is not registered"):
-        check_policies(gvisor, FakeEngine())
-    check_policies(gvisor, FakeEngine(known_runtimes={"runc", "runsc"}))
+        check_policies(gvisor.policies, FakeEngine())
+    check_policies(gvisor.policies, FakeEngine(known_runtimes={"runc", "runsc"}))
 
 
 def test_an_empty_file_changes_nothing() -> None:
-    assert build_policies(PolicyFile(), {}, ["a"]) == (TaskPolicy(), {})
+    assert build_policies(PolicyFile(), {}, ["a"]) == PolicyTable(TaskPolicy(), {})

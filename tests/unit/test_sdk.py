@@ -1,103 +1,45 @@
 """The Python task SDK (xc_task) and the sample tasks, run as processes on the host.
 
 No Docker: `python -m xc_task MODULE` reads the envelope on stdin and writes
-protocol messages on stdout, as it does in a container. Every stdout line must
-be one protocol message valid against schemas/task-message.schema.json. The
-Node.js textstats image's main.js is run with the host's node when there is one.
+protocol messages on stdout, as it does in a container.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 import textwrap
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from runner.contracts import Contracts
+from tests.unit.sdk_runs import (
+    CONTRACTS,
+    ROOT,
+    RUN_TIMEOUT_S,
+    SDK_DIR,
+    Run,
+    envelope,
+    error,
+    result,
+    run_process,
+)
 
-ROOT = Path(__file__).resolve().parents[2]
-SDK_DIR = ROOT / "task_images" / "python-sdk"
+PYTHON_SDK_DIR = SDK_DIR / "python"
 SAMPLE_DIR = ROOT / "task_images" / "sample"
-NODE_DIR = ROOT / "task_images" / "textstats-node"
-RUN_TIMEOUT_S = 30
-
-
-CONTRACTS = Contracts()
-
-
-@dataclass
-class Run:
-    returncode: int
-    messages: list[dict[str, Any]]
-    stderr: str
-
-
-def _messages(stdout: str) -> list[dict[str, Any]]:
-    """Every stdout line is one compact protocol message, valid against the schema."""
-    assert stdout == "" or stdout.endswith("\n")
-    messages = []
-    for line in stdout.splitlines():
-        message = json.loads(line)
-        assert isinstance(message, dict)
-        assert message["type"] in ("notify", "result")
-        problem = CONTRACTS.check_message(message)
-        assert problem is None, f"{line}: {problem}"
-        messages.append(message)
-    return messages
-
-
-def _run(command: list[str], stdin: str | bytes, pythonpath: list[Path], cwd: Path) -> Run:
-    env = dict(
-        os.environ, PYTHONPATH=os.pathsep.join(map(str, pythonpath)), PYTHONDONTWRITEBYTECODE="1"
-    )
-    data = stdin.encode() if isinstance(stdin, str) else stdin
-    proc = subprocess.run(
-        command,
-        input=data,
-        capture_output=True,
-        env=env,
-        cwd=cwd,
-        timeout=RUN_TIMEOUT_S,
-        check=False,
-    )
-    return Run(proc.returncode, _messages(proc.stdout.decode()), proc.stderr.decode())
-
-
-def envelope(task: str, namespace: str = "sample", **inputs: Any) -> str:
-    return (
-        json.dumps(
-            {
-                "protocol": 1,
-                "namespace": namespace,
-                "task": task,
-                "taskInstanceId": "ti-1",
-                "inputs": inputs,
-            }
-        )
-        + "\n"
-    )
 
 
 def run_sdk(
     stdin: str | bytes, module: str = "sample", *args: str, extra_path: Path | None = None
 ) -> Run:
-    path = [SDK_DIR, SAMPLE_DIR] + ([extra_path] if extra_path else [])
-    return _run([sys.executable, "-m", "xc_task", module, *args], stdin, path, extra_path or ROOT)
-
-
-def error(message: str) -> dict[str, Any]:
-    return {"type": "notify", "status": "Error", "message": message}
-
-
-def result(**outputs: Any) -> dict[str, Any]:
-    return {"type": "result", "outputs": outputs}
+    path = [PYTHON_SDK_DIR, SAMPLE_DIR] + ([extra_path] if extra_path else [])
+    env = {"PYTHONPATH": os.pathsep.join(map(str, path)), "PYTHONDONTWRITEBYTECODE": "1"}
+    return run_process(
+        [sys.executable, "-m", "xc_task", module, *args], stdin, extra_path or ROOT, env
+    )
 
 
 # ------------------------------------------------------------ the sample tasks
@@ -159,9 +101,20 @@ def test_zero_division_becomes_an_error_with_the_traceback_on_stderr() -> None:
     assert run.returncode == 0
 
 
+def test_rectangle_reads_typed_inputs_through_the_task() -> None:
+    run = run_sdk(envelope("rectangle", width="2.5", height=4))
+    assert run.messages == [result(area=10.0, perimeter=13.0, square=False)]
+    run = run_sdk(envelope("rectangle", width=-1, height="x"))
+    assert run.messages == [error("input 'height' is not a finite number: \"x\"")]
+    run = run_sdk(envelope("rectangle", width=-1, height=1))
+    assert run.messages == [error("width (-1) and height (1) must not be negative", "Minor")]
+
+
 def test_catalog_output_is_the_module_catalog() -> None:
     env = dict(
-        os.environ, PYTHONPATH=f"{SDK_DIR}{os.pathsep}{SAMPLE_DIR}", PYTHONDONTWRITEBYTECODE="1"
+        os.environ,
+        PYTHONPATH=f"{PYTHON_SDK_DIR}{os.pathsep}{SAMPLE_DIR}",
+        PYTHONDONTWRITEBYTECODE="1",
     )
     proc = subprocess.run(
         [sys.executable, "-m", "xc_task", "sample", "--catalog"],
@@ -173,21 +126,18 @@ def test_catalog_output_is_the_module_catalog() -> None:
     catalog = json.loads(proc.stdout)
     CONTRACTS.check_catalog(catalog, "sample --catalog")
     by_name = {d["name"]: d for d in catalog}
-    assert list(by_name) == [
-        "simple",
-        "double",
-        "reporting_task",
-        "error_placeholder",
-        "zero_division",
-    ]
+    reference = ["simple", "double", "reporting_task", "error_placeholder", "zero_division"]
+    assert list(by_name) == [*reference, "rectangle"]
     for definition in catalog:
         assert definition["namespace"] == "sample"
         assert definition["schemaVersion"] == 0
         assert {"displayName", "description", "shortDescription"} <= definition.keys()
         assert None not in definition.values()
         for param in definition.get("inputs", []) + definition.get("outputs", []):
-            assert param["baseType"] == "String"
+            assert definition["name"] not in reference or param["baseType"] == "String"
             assert None not in param.values()
+    types = {p["name"]: p["baseType"] for p in by_name["rectangle"]["outputs"]}
+    assert types == {"area": "Number", "perimeter": "Number", "square": "Boolean"}
     defaults = {p["name"]: p.get("defaultValue") for p in by_name["double"]["inputs"]}
     assert defaults == {"str_in": "xyz (default)", "nbr_in": "123"}
     assert [p["name"] for p in by_name["double"]["outputs"]] == ["str_out", "nbr_out"]
@@ -406,80 +356,3 @@ def test_missing_input_is_reported(user_module: Path) -> None:
     run = run_user("progress", user_module)
     assert len(run.messages) == 1
     assert run.messages[0]["message"].startswith("TypeError: progress() missing 1 required")
-
-
-# ---------------------------------------------- textstats-node, with host node
-
-NODE = shutil.which("node")
-needs_node = pytest.mark.skipif(NODE is None, reason="no node on this host")
-
-
-def run_node(stdin: str, *args: str) -> Run:
-    assert NODE is not None
-    return _run([NODE, str(NODE_DIR / "main.js"), *args], stdin, [], NODE_DIR)
-
-
-def test_textstats_catalog_is_valid() -> None:
-    catalog = json.loads((NODE_DIR / "catalog.json").read_text())
-    CONTRACTS.check_catalog(catalog, "textstats-node/catalog.json")
-    assert {d["namespace"] for d in catalog} == {"textstats"}
-    assert [d["name"] for d in catalog] == ["word_count", "slow_upper"]
-
-
-@needs_node
-def test_node_word_count() -> None:
-    run = run_node(envelope("word_count", "textstats", text="héllo  wörld\nsecond line\n"))
-    assert run.messages == [result(words="4", lines="2", characters="25")]
-    assert run.returncode == 0
-
-
-@needs_node
-def test_node_word_count_of_nothing() -> None:
-    run = run_node(envelope("word_count", "textstats", text=""))
-    assert run.messages == [result(words="0", lines="0", characters="0")]
-
-
-@needs_node
-def test_node_slow_upper_reports_progress() -> None:
-    run = run_node(envelope("slow_upper", "textstats", text="abc", seconds="1"))
-    assert [m.get("progressPercentage") for m in run.messages[:-1]] == [0, 1]
-    assert all(m["status"] == "InProgress" for m in run.messages[:-1])
-    assert run.messages[-1] == result(upper="ABC")
-
-
-@needs_node
-def test_node_slow_upper_rejects_a_non_integer() -> None:
-    run = run_node(envelope("slow_upper", "textstats", text="abc", seconds="soon"))
-    assert len(run.messages) == 1
-    assert run.messages[0]["status"] == "Error"
-    assert "'soon' for seconds" in run.messages[0]["message"]
-    assert run.returncode == 0
-
-
-@needs_node
-@pytest.mark.parametrize(
-    "stdin", [envelope("nope", "textstats"), "not json", '{"protocol": 2, "task": "word_count"}']
-)
-def test_node_setup_errors(stdin: str) -> None:
-    run = run_node(stdin)
-    assert len(run.messages) == 1
-    assert run.messages[0]["status"] == "Error"
-    assert run.returncode == 2
-
-
-@needs_node
-def test_node_missing_input() -> None:
-    run = run_node(envelope("word_count", "textstats"))
-    assert run.messages == [error("Input 'text' is missing or not a string")]
-
-
-@needs_node
-def test_node_prints_its_catalog() -> None:
-    assert NODE is not None
-    proc = subprocess.run(
-        [NODE, str(NODE_DIR / "main.js"), "--catalog"],
-        capture_output=True,
-        timeout=RUN_TIMEOUT_S,
-        check=True,
-    )
-    assert json.loads(proc.stdout) == json.loads((NODE_DIR / "catalog.json").read_text())

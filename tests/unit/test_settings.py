@@ -6,14 +6,10 @@ import argparse
 
 import pytest
 
-from runner.errors import ConfigError
-from runner.parsing import parse_bytes
-from runner.policy import POLICY_OPTIONS
-from runner.settings import (
-    RUNNER_OPTIONS,
-    add_options,
-    runner_settings,
-)
+from runner.config.options import add_options, parse_bytes, parse_host_port
+from runner.config.policy import POLICY_OPTIONS
+from runner.config.settings import RUNNER_OPTIONS, runner_settings
+from runner.core.errors import ConfigError
 
 BASE_ENV = {"XC_SCENARIO_SERVER": "http://platform:8080/", "XC_SCENARIO_APIKEY": "secret"}
 
@@ -36,7 +32,7 @@ def test_defaults_from_the_environment_and_flags_override() -> None:
     assert settings.server_url == "http://platform:8080"
     assert settings.concurrency == 8
     assert settings.images == ("a:1", "b:2")
-    assert settings.policy.limits.memory_bytes == 1024**3
+    assert settings.policies.default.limits.memory_bytes == 1024**3
     assert runner_settings(parse(["img"]), env).images == ("img",)
 
 
@@ -50,7 +46,11 @@ def test_the_api_key_is_never_shown() -> None:
     ("argv", "env", "words"),
     [
         (["img", "--concurrency", "0"], {}, "--concurrency: must be at least 1"),
-        (["img"], {"XC_RUNNER_CONCURRENCY": "many"}, "XC_RUNNER_CONCURRENCY: invalid literal"),
+        (
+            ["img"],
+            {"XC_RUNNER_CONCURRENCY": "many"},
+            "XC_RUNNER_CONCURRENCY: not a whole number: 'many'",
+        ),
         (["img", "--memory", "lots"], {}, "--memory: not a size: 'lots'"),
         (
             ["img"],
@@ -61,6 +61,8 @@ def test_the_api_key_is_never_shown() -> None:
         ([], {}, "no task image given"),
         (["img"], {"XC_SCENARIO_SERVER": "platform:80"}, "must be an http(s) URL"),
         (["img"], {"XC_SCENARIO_APIKEY": ""}, "XC_SCENARIO_APIKEY (or --api-key) is not set"),
+        (["img"], {"XC_RUNNER_HTTP_ADDR": "9180"}, "XC_RUNNER_HTTP_ADDR: not HOST:PORT: '9180'"),
+        (["img", "--http-addr", "127.0.0.1:99999"], {}, "--http-addr: a port is 0 to 65535"),
     ],
 )
 def test_bad_settings_are_refused_naming_the_setting(
@@ -77,3 +79,31 @@ def test_bad_settings_are_refused_naming_the_setting(
 )
 def test_sizes(text: str, value: int) -> None:
     assert parse_bytes(text) == value
+
+
+def test_the_operations_listener_is_off_unless_an_address_is_given() -> None:
+    assert runner_settings(parse(["img"]), BASE_ENV).http_addr is None
+    env = {**BASE_ENV, "XC_RUNNER_HTTP_ADDR": "0.0.0.0:9180"}
+    settings = runner_settings(parse(["img", "--http-addr", "127.0.0.1:9181"]), env)
+    assert settings.http_addr == ("127.0.0.1", 9181)
+    assert "http_addr=127.0.0.1:9181" in settings.describe()
+    assert runner_settings(parse(["img"]), env).http_addr == ("0.0.0.0", 9180)
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [
+        ("127.0.0.1:9180", ("127.0.0.1", 9180)),
+        (" localhost:0 ", ("localhost", 0)),
+        ("[::1]:9180", ("::1", 9180)),
+        ("[::]:80", ("::", 80)),
+    ],
+)
+def test_host_and_port(text: str, value: tuple[str, int]) -> None:
+    assert parse_host_port(text) == value
+
+
+@pytest.mark.parametrize("text", ["9180", ":9180", "::1:9180", "[]:80", "host:", "host:port"])
+def test_not_a_host_and_port(text: str) -> None:
+    with pytest.raises(ValueError, match=r"HOST:PORT|port number"):
+        parse_host_port(text)

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Mapping
 from typing import Any
 
+import pytest
+
 from runner.contracts import Contracts
-from runner.model import TaskStatus
-from runner.protocol import Stream
-from runner.taskrun import Finish, Kill, Log, OutputLimits, ProgressThrottle, Relay, TaskRun
+from runner.core.model import TaskStatus
+from runner.core.policy import TaskPolicy
+from runner.core.protocol import Stream
+from runner.core.taskrun import Finish, Kill, Log, OutputLimits, ProgressThrottle, Relay, TaskRun
 
 CONTRACTS = Contracts()
 
@@ -18,12 +22,17 @@ def accept_outputs(outputs: Mapping[str, Any]) -> tuple[dict[str, Any], str | No
     return dict(outputs), None
 
 
+def caps(**changes: int) -> OutputLimits:
+    """The default policy's output limits, with `changes`."""
+    return dataclasses.replace(TaskPolicy().output_limits(), **changes)
+
+
 def make_run(limits: OutputLimits | None = None, check_outputs: Any = accept_outputs) -> TaskRun:
     return TaskRun(
         "id1",
         check_message=CONTRACTS.check_message,
         check_outputs=check_outputs,
-        limits=limits or OutputLimits(),
+        limits=limits or caps(),
     )
 
 
@@ -59,7 +68,7 @@ def test_the_first_terminal_message_wins() -> None:
 
 
 def test_exit_without_result_is_an_error_with_code_and_stderr_tail() -> None:
-    run = make_run(OutputLimits(stderr_tail_bytes=12))
+    run = make_run(caps(stderr_tail_bytes=12))
     run.feed(Stream.STDERR, b"Traceback...\nValueError: boom\n")
     run.feed(Stream.STDOUT, b"just a log line\n")
     events = run.end(3)
@@ -114,7 +123,7 @@ def test_garbage_on_stdout_is_only_logged() -> None:
 
 
 def test_total_output_over_the_cap_kills_with_a_clear_error() -> None:
-    run = make_run(OutputLimits(max_output_bytes=100))
+    run = make_run(caps(max_output_bytes=100))
     assert run.feed(Stream.STDERR, b"x" * 60) == []
     events = run.feed(Stream.STDOUT, b"y" * 60)
     assert events[0] == Finish(
@@ -129,20 +138,20 @@ def test_total_output_over_the_cap_kills_with_a_clear_error() -> None:
 
 
 def test_a_result_over_the_size_limit_is_an_error_and_not_posted() -> None:
-    run = make_run(OutputLimits(max_result_bytes=100))
+    run = make_run(caps(max_result_bytes=100))
     events = run.feed(Stream.STDOUT, line({"type": "result", "outputs": {"x": "y" * 200}}))
     assert len(events) == 1 and isinstance(events[0], Finish)
     status = events[0].status
     assert status.status == "Error" and status.output_values is None
     assert status.message.startswith("result too large: the result message is ")
     assert status.message.endswith("over the limit of 100 bytes; it was not posted")
-    small = make_run(OutputLimits(max_result_bytes=100))
+    small = make_run(caps(max_result_bytes=100))
     [done] = small.feed(Stream.STDOUT, line({"type": "result", "outputs": {"x": "y"}}))
     assert isinstance(done, Finish) and done.status.status == "Completed"
 
 
 def test_an_endless_stdout_line_kills_but_a_long_stderr_line_is_only_elided() -> None:
-    run = make_run(OutputLimits(max_line_bytes=10))
+    run = make_run(caps(max_line_bytes=10))
     assert run.feed(Stream.STDERR, b"e" * 50 + b"\n") == [
         Log(Stream.STDERR, "<a stderr line longer than 10 bytes>")
     ]
@@ -154,7 +163,7 @@ def test_an_endless_stdout_line_kills_but_a_long_stderr_line_is_only_elided() ->
 
 
 def test_logging_of_task_output_is_bounded() -> None:
-    run = make_run(OutputLimits(max_logged_lines=3))
+    run = make_run(caps(max_logged_lines=3))
     events = run.feed(Stream.STDERR, b"l\n" * 10)
     assert [e.text for e in events if isinstance(e, Log)] == [
         "l",
@@ -189,9 +198,85 @@ def test_progress_faster_than_the_interval_keeps_only_the_latest() -> None:
 
 
 def test_long_status_messages_are_cut() -> None:
-    run = make_run(OutputLimits(max_message_chars=10))
+    run = make_run(caps(max_message_chars=10))
     [relay] = run.feed(
         Stream.STDOUT, line({"type": "notify", "status": "InProgress", "message": "m" * 25})
     )
     assert isinstance(relay, Relay)
     assert relay.status.message == "m" * 10 + "... (15 more characters cut by the runner)"
+
+
+def posted_only_one_error(run: TaskRun, data: bytes) -> TaskStatus:
+    """Feeds `data`, then a result and the exit: the one status decided is an Error."""
+    events = run.feed(Stream.STDOUT, data + line({"type": "result", "outputs": {}}))
+    events += run.end(0)
+    finishes = [e.status for e in events if isinstance(e, Finish)]
+    assert len(finishes) == 1 and finishes[0].status == "Error", events
+    assert not [e for e in events if isinstance(e, Relay)]
+    return finishes[0]
+
+
+@pytest.mark.parametrize(
+    ("data", "says"),
+    [
+        (rb'{"type":"notify","status":"InProgress","message":"\udfff"}', "message.message: not"),
+        (rb'{"type":"notify","status":"Error","message":"\udfff"}', "message.message: not"),
+        (rb'{"type":"result","outputs":{"text":"\udfff"}}', "message.outputs.text: not valid"),
+        (rb'{"type":"result","outputs":{"d":{"\udfff":1}}}', r"message.outputs.d.\udfff: the"),
+        (b'{"type":"notify","status":"InProgress","progressPercentage":NaN}', "NaN is not"),
+        (b'{"type":"notify","status":"InProgress","progressPercentage":1e999}', "too large"),
+        (b'{"type":"notify","status":"InProgress","progressPercentage":150}', "150 is not"),
+        (b'{"type":"notify","status":"InProgress","progressPercentage":-5}', "-5 is not"),
+        (b'{"type":"notify","status":"InProgress","progressPercentage":"abc"}', "'abc' is not"),
+        (b'{"type":"notify","status":"InProgress","progressPercentage":"150"}', "'150' is not"),
+        (
+            b'{"type":"result","outputs":{"d":' + b"[" * 100_000 + b"]" * 100_000 + b"}}",
+            "nested deeper than the limit of 32 levels",
+        ),
+    ],
+)
+def test_a_message_unfit_to_post_is_the_one_error_and_nothing_of_it_is_posted(
+    data: bytes, says: str
+) -> None:
+    status = posted_only_one_error(make_run(), data + b"\n")
+    assert says in status.message
+    status.message.encode("utf-8")
+
+
+def test_deep_and_odd_lines_that_are_no_message_are_only_logged() -> None:
+    run = make_run()
+    deep_log = b'{"log":' + b"[" * 100_000 + b"]" * 100_000 + b"}\n"
+    events = run.feed(Stream.STDOUT, deep_log + rb'{"x":"\udfff","y":NaN}' + b"\n")
+    assert [type(e) for e in events] == [Log, Log]
+    assert len(events[0].text) < 1100  # type: ignore[union-attr]
+    assert run.terminal is None
+
+
+def test_defaults_the_catalog_fills_in_are_checked_as_posted() -> None:
+    """An output default from the catalog (image text too) is checked like the task's."""
+    deep: Any = "x"
+    for _ in range(31):
+        deep = [deep]
+    for bad, says in (
+        ({"d": "\udfff"}, "invalid result: output.d: not valid Unicode text"),
+        (
+            {"d": deep},
+            "invalid result: output.d" + "[0]" * 30 + ": nested deeper than the limit of 32 levels",
+        ),
+    ):
+        run = make_run(check_outputs=lambda outputs, bad=bad: (bad, None))
+        status = posted_only_one_error(run, b"")
+        assert status.message.startswith(says), status.message
+    fits = make_run(check_outputs=lambda outputs: ({"d": deep[0]}, None))
+    [done] = fits.feed(Stream.STDOUT, line({"type": "result"}))
+    assert isinstance(done, Finish) and done.status.status == "Completed"
+
+
+def test_control_characters_are_text_and_posted_as_written() -> None:
+    """They are valid Unicode: the platform gets them; the commands escape them when shown."""
+    run = make_run()
+    text = "\x1b[2J\x9b31m\rover\bwritten\u202e"
+    [relay] = run.feed(
+        Stream.STDOUT, line({"type": "notify", "status": "InProgress", "message": text})
+    )
+    assert relay == Relay(TaskStatus("id1", "InProgress", text))

@@ -6,10 +6,12 @@ import threading
 import time
 from dataclasses import dataclass, field
 
-from runner.backoff import Backoff
-from runner.errors import PlatformError
-from runner.model import TaskInstance
-from runner.worker import ReadyCheck, Worker
+from runner.core.backoff import Backoff
+from runner.core.errors import PlatformError
+from runner.core.heartbeat import BEAT_S, Heartbeat
+from runner.core.model import TaskInstance
+from runner.worker.loop import ReadyCheck, Worker
+from tests.unit.fakes import RecordingObserver
 
 
 @dataclass
@@ -63,6 +65,7 @@ def make(
     drain_timeout_s: float = 5.0,
     idle_cap_s: float = 0.05,
     ready: ReadyCheck = lambda: None,
+    observer: RecordingObserver | None = None,
 ) -> Worker:
     return Worker(
         source,
@@ -73,6 +76,7 @@ def make(
         failing=Backoff(base_s=0.01, cap_s=0.02, jitter=0),
         drain_timeout_s=drain_timeout_s,
         ready=ready,
+        observer=observer,
     )
 
 
@@ -217,3 +221,53 @@ def test_no_task_is_taken_while_not_ready_and_taking_resumes_after() -> None:
     worker.request_stop()
     thread.join(5)
     assert executor.done == ["t1"]
+
+
+def test_every_poll_and_platform_error_is_reported() -> None:
+    observer = RecordingObserver()
+    source = FakeSource({"ns": tasks("ns", 2)}, fail_first=2)
+    executor = FakeExecutor()
+    executor.hold.set()
+    worker = make(source, executor, observer=observer)
+    thread = start(worker)
+    wait_until(lambda: len(executor.done) == 2 and len(observer.of("polled")) >= 5)
+    worker.request_stop()
+    thread.join(5)
+    results = [event[1] for event in observer.of("polled")]
+    assert results[:4] == ["error", "error", "task", "task"]
+    assert set(results[4:]) == {"empty"}
+    assert len(results) == len(source.polls)
+    assert len(observer.of("platform_error")) == 2
+
+
+class CountingBeats(Heartbeat):
+    def __init__(self) -> None:
+        super().__init__()
+        self.beats = 0
+
+    def beat(self) -> None:
+        self.beats += 1
+        super().beat()
+
+
+def test_the_loop_beats_while_idle_for_long_and_says_when_it_has_stopped() -> None:
+    source = FakeSource({"ns": []})
+    long_wait = Backoff(base_s=30 * BEAT_S, cap_s=30 * BEAT_S, jitter=0)
+    worker = Worker(
+        source,
+        FakeExecutor(),
+        namespaces=["ns"],
+        concurrency=1,
+        idle=long_wait,
+        failing=long_wait,
+        drain_timeout_s=1,
+    )
+    beats = worker.heartbeat = CountingBeats()
+    thread = start(worker)
+    time.sleep(2.5 * BEAT_S)
+    assert len(source.polls) == 1, "the idle wait did not last"
+    assert beats.beats >= 4
+    assert worker.heartbeat.trouble("the poll loop", 2 * BEAT_S) is None
+    worker.request_stop()
+    thread.join(5)
+    assert worker.heartbeat.trouble("the poll loop", 2 * BEAT_S) == "the poll loop has stopped"

@@ -1,0 +1,1 @@
+"""The composition root: builds every concrete part from the settings and wires them."""

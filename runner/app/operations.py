@@ -1,0 +1,50 @@
+"""The operations listener of a runner (`--http-addr`): its metrics observe the worker, its
+probes ask the runner. Off when no address is set; the worker then reports to no one."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from runner import __version__
+from runner.config.settings import RunnerSettings
+from runner.core.catalog import Catalog
+from runner.ops.http import OpsApp, OpsListener
+from runner.ops.metrics import Metrics
+from runner.ops.probes import Identity, Probes, RunnerView
+
+# A loop beats at least every second, except while it waits for one request to the
+# platform, which its timeout bounds (plus 5 s to connect); past that it is stuck.
+_STUCK_MARGIN_S = 10.0
+
+
+def stuck_after_s(settings: RunnerSettings) -> float:
+    """How long the poll loop or the status sender may show no sign of life."""
+    return settings.http_timeout_s + _STUCK_MARGIN_S
+
+
+def build_metrics(settings: RunnerSettings, catalog: Catalog) -> Metrics | None:
+    """The metrics, when the listener is on."""
+    if settings.http_addr is None:
+        return None
+    tasks = [
+        (namespace, str(definition["name"]))
+        for namespace in catalog.namespaces
+        for definition in catalog.definitions(namespace)
+    ]
+    return Metrics(tasks, images=settings.images, slots=settings.concurrency)
+
+
+def build_listener(
+    settings: RunnerSettings,
+    metrics: Metrics,
+    runner: RunnerView,
+    engine_up: Callable[[], bool],
+) -> OpsListener:
+    """The listener of `settings.http_addr`, not started yet."""
+    if settings.http_addr is None:
+        raise ValueError("the operations listener needs an address")
+    metrics.watch(outbox_pending=runner.outbox_pending, engine_up=engine_up)
+    identity = Identity(settings.runner_id, __version__, settings.images, settings.concurrency)
+    app = OpsApp(Probes(runner, metrics, identity), metrics.registry)
+    host, port = settings.http_addr
+    return OpsListener(app, host, port)

@@ -1,0 +1,210 @@
+"""The runner's parts, built from its settings and wired together: the one place that knows
+every concrete part (the Docker engine, the platform client, the schema contracts, the
+state store, the operations listener); the worker loop and the executor see only their
+interfaces."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from functools import partial
+
+from runner.app.operations import build_listener, build_metrics, stuck_after_s
+from runner.app.signals import stop_on_signals
+from runner.app.startup import INTERRUPTED, check_policies, load_catalog, publish_catalogs
+from runner.config.settings import RunnerSettings
+from runner.contracts import Contracts
+from runner.core.backoff import IDLE_POLL_BASE_S, PLATFORM_FAILING, Backoff
+from runner.core.model import error_status
+from runner.core.observer import NullObserver, Observer
+from runner.core.taskcontext import about_task
+from runner.engine.docker_engine import DockerEngine
+from runner.engine.interface import LABEL_RUNNER_ID, Engine
+from runner.ops.logs import redact
+from runner.scenario.client import PlatformClient
+from runner.scenario.queue import PlatformQueue
+from runner.state.store import StateStore
+from runner.worker.cancellation import CancelWatch
+from runner.worker.delivery import StatusSender
+from runner.worker.executor import ExecutionSettings, TaskExecutor
+from runner.worker.loop import Worker
+
+log = logging.getLogger(__name__)
+
+_FLUSH_TIMEOUT_S = 10.0  # what is left stays in the outbox for the next start
+
+
+class Runner:
+    """Built from the settings; then `start()`, `publish()`, `run()`, and `close()` once."""
+
+    def __init__(
+        self, settings: RunnerSettings, engine: Engine, contracts: Contracts | None = None
+    ) -> None:
+        self.settings = settings
+        self.engine = engine
+        self.contracts = contracts or Contracts()
+        check_policies(settings.policies, engine)
+        self.catalog = load_catalog(settings.images, engine, self.contracts.check_catalog)
+        self.client = PlatformClient(
+            settings.server_url, settings.api_key, timeout_s=settings.http_timeout_s
+        )
+        self.state = StateStore(
+            settings.state_dir, settings.runner_id, max_statuses=settings.outbox_max_statuses
+        )
+        self.metrics = build_metrics(settings, self.catalog)
+        self.observer: Observer = self.metrics or NullObserver()
+        observer = self.observer
+        self.statuses = StatusSender(self.client.post_status, self.state.outbox, observer=observer)
+        self.cancellations = CancelWatch(
+            partial(self.client.is_cancelled, settings.cancel_url) if settings.cancel_url else None,
+            settings.cancel_check_s,
+            observer,
+        )
+        self.worker = Worker(
+            PlatformQueue(self.client, self.contracts, self.state.journal),
+            self._executor(observer),
+            namespaces=self.catalog.namespaces,
+            concurrency=settings.concurrency,
+            idle=Backoff(base_s=IDLE_POLL_BASE_S, cap_s=settings.poll_max_interval_s),
+            failing=PLATFORM_FAILING.backoff(),
+            drain_timeout_s=settings.drain_timeout_s,
+            ready=self.ready,
+            observer=observer,
+        )
+        self.published = False
+        self.listener = (
+            build_listener(settings, self.metrics, self, lambda: engine.trouble() is None)
+            if self.metrics
+            else None
+        )
+
+    def _executor(self, observer: Observer) -> TaskExecutor:
+        return TaskExecutor(
+            catalog=self.catalog,
+            engine=self.engine,
+            contracts=self.contracts,
+            statuses=self.statuses,
+            settings=ExecutionSettings(
+                runner_id=self.settings.runner_id,
+                policies=self.settings.policies,
+                exit_grace_s=self.settings.exit_grace_s,
+                stop_grace_s=self.settings.stop_grace_s,
+            ),
+            cancellations=self.cancellations,
+            observer=observer,
+        )
+
+    def ready(self) -> str | None:
+        """Why no new task should be taken now, or None."""
+        return self.statuses.blocked() or self.engine.trouble()
+
+    def readiness(self) -> str | None:
+        """Why the runner takes no task now, or None (for /readyz)."""
+        if self.worker.stopping.is_set():
+            return "the runner is stopping"
+        if not self.published:
+            return "the catalog is not published yet"
+        return self.ready()
+
+    def health(self) -> str | None:
+        """Why the poll loop or the status sender has stopped or is stuck, or None."""
+        stuck_s = stuck_after_s(self.settings)
+        loop = self.worker.heartbeat.trouble("the poll loop", stuck_s)
+        return loop or self.statuses.trouble(stuck_s)
+
+    def outbox_pending(self) -> int:
+        return self.statuses.pending()
+
+    def start(self) -> None:
+        """Listen for operations (first: a port already taken stops the runner before
+        anything runs), start delivering statuses (an earlier run's owed ones first) and
+        watching for cancellations."""
+        if self.listener is not None:
+            self.listener.start()
+        self.statuses.start()
+        self.cancellations.start()
+
+    def publish(self, stop: threading.Event) -> bool:
+        """Publish the catalog; False if `stop` was set before it could be."""
+        self.published = publish_catalogs(
+            self.catalog,
+            partial(
+                self.client.publish_catalog, remove_previous=self.settings.remove_previous_tasks
+            ),
+            stop,
+            on_error=self.observer.platform_error,
+        )
+        return self.published
+
+    def run(self) -> None:
+        """Recover from an earlier crash, then poll and run tasks until the worker is asked
+        to stop, and drain."""
+        self._recover()
+        log.info(
+            "runner %s polling %s with %d slot(s)",
+            self.settings.runner_id,
+            ", ".join(self.catalog.namespaces),
+            self.settings.concurrency,
+        )
+        self.worker.run()
+
+    def _recover(self) -> None:
+        """Remove this runner id's containers, and end the tasks an earlier run was running."""
+        self._remove_leftovers("start-up")
+        for taken in self.state.journal.unfinished():
+            with about_task(taken.namespace, taken.name, taken.instance_id):
+                log.warning(
+                    "%s: interrupted by the runner's previous stop; posting Error", taken.ref
+                )
+                self.statuses.submit(error_status(taken.instance_id, INTERRUPTED))
+
+    def _remove_leftovers(self, when: str) -> None:
+        removed = self.engine.remove_labelled({LABEL_RUNNER_ID: self.settings.runner_id})
+        if removed:
+            log.warning(
+                "%s: removed %d container(s) of runner %s: %s",
+                when,
+                len(removed),
+                self.settings.runner_id,
+                ", ".join(c[:12] for c in removed),
+            )
+
+    def close(self) -> None:
+        """Stop what `start()` started, delivering what is owed for a while; remove this
+        runner's containers; release the connections and the state directory."""
+        if self.listener is not None:
+            self.listener.stop()
+        self.cancellations.stop()
+        self.statuses.stop(_FLUSH_TIMEOUT_S)
+        try:
+            self._remove_leftovers("shutdown")
+        finally:
+            self.client.close()
+            self.state.close()
+            log.info("runner %s stopped", self.settings.runner_id)
+
+
+def connect_engine(settings: RunnerSettings) -> DockerEngine:
+    """The Docker engine, with a connection for each task at once and a few more."""
+    return DockerEngine(pool_size=2 * settings.concurrency + 4)
+
+
+@contextmanager
+def open_runner(settings: RunnerSettings) -> Iterator[Runner | None]:
+    """A started runner whose catalog is published, SIGTERM/SIGINT wired to its worker;
+    closed on the way out. None when a signal came before the catalog was published."""
+    redact(settings.api_key)  # a line that would show it shows <redacted> instead
+    log.info("starting: %s", settings.describe())
+    engine = connect_engine(settings)
+    try:
+        runner = Runner(settings, engine)
+        try:
+            runner.start()
+            with stop_on_signals(runner.worker):
+                yield runner if runner.publish(runner.worker.stopping) else None
+        finally:
+            runner.close()
+    finally:
+        engine.close()

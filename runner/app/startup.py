@@ -1,0 +1,91 @@
+"""What the runner does once at start-up: read and check its images' catalogs and task
+policies, publish the catalogs, and end the tasks an earlier run left unfinished."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, Protocol
+
+from runner.config.policy import loosened
+from runner.core.backoff import PLATFORM_FAILING, Stopped, retry
+from runner.core.catalog import Catalog, CatalogCheck, TaskRoute, routes_from_label
+from runner.core.errors import ConfigError, PlatformError
+from runner.core.policy import PolicyTable, TaskPolicy
+
+log = logging.getLogger(__name__)
+
+INTERRUPTED = (
+    "the task was interrupted: the runner stopped (crashed or was killed) while the task "
+    "ran, and its container was removed when the runner restarted"
+)
+
+
+class ImageInfo(Protocol):
+    def image_labels(self, image: str) -> Mapping[str, str]: ...
+    def runtimes(self) -> set[str]: ...
+
+
+def load_catalog(images: Sequence[str], engine: ImageInfo, check: CatalogCheck) -> Catalog:
+    routes: list[TaskRoute] = []
+    for image in images:
+        found = routes_from_label(image, engine.image_labels(image), check)
+        log.info("image %s: %s", image, ", ".join(f"{r.namespace}/{r.name}" for r in found))
+        routes += found
+    return Catalog(routes)
+
+
+def check_policies(policies: PolicyTable, engine: ImageInfo) -> None:
+    """Refuse runtimes the engine lacks; log every loosened default, so none is silent."""
+    scopes = {"runner-wide": policies.default} | {
+        f"image {image}": policy for image, policy in policies.images.items()
+    }
+    wanted = {p.limits.runtime for p in scopes.values()} - {""}
+    missing = wanted - engine.runtimes() if wanted else set()
+    if missing:
+        raise ConfigError(
+            f"runtime {', '.join(sorted(missing))} is not registered with the Docker engine "
+            "(for gVisor: `make gvisor`, or see the README's security section)"
+        )
+    for scope, policy in scopes.items():
+        reference = TaskPolicy() if scope == "runner-wide" else policies.default
+        loose = loosened(policy, reference)
+        if loose:
+            log.warning("%s task policy loosens the defaults: %s", scope, "; ".join(loose))
+
+
+Publish = Callable[[str, Sequence[Mapping[str, Any]]], None]
+
+
+def publish_catalogs(
+    catalog: Catalog,
+    publish: Publish,
+    stop: threading.Event,
+    on_error: Callable[[], None] = lambda: None,
+) -> bool:
+    """Publish each namespace's catalog, retrying while the platform is unreachable
+    (`on_error` is told of each failure).
+
+    AuthError and other refusals propagate; False if `stop` was set first.
+    """
+    backoff = PLATFORM_FAILING.backoff()
+    for namespace in catalog.namespaces:
+        definitions = catalog.definitions(namespace)
+        try:
+            retry(
+                lambda: publish(namespace, definitions),  # noqa: B023 -- called in this iteration
+                retryable=lambda exc: isinstance(exc, PlatformError) and exc.transient,
+                backoff=backoff,
+                wait=stop.wait,
+                on_retry=lambda exc, delay: _retrying(exc, delay, on_error),
+            )
+        except Stopped:
+            return False
+        log.info("published %d task(s) of namespace %s", len(definitions), namespace)
+    return True
+
+
+def _retrying(exc: Exception, delay_s: float, on_error: Callable[[], None]) -> None:
+    on_error()
+    log.warning("%s; trying again in %.1f s", exc, delay_s)

@@ -1,0 +1,38 @@
+"""The commands that serve: `run` (the runner for a platform) and `serve` (the local server)."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import threading
+
+from runner.app.runner import open_runner
+from runner.config.local import SERVE_OPTIONS, local_settings
+from runner.config.settings import runner_settings
+from runner.core.errors import EXIT_OK
+from runner.localserver import LocalServer
+
+
+def run(args: argparse.Namespace) -> int:
+    with open_runner(runner_settings(args, os.environ)) as runner:
+        if runner is not None:
+            runner.run()
+    return EXIT_OK
+
+
+def serve(args: argparse.Namespace) -> int:
+    settings = local_settings(args, os.environ, SERVE_OPTIONS)
+    stop = threading.Event()
+    previous = {
+        sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGTERM, signal.SIGINT)
+    }
+    try:
+        with LocalServer(
+            settings.db, host=settings.host, port=settings.port, api_key=settings.api_key
+        ):
+            stop.wait()  # the server logs where it listens
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
+    return EXIT_OK

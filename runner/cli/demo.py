@@ -1,0 +1,87 @@
+"""`make run` without a platform: the local server, the runner, and one of each sample task."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import threading
+from collections.abc import Mapping
+
+from runner.app.runner import Runner, open_runner
+from runner.cli.local import print_new_statuses, skip_to_end
+from runner.cli.output import say
+from runner.config.local import DEMO_OPTIONS, KEY, local_settings
+from runner.config.settings import runner_settings
+from runner.core.errors import EXIT_OK
+from runner.localserver import LocalServer
+from runner.localserver.client import LocalClient
+
+# What the demo submits, for the tasks the given images declare.
+SUBMISSIONS: tuple[tuple[str, str, Mapping[str, str]], ...] = (
+    ("sample", "simple", {"arg": "hello"}),
+    ("sample", "double", {"str_in": "ab", "nbr_in": "21"}),
+    ("sample", "reporting_task", {"n": "3", "param": "demo"}),
+    ("sample", "error_placeholder", {}),
+    ("sample", "zero_division", {}),
+    ("textstats", "word_count", {"text": "one two three\nfour"}),
+    ("textstats", "slow_upper", {"text": "shout", "seconds": "2"}),
+    ("numbers", "count_primes", {"limit": "5000000"}),
+    ("greet", "hello", {"who": "demo", "times": "2"}),
+)
+
+
+class _Background(threading.Thread):
+    """Runs the runner off the main thread, which keeps the signals and the printing."""
+
+    def __init__(self, runner: Runner) -> None:
+        super().__init__(name="runner", daemon=True)
+        self._runner = runner
+        self.error: Exception | None = None
+
+    def run(self) -> None:
+        try:
+            self._runner.run()
+        except Exception as exc:  # noqa: BLE001 -- handed to the main thread, which re-raises it
+            self.error = exc
+
+
+def run_demo(args: argparse.Namespace) -> int:
+    local = local_settings(args, os.environ, (*DEMO_OPTIONS, KEY))
+    with LocalServer(local.db, port=local.port, api_key=local.api_key) as server:
+        environ = {
+            "XC_RUNNER_STATE_DIR": str(local.db.parent / "state"),
+            **os.environ,
+            "XC_SCENARIO_SERVER": server.url,
+            "XC_SCENARIO_APIKEY": local.api_key,
+        }
+        client = LocalClient(server.url, local.api_key)
+        last = skip_to_end(client)
+        with open_runner(runner_settings(args, environ)) as runner:
+            if runner is not None:
+                last = _show(runner, client, server.url, local.api_key, last)
+        # Closing the runner delivered what it owed: print the last statuses.
+        print_new_statuses(client, last, wait_s=0)
+    return EXIT_OK
+
+
+def _show(runner: Runner, client: LocalClient, url: str, key: str, last: int) -> int:
+    background = _Background(runner)
+    background.start()
+    say(f"local XC Scenario server listening on {url} (API key: {key})")
+    for namespace, task, inputs in SUBMISSIONS:
+        if runner.catalog.route(namespace, task) is not None:
+            created = client.submit(namespace, task, dict(inputs))
+            say(f"submitted {namespace}/{task} {json.dumps(dict(inputs))} as {created['id']}")
+    say(
+        "statuses as they arrive (Ctrl-C to stop; more tasks: "
+        f"XC_SCENARIO_SERVER={url} .venv/bin/python -m runner submit sample simple arg=hi):"
+    )
+    while background.is_alive() and not runner.worker.stopping.is_set():
+        last = print_new_statuses(client, last, wait_s=0.5)
+    say("stopping: letting running tasks finish (Ctrl-C again to stop them now)")
+    while background.is_alive():
+        last = print_new_statuses(client, last, wait_s=0.2)
+    if background.error is not None:
+        raise background.error
+    return last

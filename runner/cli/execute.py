@@ -1,0 +1,117 @@
+"""`xc-runner exec IMAGE NAMESPACE/TASK [NAME=VALUE ...]`: one task, no platform.
+
+Progress goes to stderr as it arrives; a Completed prints its outputs as one line of JSON
+on stdout (exit 0); an Error prints its message on stderr (exit 1); a bad command line, an
+unknown task, or invalid or missing inputs are named on stderr (exit 2), and no container
+starts. Inputs come from `--input-json FILE` (`-`: stdin), then NAME=VALUE pairs, which
+win for the names they give.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import uuid
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from runner.app.oneshot import OneShot, open_oneshot
+from runner.cli.local import parse_assignments
+from runner.config.oneshot import oneshot_settings
+from runner.core.errors import (
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    EXIT_USAGE,
+    ConfigError,
+    TaskRejected,
+    UsageError,
+)
+from runner.core.model import TaskInstance, TaskStatus
+from runner.core.text import printable, printable_json
+
+EXIT_TASK_ERROR = 1  # the task ended in Error
+
+
+def exec_task(args: argparse.Namespace) -> int:
+    namespace, task = task_name(args.task)
+    inputs = {**read_input_json(args.input_json), **_pairs(args.inputs)}
+    settings = oneshot_settings("exec", [args.image], args, os.environ)
+    with open_oneshot(settings) as oneshot:
+        return _exec(oneshot, args.image, namespace, task, inputs)
+
+
+def _exec(oneshot: OneShot, image: str, namespace: str, task: str, inputs: dict[str, Any]) -> int:
+    catalog = oneshot.catalog(image)
+    try:
+        oneshot.admit(catalog, namespace, task, inputs)
+    except TaskRejected as exc:
+        _err(f"xc-runner exec: {exc}")
+        return EXIT_USAGE
+    instance = TaskInstance(f"exec-{uuid.uuid4().hex[:12]}", namespace, task, inputs)
+    status = oneshot.run(catalog, instance, Printer()).status
+    if oneshot.stop.is_set():
+        return EXIT_INTERRUPTED
+    return EXIT_OK if status.status == "Completed" else EXIT_TASK_ERROR
+
+
+def task_name(text: str) -> tuple[str, str]:
+    namespace, slash, task = text.partition("/")
+    if not slash or not namespace or not task:
+        raise UsageError(f"the task must be given as NAMESPACE/TASK, got {text!r}")
+    return namespace, task
+
+
+def _pairs(pairs: Sequence[str]) -> dict[str, str]:
+    try:
+        return parse_assignments(pairs)
+    except ConfigError as exc:
+        raise UsageError(str(exc)) from None
+
+
+def read_input_json(source: str | None) -> dict[str, Any]:
+    """The inputs object of `--input-json` (a file, or `-` for stdin); {} without one."""
+    if source is None:
+        return {}
+    name = "stdin" if source == "-" else source
+    try:
+        text = sys.stdin.read() if source == "-" else Path(source).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UsageError(f"--input-json: cannot read {name}: {exc}") from None
+    try:
+        value = json.loads(text)
+    except ValueError as exc:
+        raise UsageError(f"--input-json: {name} is not valid JSON: {exc}") from None
+    if not isinstance(value, dict):
+        raise UsageError(f"--input-json: {name} must hold a JSON object of inputs by name")
+    return value
+
+
+class Printer:
+    """The task's statuses as they arrive: the outputs on stdout, the rest on stderr."""
+
+    def submit(self, status: TaskStatus) -> None:
+        if status.status == "Completed":
+            sys.stdout.write(printable_json(dict(status.output_values or {})) + "\n")
+            sys.stdout.flush()
+            if status.message:
+                _err(f"Completed: {printable(status.message)}")
+        elif status.status == "Error":
+            level = f" ({printable(status.error_level)})" if status.error_level else ""
+            _err(f"Error{level}: {printable(status.message)}")
+        else:
+            _err(f"[{_percent(status.progress)}] {printable(status.message)}")
+
+
+def _percent(progress: str | None) -> str:
+    try:
+        return f"{float(progress or ''):4.0%}"
+    except ValueError:
+        return "    " if not progress else printable(progress)
+
+
+def _err(line: str) -> None:
+    sys.stderr.write(line + "\n")
+    sys.stderr.flush()

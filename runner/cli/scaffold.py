@@ -1,0 +1,111 @@
+"""`xc-runner new LANGUAGE NAME`: a new task image folder from a template.
+
+File work only, standard library only. The templates are runner/templates/<language>/
+(shipped in the wheel): a Dockerfile, the task code on that language's SDK, a
+catalog.json and an examples.json with one example. Every file's text has
+``{{name}}`` replaced by NAME, which is the folder's name, the image's name
+(xc-tasks/NAME) and the catalog's namespace.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+from importlib import resources
+from importlib.resources.abc import Traversable
+from pathlib import Path
+
+from runner.core.errors import EXIT_OK, UsageError
+
+LANGUAGES = ("go", "node", "python", "sh")
+PLACEHOLDER = "{{name}}"
+MAX_NAME_LENGTH = 64
+# One path component of an image name, as Docker's reference grammar has it.
+_IMAGE_NAME_PART = re.compile(r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*")
+_SKIPPED = ("__pycache__",)
+
+
+class ScaffoldError(ValueError):
+    """Nothing was created; the message says why."""
+
+
+def check_language(language: str) -> None:
+    if language not in LANGUAGES:
+        raise ScaffoldError(
+            f"unknown language {language!r}: the known languages are {', '.join(LANGUAGES)}"
+        )
+
+
+def check_name(name: str) -> None:
+    """NAME must be a plain lowercase image-name part: it names a folder, an image, a namespace."""
+    if len(name) > MAX_NAME_LENGTH:
+        raise ScaffoldError(f"the name is longer than {MAX_NAME_LENGTH} characters")
+    if not _IMAGE_NAME_PART.fullmatch(name):
+        raise ScaffoldError(
+            f"{name!r} is not a plain image name: use lowercase letters and digits, "
+            "separated by single '.' or '_', '__', or dashes (like my-task)"
+        )
+
+
+def _walk(folder: Traversable, prefix: str = "") -> list[tuple[str, Traversable]]:
+    found: list[tuple[str, Traversable]] = []
+    for entry in sorted(folder.iterdir(), key=lambda e: e.name):
+        if entry.name in _SKIPPED or entry.name.endswith(".pyc"):
+            continue
+        if entry.is_dir():
+            found += _walk(entry, f"{prefix}{entry.name}/")
+        else:
+            found.append((f"{prefix}{entry.name}", entry))
+    return found
+
+
+def template(language: str) -> list[tuple[str, str]]:
+    """(relative path, text) of each file of the language's template, name not substituted."""
+    check_language(language)
+    folder = resources.files("runner") / "templates" / language
+    return [(path, entry.read_text(encoding="utf-8")) for path, entry in _walk(folder)]
+
+
+def scaffold(language: str, name: str, images_dir: Path) -> list[Path]:
+    """Create images_dir/NAME from the language's template; the files written.
+
+    Refuses (ScaffoldError) an unknown language, a bad name, a missing images_dir,
+    and a folder that exists: it never overwrites anything.
+    """
+    files = template(language)
+    check_name(name)
+    if not images_dir.is_dir():
+        raise ScaffoldError(f"{images_dir} is not a folder")
+    target = images_dir / name
+    try:
+        target.mkdir()
+    except FileExistsError:
+        raise ScaffoldError(f"{target} already exists: nothing was changed") from None
+    written = []
+    for relative, text in files:
+        path = target / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with path.open("x", encoding="utf-8") as out:
+            out.write(text.replace(PLACEHOLDER, name))
+        written.append(path)
+    return written
+
+
+def new(args: argparse.Namespace) -> int:
+    """`xc-runner new LANGUAGE NAME`: the folder, and what to do next."""
+    try:
+        written = scaffold(args.language, args.name, args.dir)
+    except ScaffoldError as exc:
+        raise UsageError(str(exc)) from None
+    folder = args.dir / args.name
+    sys.stdout.write(f"created {folder}/:\n")
+    sys.stdout.writelines(f"  {path.relative_to(folder)}\n" for path in written)
+    image = f"xc-tasks/{args.name}:latest"
+    sys.stdout.write(
+        "next:\n"
+        f"  make images                       # builds {image} with its catalog and examples\n"
+        f"  xc-runner check {image}\n"
+        f"  xc-runner exec {image} {args.name}/<task> NAME=VALUE ...\n"
+    )
+    return EXIT_OK

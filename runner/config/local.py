@@ -1,0 +1,63 @@
+"""Settings of the local server and of the commands that talk to it (serve, demo, submit,
+status, watch): the same option parsing as the runner's, so a bad value is named and
+ends the command with exit code 3."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from runner.config.options import Option, parse_port, resolve
+
+DEFAULT_LOCAL_HOST = "127.0.0.1"
+DEFAULT_LOCAL_PORT = 8077
+DEFAULT_LOCAL_KEY = "local-dev-key"  # refused on any address but loopback
+DEFAULT_LOCAL_DB = Path(".local/scenario.db")
+
+
+def parse_host(text: str) -> str:
+    host = text.strip()
+    if not host or any(c.isspace() or c in "/?#@" for c in host):
+        raise ValueError(f"not a host name or address: {text!r}")
+    return host
+
+
+def parse_key(text: str) -> str:
+    if not text.strip():
+        raise ValueError("the API key is empty")
+    return text.strip()
+
+
+HOST = Option("host", "--host", "XC_LOCAL_HOST", parse_host, "address to listen on")
+PORT = Option("port", "--port", "XC_LOCAL_PORT", parse_port, "the local server's port")
+DB = Option("db", "--db", "XC_LOCAL_DB", Path, "the local server's SQLite file")
+KEY = Option("api_key", "--api-key", "XC_SCENARIO_APIKEY", parse_key, "the API key")
+
+SERVE_OPTIONS = (HOST, PORT, DB, KEY)  # serve: all of them
+# The demo's server listens on loopback only; its key is the runner's --api-key.
+DEMO_OPTIONS = (PORT, DB)
+CLIENT_OPTIONS = (PORT, KEY)  # submit, status, watch
+
+
+@dataclass(frozen=True)
+class LocalSettings:
+    host: str = DEFAULT_LOCAL_HOST
+    port: int = DEFAULT_LOCAL_PORT
+    db: Path = DEFAULT_LOCAL_DB
+    api_key: str = field(default=DEFAULT_LOCAL_KEY, repr=False)
+
+    @property
+    def url(self) -> str:
+        """Where the commands reach the local server (a wildcard host on 127.0.0.1)."""
+        wildcard = self.host in ("", "0.0.0.0", "::")  # noqa: S104 -- compared, not bound
+        host = "127.0.0.1" if wildcard else self.host
+        return f"http://[{host}]:{self.port}" if ":" in host else f"http://{host}:{self.port}"
+
+
+def local_settings(
+    args: argparse.Namespace, environ: Mapping[str, str], options: Sequence[Option]
+) -> LocalSettings:
+    """The local server's settings from a command's `options`, by flag or environment."""
+    return LocalSettings(**resolve(options, args, environ))

@@ -1,0 +1,54 @@
+"""Settings of the task author's commands, `exec` and `check`: the task policy of `run`
+(flags, environment, the TOML file) and its time rules, with no platform and no state."""
+
+from __future__ import annotations
+
+import argparse
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from runner.config.options import Option, resolve
+from runner.config.policy import POLICY_OPTIONS, PolicyFile, build_policies, read_policy_file
+from runner.config.settings import RUNNER_OPTIONS
+from runner.core.policy import PolicyTable
+
+# The options of `run` that still mean something without a platform.
+_KEPT = {"config_path", "exit_grace_s", "stop_grace_s"}
+ONESHOT_OPTIONS: tuple[Option, ...] = tuple(o for o in RUNNER_OPTIONS if o.dest in _KEPT)
+
+
+def oneshot_runner_id(command: str) -> str:
+    """A runner id of this run alone: its containers are told apart from any runner's."""
+    return f"xc-{command}-{uuid.uuid4().hex[:12]}"
+
+
+@dataclass(frozen=True)
+class OneShotSettings:
+    images: tuple[str, ...]
+    runner_id: str
+    policies: PolicyTable = field(default_factory=PolicyTable)
+    exit_grace_s: float = 2.0
+    stop_grace_s: float = 5.0
+
+
+def oneshot_settings(
+    command: str,
+    images: Sequence[str],
+    args: argparse.Namespace,
+    environ: Mapping[str, str],
+) -> OneShotSettings:
+    """Built as `run` builds its own, except that the file's sections for other images
+    are left out; ConfigError names a bad flag, variable or file."""
+    values = resolve(ONESHOT_OPTIONS, args, environ)
+    config_path: Path | None = values.pop("config_path", None)
+    file = read_policy_file(config_path) if config_path else PolicyFile()
+    mine = PolicyFile(file.defaults, {i: v for i, v in file.images.items() if i in images})
+    policies = build_policies(mine, resolve(POLICY_OPTIONS, args, environ), images)
+    return OneShotSettings(
+        images=tuple(images),
+        runner_id=oneshot_runner_id(command),
+        policies=policies,
+        **values,
+    )

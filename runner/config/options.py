@@ -1,0 +1,130 @@
+"""Settings as text: how each is read (sizes, counts, durations, ports, booleans), and
+where it comes from (one flag and one environment variable; the flag wins)."""
+
+from __future__ import annotations
+
+import argparse
+import math
+import re
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from runner.core.errors import ConfigError
+
+_SIZE = re.compile(r"^\s*(\d+)\s*([kmg]?)i?b?\s*$", re.IGNORECASE)
+_SIZE_FACTORS = {"": 1, "k": 1024, "m": 1024**2, "g": 1024**3}
+
+
+def parse_bytes(text: str) -> int:
+    """`"512m"` -> 536870912. Binary units (k, m, g), as the docker CLI reads them."""
+    match = _SIZE.match(text)
+    if not match:
+        raise ValueError(f"not a size: {text!r} (use a whole number with k, m or g, e.g. 512m)")
+    return int(match.group(1)) * _SIZE_FACTORS[match.group(2).lower()]
+
+
+def parse_positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise ValueError(f"not a whole number: {text!r}") from None
+    if value < 1:
+        raise ValueError(f"must be at least 1, got {value}")
+    return value
+
+
+def parse_positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise ValueError(f"not a number: {text!r}") from None
+    if not math.isfinite(value) or value <= 0:
+        raise ValueError(f"must be a positive number, got {text!r}")
+    return value
+
+
+def parse_port(text: str) -> int:
+    """A TCP port, 0 (any free port) to 65535."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise ValueError(f"not a port number: {text!r}") from None
+    if not 0 <= value <= 65535:
+        raise ValueError(f"a port is 0 to 65535, got {value}")
+    return value
+
+
+def parse_host_port(text: str) -> tuple[str, int]:
+    """`"127.0.0.1:9180"` -> `("127.0.0.1", 9180)`; an IPv6 host in brackets: `[::1]:9180`."""
+    host, sep, port = text.strip().rpartition(":")
+    bracketed = host.startswith("[") and host.endswith("]")
+    if bracketed:
+        host = host[1:-1]
+    if not sep or not host or (":" in host and not bracketed):
+        raise ValueError(
+            f"not HOST:PORT: {text!r} (e.g. 127.0.0.1:9180 for this machine only, "
+            "0.0.0.0:9180 for every interface)"
+        )
+    return host, parse_port(port)
+
+
+def parse_bool(text: str) -> bool:
+    lowered = text.strip().lower()
+    if lowered in {"1", "true", "yes", "on"}:
+        return True
+    if lowered in {"0", "false", "no", "off", ""}:
+        return False
+    raise ValueError(f"not a boolean: {text!r} (use true or false)")
+
+
+@dataclass(frozen=True)
+class Option:
+    """One setting: where it comes from and how its text is read.
+
+    Its key in the configuration file is the flag without its dashes
+    (`--open-files` -> `open_files`).
+    """
+
+    dest: str
+    flag: str
+    env: str
+    parse: Callable[[str], Any]
+    help: str
+
+    @property
+    def key(self) -> str:
+        return self.flag.lstrip("-").replace("-", "_")
+
+
+def add_options(parser: argparse.ArgumentParser, options: Sequence[Option]) -> None:
+    """One flag per option; its value is parsed later by `resolve`, so that a bad flag and
+    a bad environment variable get the same message and exit code."""
+    for option in options:
+        parser.add_argument(
+            option.flag, dest=option.dest, default=None, help=f"{option.help} [env {option.env}]"
+        )
+
+
+def resolve(
+    options: Sequence[Option], args: argparse.Namespace, environ: Mapping[str, str]
+) -> dict[str, Any]:
+    """Values given by a flag or the environment, parsed; absent ones are left out.
+
+    ConfigError names the flag or the variable whose value is wrong.
+    """
+    values: dict[str, Any] = {}
+    for option in options:
+        flag_value = getattr(args, option.dest, None)
+        source, text = (
+            (option.flag, flag_value)
+            if flag_value is not None
+            else (option.env, environ.get(option.env))
+        )
+        if text is None or (text == "" and source == option.env):
+            continue
+        try:
+            values[option.dest] = option.parse(text)
+        except ValueError as exc:
+            raise ConfigError(f"{source}: {exc}") from None
+    return values

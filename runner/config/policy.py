@@ -1,0 +1,222 @@
+"""The task policy's settings: its options, the TOML file, and what loosens the defaults.
+
+The policy's values and secure defaults are runner.core.policy. The
+runner-wide policy is built from the built-in defaults, then the
+configuration file's `[defaults]`, then the environment and flags. An image's
+section of the file (`[images."name:tag"]`) overrides single keys of it.
+Nothing is weakened silently: every override that loosens a built-in default
+is listed by `loosened()` and logged at start-up.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from runner.config.options import Option, parse_bytes, parse_positive_float, parse_positive_int
+from runner.core.errors import ConfigError
+from runner.core.policy import PolicyTable, TaskPolicy
+
+_USER = re.compile(r"^[A-Za-z0-9_.-]+(:[A-Za-z0-9_.-]+)?$")
+_ROOT_USERS = {"0", "root"}
+
+
+def parse_user(text: str) -> str:
+    if not _USER.match(text):
+        raise ValueError(f"not a user: {text!r} (use uid:gid, e.g. 65534:65534)")
+    return text
+
+
+def parse_network(text: str) -> str:
+    if text == "host" or text.startswith("container:"):
+        raise ValueError(
+            f"network {text!r} would share a namespace with the host or another container; "
+            "use none, bridge or a network of your own"
+        )
+    if not re.match(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", text):
+        raise ValueError(f"not a network name: {text!r}")
+    return text
+
+
+def parse_runtime(text: str) -> str:
+    if text and not re.match(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", text):
+        raise ValueError(f"not a runtime name: {text!r}")
+    return "" if text == "runc" else text
+
+
+POLICY_OPTIONS: tuple[Option, ...] = (
+    Option(
+        "memory_bytes",
+        "--memory",
+        "XC_RUNNER_MEMORY",
+        parse_bytes,
+        "memory limit per task (swap included)",
+    ),
+    Option("cpus", "--cpus", "XC_RUNNER_CPUS", parse_positive_float, "CPUs per task"),
+    Option("pids", "--pids", "XC_RUNNER_PIDS", parse_positive_int, "process limit per task"),
+    Option(
+        "open_files",
+        "--open-files",
+        "XC_RUNNER_OPEN_FILES",
+        parse_positive_int,
+        "open files per task",
+    ),
+    Option(
+        "tmpfs_bytes",
+        "--tmpfs-size",
+        "XC_RUNNER_TMPFS_SIZE",
+        parse_bytes,
+        "size of the writable /tmp",
+    ),
+    Option("user", "--user", "XC_RUNNER_USER", parse_user, "uid:gid tasks run as"),
+    Option(
+        "network",
+        "--network",
+        "XC_RUNNER_NETWORK",
+        parse_network,
+        "network of task containers (none: no network)",
+    ),
+    Option(
+        "runtime",
+        "--runtime",
+        "XC_RUNNER_RUNTIME",
+        parse_runtime,
+        "OCI runtime of task containers: runsc for gVisor, empty for the engine's default",
+    ),
+    Option(
+        "timeout_s",
+        "--task-timeout-s",
+        "XC_RUNNER_TASK_TIMEOUT_S",
+        parse_positive_float,
+        "time limit of a task when neither the instance nor the catalog sets one",
+    ),
+    Option(
+        "max_output_bytes",
+        "--max-output-bytes",
+        "XC_RUNNER_MAX_OUTPUT_BYTES",
+        parse_bytes,
+        "cap on a task's stdout+stderr",
+    ),
+    Option(
+        "max_line_bytes",
+        "--max-line-bytes",
+        "XC_RUNNER_MAX_LINE_BYTES",
+        parse_bytes,
+        "cap on one stdout line",
+    ),
+    Option(
+        "max_result_bytes",
+        "--max-result-bytes",
+        "XC_RUNNER_MAX_RESULT_BYTES",
+        parse_bytes,
+        "cap on a task's result message",
+    ),
+)
+
+_BY_KEY = {option.key: option for option in POLICY_OPTIONS}
+
+
+@dataclass(frozen=True)
+class PolicyFile:
+    """The configuration file's contents: overrides as policy field values."""
+
+    defaults: Mapping[str, Any] = field(default_factory=dict)
+    images: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+
+
+def read_policy_file(path: Path) -> PolicyFile:
+    try:
+        with path.open("rb") as handle:
+            document = tomllib.load(handle)
+    except OSError as exc:
+        raise ConfigError(f"cannot read the configuration file {path}: {exc}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path} is not valid TOML: {exc}") from None
+    return policy_file(document, str(path))
+
+
+def policy_file(document: Mapping[str, Any], source: str) -> PolicyFile:
+    unknown = set(document) - {"defaults", "images"}
+    if unknown:
+        raise ConfigError(
+            f"{source}: unknown section(s) {', '.join(sorted(unknown))} "
+            "(expected [defaults] and [images.\"name:tag\"])"
+        )
+    images = document.get("images", {})
+    if not isinstance(images, dict) or not all(isinstance(v, dict) for v in images.values()):
+        raise ConfigError(f'{source}: images must be tables, e.g. [images."xc-tasks/x:latest"]')
+    return PolicyFile(
+        defaults=_section(document.get("defaults", {}), f"{source} [defaults]"),
+        images={
+            image: _section(values, f'{source} [images."{image}"]')
+            for image, values in images.items()
+        },
+    )
+
+
+def _section(values: Any, where: str) -> dict[str, Any]:
+    if not isinstance(values, dict):
+        raise ConfigError(f"{where} must be a table")
+    parsed: dict[str, Any] = {}
+    for key, value in values.items():
+        option = _BY_KEY.get(key)
+        if option is None:
+            raise ConfigError(
+                f"{where}: unknown key {key!r} (known: {', '.join(sorted(_BY_KEY))})"
+            )
+        if isinstance(value, bool) or not isinstance(value, str | int | float):
+            raise ConfigError(f"{where}: {key} must be a string or a number, got {value!r}")
+        try:
+            parsed[option.dest] = option.parse(str(value))
+        except ValueError as exc:
+            raise ConfigError(f"{where}: {key}: {exc}") from None
+    return parsed
+
+
+def build_policies(
+    file: PolicyFile, overrides: Mapping[str, Any], images: Sequence[str]
+) -> PolicyTable:
+    """The runner-wide policy and the policy of each image that has a section."""
+    base = TaskPolicy().replace({**file.defaults, **overrides})
+    per_image = {image: base.replace(values) for image, values in file.images.items()}
+    unserved = sorted(set(per_image) - set(images))
+    if unserved:
+        raise ConfigError(
+            f"the configuration file has sections for images this runner does not serve: "
+            f"{', '.join(unserved)} (served: {', '.join(images)})"
+        )
+    return PolicyTable(base, per_image)
+
+
+def loosened(policy: TaskPolicy, reference: TaskPolicy) -> list[str]:
+    """How `policy` is looser than `reference`, one phrase per setting."""
+    found: list[str] = []
+    new, old = policy.limits, reference.limits
+    if new.network not in (old.network, "none"):
+        found.append(f"network {new.network} (instead of {old.network})")
+    if _is_root(new.user) and not _is_root(old.user):
+        found.append(f"runs as root ({new.user})")
+    if old.runtime and new.runtime != old.runtime:
+        found.append(f"runtime {new.runtime or 'engine default'} (instead of {old.runtime})")
+    for option in POLICY_OPTIONS:  # every limit: higher is looser
+        value, was = policy.value(option.dest), reference.value(option.dest)
+        if isinstance(value, int | float) and value > was:
+            show = _size if option.parse is parse_bytes else _number
+            found.append(f"{option.key} {show(value)} (instead of {show(was)})")
+    return found
+
+
+def _size(count: float) -> str:
+    return f"{count / 1024**2:g} MiB" if count >= 1024**2 else f"{count / 1024:g} KiB"
+
+
+def _number(value: float) -> str:
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+def _is_root(user: str) -> bool:
+    return user.partition(":")[0] in _ROOT_USERS

@@ -1,0 +1,219 @@
+"""Settings: one frozen object, built once from the environment and the command line.
+
+Every setting has exactly one environment variable and one flag; a flag beats
+the environment, which beats the default. Units are in the names. Task
+policy settings (limits, network, runtime) may also come from a TOML file,
+per image: see runner.config.policy.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import socket
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from runner.config.options import (
+    Option,
+    parse_bool,
+    parse_host_port,
+    parse_positive_float,
+    parse_positive_int,
+    resolve,
+)
+from runner.config.policy import POLICY_OPTIONS, PolicyFile, build_policies, read_policy_file
+from runner.core.errors import ConfigError
+from runner.core.policy import PolicyTable
+
+DEFAULT_CANCEL_URL = (
+    "/polling/api/Cancelled?catalogTaskDefinitionNamespace={namespace}&taskInstanceId={id}"
+)
+
+
+def parse_images(text: str) -> tuple[str, ...]:
+    return tuple(part for part in re.split(r"[\s,]+", text) if part)
+
+
+def parse_cancel_url(text: str) -> str:
+    """A URL template with {id} (and optionally {namespace}); "off" turns the check off."""
+    if text.strip().lower() in {"off", "none"}:
+        return ""
+    if "{id}" not in text:
+        raise ValueError(f"the cancellation URL must contain {{id}}, got {text!r}")
+    try:
+        text.format(id="1", namespace="ns")
+    except (KeyError, IndexError, ValueError) as exc:
+        raise ValueError(f"only {{id}} and {{namespace}} may be used in it: {exc}") from None
+    return text
+
+
+def default_state_dir() -> Path:
+    base = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
+    return Path(base) / "xc-scenario-runner"
+
+
+def default_runner_id() -> str:
+    host = re.sub(r"[^a-zA-Z0-9_.-]", "-", socket.gethostname()) or "host"
+    return f"xc-runner-{host}"
+
+
+@dataclass(frozen=True)
+class RunnerSettings:
+    server_url: str
+    api_key: str = field(repr=False)
+    images: tuple[str, ...]
+    concurrency: int = 4
+    runner_id: str = field(default_factory=default_runner_id)
+    exit_grace_s: float = 2.0
+    stop_grace_s: float = 5.0
+    drain_timeout_s: float = 25.0  # under Kubernetes' default 30 s termination grace
+    http_timeout_s: float = 30.0
+    poll_max_interval_s: float = 2.0
+    remove_previous_tasks: bool = False
+    state_dir: Path = field(default_factory=default_state_dir)
+    outbox_max_statuses: int = 100_000
+    cancel_url: str = DEFAULT_CANCEL_URL
+    cancel_check_s: float = 5.0
+    http_addr: tuple[str, int] | None = None  # the operations listener; None: off
+    policies: PolicyTable = field(default_factory=PolicyTable)
+
+    def describe(self) -> str:
+        """One line for the start-up log; the API key is never printed."""
+        key = "set" if self.api_key else "NOT SET"
+        return (
+            f"server={self.server_url} api_key=<{key}> runner_id={self.runner_id} "
+            f"concurrency={self.concurrency} images={','.join(self.images)} "
+            f"state_dir={self.state_dir} policy={self.policies.default}"
+            + (f" http_addr={self.http_addr[0]}:{self.http_addr[1]}" if self.http_addr else "")
+        )
+
+
+RUNNER_OPTIONS: tuple[Option, ...] = (
+    Option(
+        "server_url", "--server", "XC_SCENARIO_SERVER", str, "base URL of the XC Scenario platform"
+    ),
+    Option("api_key", "--api-key", "XC_SCENARIO_APIKEY", str, "the platform's API key"),
+    Option(
+        "concurrency",
+        "--concurrency",
+        "XC_RUNNER_CONCURRENCY",
+        parse_positive_int,
+        "tasks run at once",
+    ),
+    Option(
+        "runner_id", "--runner-id", "XC_RUNNER_ID", str, "label put on this runner's containers"
+    ),
+    Option(
+        "config_path",
+        "--config",
+        "XC_RUNNER_CONFIG",
+        Path,
+        "TOML file of task policy defaults and per-image overrides",
+    ),
+    Option(
+        "exit_grace_s",
+        "--exit-grace-s",
+        "XC_RUNNER_EXIT_GRACE_S",
+        parse_positive_float,
+        "how long a task may keep running after its terminal message",
+    ),
+    Option(
+        "stop_grace_s",
+        "--stop-grace-s",
+        "XC_RUNNER_STOP_GRACE_S",
+        parse_positive_float,
+        "time between SIGTERM and SIGKILL when a task is stopped",
+    ),
+    Option(
+        "drain_timeout_s",
+        "--drain-timeout-s",
+        "XC_RUNNER_DRAIN_TIMEOUT_S",
+        parse_positive_float,
+        "on SIGTERM/SIGINT, how long running tasks may finish",
+    ),
+    Option(
+        "http_timeout_s",
+        "--http-timeout-s",
+        "XC_RUNNER_HTTP_TIMEOUT_S",
+        parse_positive_float,
+        "timeout of each request to the platform",
+    ),
+    Option(
+        "poll_max_interval_s",
+        "--poll-max-interval-s",
+        "XC_RUNNER_POLL_MAX_INTERVAL_S",
+        parse_positive_float,
+        "cap of the idle polling backoff",
+    ),
+    Option(
+        "remove_previous_tasks",
+        "--remove-previous-tasks",
+        "XC_RUNNER_REMOVE_PREVIOUS_TASKS",
+        parse_bool,
+        "publish the catalog with removePreviousTasks=true",
+    ),
+    Option(
+        "state_dir",
+        "--state-dir",
+        "XC_RUNNER_STATE_DIR",
+        Path,
+        "directory of the status outbox and task journal (keep it on a persistent volume)",
+    ),
+    Option(
+        "outbox_max_statuses",
+        "--outbox-max-statuses",
+        "XC_RUNNER_OUTBOX_MAX_STATUSES",
+        parse_positive_int,
+        "undelivered statuses kept before progress statuses are dropped and polling pauses",
+    ),
+    Option(
+        "cancel_url",
+        "--cancel-url",
+        "XC_RUNNER_CANCEL_URL",
+        parse_cancel_url,
+        "cancellation check URL template ({namespace}, {id}; relative to the server), or off",
+    ),
+    Option(
+        "cancel_check_s",
+        "--cancel-check-s",
+        "XC_RUNNER_CANCEL_CHECK_S",
+        parse_positive_float,
+        "how often a running task's cancellation is checked",
+    ),
+    Option(
+        "http_addr",
+        "--http-addr",
+        "XC_RUNNER_HTTP_ADDR",
+        parse_host_port,
+        "HOST:PORT of the operations listener (/metrics, /healthz, /readyz, /status); off if unset",
+    ),
+)
+
+
+def runner_settings(args: argparse.Namespace, environ: Mapping[str, str]) -> RunnerSettings:
+    values = resolve(RUNNER_OPTIONS, args, environ)
+    images = tuple(getattr(args, "images", None) or ()) or parse_images(
+        environ.get("XC_RUNNER_IMAGES", "")
+    )
+    if not images:
+        raise ConfigError("no task image given: name at least one (or set XC_RUNNER_IMAGES)")
+    server = str(values.pop("server_url", "")).rstrip("/")
+    if not re.match(r"^https?://[^/\s]+", server):
+        raise ConfigError(
+            f"XC_SCENARIO_SERVER (or --server) must be an http(s) URL, got {server!r}"
+        )
+    api_key = str(values.pop("api_key", ""))
+    if not api_key:
+        raise ConfigError("XC_SCENARIO_APIKEY (or --api-key) is not set")
+    config_path = values.pop("config_path", None)
+    policies = build_policies(
+        read_policy_file(config_path) if config_path else PolicyFile(),
+        resolve(POLICY_OPTIONS, args, environ),
+        images,
+    )
+    return RunnerSettings(
+        server_url=server, api_key=api_key, images=images, policies=policies, **values
+    )

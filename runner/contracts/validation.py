@@ -1,0 +1,236 @@
+"""The wire contracts in schemas/, checked with jsonschema.
+
+The only module of the runner that imports jsonschema. Validation errors become
+short sentences that name the offending field; callers get either a problem
+string or one of the runner's typed errors.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import referencing
+from jsonschema.exceptions import ValidationError
+from jsonschema.protocols import Validator
+
+from runner.core.catalog import TaskRoute, value_schema
+from runner.core.conformance import Problem
+from runner.core.errors import ConfigError, TaskRejected
+
+SCHEMA_FILES = (
+    "catalog.schema.json",
+    "task-input.schema.json",
+    "task-message.schema.json",
+    "task-instance.schema.json",
+    "task-status.schema.json",
+    "task-examples.schema.json",
+)
+_MAX_REPORTED = 5
+
+
+def schema_dir() -> Path:
+    """schemas/ in a source checkout, or the copy packaged inside the wheel."""
+    package = Path(__file__).resolve().parent.parent
+    packaged = package / "_schemas"
+    return packaged if packaged.is_dir() else package.parent / "schemas"
+
+
+def _location(error: ValidationError, noun: str) -> str:
+    path = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in error.absolute_path)
+    return f"{noun}{path}" if path else noun
+
+
+def describe(error: ValidationError, noun: str) -> str:
+    """One sentence naming where the error is and what is wrong."""
+    return str(located(error, noun))
+
+
+def located(error: ValidationError, noun: str) -> Problem:
+    """Where the error is (`noun[0].field`) and what is wrong."""
+    schema: Mapping[str, Any] = error.schema if isinstance(error.schema, Mapping) else {}
+    instance = error.instance
+    where = _location(error, noun)
+    if error.validator == "required" and isinstance(error.validator_value, list):
+        present = instance if isinstance(instance, dict) else {}
+        missing = [n for n in error.validator_value if n not in present]
+        return Problem(where, f"missing {', '.join(repr(m) for m in missing)}")
+    if error.validator == "additionalProperties" and isinstance(instance, dict):
+        known = set(schema.get("properties", {}))
+        extra = sorted(k for k in instance if k not in known)
+        return Problem(where, f"not declared: {', '.join(repr(e) for e in extra)}")
+    refused = error.validator_value if error.validator == "not" else None
+    if isinstance(refused, Mapping) and list(refused) == ["required"]:
+        return Problem(where, f"must not have {', '.join(repr(n) for n in refused['required'])}")
+    if error.validator in ("anyOf", "oneOf", "type") and "title" in schema:
+        return Problem(where, f"{_short(instance)} is not {schema['title']}")
+    return Problem(where, _clip(error.message))
+
+
+def _clip(text: str, limit: int = 200) -> str:
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _short(value: Any) -> str:
+    return _clip(repr(value), 80)
+
+
+def problem_list(validator: Validator, instance: Any, noun: str) -> list[Problem]:
+    """Every problem of `instance`, each at its path from `noun`, in path order."""
+    errors = sorted(validator.iter_errors(instance), key=lambda e: list(map(str, e.path)))
+    return [located(e, noun) for e in errors]
+
+
+def problems(validator: Validator, instance: Any, noun: str) -> str | None:
+    return joined(problem_list(validator, instance, noun))
+
+
+def joined(found: Sequence[Problem]) -> str | None:
+    """The first few problems as one line; None for none."""
+    if not found:
+        return None
+    text = "; ".join(str(p) for p in found[:_MAX_REPORTED])
+    more = len(found) - _MAX_REPORTED
+    return text + (f" (and {more} more)" if more > 0 else "")
+
+
+class Contracts:
+    """Validators for every schema in schemas/, and for schemas derived from catalogs."""
+
+    def __init__(self, directory: Path | None = None) -> None:
+        directory = directory or schema_dir()
+        self.schemas: dict[str, dict[str, Any]] = {}
+        for name in SCHEMA_FILES:
+            path = directory / name
+            try:
+                self.schemas[name] = json.loads(path.read_text())
+            except (OSError, ValueError) as exc:
+                raise ConfigError(f"cannot load schema {path}: {exc}") from None
+        resources = [
+            (s["$id"], referencing.Resource.from_contents(s)) for s in self.schemas.values()
+        ]
+        self._registry: referencing.Registry[Any] = referencing.Registry().with_resources(resources)
+        self._validators: dict[str, Validator] = {}
+
+    def validator(self, name: str, pointer: str = "") -> Validator:
+        """A validator for a schema file, or for a definition inside it (`#/$defs/x`)."""
+        uri = self.schemas[name]["$id"] + pointer
+        validator = self._validators.get(uri)
+        if validator is None:
+            validator = jsonschema.Draft202012Validator(
+                {"$ref": uri},
+                registry=self._registry,
+                format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER,
+            )
+            self._validators[uri] = validator
+        return validator
+
+    def check_catalog(self, catalog: Any, source: str) -> None:
+        problem = joined(self.catalog_problems(catalog))
+        if problem:
+            raise ConfigError(f"{source}: {problem}")
+
+    def catalog_problems(self, catalog: Any) -> list[Problem]:
+        """Every problem of a catalog: its schema's, else those the schema cannot say."""
+        found = problem_list(self.validator("catalog.schema.json"), catalog, "catalog")
+        return found or list(_semantic_problems(catalog))
+
+    def examples_problems(self, examples: Any) -> list[Problem]:
+        """Every problem of an examples label against schemas/task-examples.schema.json."""
+        return problem_list(self.validator("task-examples.schema.json"), examples, "examples")
+
+    def check_message(self, message: Mapping[str, Any]) -> str | None:
+        """The message against the one definition its type and status select."""
+        found = self.message_problems(message)
+        if found and found[0].path == "message.status" and len(found) == 1:
+            return f"status {found[0].what}"
+        return joined(found)
+
+    def message_problems(self, message: Mapping[str, Any]) -> list[Problem]:
+        if message.get("type") == "result":
+            pointer = "#/$defs/result"
+        elif message.get("status") == "InProgress":
+            pointer = "#/$defs/notifyProgress"
+        elif message.get("status") == "Error":
+            pointer = "#/$defs/notifyError"
+        else:
+            found = message.get("status")
+            return [Problem("message.status", f"must be 'InProgress' or 'Error', not {found!r}")]
+        validator = self.validator("task-message.schema.json", pointer)
+        return problem_list(validator, message, "message")
+
+    def check(self, name: str, instance: Any, noun: str, pointer: str = "") -> str | None:
+        """What is wrong with `instance` against a schema file (or a definition inside
+        it: `pointer` "#/$defs/x"), in sentences that name `noun`'s fields; None if fine."""
+        return problems(self.validator(name, pointer), instance, noun)
+
+    def task_inputs(self, route: TaskRoute, input_data: Mapping[str, Any] | None) -> dict[str, Any]:
+        """The inputs a task container receives; TaskRejected names what is wrong."""
+        inputs = route.inputs_from(input_data)
+        problem = problems(_derived(route.input_schema), inputs, "input")
+        if problem:
+            raise TaskRejected(f"invalid inputs for {route.namespace}/{route.name}: {problem}")
+        return inputs
+
+    def task_outputs(
+        self, route: TaskRoute, outputs: Mapping[str, Any]
+    ) -> tuple[dict[str, Any], str | None]:
+        values = route.outputs_from(outputs)
+        problem = problems(_derived(route.output_schema), values, "output")
+        return values, problem
+
+    def output_problems(self, route: TaskRoute, outputs: Mapping[str, Any]) -> list[Problem]:
+        """A result's outputs against the task's catalog, each problem at `outputs.<name>`."""
+        return problem_list(_derived(route.output_schema), route.outputs_from(outputs), "outputs")
+
+
+def _derived(schema: Mapping[str, Any]) -> Validator:
+    return _compile_derived(json.dumps(schema, sort_keys=True))
+
+
+@lru_cache(maxsize=1024)
+def _compile_derived(schema_text: str) -> Validator:
+    return jsonschema.Draft202012Validator(json.loads(schema_text))
+
+
+def _semantic_problems(catalog: Iterable[Mapping[str, Any]]) -> Iterator[Problem]:
+    """What the schema cannot say: unique names, and defaults that fit their own type.
+    Each problem names its task (and parameter) beside its JSON path."""
+    seen: dict[tuple[str, str], int] = {}
+    for index, definition in enumerate(catalog):
+        key = (definition["namespace"], definition["name"])
+        if key in seen:
+            yield Problem(
+                f"catalog[{index}]",
+                f"task {key[0]}/{key[1]} declared twice (first at catalog[{seen[key]}])",
+            )
+        seen.setdefault(key, index)
+        for kind in ("inputs", "outputs"):
+            yield from _parameter_problems(
+                f"catalog[{index}].{kind}",
+                f"({key[0]}/{key[1]}) {kind[:-1]}",
+                definition.get(kind) or [],
+            )
+
+
+def _parameter_problems(
+    where: str, what: str, params: Sequence[Mapping[str, Any]]
+) -> Iterator[Problem]:
+    seen: dict[str, int] = {}
+    for index, param in enumerate(params):
+        name = param["name"]
+        if name in seen:
+            yield Problem(
+                f"{where}[{index}].name",
+                f"{what} {name!r} declared twice (first at {where}[{seen[name]}])",
+            )
+        seen.setdefault(name, index)
+        default = param.get("defaultValue")
+        if default is not None:
+            validator = _derived(value_schema(param))
+            for found in problem_list(validator, default, f"{where}[{index}].defaultValue"):
+                yield Problem(found.path, f"{what} {name!r}: {found.what}")

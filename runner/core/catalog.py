@@ -1,0 +1,219 @@
+"""Task catalogs: which image runs which task, and the JSON Schemas derived from them.
+
+Pure logic: reading the catalog label goes through a callable, and checking
+against schemas/catalog.schema.json through another, so nothing here needs
+Docker or jsonschema.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from runner.core.errors import ConfigError
+
+CATALOG_LABEL = "xc-scenario.catalog"
+TYPE_ANNOTATION_SUFFIXES = ("#type", "#subtype")
+
+_INTEGER_TEXT = r"^\s*[-+]?[0-9]+\s*$"
+_NUMBER_TEXT = r"^\s*[-+]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][-+]?[0-9]+)?\s*$"
+_BOOLEAN_TEXT = r"^(true|false|True|False|TRUE|FALSE)$"
+
+# baseType (lower-cased) -> the JSON Schema of one value. Numbers and booleans
+# may also arrive as their text, as the platform's forms produce strings.
+_BASE_TYPES: dict[str, dict[str, Any]] = {
+    "string": {"title": "a string", "type": "string"},
+    "integer": {
+        "title": "an integer (or its text)",
+        "anyOf": [{"type": "integer"}, {"type": "string", "pattern": _INTEGER_TEXT}],
+    },
+    "number": {
+        "title": "a number (or its text)",
+        "anyOf": [{"type": "number"}, {"type": "string", "pattern": _NUMBER_TEXT}],
+    },
+    "boolean": {
+        "title": "a boolean (or true/false as text)",
+        "anyOf": [{"type": "boolean"}, {"type": "string", "pattern": _BOOLEAN_TEXT}],
+    },
+    "object": {"title": "a JSON object", "type": "object"},
+}
+_BASE_TYPE_ALIASES = {
+    "string": "string",
+    "text": "string",
+    "integer": "integer",
+    "int": "integer",
+    "long": "integer",
+    "short": "integer",
+    "number": "number",
+    "double": "number",
+    "float": "number",
+    "decimal": "number",
+    "boolean": "boolean",
+    "bool": "boolean",
+    "object": "object",
+    "json": "object",
+    "map": "object",
+}
+
+
+def base_kind(base_type: str | None) -> str | None:
+    """The JSON kind of a baseType; None for a type we do not know (no constraint)."""
+    return _BASE_TYPE_ALIASES.get((base_type or "String").strip().lower())
+
+
+def value_schema(param: Mapping[str, Any]) -> dict[str, Any]:
+    """JSON Schema of one input or output, from its CatalogParameterType."""
+    kind = base_kind(param.get("baseType"))
+    schema: dict[str, Any] = dict(_BASE_TYPES[kind]) if kind else {}
+    allowed = param.get("allowedValues")
+    if allowed:
+        schema = {"enum": _allowed_variants(allowed, kind)}
+    regex = param.get("customRegex")
+    if regex:
+        # The platform matches the whole value; JSON Schema's pattern searches.
+        schema["pattern"] = f"^(?:{regex})$"
+    if param.get("allowMultipleValues"):
+        schema = {"type": "array", "items": schema}
+    return schema
+
+
+def _allowed_variants(allowed: Sequence[str], kind: str | None) -> list[Any]:
+    variants: list[Any] = list(allowed)
+    for text in allowed:
+        try:
+            if kind == "integer":
+                variants.append(int(text))
+            elif kind == "number":
+                variants.append(float(text))
+            elif kind == "boolean" and text.lower() in ("true", "false"):
+                variants.append(text.lower() == "true")
+        except ValueError:
+            continue
+    return variants
+
+
+def has_default(param: Mapping[str, Any]) -> bool:
+    return param.get("defaultValue") is not None
+
+
+def parameters_schema(params: Iterable[Mapping[str, Any]] | None) -> dict[str, Any]:
+    """JSON Schema of a whole inputs (or outputs) object.
+
+    Every parameter without a default is required; names the catalog does not
+    declare are refused.
+    """
+    params = list(params or ())
+    return {
+        "type": "object",
+        "properties": {p["name"]: value_schema(p) for p in params},
+        "required": [p["name"] for p in params if not has_default(p)],
+        "additionalProperties": False,
+    }
+
+
+def normalize_values(
+    data: Mapping[str, Any] | None, params: Iterable[Mapping[str, Any]] | None
+) -> dict[str, Any]:
+    """Drop `#type`/`#subtype` annotations, then fill absent or null values from defaults."""
+    values = {
+        key: value
+        for key, value in (data or {}).items()
+        if not key.endswith(TYPE_ANNOTATION_SUFFIXES) and value is not None
+    }
+    for param in params or ():
+        if param["name"] not in values and has_default(param):
+            values[param["name"]] = param["defaultValue"]
+    return values
+
+
+@dataclass(frozen=True)
+class TaskRoute:
+    """One task of the catalog and the image that runs it."""
+
+    image: str
+    definition: Mapping[str, Any]
+    input_schema: Mapping[str, Any] = field(repr=False)
+    output_schema: Mapping[str, Any] = field(repr=False)
+
+    @property
+    def namespace(self) -> str:
+        return str(self.definition["namespace"])
+
+    @property
+    def name(self) -> str:
+        return str(self.definition["name"])
+
+    @property
+    def timeout_ms(self) -> int | None:
+        value = self.definition.get("timeOutInMillis")
+        return int(value) if value else None
+
+    def inputs_from(self, input_data: Mapping[str, Any] | None) -> dict[str, Any]:
+        return normalize_values(input_data, self.definition.get("inputs"))
+
+    def outputs_from(self, outputs: Mapping[str, Any]) -> dict[str, Any]:
+        return normalize_values(outputs, self.definition.get("outputs"))
+
+
+class Catalog:
+    """Every task the runner serves, by namespace and name."""
+
+    def __init__(self, routes: Iterable[TaskRoute]) -> None:
+        self._routes: dict[tuple[str, str], TaskRoute] = {}
+        for route in routes:
+            key = (route.namespace, route.name)
+            if key in self._routes:
+                other = self._routes[key].image
+                raise ConfigError(
+                    f"task {key[0]}/{key[1]} is declared by two images: {other} and {route.image}"
+                )
+            self._routes[key] = route
+
+    def route(self, namespace: str, name: str) -> TaskRoute | None:
+        return self._routes.get((namespace, name))
+
+    @property
+    def namespaces(self) -> tuple[str, ...]:
+        return tuple(sorted({ns for ns, _ in self._routes}))
+
+    def definitions(self, namespace: str) -> list[Mapping[str, Any]]:
+        return [r.definition for (ns, _), r in self._routes.items() if ns == namespace]
+
+    def __len__(self) -> int:
+        return len(self._routes)
+
+    def __iter__(self) -> Iterator[TaskRoute]:
+        return iter(self._routes.values())
+
+
+CatalogCheck = Callable[[Any, str], None]  # raises ConfigError naming the source
+
+
+def routes_from_label(
+    image: str, labels: Mapping[str, str] | None, check: CatalogCheck
+) -> list[TaskRoute]:
+    """The tasks an image declares in its catalog label, checked against the schema."""
+    text = (labels or {}).get(CATALOG_LABEL)
+    if not text or not text.strip():
+        raise ConfigError(
+            f"image {image}: no {CATALOG_LABEL} label (or an empty one); a task image must "
+            "declare its task catalog in that label (see README)"
+        )
+    try:
+        catalog = json.loads(text)
+    except ValueError as exc:
+        raise ConfigError(
+            f"image {image}: label {CATALOG_LABEL} is not valid JSON: {exc}"
+        ) from None
+    check(catalog, f"image {image}: label {CATALOG_LABEL}")
+    return [
+        TaskRoute(
+            image=image,
+            definition=definition,
+            input_schema=parameters_schema(definition.get("inputs")),
+            output_schema=parameters_schema(definition.get("outputs")),
+        )
+        for definition in catalog
+    ]

@@ -1,0 +1,72 @@
+"""The runner's few typed errors.
+
+Third-party exceptions (docker, requests, jsonschema) are translated into these
+once, at the boundary module that uses the library; everything above that
+boundary reacts to these only. The hierarchy is shallow and grouped by how the
+caller reacts.
+"""
+
+from __future__ import annotations
+
+
+class RunnerError(Exception):
+    """Base of every error the runner raises on purpose."""
+
+
+class ConfigError(RunnerError):
+    """Bad settings, image or catalog: the runner refuses to start."""
+
+
+def transient_http_status(code: int) -> bool:
+    """Whether an HTTP error status may go away if the request is tried again later:
+    5xx, 408 (request timeout) and 429 (too many requests)."""
+    return code >= 500 or code in (408, 429)
+
+
+class UsageError(RunnerError):
+    """The command line asks for something that cannot be done as given."""
+
+
+class PlatformError(RunnerError):
+    """The platform could not be reached or answered with an error.
+
+    `transient` says whether trying again later may succeed (connection
+    refused, timeout, `transient_http_status`); another 4xx is not transient.
+    """
+
+    def __init__(self, message: str, *, status: int | None = None, transient: bool) -> None:
+        super().__init__(message)
+        self.status = status
+        self.transient = transient
+
+
+class AuthError(PlatformError):
+    """The platform refused the API key (401/403)."""
+
+    def __init__(self, message: str, *, status: int) -> None:
+        super().__init__(message, status=status, transient=False)
+
+
+class EngineError(RunnerError):
+    """The container engine failed or could not be reached."""
+
+
+class StateError(RunnerError):
+    """The runner's state on disk (outbox, journal) cannot be written or read."""
+
+
+class TaskRejected(RunnerError):
+    """A task instance cannot run as given (unknown task, invalid inputs).
+
+    The message is what the task's Error status says.
+    """
+
+
+# Process exit codes, named so scripts and orchestrators can tell them apart.
+EXIT_OK = 0
+EXIT_USAGE = 2
+EXIT_CONFIG = 3
+EXIT_AUTH = 4
+EXIT_ENGINE = 5
+EXIT_PLATFORM = 6
+EXIT_INTERRUPTED = 130  # exec and check: SIGINT or SIGTERM stopped the task (128 + SIGINT)

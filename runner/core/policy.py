@@ -1,0 +1,74 @@
+"""What a task container may do, and for how long: the task policy as plain values.
+
+The secure defaults are the dataclasses' defaults. Where the values come from
+(flags, environment, the TOML file) is configuration's business: see
+runner.config.policy.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from runner.core.taskrun import OutputLimits
+
+
+@dataclass(frozen=True)
+class ContainerLimits:
+    """What a task container is allowed: resources, identity, network, runtime."""
+
+    memory_bytes: int = 512 * 1024**2  # swap included
+    cpus: float = 1.0
+    pids: int = 256
+    open_files: int = 1024
+    tmpfs_bytes: int = 64 * 1024**2
+    user: str = "65534:65534"
+    network: str = "none"
+    runtime: str = ""  # "" is the engine's default (runc); "runsc" is gVisor
+
+
+@dataclass(frozen=True)
+class TaskPolicy:
+    """Everything a task of one image is held to."""
+
+    limits: ContainerLimits = field(default_factory=ContainerLimits)
+    timeout_s: float = 3600.0  # when neither the instance nor the catalog sets one
+    max_output_bytes: int = 16 * 1024**2
+    max_line_bytes: int = 1024**2
+    max_result_bytes: int = 512 * 1024
+
+    def replace(self, values: Mapping[str, Any]) -> TaskPolicy:
+        """A copy with these fields (of TaskPolicy or of its limits) changed."""
+        limits = {k: v for k, v in values.items() if k in LIMIT_FIELDS}
+        own = {k: v for k, v in values.items() if k not in LIMIT_FIELDS}
+        return dataclasses.replace(
+            self, limits=dataclasses.replace(self.limits, **limits), **own
+        )
+
+    def value(self, name: str) -> Any:
+        """A field of TaskPolicy or of its limits, by name."""
+        return getattr(self.limits if name in LIMIT_FIELDS else self, name)
+
+    def output_limits(self) -> OutputLimits:
+        """The caps a running task's output is held to."""
+        return OutputLimits(
+            max_line_bytes=self.max_line_bytes,
+            max_output_bytes=self.max_output_bytes,
+            max_result_bytes=self.max_result_bytes,
+        )
+
+
+LIMIT_FIELDS = frozenset(f.name for f in dataclasses.fields(ContainerLimits))
+
+
+@dataclass(frozen=True)
+class PolicyTable:
+    """The runner-wide policy and the images that override it."""
+
+    default: TaskPolicy = field(default_factory=TaskPolicy)
+    images: Mapping[str, TaskPolicy] = field(default_factory=dict)
+
+    def for_image(self, image: str) -> TaskPolicy:
+        return self.images.get(image, self.default)

@@ -1,0 +1,197 @@
+"""Wire protocol 1 between the runner and a task container, as pure functions.
+
+stdin:  one JSON object (the envelope) on one line, then end of file.
+stdout: newline-delimited JSON messages; anything else is log output.
+"""
+
+from __future__ import annotations
+
+import enum
+import json
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from runner.core.jsoncheck import first_problem, loads, pruned
+
+PROTOCOL_VERSION = 1
+MESSAGE_TYPES = frozenset({"notify", "result"})
+# How deep a message line may nest objects and arrays, its own object being level 1. A
+# status carries the result's outputs at the same depth as the line does, and platforms
+# refuse deep JSON (the local server: over 64 levels); 32 leaves room to spare.
+MAX_MESSAGE_DEPTH = 32
+# What progressPercentage must be; the message schema's title says the same.
+PROGRESS_IS = "a fraction between 0 and 1, as a number or a numeric string"
+# A numeric string, as the message schema's pattern for progressPercentage has it.
+NUMERIC_STRING = re.compile(r"\s*[-+]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][-+]?[0-9]+)?\s*")
+
+# Checks a decoded message against the message schema; returns the problem or None.
+MessageCheck = Callable[[Mapping[str, Any]], "str | None"]
+
+
+def encode_envelope(
+    namespace: str, task: str, instance_id: str | int, inputs: Mapping[str, Any]
+) -> bytes:
+    envelope = {
+        "protocol": PROTOCOL_VERSION,
+        "namespace": namespace,
+        "task": task,
+        "taskInstanceId": instance_id,
+        "inputs": dict(inputs),
+    }
+    return json.dumps(envelope, ensure_ascii=False, separators=(",", ":")).encode() + b"\n"
+
+
+class Stream(enum.IntEnum):
+    STDIN = 0
+    STDOUT = 1
+    STDERR = 2
+
+
+@dataclass(frozen=True)
+class Overlong:
+    """A line longer than the limit; its bytes were dropped."""
+
+    limit: int
+
+
+@dataclass
+class LineSplitter:
+    """Splits a byte stream into lines, never holding more than `max_line_bytes`."""
+
+    max_line_bytes: int
+    _buffer: bytearray = field(default_factory=bytearray)
+    _discarding: bool = False
+
+    def feed(self, data: bytes) -> list[bytes | Overlong]:
+        out: list[bytes | Overlong] = []
+        start = 0
+        while start < len(data):
+            newline = data.find(b"\n", start)
+            end = len(data) if newline < 0 else newline
+            if not self._discarding:
+                self._buffer += data[start:end]
+                if len(self._buffer) > self.max_line_bytes:
+                    self._buffer.clear()
+                    self._discarding = True
+                    out.append(Overlong(self.max_line_bytes))
+            if newline < 0:
+                break
+            if not self._discarding:
+                out.append(bytes(self._buffer))
+            self._buffer.clear()
+            self._discarding = False
+            start = newline + 1
+        return out
+
+    def flush(self) -> list[bytes | Overlong]:
+        """The last line, when the stream ended without a newline."""
+        if self._discarding or not self._buffer:
+            self._buffer.clear()
+            return []
+        line = bytes(self._buffer)
+        self._buffer.clear()
+        return [line]
+
+
+@dataclass(frozen=True)
+class Notify:
+    status: Literal["InProgress", "Error"]
+    message: str
+    progress: str | None = None
+    error_level: str | None = None
+
+
+@dataclass(frozen=True)
+class Result:
+    outputs: Mapping[str, Any]
+    message: str = ""
+
+
+@dataclass(frozen=True)
+class LogLine:
+    text: str
+
+
+@dataclass(frozen=True)
+class Invalid:
+    problem: str
+
+
+Parsed = Notify | Result | LogLine | Invalid
+
+
+def parse_line(line: bytes, check: MessageCheck) -> Parsed:
+    """Interpret one stdout line: a protocol message, or log output.
+
+    A line with type notify or result must be fit to post, or it is Invalid: every
+    string and object key valid Unicode text, every number finite, at most
+    MAX_MESSAGE_DEPTH levels deep, the message schema met, and a progress in [0, 1].
+    """
+    try:
+        text = line.decode("utf-8")
+    except UnicodeDecodeError:
+        return LogLine(line.decode("utf-8", errors="replace"))
+    if not text.lstrip().startswith("{"):
+        return LogLine(text)
+    try:
+        obj, read = _loads(text)
+    except ValueError:
+        return LogLine(text)
+    kind = obj.get("type") if isinstance(obj, dict) else None
+    if not isinstance(kind, str) or kind not in MESSAGE_TYPES:
+        return LogLine(text)
+    problem = first_problem(obj, "message", MAX_MESSAGE_DEPTH, text=read) or check(obj)
+    return _message(obj, kind, problem)
+
+
+def _message(obj: Mapping[str, Any], kind: str, problem: str | None) -> Parsed:
+    if problem is not None:
+        return Invalid(f"invalid {kind} message: {problem}")
+    if kind == "result":
+        return Result(outputs=obj.get("outputs") or {}, message=obj.get("message") or "")
+    return _notify(obj)
+
+
+def _loads(text: str) -> tuple[Any, str]:
+    """The line's JSON, and the text it was read from: if the line is too deep to read,
+    it is read again with its depth cut past the limit (so that a message that deep is
+    refused, saying where, and other lines are log output)."""
+    try:
+        return loads(text), text
+    except RecursionError:
+        pass
+    cut = pruned(text, MAX_MESSAGE_DEPTH)
+    try:
+        return loads(cut), cut
+    except RecursionError:  # only if the text is not JSON and fools the pruning
+        raise ValueError("nested too deep to read") from None
+
+
+def _notify(obj: Mapping[str, Any]) -> Parsed:
+    progress, problem = progress_value(obj.get("progressPercentage"))
+    if problem is not None:
+        return Invalid(f"invalid notify message: message.progressPercentage: {problem}")
+    return Notify(
+        status=obj["status"],
+        message=obj.get("message") or "",
+        progress=progress,
+        error_level=obj.get("errorLevel"),
+    )
+
+
+def progress_value(value: Any) -> tuple[str | None, str | None]:
+    """(the progress to post, as a string, or None; the problem, or None)."""
+    if value is None:
+        return None, None
+    number: float | None = None
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        number = value
+    elif isinstance(value, str) and NUMERIC_STRING.fullmatch(value):
+        number = float(value)
+    if number is None or not 0 <= number <= 1:  # the comparison is also false for NaN
+        shown = repr(value)
+        shown = shown if len(shown) <= 80 else shown[:77] + "..."
+        return None, f"{shown} is not {PROGRESS_IS}"
+    return (value.strip() if isinstance(value, str) else str(float(number))), None

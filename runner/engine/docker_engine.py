@@ -1,0 +1,282 @@
+"""The container engine on Docker: the only module that imports the docker SDK.
+
+Docker's and its transport's exceptions become EngineError (or ConfigError for
+a missing image) here, once.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import select
+import socket
+import threading
+import time
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+import docker
+from docker.errors import DockerException, ImageNotFound, NotFound
+from docker.types import LogConfig, Ulimit
+
+from runner.core.errors import ConfigError, EngineError
+from runner.core.policy import ContainerLimits
+from runner.engine.attach import FrameDecoder
+from runner.engine.interface import Chunk, ContainerSpec, ExitInfo
+
+log = logging.getLogger(__name__)
+
+_READ_SIZE = 65536
+_PING_TIMEOUT_S = 5
+_RUNSC_BASE_THREADS = 64
+_RUNSC_THREADS_PER_PROCESS = 8
+_HEALTHY_PING_EVERY_S = 1.0
+# Requests to the engine; a transport failure is an OSError (requests' too).
+_ENGINE_ERRORS = (DockerException, OSError)
+
+
+@contextlib.contextmanager
+def _engine_call(what: str, suspect: threading.Event | None = None) -> Iterator[None]:
+    """Engine errors become EngineError; `suspect` is set so health is checked at once."""
+    try:
+        yield
+    except NotFound:
+        raise
+    except _ENGINE_ERRORS as exc:
+        if suspect is not None:
+            suspect.set()
+        raise EngineError(f"{what}: {exc}") from exc
+
+
+def _pids_limit(limits: ContainerLimits) -> int:
+    """The engine's pids limit for `limits.pids` processes in the task.
+
+    Under gVisor the engine's limit counts the sandbox's own threads (measured:
+    about 57 idle, about 8 more per process inside), and a sandbox over it dies
+    at once; the limit is scaled so that `pids` still means the task's processes.
+    """
+    if limits.runtime == "runsc":
+        return _RUNSC_BASE_THREADS + _RUNSC_THREADS_PER_PROCESS * limits.pids
+    return limits.pids
+
+
+class DockerEngine:
+    def __init__(self, *, timeout_s: float = 60.0, pool_size: int = 16) -> None:
+        with _engine_call("cannot reach the Docker engine (is it running? is DOCKER_HOST right?)"):
+            self._client = docker.from_env(timeout=int(timeout_s), max_pool_size=pool_size)
+            self._api = self._client.api
+            self._api.ping()
+            # Health checks must not wait as long as a container creation may.
+            self._probe = docker.from_env(timeout=_PING_TIMEOUT_S).api
+        self._trouble: str | None = None
+        self._suspect = threading.Event()  # an engine call failed: check health now
+        self._checked = 0.0
+        self._orphans: set[str] = set()  # containers that could not be removed yet
+        self._orphans_lock = threading.Lock()
+
+    def close(self) -> None:
+        self._probe.close()
+        self._client.close()
+
+    def call(self, what: str) -> contextlib.AbstractContextManager[None]:
+        """Around an engine request: its errors become EngineError naming `what`, and the
+        engine's health is checked at once."""
+        return _engine_call(what, self._suspect)
+
+    def trouble(self) -> str | None:
+        """Why the engine cannot run tasks now, or None. Pings at most once a second while
+        healthy; once it answers again, containers it failed to remove are removed."""
+        now = time.monotonic()
+        if (
+            self._trouble is None
+            and not self._suspect.is_set()
+            and now - self._checked < _HEALTHY_PING_EVERY_S
+        ):
+            return None
+        self._checked = now
+        self._suspect.clear()
+        try:
+            self._probe.ping()
+        except _ENGINE_ERRORS as exc:
+            if self._trouble is None:
+                log.error("the Docker engine does not answer: %s", exc)
+            self._trouble = f"the Docker engine does not answer: {exc}"
+            return self._trouble
+        if self._trouble is not None:
+            log.info("the Docker engine answers again")
+            self._trouble = None
+        self._remove_orphans()
+        return None
+
+    def _remove(self, container_id: str) -> None:
+        """Remove a container; if the engine cannot be reached, again once it answers."""
+        try:
+            self._api.remove_container(container_id, force=True)
+        except NotFound:
+            pass
+        except _ENGINE_ERRORS as exc:
+            log.warning(
+                "could not remove container %s (will try again): %s", container_id[:12], exc
+            )
+            with self._orphans_lock:
+                self._orphans.add(container_id)
+
+    def _remove_orphans(self) -> None:
+        with self._orphans_lock:
+            orphans, self._orphans = self._orphans, set()
+        for container_id in orphans:
+            self._remove(container_id)
+
+    def image_labels(self, image: str) -> Mapping[str, str]:
+        try:
+            with self.call(f"cannot inspect image {image}"):
+                info = self._api.inspect_image(image)
+        except (ImageNotFound, NotFound):
+            raise ConfigError(f"image {image} not found in the engine (build it first)") from None
+        labels: Mapping[str, str] = (info.get("Config") or {}).get("Labels") or {}
+        return labels
+
+    def runtimes(self) -> set[str]:
+        with self.call("cannot read the engine's runtimes"):
+            info = self._api.info()
+        return set(info.get("Runtimes") or {})
+
+    def launch(self, spec: ContainerSpec) -> DockerContainer:
+        with self.call(f"cannot create a container of {spec.image}"):
+            created = self._api.create_container(
+                spec.image,
+                command=list(spec.command) if spec.command else None,
+                stdin_open=True,
+                tty=False,  # not detached: StdinOnce
+                labels=dict(spec.labels),
+                user=spec.limits.user,
+                environment={},
+                host_config=self._host_config(spec),
+            )
+        container_id: str = created["Id"]
+        try:
+            with self.call(f"cannot start container {container_id[:12]} of {spec.image}"):
+                sock = self._api.attach_socket(
+                    container_id, params={"stdin": 1, "stdout": 1, "stderr": 1, "stream": 1}
+                )
+                self._api.start(container_id)
+            return DockerContainer(self._api, container_id, sock, self)
+        except BaseException:
+            self._remove(container_id)
+            raise
+
+    def _host_config(self, spec: ContainerSpec) -> Any:
+        limits = spec.limits
+        return self._api.create_host_config(
+            network_mode=limits.network,
+            read_only=True,
+            tmpfs={"/tmp": f"rw,nosuid,nodev,size={limits.tmpfs_bytes}"},  # noqa: S108 -- a tmpfs inside the container
+            cap_drop=["ALL"],
+            security_opt=["no-new-privileges"],
+            mem_limit=limits.memory_bytes,
+            memswap_limit=limits.memory_bytes,
+            nano_cpus=int(limits.cpus * 1e9),
+            pids_limit=_pids_limit(limits),
+            ulimits=[Ulimit(name="nofile", soft=limits.open_files, hard=limits.open_files)],
+            init=True,
+            # Output reaches the runner through attach; the engine keeps no log of it.
+            log_config=LogConfig(type=LogConfig.types.NONE),
+            runtime=limits.runtime or None,
+        )
+
+    def remove_labelled(self, labels: Mapping[str, str]) -> list[str]:
+        filters = {"label": [f"{key}={value}" for key, value in labels.items()]}
+        with self.call("cannot list containers"):
+            found = self._api.containers(all=True, filters=filters)
+        ids = [c["Id"] for c in found]
+        for container_id in ids:
+            self._remove(container_id)
+        return ids
+
+
+class DockerContainer:
+    """A started container, its stdin/stdout/stderr on one attach socket."""
+
+    def __init__(self, api: Any, container_id: str, sock_io: Any, engine: DockerEngine) -> None:
+        self.id = container_id
+        self._api = api
+        self._engine = engine
+        self._sock_io = sock_io  # holds the HTTP response, which must outlive the socket
+        self._sock: socket.socket = getattr(sock_io, "_sock", sock_io)
+        self._sock.setblocking(False)
+        self._frames = FrameDecoder()
+        self._stdin = bytearray()
+        self._stdin_open = True
+
+    def send(self, data: bytes) -> None:
+        self._stdin += data
+        self._write_stdin()
+
+    def _write_stdin(self) -> None:
+        try:
+            while self._stdin:
+                sent = self._sock.send(self._stdin[:_READ_SIZE])
+                del self._stdin[:sent]
+            if self._stdin_open:
+                self._stdin_open = False
+                self._sock.shutdown(socket.SHUT_WR)
+        except BlockingIOError:
+            return
+        except OSError as exc:  # the task exited without reading all of its input
+            log.debug("container %s: stdin closed early: %s", self.id[:12], exc)
+            self._stdin.clear()
+            self._stdin_open = False
+
+    def read(self, timeout_s: float) -> list[Chunk] | None:
+        if self._sock.fileno() < 0:  # stopped or removed: its output has ended for us
+            return None
+        deadline = time.monotonic() + max(timeout_s, 0.0)
+        while True:
+            want_write = [self._sock] if self._stdin else []
+            remaining = max(deadline - time.monotonic(), 0.0)
+            readable, writable, _ = select.select([self._sock], want_write, [], remaining)
+            if writable:
+                self._write_stdin()
+            if readable:
+                try:
+                    data = self._sock.recv(_READ_SIZE)
+                except BlockingIOError:
+                    continue
+                except OSError as exc:
+                    self._engine._suspect.set()
+                    raise EngineError(
+                        f"lost the output of container {self.id[:12]}: {exc}"
+                    ) from exc
+                return self._frames.feed(data) if data else None
+            if time.monotonic() >= deadline:
+                return []
+
+    def stop(self, grace_s: float) -> None:
+        # The output is not read after a stop. Closing the attach stream first
+        # matters: the engine's stop does not return while its copy of a fast
+        # writer's output is blocked on a stream nobody reads.
+        self._close_stream()
+        try:
+            with self._engine.call(f"cannot stop container {self.id[:12]}"):
+                self._api.stop(self.id, timeout=max(round(grace_s), 0))
+        except NotFound:
+            pass
+
+    def wait(self, timeout_s: float) -> ExitInfo:
+        with self._engine.call(f"container {self.id[:12]} did not report its exit"):
+            status = self._api.wait(self.id, timeout=timeout_s)
+            code = int(status.get("StatusCode", -1))
+            oom = False
+            if code != 0:
+                oom = bool(self._api.inspect_container(self.id)["State"].get("OOMKilled"))
+        return ExitInfo(exit_code=code, oom_killed=oom)
+
+    def remove(self) -> None:
+        self._close_stream()
+        self._engine._remove(self.id)
+
+    def _close_stream(self) -> None:
+        with contextlib.suppress(OSError):
+            self._sock.close()
+        with contextlib.suppress(OSError):
+            self._sock_io.close()

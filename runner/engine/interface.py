@@ -1,0 +1,75 @@
+"""The container engine as the worker sees it: a small interface, no Docker in it.
+
+A container is launched (created, attached and started) before it is given its
+input, so an engine can keep containers ready ahead of their tasks; the
+process inside blocks on stdin until `send` delivers the envelope.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from runner.core.policy import ContainerLimits
+from runner.core.protocol import Stream
+
+# Labels on every task container: they say who owns it and what it runs.
+LABEL_RUNNER_ID = "xc-scenario.runner-id"
+LABEL_NAMESPACE = "xc-scenario.namespace"
+LABEL_TASK = "xc-scenario.task"
+LABEL_INSTANCE_ID = "xc-scenario.task-instance-id"
+
+
+@dataclass(frozen=True)
+class ContainerSpec:
+    image: str
+    labels: Mapping[str, str]
+    limits: ContainerLimits = field(default_factory=ContainerLimits)
+    command: tuple[str, ...] | None = None  # None: the image's own entrypoint and command
+
+
+@dataclass(frozen=True)
+class ExitInfo:
+    exit_code: int
+    oom_killed: bool = False
+
+
+Chunk = tuple[Stream, bytes]
+
+
+class Container(Protocol):
+    id: str
+
+    def send(self, data: bytes) -> None:
+        """Queue `data` for the container's stdin, which is closed once it is written."""
+
+    def read(self, timeout_s: float) -> list[Chunk] | None:
+        """Output that arrived within `timeout_s` ([] if none); None once output has ended
+        (or the container was stopped: its output is no longer read)."""
+
+    def stop(self, grace_s: float) -> None:
+        """Stop reading its output; SIGTERM, then SIGKILL after `grace_s`."""
+
+    def wait(self, timeout_s: float) -> ExitInfo:
+        """The exit status, once the container has exited."""
+
+    def remove(self) -> None:
+        """Remove the container, running or not. Never raises for a container already gone."""
+
+
+class Engine(Protocol):
+    def image_labels(self, image: str) -> Mapping[str, str]:
+        """The image's labels, read without running it."""
+
+    def runtimes(self) -> set[str]:
+        """Names of the OCI runtimes the engine can run containers with."""
+
+    def launch(self, spec: ContainerSpec) -> Container:
+        """A started container, waiting for its input on stdin."""
+
+    def remove_labelled(self, labels: Mapping[str, str]) -> list[str]:
+        """Remove every container carrying all these labels; their ids."""
+
+    def trouble(self) -> str | None:
+        """Why the engine cannot run containers now (it does not answer), or None."""

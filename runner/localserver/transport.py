@@ -1,0 +1,251 @@
+"""HTTP/1.1 framing by waitress: the only module that imports it.
+
+waitress parses requests (Content-Length, chunked bodies, keep-alive, limits on
+headers and bodies), keeps idle connections in one select loop without a thread
+each, and runs the application on a fixed pool of threads. Four things are
+added where waitress reads a request, before the application sees it:
+
+- `screen` is asked as soon as the headers are in. A request it refuses is
+  answered at once and its connection closed: its body is never read. So an
+  upload without the key costs no memory, and a POST that does not say how
+  long its body is cannot smuggle a second request in that body.
+- every error waitress answers itself (400, 413, 431, 501) is JSON, like the API's;
+- a request whose body ends early (the client half-closed) gets a 400, not silence;
+- a 204 keeps the connection open (waitress closes every answer without a
+  Content-Length, and a 204 may not carry one), so the runner's empty polls
+  reuse their connection.
+
+These use waitress's parser, channel and task classes, not only its public
+`create_server`; the tests of the local server cover each of them.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import socket
+import threading
+import time
+from collections.abc import Callable, Mapping
+from http import HTTPStatus
+from typing import Any, cast
+
+from waitress import wasyncore
+from waitress.channel import HTTPChannel
+from waitress.parser import HTTPRequestParser, ParsingError
+from waitress.server import BaseWSGIServer, create_server
+from waitress.task import ErrorTask, WSGITask
+from waitress.utilities import Error
+
+from runner.localserver.errors import HttpError
+from runner.localserver.wsgi import Application
+
+logger = logging.getLogger(__name__)
+
+_LOOP_S = 1.0  # the loop's longest sleep; stop() wakes it at once
+
+# (method, target, headers as waitress names them: "CONTENT_LENGTH"; whether a body follows)
+Screen = Callable[[str, str, Mapping[str, str], bool], HttpError | None]
+
+
+class _Refusal(Error):
+    """An HttpError raised while the request is still being read, answered by waitress."""
+
+    def __init__(self, refusal: HttpError) -> None:
+        super().__init__(refusal.message)
+        self.code = refusal.status
+        self.reason = HTTPStatus(refusal.status).phrase
+
+
+class _JsonErrorTask(ErrorTask):
+    """waitress's answer to a request it refused, as `{"error": ...}`; the connection closes."""
+
+    def execute(self) -> None:
+        # waitress's stubs type `request` as an Error; it is the request's parser.
+        error = cast(HTTPRequestParser, self.request).error or Error("the request is unreadable")
+        message = error.body if isinstance(error, _Refusal) else f"{error.reason}: {error.body}"
+        body = json.dumps({"error": message}).encode()
+        self.status = f"{error.code} {error.reason}"
+        cast(list[tuple[str, str]], self.response_headers).append(
+            ("Content-Type", "application/json")
+        )
+        self.set_close_on_finish()
+        self.content_length = len(body)
+        self.write(body)
+
+
+class _Task(WSGITask):
+    _building_header = False
+
+    def build_response_header(self) -> bytes:
+        self._building_header = True
+        try:
+            return super().build_response_header()
+        finally:
+            self._building_header = False
+
+    def set_close_on_finish(self) -> None:
+        # While the header is built, HTTP/1.1 closes the connection when there is
+        # no Content-Length. A 204 or 304 has no body, so there is nothing to frame.
+        keep = (
+            self._building_header
+            and not self.has_body
+            and self.version == "1.1"
+            and self.request_headers().get("CONNECTION", "").lower() != "close"
+        )
+        if not keep:
+            super().set_close_on_finish()
+
+    def request_headers(self) -> Mapping[str, str]:
+        return cast(HTTPRequestParser, self.request).headers
+
+
+class _ScreenedParser(HTTPRequestParser):
+    def refusal(
+        self, method: str, target: str, headers: Mapping[str, str], body: bool
+    ) -> HttpError | None:
+        return None  # each server's channel_class() says
+
+    def parse_header(self, header_plus: bytes) -> None:
+        try:
+            super().parse_header(header_plus)
+        except ParsingError:
+            if "," in self.headers.get("CONTENT_LENGTH", ""):
+                raise ParsingError("the request has more than one Content-Length header") from None
+            raise
+        refusal = self._refusal()
+        if refusal is not None:
+            self.body_rcv = None  # waitress now reads no body for this request
+            self.content_length = 0
+            self.expect_continue = False  # nor asks the client to send it
+            self.error = _Refusal(refusal)
+            self.completed = True
+
+    def _refusal(self) -> HttpError | None:
+        if self.chunked and "CONTENT_LENGTH" in self.headers:
+            # RFC 9112 6.3: a sign of request smuggling, to be handled as an error.
+            return HttpError(400, "the request has both Transfer-Encoding and Content-Length")
+        method, target = str(self.command), str(getattr(self, "request_uri", ""))
+        try:
+            return self.refusal(method, target, self.headers, self.body_rcv is not None)
+        except Exception:  # this runs in the select loop: a bug must not take it down
+            logger.exception("local server: screening %s %s failed", method, target)
+            return HttpError(500, "internal error in the local server (see its log)")
+
+
+class _Channel(HTTPChannel):
+    task_class = _Task
+    error_task_class = _JsonErrorTask
+
+    def handle_read(self) -> None:
+        if self.socket is None:
+            return
+        try:
+            data = self.socket.recv(self.adj.recv_bytes)
+        except BlockingIOError:
+            return
+        except OSError:
+            self.handle_close()
+            return
+        if data:
+            self.last_activity = time.time()
+            self.received(data)
+        elif not self._answer_cut_body():
+            self.connected = False
+            self.handle_close()
+
+    def _answer_cut_body(self) -> bool:
+        """At end of input in the middle of a body: queue a 400 for that request."""
+        request = self.request
+        if request is None or not request.headers_finished or request.completed:
+            return False
+        got, length = request.body_bytes_received, request.content_length
+        told = f"after {got} of its {length} bytes" if length else "before its last chunk"
+        request.error = _Refusal(HttpError(400, f"the request body ended {told}"))
+        request.completed = True
+        channel: Any = self  # waitress's stubs lack or mistype these attributes
+        with channel.requests_lock:  # as in HTTPChannel.received: queue it for a thread
+            channel.requests.append(request)
+            channel.request = None
+            if len(channel.requests) == 1:
+                channel.server.add_task(channel)
+        return True
+
+
+def channel_class(screen: Screen) -> type[HTTPChannel]:
+    """A channel whose parser asks `screen` about each request before reading its body."""
+
+    class Parser(_ScreenedParser):
+        def refusal(
+            self, method: str, target: str, headers: Mapping[str, str], body: bool
+        ) -> HttpError | None:
+            return screen(method, target, headers, body)
+
+    class Channel(_Channel):
+        parser_class = Parser
+
+    return Channel
+
+
+class Transport:
+    """waitress serving `app` on an already bound socket: run() in one thread, stop() from another.
+
+    `threads` run requests; idle and slow connections wait in the select loop,
+    up to `connection_limit` of them, each closed after `idle_timeout_s`.
+    """
+
+    def __init__(
+        self,
+        app: Application,
+        sock: socket.socket,
+        screen: Screen,
+        *,
+        threads: int,
+        max_body_bytes: int,
+    ) -> None:
+        # The loop's map of sockets, kept so run() can end the loop itself.
+        self._sockets: dict[int, Any] = {}
+        self._stop = threading.Event()
+        # run() closes every socket, the loop's wake-up trigger too; close_connections()
+        # must not pull a trigger already closed (its number may be another file's now).
+        self._closing = threading.Lock()
+        self._closed = False
+        server = create_server(
+            app,
+            map=self._sockets,
+            sockets=[sock],
+            threads=threads,
+            ident="xc-scenario-local",
+            backlog=1024,
+            connection_limit=256,
+            channel_timeout=120,
+            cleanup_interval=10,
+            # The screen refuses a longer Content-Length first; this caps chunked bodies.
+            max_request_body_size=max_body_bytes + 1,
+            max_request_header_size=64 * 1024,
+            asyncore_use_poll=True,  # select() cannot watch descriptors past 1023
+            expose_tracebacks=False,
+        )
+        if not isinstance(server, BaseWSGIServer):
+            raise TypeError(f"waitress made a {type(server).__name__} for one socket")
+        server.channel_class = channel_class(screen)
+        self._server = server
+
+    def run(self) -> None:
+        """The select loop, until close_connections(); it then closes every socket itself."""
+        while not self._stop.is_set():
+            wasyncore.loop(timeout=_LOOP_S, use_poll=True, map=self._sockets, count=1)
+        with self._closing:
+            wasyncore.close_all(self._sockets)
+            self._closed = True
+
+    def close_connections(self) -> None:
+        """Make run() close the listener and every connection, and return."""
+        with self._closing:
+            self._stop.set()
+            if not self._closed:
+                self._server.pull_trigger()  # wakes the loop now, not at its next timeout
+
+    def stop_threads(self, timeout_s: float) -> None:
+        """Wait for the request threads to finish their request, then end them."""
+        self._server.task_dispatcher.shutdown(cancel_pending=True, timeout=round(timeout_s))

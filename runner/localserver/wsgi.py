@@ -1,0 +1,121 @@
+"""The local server as a WSGI application: the gate, then the API; always a JSON answer.
+
+`screen` is the part asked while the request is still being read (before its
+body); `__call__` answers a whole request. Neither lets an exception out: a
+bug is logged and answered 500.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterable, Mapping
+from http import HTTPStatus
+from typing import Any
+from urllib.parse import quote, urlsplit
+from wsgiref.types import StartResponse, WSGIEnvironment
+
+from runner.localserver.api import Api
+from runner.localserver.database import StoreClosed, StoreError
+from runner.localserver.errors import HttpError
+from runner.localserver.gate import Gate
+
+logger = logging.getLogger(__name__)
+
+_BODY_METHODS = ("POST", "PUT", "PATCH")
+_HEADERS = [("Cache-Control", "no-store"), ("X-Content-Type-Options", "nosniff")]
+
+
+def request_target(environ: WSGIEnvironment) -> str:
+    """The path and query as sent, still percent-encoded (so `%2F` in a name stays in it)."""
+    raw = environ.get("REQUEST_URI")  # waitress's, as sent
+    if raw:
+        return str(raw)
+    path = quote(str(environ.get("PATH_INFO", "")).encode("latin-1"), safe="/")
+    query = environ.get("QUERY_STRING")
+    return f"{path}?{query}" if query else path
+
+
+class Application:
+    def __init__(self, api: Api, gate: Gate, max_body_bytes: int) -> None:
+        self.api = api
+        self.gate = gate
+        self.max_body_bytes = max_body_bytes
+
+    def screen(
+        self, method: str, target: str, headers: Mapping[str, str], has_body: bool
+    ) -> HttpError | None:
+        """Asked when a request's headers are in (`headers` named as waitress does: HOST).
+
+        A request with a body is refused here, before its body is read, if it
+        fails the gate or is too long; one whose endpoint reads a body must say
+        how long it is.
+        """
+        if has_body:
+            length = int(headers.get("CONTENT_LENGTH") or 0)  # waitress checked its digits
+            host = _host(target, headers.get("HOST"))
+            refusal = self.gate.refusal(host, headers.get("AUTHORIZATION"))
+            if refusal is None and length > self.max_body_bytes:
+                refusal = HttpError(
+                    413,
+                    f"request body of {length} bytes is over the limit of "
+                    f"{self.max_body_bytes} bytes",
+                )
+            return refusal
+        if (
+            method in _BODY_METHODS
+            and "CONTENT_LENGTH" not in headers
+            and self.api.takes_body(method, target)
+        ):
+            path = target.split("?", maxsplit=1)[0]
+            return HttpError(411, f"{method} {path} needs a Content-Length header (or chunks)")
+        return None
+
+    def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        method = str(environ["REQUEST_METHOD"])
+        target = request_target(environ)
+        status, data = self._answer(method, target, environ)
+        logger.debug("local server: %s %s -> %s", method, target, status)
+        headers = list(_HEADERS)
+        if data is not None:
+            headers += [("Content-Type", "application/json"), ("Content-Length", str(len(data)))]
+        start_response(f"{status} {HTTPStatus(status).phrase}", headers)
+        return [data or b""]
+
+    def _answer(
+        self, method: str, target: str, environ: WSGIEnvironment
+    ) -> tuple[int, bytes | None]:
+        try:
+            host = _host(target, environ.get("HTTP_HOST"))
+            refusal = self.gate.refusal(host, environ.get("HTTP_AUTHORIZATION"))
+            if refusal is not None:
+                raise refusal
+            status, payload = self.api.handle(method, target, _body(environ))
+            return status, None if payload is None else _json(payload)
+        except HttpError as exc:
+            return exc.status, _json({"error": exc.message})
+        except StoreClosed:
+            return 503, _json({"error": "the local server is stopping"})
+        except StoreError as exc:
+            logger.exception("local server: storage error on %s %s", method, target)
+            return 500, _json({"error": f"storage error: {exc}"})
+        except Exception:  # a bug costs one request a 500, never the connection
+            logger.exception("local server: %s %s failed", method, target)
+            return 500, _json({"error": "internal error in the local server (see its log)"})
+
+
+def _host(target: str, header: str | None) -> str | None:
+    """Whom the request is for: a target in absolute form (`http://host/path`) overrides
+    the Host header, as RFC 9112 3.2.2 has origin servers read it."""
+    if target.startswith(("http://", "https://")):
+        return urlsplit(target).netloc
+    return header
+
+
+def _body(environ: WSGIEnvironment) -> bytes:
+    length = int(environ.get("CONTENT_LENGTH") or 0)  # waitress checked it
+    return bytes(environ["wsgi.input"].read(length)) if length > 0 else b""
+
+
+def _json(payload: Any) -> bytes:
+    return json.dumps(payload, allow_nan=False).encode()

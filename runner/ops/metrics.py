@@ -1,0 +1,174 @@
+"""The runner's Prometheus metrics, on a registry of their own, fed as an Observer.
+
+Label values stay bounded: namespaces and tasks come from the catalog, and a task the
+catalog does not have (the platform may hand out anything) is counted as UNKNOWN; images
+come from the settings. Task instance ids are never labels (they are on /status).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    ProcessCollector,
+    disable_created_metrics,
+)
+
+from runner.core.model import StatusName, TaskInstance
+from runner.core.observer import PollResult, Start
+
+# No `_created` series (when each counter began): in the text format they would double the
+# series scraped, for a time nobody reads. A process-wide switch; these are its only metrics.
+disable_created_metrics()  # type: ignore[no-untyped-call]  # the library leaves it unannotated
+
+# The label value of a namespace or task that is not in the catalog: `#` cannot occur in
+# a catalog identifier, so it never collides with a real one.
+UNKNOWN = "#unknown"
+# From a few milliseconds (a task refused before any container starts) to the default
+# task timeout of an hour.
+DURATION_BUCKETS_S = (
+    *(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5),
+    *(1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 600.0, 1200.0, 1800.0, 3600.0),
+)
+STATUSES: tuple[StatusName, ...] = ("Completed", "Error")
+STARTS: tuple[Start, ...] = ("warm", "cold")
+POLL_RESULTS: tuple[PollResult, ...] = ("task", "empty", "error")
+
+
+@dataclass(frozen=True)
+class Running:
+    """A task instance that has started and not ended yet, for /status."""
+
+    instance_id: str
+    namespace: str
+    task: str
+    started: float  # monotonic
+
+
+class Metrics:
+    """Every metric, and the running tasks; implements runner.core.observer.Observer."""
+
+    def __init__(
+        self,
+        tasks: Iterable[tuple[str, str]],
+        *,
+        images: Sequence[str],
+        slots: int,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._tasks = frozenset(tasks)
+        self._namespaces = frozenset(namespace for namespace, _ in self._tasks)
+        self._images = frozenset(images)
+        self._clock = clock
+        self._running: dict[str, Running] = {}
+        self._lock = threading.Lock()
+        self.registry = CollectorRegistry(auto_describe=True)
+        self._define()
+        self._slots.set(slots)
+        self._zero(images)
+        ProcessCollector(registry=self.registry)
+
+    def _define(self) -> None:
+        registry = self.registry
+        self._tasks_total = Counter(
+            "xc_runner_tasks",
+            "Task instances that ended, by terminal status and container start (warm: taken "
+            "from the pool of started containers)",
+            ("namespace", "task", "status", "start"),
+            registry=registry,
+        )
+        self._duration = Histogram(
+            "xc_runner_task_duration_seconds",
+            "Time from a task instance's hand-out to its terminal status",
+            ("namespace", "task"),
+            buckets=DURATION_BUCKETS_S,
+            registry=registry,
+        )
+        running = Gauge("xc_runner_tasks_running", "Task instances running now", registry=registry)
+        running.set_function(lambda: len(self._running))
+        self._slots = Gauge("xc_runner_slots", "Tasks run at once at most", registry=registry)
+        self._outbox = Gauge(
+            "xc_runner_outbox_pending", "Statuses not delivered yet", registry=registry
+        )
+        self._engine_up = Gauge(
+            "xc_runner_engine_up", "1 if the container engine answers, else 0", registry=registry
+        )
+        self._polls = Counter(
+            "xc_runner_polls", "Polls of a task queue, by result", ("result",), registry=registry
+        )
+        self._platform_errors = Counter(
+            "xc_runner_platform_errors",
+            "Requests to the platform that failed (catalog publication, polls, status posts, "
+            "cancellation checks)",
+            registry=registry,
+        )
+        self._pool_idle = Gauge(
+            "xc_runner_pool_idle_containers",
+            "Started containers waiting in the pool for a task, by image",
+            ("image",),
+            registry=registry,
+        )
+
+    def _zero(self, images: Sequence[str]) -> None:
+        """Every label set known in advance starts at 0, so rates and sums see it at once."""
+        for namespace, task in sorted(self._tasks):
+            self._duration.labels(namespace, task)
+            for status in STATUSES:
+                for start in STARTS:
+                    self._tasks_total.labels(namespace, task, status, start)
+        for result in POLL_RESULTS:
+            self._polls.labels(result)
+        for image in images:
+            self._pool_idle.labels(image).set(0)
+
+    def watch(self, *, outbox_pending: Callable[[], int], engine_up: Callable[[], bool]) -> None:
+        """Gauges read when scraped."""
+        self._outbox.set_function(lambda: float(outbox_pending()))
+        self._engine_up.set_function(lambda: 1.0 if engine_up() else 0.0)
+
+    def labels(self, namespace: str, task: str) -> tuple[str, str]:
+        """The (namespace, task) label values of a task instance: UNKNOWN for what the
+        catalog does not have."""
+        if (namespace, task) in self._tasks:
+            return namespace, task
+        return (namespace if namespace in self._namespaces else UNKNOWN), UNKNOWN
+
+    def running(self) -> list[Running]:
+        """The running task instances, oldest first."""
+        with self._lock:
+            return sorted(self._running.values(), key=lambda r: r.started)
+
+    def age_s(self, running: Running) -> float:
+        return self._clock() - running.started
+
+    # The Observer's events.
+
+    def task_started(self, instance: TaskInstance) -> None:
+        key = str(instance.id)
+        with self._lock:
+            self._running[key] = Running(key, instance.namespace, instance.name, self._clock())
+
+    def task_ended(
+        self, instance: TaskInstance, status: StatusName, duration_s: float, start: Start
+    ) -> None:
+        with self._lock:
+            self._running.pop(str(instance.id), None)
+        namespace, task = self.labels(instance.namespace, instance.name)
+        self._tasks_total.labels(namespace, task, status, start).inc()
+        self._duration.labels(namespace, task).observe(duration_s)
+
+    def polled(self, result: PollResult) -> None:
+        self._polls.labels(result).inc()
+
+    def platform_error(self) -> None:
+        self._platform_errors.inc()
+
+    def pool_idle(self, image: str, idle: int) -> None:
+        self._pool_idle.labels(image if image in self._images else UNKNOWN).set(idle)

@@ -1,0 +1,167 @@
+"""The XC Scenario REST API, as the reference worker speaks it.
+
+The only module of the runner that imports requests. Transport failures and HTTP errors
+become PlatformError / AuthError here, once; `transient` tells callers whether
+trying again may help.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Mapping, Sequence
+from typing import Any
+from urllib.parse import quote
+
+import requests
+
+from runner import __version__
+from runner.core.errors import AuthError, PlatformError, transient_http_status
+from runner.core.model import TaskStatus
+
+log = logging.getLogger(__name__)
+
+_CONNECT_TIMEOUT_S = 5.0
+_MAX_ERROR_TEXT = 300
+
+
+class PlatformClient:
+    def __init__(self, server_url: str, api_key: str, *, timeout_s: float = 30.0) -> None:
+        self._base = server_url.rstrip("/")
+        self._headers = {
+            "Authorization": f"bearer {api_key}",
+            "User-Agent": f"xc-scenario-runner/{__version__}",
+        }
+        self._timeout = (min(_CONNECT_TIMEOUT_S, timeout_s), timeout_s)
+        # requests.Session is not documented as thread-safe: one per thread.
+        self._local = threading.local()
+        self._sessions: list[requests.Session] = []
+        self._lock = threading.Lock()
+
+    def _session(self) -> requests.Session:
+        session: requests.Session | None = getattr(self._local, "session", None)
+        if session is None:
+            session = requests.Session()
+            session.headers.update(self._headers)
+            self._local.session = session
+            with self._lock:
+                self._sessions.append(session)
+        return session
+
+    def close(self) -> None:
+        with self._lock:
+            for session in self._sessions:
+                session.close()
+            self._sessions.clear()
+
+    def _request(
+        self,
+        method: str,
+        what: str,
+        path: str,
+        *,
+        params: Mapping[str, str] | None = None,
+        body: Any = None,
+        answered: frozenset[int] = frozenset(),
+    ) -> requests.Response:
+        """The response; `path` is relative to the server unless absolute. Status codes in
+        `answered` are returned as they are, other errors become PlatformError/AuthError."""
+        absolute = path.startswith(("http://", "https://"))
+        url = path if absolute else self._base + path
+        try:
+            response = self._session().request(
+                method, url, params=params, json=body, timeout=self._timeout
+            )
+        except requests.RequestException as exc:
+            where = url.split("?", 1)[0] if absolute else self._base
+            raise PlatformError(f"{what}: cannot reach {where}: {exc}", transient=True) from exc
+        if response.status_code not in answered:
+            _raise_for_status(what, response)
+        return response
+
+    def _post(
+        self, what: str, path: str, *, params: Mapping[str, str] | None = None, body: Any = None
+    ) -> requests.Response:
+        return self._request("POST", what, path, params=params, body=body)
+
+    def publish_catalog(
+        self,
+        namespace: str,
+        definitions: Sequence[Mapping[str, Any]],
+        *,
+        remove_previous: bool = False,
+    ) -> None:
+        params = {"removePreviousTasks": "true"} if remove_previous else None
+        self._post(
+            f"publishing the catalog of {namespace}",
+            f"/taskcatalog/api/catalog-task-definitions/{quote(namespace, safe='')}",
+            params=params,
+            body=list(definitions),
+        )
+
+    def poll(self, namespace: str, name: str | None = None) -> Mapping[str, Any] | None:
+        """A task instance taken off the queue, or None when the queue is empty."""
+        params = {"catalogTaskDefinitionName": name} if name else None
+        what = f"polling {namespace}"
+        response = self._post(
+            what,
+            f"/polling/api/namespaces/{quote(namespace, safe='')}/task-instances/poll",
+            params=params,
+        )
+        if response.status_code == 204 or not response.content:
+            return None
+        try:
+            instance = response.json()
+        except ValueError:
+            raise PlatformError(
+                f"{what}: the answer ({response.status_code}) is not JSON: {_clip(response.text)}",
+                transient=False,
+            ) from None
+        if not isinstance(instance, dict):
+            raise PlatformError(
+                f"{what}: the answer is not a JSON object: {_clip(response.text)}", transient=False
+            )
+        return instance
+
+    def is_cancelled(
+        self, url_template: str, namespace: str, instance_id: str | int
+    ) -> bool | None:
+        """Whether the platform cancelled this instance; None if it has no such check (404)."""
+        path = url_template.format(
+            namespace=quote(namespace, safe=""), id=quote(str(instance_id), safe="")
+        )
+        what = f"checking whether task instance {instance_id} was cancelled"
+        response = self._request("GET", what, path, answered=frozenset({404}))
+        if response.status_code == 404:
+            return None
+        try:
+            answer = response.json()
+        except ValueError:
+            answer = None
+        if not isinstance(answer, dict) or "isCanceled" not in answer:
+            raise PlatformError(
+                f"{what}: unexpected answer: {_clip(response.text)}", transient=False
+            )
+        return str(answer["isCanceled"]).strip().lower() == "true"
+
+    def post_status(self, status: TaskStatus) -> None:
+        self._post(
+            f"posting {status.status} for task instance {status.task_instance_id}",
+            "/taskstatus/api/task-statuses",
+            body=status.to_wire(),
+        )
+
+
+def _raise_for_status(what: str, response: requests.Response) -> None:
+    code = response.status_code
+    if code < 400:
+        return
+    detail = f"{what}: the platform answered {code}: {_clip(response.text)}"
+    if code in (401, 403):
+        raise AuthError(f"{what}: the platform refused the API key ({code})", status=code)
+    raise PlatformError(detail, status=code, transient=transient_http_status(code))
+
+
+def _clip(text: str) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= _MAX_ERROR_TEXT else text[:_MAX_ERROR_TEXT] + "..."

@@ -1,0 +1,209 @@
+"""Runs one task instance as one container, to exactly one terminal status."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from functools import partial
+from typing import Any, Protocol
+
+from runner.core.catalog import Catalog, TaskRoute
+from runner.core.errors import EngineError, TaskRejected
+from runner.core.model import TaskInstance, TaskStatus, error_status
+from runner.core.observer import NullObserver, Observer
+from runner.core.policy import PolicyTable, TaskPolicy
+from runner.core.protocol import encode_envelope
+from runner.core.taskcontext import about_task
+from runner.core.taskrun import TaskRun
+from runner.engine.interface import (
+    LABEL_INSTANCE_ID,
+    LABEL_NAMESPACE,
+    LABEL_RUNNER_ID,
+    LABEL_TASK,
+    Container,
+    ContainerSpec,
+)
+from runner.worker.delivery import StatusSink
+from runner.worker.running import MIN_PROGRESS_INTERVAL_S, Clock, Outcome, RunningTask, Stops
+
+log = logging.getLogger(__name__)
+
+
+class TaskContracts(Protocol):
+    def task_inputs(
+        self, route: TaskRoute, input_data: Mapping[str, Any] | None
+    ) -> dict[str, Any]: ...
+    def task_outputs(
+        self, route: TaskRoute, outputs: Mapping[str, Any]
+    ) -> tuple[dict[str, Any], str | None]: ...
+    def check_message(self, message: Mapping[str, Any]) -> str | None: ...
+
+
+class Launcher(Protocol):
+    def launch(self, spec: ContainerSpec) -> Container:
+        """A started container, waiting for its input on stdin."""
+
+
+class Cancellations(Protocol):
+    def watch(self, instance: TaskInstance) -> threading.Event: ...
+    def unwatch(self, instance: TaskInstance) -> None: ...
+
+
+class _NoCancellations:
+    def watch(self, instance: TaskInstance) -> threading.Event:
+        return threading.Event()
+
+    def unwatch(self, instance: TaskInstance) -> None:
+        pass
+
+
+@dataclass(frozen=True)
+class ExecutionSettings:
+    """What the executor needs of the runner's settings, and nothing more."""
+
+    runner_id: str
+    policies: PolicyTable = field(default_factory=PolicyTable)
+    exit_grace_s: float = 2.0
+    stop_grace_s: float = 5.0
+
+
+class TaskExecutor:
+    def __init__(
+        self,
+        *,
+        catalog: Catalog,
+        engine: Launcher,
+        contracts: TaskContracts,
+        statuses: StatusSink,
+        settings: ExecutionSettings,
+        cancellations: Cancellations | None = None,
+        observer: Observer | None = None,
+    ) -> None:
+        self._catalog = catalog
+        self._observer = observer or NullObserver()
+        self._cancellations = cancellations or _NoCancellations()
+        self._engine = engine
+        self._contracts = contracts
+        self._statuses = statuses
+        self._settings = settings
+
+    def execute(self, instance: TaskInstance, stop: threading.Event) -> None:
+        """Run `instance`; `stop` set means the runner is shutting down now."""
+        with about_task(instance.namespace, instance.name, instance.id):
+            self._observer.task_started(instance)
+            self._execute_logged(instance, stop)
+
+    def _execute_logged(self, instance: TaskInstance, stop: threading.Event) -> None:
+        started = time.monotonic()
+        outcome = Outcome(self._statuses)
+        log.info("%s: started", instance.ref)
+        try:
+            self._execute(instance, outcome, stop)
+        except TaskRejected as exc:
+            outcome.post(error_status(instance.id, str(exc)))
+        except EngineError as exc:
+            log.error("%s: %s", instance.ref, exc)
+            outcome.post(error_status(instance.id, f"the container engine failed: {exc}"))
+        except Exception as exc:  # a runner bug must still end the task with a status
+            log.exception("%s: internal error", instance.ref)
+            outcome.post(
+                error_status(instance.id, f"internal runner error: {type(exc).__name__}: {exc}")
+            )
+        finally:
+            final = outcome.status or error_status(instance.id, "the runner was interrupted")
+            outcome.post(final)
+            _log_end(instance, final, outcome, time.monotonic() - started)
+            took_s = (outcome.posted_at or time.monotonic()) - started
+            self._observer.task_ended(instance, final.status, took_s, outcome.start)
+
+    def _execute(self, instance: TaskInstance, outcome: Outcome, stop: threading.Event) -> None:
+        task = self._admit(instance)
+        cancelled = self._cancellations.watch(instance)
+        try:
+            container = self._engine.launch(self._spec(task))
+            try:
+                container.send(
+                    encode_envelope(task.route.namespace, task.route.name, instance.id, task.inputs)
+                )
+                self._running(task, container, outcome, Stops(stop, cancelled)).pump()
+            finally:
+                container.remove()
+        finally:
+            self._cancellations.unwatch(instance)
+
+    def _admit(self, instance: TaskInstance) -> _Admitted:
+        """The task as it will run; TaskRejected when it cannot run at all."""
+        if instance.rejection:
+            raise TaskRejected(instance.rejection)
+        route = self._catalog.route(instance.namespace, instance.name)
+        if route is None:
+            raise TaskRejected(
+                f"unknown task {instance.namespace}/{instance.name}: "
+                "no task image of this runner declares it"
+            )
+        inputs = self._contracts.task_inputs(route, instance.input_data)
+        return _Admitted(instance, route, inputs, self._settings.policies.for_image(route.image))
+
+    def _running(
+        self, task: _Admitted, container: Container, outcome: Outcome, stops: Stops
+    ) -> RunningTask:
+        run = TaskRun(
+            task.instance.id,
+            check_message=self._contracts.check_message,
+            check_outputs=partial(self._contracts.task_outputs, task.route),
+            limits=task.policy.output_limits(),
+        )
+        clock = Clock(
+            timeout_s=task.timeout_s(),
+            exit_grace_s=self._settings.exit_grace_s,
+            stop_grace_s=self._settings.stop_grace_s,
+        )
+        return RunningTask(
+            task.instance, container, run, outcome, stops, clock, task.policy.limits.memory_bytes
+        )
+
+    def _spec(self, task: _Admitted) -> ContainerSpec:
+        labels = {
+            LABEL_RUNNER_ID: self._settings.runner_id,
+            LABEL_NAMESPACE: task.route.namespace,
+            LABEL_TASK: task.route.name,
+            LABEL_INSTANCE_ID: str(task.instance.id),
+        }
+        return ContainerSpec(image=task.route.image, labels=labels, limits=task.policy.limits)
+
+
+@dataclass(frozen=True)
+class _Admitted:
+    """A task instance the runner will run: its route, checked inputs and policy."""
+
+    instance: TaskInstance
+    route: TaskRoute
+    inputs: Mapping[str, Any]
+    policy: TaskPolicy
+
+    def timeout_s(self) -> float:
+        """The instance's time limit, else the catalog's, else the policy's."""
+        for millis in (self.instance.timeout_ms, self.route.timeout_ms):
+            if millis and millis > 0:
+                return millis / 1000.0
+        return self.policy.timeout_s
+
+
+def _log_end(instance: TaskInstance, final: TaskStatus, outcome: Outcome, took_s: float) -> None:
+    if outcome.throttle.skipped:
+        log.info(
+            "%s: %d progress status(es) skipped: the task notified more often than every %g s",
+            instance.ref,
+            outcome.throttle.skipped,
+            MIN_PROGRESS_INTERVAL_S,
+        )
+    log.info(
+        "%s: %s in %.3f s%s",
+        instance.ref,
+        final.status,
+        took_s,
+        f": {final.message}" if final.status == "Error" else "",
+    )

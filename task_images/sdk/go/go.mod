@@ -1,0 +1,3 @@
+module xc-scenario-runner.invalid/xctask
+
+go 1.19

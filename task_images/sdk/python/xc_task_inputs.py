@@ -1,0 +1,93 @@
+"""xc_task's input accessors and TaskError: the part of the API shared with the
+other languages' SDKs that is not about messages. Standard library only.
+
+A catalog type Integer, Number or Boolean lets a value arrive as its JSON type
+or as its text ("42", " -7 ", "1e-3", "true"): the accessors accept both, and
+raise TaskError naming the input otherwise.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from typing import Any
+
+ERROR_LEVELS = ("None", "Minor", "Critical", "Fatal")
+_INTEGER_TEXT = re.compile(r"\s*[-+]?[0-9]+\s*")
+_NUMBER_TEXT = re.compile(r"\s*[-+]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][-+]?[0-9]+)?\s*")
+
+
+class TaskError(Exception):
+    """Raised by a task (or an input accessor): the task ends in Error with this message."""
+
+    def __init__(self, message: str, level: str | None = None) -> None:
+        check_level(level)
+        super().__init__(message)
+        self.level = level
+
+
+def check_level(level: str | None) -> None:
+    if level is not None and level not in ERROR_LEVELS:
+        raise ValueError(f"errorLevel must be one of {', '.join(ERROR_LEVELS)}, not {level!r}")
+
+
+def _wrong(name: str, kind: str, value: Any) -> TaskError:
+    shown = json.dumps(value, ensure_ascii=False)
+    if len(shown) > 100:
+        shown = shown[:100] + "..."
+    return TaskError(f"input '{name}' is not {kind}: {shown}")
+
+
+class Inputs:
+    """The checked accessors of a task's inputs (the envelope's `inputs`)."""
+
+    def __init__(self, inputs: dict[str, Any]) -> None:
+        self.inputs = inputs
+
+    def _input(self, name: str) -> Any:
+        value = self.inputs.get(name)
+        if value is None:
+            raise TaskError(f"input '{name}' is missing")
+        return value
+
+    def string(self, name: str) -> str:
+        """The input's value, a string; TaskError otherwise."""
+        value = self._input(name)
+        if not isinstance(value, str):
+            raise _wrong(name, "a string", value)
+        return value
+
+    def integer(self, name: str) -> int:
+        """The input's value as an int: an integer, or a string holding one (" -7 ")."""
+        value = self._input(name)
+        if isinstance(value, str) and _INTEGER_TEXT.fullmatch(value):
+            return int(value)
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+        if isinstance(value, float) and value.is_integer():
+            return int(value)
+        raise _wrong(name, "an integer", value)
+
+    def number(self, name: str) -> float:
+        """The input's value as a float: a number, or a string holding one ("1e-3")."""
+        value = self._input(name)
+        text = isinstance(value, str) and _NUMBER_TEXT.fullmatch(value)
+        numeric = isinstance(value, (int, float)) and not isinstance(value, bool)
+        if text or numeric:
+            try:
+                number = float(value)
+            except OverflowError:  # an int too large for a float
+                number = math.inf
+            if math.isfinite(number):
+                return number
+        raise _wrong(name, "a finite number", value)
+
+    def boolean(self, name: str) -> bool:
+        """The input's value as a bool: true/false, or their text in any case."""
+        value = self._input(name)
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, str) and value.lower() in ("true", "false"):
+            return value.lower() == "true"
+        raise _wrong(name, "a boolean", value)

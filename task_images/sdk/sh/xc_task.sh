@@ -1,0 +1,253 @@
+#!/bin/sh
+# xc_task.sh: run POSIX shell functions as XC Scenario tasks (protocol 1), with jq.
+#
+#   sh xc_task.sh TASKFILE < envelope
+#
+# TASKFILE is sourced; it defines one function per task, named task_<name>:
+#
+#   task_hello() {
+#       who=$(xc_input who)
+#       times=$(xc_int times)                # 3 or "3"; the task fails otherwise
+#       xc_progress 0.5 "greeting $who"
+#       xc_result greeting="Hello, $who!" times:="$times"
+#   }
+#
+# The task's function runs in a subshell with `set -e`. What it writes on stdout
+# or stderr is log output (stderr): protocol messages go through a descriptor of
+# their own (7). Its outcome:
+#   xc_result NAME=TEXT NAME:=JSON ...   Completed with these outputs; ends the task.
+#   xc_result - < OBJECT                 the same, the outputs a JSON object on stdin.
+#   xc_error MESSAGE [LEVEL]             Error (level None, Minor, Critical, Fatal); ends the task.
+#   returning 0 without either           Completed with no outputs.
+#   failing (a command fails under set -e, `exit 3`, a shell error)
+#                                        Error "exit code N: <its last line on stderr>".
+# More: xc_progress FRACTION [MESSAGE] (InProgress; FRACTION a number from 0 to 1),
+# xc_input NAME (the input's value: a string as is, anything else as JSON),
+# xc_int / xc_number / xc_bool NAME (checked: 42 or "42", 1.5 or "1.5", true or
+# "true"), xc_inputs (all inputs, a JSON object), and $XC_TASK, $XC_NAMESPACE,
+# $XC_TASK_INSTANCE_ID. A helper given wrong arguments says why on stderr and
+# returns 2, which fails the task under set -e. Values travel as command-line
+# arguments (each at most 128 KiB); $(...) drops a value's trailing newlines.
+#
+# Exit status: 0 once the task ran, whatever its outcome; 2 when it could not
+# start (bad envelope, unknown task, no jq), after an Error message saying why.
+# Needs a writable $TMPDIR or /tmp (task containers have /tmp).
+
+XC__NUMBER='^\s*[-+]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][-+]?[0-9]+)?\s*$'
+XC__INTEGER='^\s*[-+]?[0-9]+\s*$'
+
+xc__warn() { printf 'xc_task.sh: %s\n' "$*" >&2; }
+xc__complain() { printf '%s\n' "$*" >&2; } # a helper's wrong call: this line ends up in the Error
+
+# Send one message line ($1); $2 = 1 for a terminal one. The first terminal one
+# wins (mkdir is atomic, so even concurrent subshells agree).
+xc__send() {
+    if [ -d "$XC__DIR/terminal" ] || { [ "$2" = 1 ] && ! mkdir "$XC__DIR/terminal" 2>/dev/null; }; then
+        xc__warn "dropped a message sent after the task's terminal message: $1"
+        return 0
+    fi
+    printf '%s\n' "$1" >&7
+}
+
+xc__error_line() {  # MESSAGE [LEVEL]: an Error message line
+    jq -cn --arg m "$1" --arg l "${2-}" \
+        '{type: "notify", status: "Error", message: $m} + (if $l == "" then {} else {errorLevel: $l} end)'
+}
+
+xc_progress() {
+    if [ $# -lt 1 ] || [ $# -gt 2 ]; then
+        xc__complain "usage: xc_progress FRACTION [MESSAGE]"
+        return 2
+    fi
+    if ! xc__line=$(jq -cn --arg f "$1" --arg m "${2-}" --arg has_m "$#" --arg re "$XC__NUMBER" '
+            if ($f | test($re)) and ($f | tonumber | . >= 0 and . <= 1)
+            then {type: "notify", status: "InProgress"}
+                 + (if $has_m == "2" then {message: $m} else {} end)
+                 + {progressPercentage: ($f | tonumber)}
+            else empty end') || [ -z "$xc__line" ]; then
+        xc__complain "xc_progress: fraction '$1' is not a number in [0, 1]"
+        return 2
+    fi
+    xc__send "$xc__line" 0
+}
+
+xc_error() {
+    if [ $# -lt 1 ] || [ $# -gt 2 ]; then
+        xc__complain "usage: xc_error MESSAGE [LEVEL]"
+        return 2
+    fi
+    case ${2-} in
+        '' | None | Minor | Critical | Fatal) ;;
+        *)
+            xc__complain "xc_error: level '$2' is not one of None, Minor, Critical, Fatal"
+            return 2
+            ;;
+    esac
+    if ! xc__line=$(xc__error_line "$1" "${2-}"); then
+        xc__complain "xc_error: the message cannot be sent (longer than 128 KiB?)"
+        return 2
+    fi
+    xc__send "$xc__line" 1
+    exit 0
+}
+
+xc_result() {
+    if [ "${1-}" = - ] && [ $# -eq 1 ]; then
+        if ! xc__outputs=$(jq -cs 'if length == 1 and (.[0] | type) == "object" then .[0]
+                else error("") end' 2>/dev/null); then
+            xc__complain "xc_result: stdin is not a JSON object"
+            return 2
+        fi
+    else
+        xc__outputs='{}'
+        for xc__arg in "$@"; do
+            xc__name=${xc__arg%%=*}
+            xc__value=${xc__arg#*=}
+            xc__as=--arg
+            case $xc__name in *:) xc__name=${xc__name%:} xc__as=--argjson ;; esac
+            if [ "$xc__arg" = "$xc__name" ] || [ -z "$xc__name" ]; then
+                xc__complain "xc_result: '$xc__arg' is not NAME=TEXT or NAME:=JSON"
+                return 2
+            fi
+            if ! xc__outputs=$(printf '%s' "$xc__outputs" | jq -c --arg k "$xc__name" \
+                    "$xc__as" v "$xc__value" '. + {($k): $v}' 2>/dev/null); then
+                xc__complain "xc_result: the value of $xc__name is not JSON: $xc__value"
+                return 2
+            fi
+        done
+    fi
+    if ! xc__line=$(printf '%s' "$xc__outputs" | jq -c '{type: "result", outputs: .}'); then
+        xc__complain "xc_result: the outputs cannot be sent"
+        return 2
+    fi
+    xc__send "$xc__line" 1
+    exit 0
+}
+
+xc_inputs() { jq -c '.inputs // {}' "$XC__DIR/envelope"; }
+
+# xc__input KIND DESCRIPTION FILTER NAME: print input NAME through the jq
+# FILTER, which yields null when the value is not DESCRIPTION; else say why and
+# return 2.
+xc__input() {
+    if [ $# -ne 4 ]; then
+        xc__complain "usage: xc_$1 NAME"
+        return 2
+    fi
+    xc__value=$(jq -j --arg n "$4" --arg int "$XC__INTEGER" --arg num "$XC__NUMBER" "
+        .inputs[\$n] | if . == null then \"m\" else (($3) as \$v
+        | if \$v == null then \"w\" + tojson else \"v\" + \$v end) end" "$XC__DIR/envelope") || return 2
+    case $xc__value in
+        v*) printf '%s' "${xc__value#v}" ;;
+        m) xc__complain "xc_$1: input '$4' is missing" && return 2 ;;
+        *) xc__complain "xc_$1: input '$4' is not $2: ${xc__value#w}" && return 2 ;;
+    esac
+}
+
+xc_input() { xc__input input "a value" 'if type == "string" then . else tojson end' "$@"; }
+
+xc_int() {
+    xc__input int "an integer" 'if type == "number" and . == floor then tostring
+        elif type == "string" and test($int)
+        then gsub("^\\s+|\\s+$"; "") | ltrimstr("+") | sub("^(?<s>-?)0+(?=[0-9])"; "\(.s)")
+        else null end' "$@"
+}
+
+xc_number() {
+    xc__input number "a finite number" '(if type == "number" then .
+        elif type == "string" and test($num) then tonumber else null end)
+        | if . != null and fabs < 1.7976931348623157e308 then tostring else null end' "$@"
+}
+
+xc_bool() {
+    xc__input bool "a boolean" 'if type == "boolean" then tostring
+        elif type == "string" and (ascii_downcase | . == "true" or . == "false")
+        then ascii_downcase else null end' "$@"
+}
+
+# Startup failures: an Error message, then exit status 2.
+xc__setup_error() {
+    if [ -n "${XC__DIR-}" ]; then
+        xc__send "$(xc__error_line "$1")" 1
+    else
+        printf '%s\n' "$(xc__error_line "$1")" >&7
+    fi
+    exit 2
+}
+
+# On exit: when the shell itself stopped early (say, a syntax error in the task
+# file), no message went out yet: say so. Then remove the scratch directory.
+xc__on_exit() {
+    xc__code=$?
+    if [ ! -d "$XC__DIR/terminal" ]; then
+        xc__send "$(xc__error_line "the task file $XC__FILE stopped the shell (exit code $xc__code) before a task ran; see stderr")" 1
+        xc__code=2
+    fi
+    rm -rf "$XC__DIR"
+    exit "$xc__code"
+}
+
+xc__read_envelope() {
+    cat >"$XC__DIR/stdin" || xc__setup_error "invalid envelope: cannot read stdin"
+    xc__problem=$(jq -rs '
+        if length == 0 then "no envelope on stdin"
+        elif length > 1 then "more than one JSON value on stdin"
+        else .[0] | if type != "object" then "not a JSON object"
+        elif .protocol != 1 then "unsupported protocol \(.protocol // "(none)" | tojson): this SDK speaks protocol 1"
+        elif (.task | type) != "string" or .task == "" then "no task name"
+        elif (.inputs // {} | type) != "object" then "the inputs are not a JSON object"
+        else "" end end' "$XC__DIR/stdin" 2>&1) || xc__problem="not JSON ($xc__problem)"
+    [ -z "$xc__problem" ] || xc__setup_error "invalid envelope: $xc__problem"
+    jq -s '.[0]' "$XC__DIR/stdin" >"$XC__DIR/envelope" && rm -f "$XC__DIR/stdin"
+    XC_TASK=$(jq -j .task "$XC__DIR/envelope")
+    XC_NAMESPACE=$(jq -j '.namespace // ""' "$XC__DIR/envelope")
+    XC_TASK_INSTANCE_ID=$(jq -j '.taskInstanceId // ""' "$XC__DIR/envelope")
+}
+
+# Run the task's function in a subshell with set -e; its stdout and stderr go
+# to stderr, and to a file for the Error message should it fail.
+xc__run_task() {
+    { (set -e; "task_$XC_TASK"); echo "$?" >"$XC__DIR/status"; } 2>&1 | tee "$XC__DIR/log" >&2
+    xc__status=$(cat "$XC__DIR/status")
+    if [ -d "$XC__DIR/terminal" ]; then
+        return 0
+    elif [ "$xc__status" = 0 ]; then
+        xc__send '{"type":"result","outputs":{}}' 1
+    else
+        xc__last=$(tail -n 1 "$XC__DIR/log" | cut -c 1-2000)
+        xc__send "$(xc__error_line "exit code $xc__status${xc__last:+: $xc__last}")" 1
+    fi
+}
+
+xc__main() {
+    # fd 7: protocol messages; fd 1 (stdout) is stderr from here on.
+    exec 7>&1 1>&2
+    if ! command -v jq >/dev/null 2>&1; then
+        printf '%s\n' '{"type":"notify","status":"Error","message":"xc_task.sh needs jq, which is not installed"}' >&7
+        exit 2
+    fi
+    [ $# -eq 1 ] || xc__setup_error "usage: sh xc_task.sh TASKFILE < envelope"
+    XC__DIR=$(mktemp -d "${TMPDIR:-/tmp}/xc_task.XXXXXX") \
+        || xc__setup_error "xc_task.sh cannot create a directory in ${TMPDIR:-/tmp}"
+    trap xc__on_exit EXIT
+    XC__FILE=$1
+    xc__read_envelope
+    [ -f "$1" ] && [ -r "$1" ] || xc__setup_error "cannot read the task file $1"
+    # Only names a function can have; so no command other than a task_ one is run.
+    case $XC_TASK in
+        [!A-Za-z_]* | *[!A-Za-z0-9_]*) xc__setup_error "unknown task '$XC_TASK' in $1" ;;
+    esac
+    # shellcheck disable=SC1090 # the task file is the argument
+    case $1 in
+        */*) . "$1" ;;
+        *) . "./$1" ;; # `.` looks for a bare name on the PATH
+    esac
+    case $(command -V "task_$XC_TASK" 2>/dev/null) in
+        *function*) ;;
+        *) xc__setup_error "unknown task '$XC_TASK': $1 has no function task_$XC_TASK" ;;
+    esac
+    xc__run_task
+    exit 0
+}
+
+xc__main "$@"
