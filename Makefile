@@ -17,7 +17,7 @@ GVISOR      ?= 0
 WITH_GVISOR := $(if $(filter 1 true yes,$(GVISOR)),gvisor)
 
 .PHONY: run test lint sdk-test toolchains images base-images runner-image engine gvisor venv \
-        bench compose-up clean
+        bench compose-up clean swarm-up swarm-down swarm-nodes
 
 run: venv engine images
 ifdef XC_SCENARIO_SERVER
@@ -35,6 +35,7 @@ lint: venv
 	$(VENV)/bin/ruff check runner tests scripts task_images
 	$(VENV)/bin/mypy
 	$(VENV)/bin/lint-imports
+	$(PY) -m scripts.validate_manifests
 
 # The task SDKs' own tests, in their languages (the shell SDK's run from pytest).
 sdk-test: toolchains
@@ -76,6 +77,21 @@ runner-image: venv base-images
 
 compose-up: images runner-image
 	docker-compose -f compose.yaml up
+
+# The stack of deploy/swarm/ (README: Docker Swarm). swarm-up makes a single-node
+# swarm if the engine is in none and leaves it (`docker swarm leave --force`).
+SWARM_STACK   ?= xc
+SWARM_RUNNERS ?= 3
+swarm-up: images runner-image
+	$(PY) -m scripts.swarm up --name $(SWARM_STACK) --runners $(SWARM_RUNNERS)
+
+swarm-down: venv
+	$(PY) -m scripts.swarm down --name $(SWARM_STACK)
+
+# Two more engines in containers join a swarm of their own as workers; the
+# runners' throughput on 1 and 3 nodes (README: Docker Swarm). Not run by `make test`.
+swarm-nodes: images runner-image
+	$(PY) -m scripts.swarm_nodes
 
 clean:
 	-docker ps -aq --filter label=xc-scenario.runner-id | xargs -r docker rm -f

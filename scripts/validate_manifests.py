@@ -1,0 +1,138 @@
+"""Check the Kubernetes manifests of deploy/kubernetes/ offline (part of `make lint`).
+
+    python -m scripts.validate_manifests [FILE ...]
+
+- Every resource of a built-in kind is validated against the Kubernetes OpenAPI
+  schemas that kubernetes-validate bundles, strictly (an unknown field is an
+  error), for the oldest Kubernetes the manifests need and the newest bundled.
+- The ServiceMonitor is a custom resource: its schema comes with the Prometheus
+  Operator, not with Kubernetes. Its metadata (ObjectMeta) and selector
+  (LabelSelector) are validated against the Kubernetes schemas, and it must
+  select the runner's Service and name one of its ports; the rest of its spec
+  is not checked against a schema.
+- The rules that tie the runner's manifests together: a grace period longer than
+  the drain, the API key from a Secret, the state on a volume, probes on the
+  operations listener.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import kubernetes_validate
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+MANIFESTS = ROOT / "deploy" / "kubernetes"
+OLDEST = "1.29.0"  # sidecar containers (initContainers with restartPolicy: Always)
+CUSTOM_KINDS = {("monitoring.coreos.com/v1", "ServiceMonitor")}
+OPS_PORT = 9180
+STATE_DIR = "/var/lib/xc-runner/state"
+STOP_MARGIN_S = 20  # the tasks' stop grace, the outbox flush, removing containers
+
+Resource = dict[str, Any]
+
+
+def load(paths: Sequence[Path]) -> list[tuple[str, Resource]]:
+    found = []
+    for path in paths:
+        for doc in yaml.safe_load_all(path.read_text()):
+            if doc:
+                found.append((f"{path.name}: {doc.get('kind')}/{doc['metadata']['name']}", doc))
+    return found
+
+
+def schema_errors(where: str, resource: Resource) -> Iterator[str]:
+    for version in (OLDEST, kubernetes_validate.latest_version()):
+        try:
+            kubernetes_validate.validate(resource, version, strict=True)
+        except kubernetes_validate.ValidationError as exc:
+            path = ".".join(str(p) for p in exc.path)
+            yield f"{where}: Kubernetes {version}: {path}: {exc.message}"
+        except kubernetes_validate.SchemaNotFoundError as exc:
+            yield f"{where}: {exc.message}"
+
+
+def monitor_errors(where: str, monitor: Resource, services: list[Resource]) -> Iterator[str]:
+    # ObjectMeta and LabelSelector, checked as the same fields of a built-in kind
+    # that has both: a PodDisruptionBudget.
+    stand_in = {
+        "apiVersion": "policy/v1",
+        "kind": "PodDisruptionBudget",
+        "metadata": monitor["metadata"],
+        "spec": {"selector": monitor["spec"].get("selector", {})},
+    }
+    yield from schema_errors(where, stand_in)
+    wanted = monitor["spec"].get("selector", {}).get("matchLabels", {})
+    selected = [s for s in services if wanted.items() <= s["metadata"].get("labels", {}).items()]
+    if not wanted or not selected:
+        yield f"{where}: its selector {wanted} selects none of the Services"
+    ports = {p.get("name") for s in selected for p in s["spec"].get("ports", [])}
+    for endpoint in monitor["spec"].get("endpoints", []):
+        if endpoint.get("port") not in ports:
+            yield f"{where}: endpoint port {endpoint.get('port')!r} is not a port of the Service"
+        if not str(endpoint.get("path", "/metrics")).startswith("/"):
+            yield f"{where}: endpoint path must start with /"
+
+
+def _env(container: Resource) -> dict[str, Resource]:
+    return {e["name"]: e for e in container.get("env", [])}
+
+
+def statefulset_errors(where: str, sts: Resource, config: dict[str, str]) -> Iterator[str]:
+    pod = sts["spec"]["template"]["spec"]
+    runner = next((c for c in pod["containers"] if c["name"] == "runner"), None)
+    if runner is None:
+        yield f"{where}: no container named runner"
+        return
+    drain_s = int(config.get("XC_RUNNER_DRAIN_TIMEOUT_S", "25"))
+    grace_s = pod.get("terminationGracePeriodSeconds", 30)
+    if grace_s <= drain_s + STOP_MARGIN_S:
+        yield f"{where}: terminationGracePeriodSeconds {grace_s} must exceed the drain + 20 s"
+    key = _env(runner).get("XC_SCENARIO_APIKEY", {})
+    if "secretKeyRef" not in key.get("valueFrom", {}) or "XC_SCENARIO_APIKEY" in config:
+        yield f"{where}: XC_SCENARIO_APIKEY must come from a Secret (secretKeyRef)"
+    claims = {t["metadata"]["name"] for t in sts["spec"].get("volumeClaimTemplates", [])}
+    mounts = {m["mountPath"]: m["name"] for m in runner.get("volumeMounts", [])}
+    if mounts.get(STATE_DIR) not in claims:
+        yield f"{where}: {STATE_DIR} must be a volume claim of the StatefulSet"
+    ports = {p.get("name"): p["containerPort"] for p in runner.get("ports", [])}
+    for probe, path in (("livenessProbe", "/healthz"), ("readinessProbe", "/readyz")):
+        http = runner.get(probe, {}).get("httpGet", {})
+        if http.get("path") != path or ports.get(http.get("port")) != OPS_PORT:
+            yield f"{where}: {probe} must GET {path} on the ops port {OPS_PORT}"
+
+
+def errors(resources: list[tuple[str, Resource]]) -> Iterator[str]:
+    services = [r for _, r in resources if r["kind"] == "Service"]
+    config: dict[str, str] = {}
+    for _, r in resources:
+        if r["kind"] == "ConfigMap":
+            config.update(r.get("data", {}))
+    for where, resource in resources:
+        if (resource["apiVersion"], resource["kind"]) in CUSTOM_KINDS:
+            yield from monitor_errors(where, resource, services)
+            continue
+        yield from schema_errors(where, resource)
+        if resource["kind"] == "StatefulSet":
+            yield from statefulset_errors(where, resource, config)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    paths = [Path(a) for a in (argv if argv is not None else sys.argv[1:])]
+    resources = load(paths or sorted(MANIFESTS.glob("*.yaml")))
+    found = list(errors(resources))
+    for error in found:
+        sys.stderr.write(f"{error}\n")
+    sys.stdout.write(
+        f"{len(resources)} Kubernetes resource(s) checked against the schemas of "
+        f"{OLDEST} and {kubernetes_validate.latest_version()}: {len(found)} error(s)\n"
+    )
+    return 1 if found else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
