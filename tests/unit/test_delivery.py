@@ -177,6 +177,7 @@ def test_a_status_the_outbox_cannot_keep_is_posted_directly(tmp_path: Path) -> N
     store.close()  # every write now fails, as on a full or broken disk
     sender.submit(TaskStatus("a", "Completed"))
     assert platform.received == [TaskStatus("a", "Completed")]
+    sender.stop(0.1)  # its thread, which cannot read the outbox either, ends too
 
 
 def test_failed_posts_are_reported_and_lines_about_them_name_the_task(
