@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from runner.app.runner import Runner, open_runner
 from runner.cli.local import print_new_statuses, skip_to_end
 from runner.cli.output import say
-from runner.config.local import DEMO_OPTIONS, KEY, local_settings
+from runner.config.local import DEMO_OPTIONS, KEY, KEY_FILE, local_settings
 from runner.config.settings import runner_settings
 from runner.core.errors import EXIT_OK
 from runner.localserver import LocalServer
@@ -47,17 +47,19 @@ class _Background(threading.Thread):
 
 
 def run_demo(args: argparse.Namespace) -> int:
-    local = local_settings(args, os.environ, (*DEMO_OPTIONS, KEY))
+    local = local_settings(args, os.environ, (*DEMO_OPTIONS, KEY, KEY_FILE))
     with LocalServer(local.db, port=local.port, api_key=local.api_key) as server:
+        # The runner talks to this server with its key, however the key was given.
         environ = {
             "XC_RUNNER_STATE_DIR": str(local.db.parent / "state"),
-            **os.environ,
+            **{k: v for k, v in os.environ.items() if k != "XC_SCENARIO_APIKEY_FILE"},
             "XC_SCENARIO_SERVER": server.url,
             "XC_SCENARIO_APIKEY": local.api_key,
         }
+        runner_args = argparse.Namespace(**{**vars(args), "api_key": None, "api_key_file": None})
         client = LocalClient(server.url, local.api_key)
         last = skip_to_end(client)
-        with open_runner(runner_settings(args, environ)) as runner:
+        with open_runner(runner_settings(runner_args, environ)) as runner:
             if runner is not None:
                 last = _show(runner, client, server.url, local.api_key, last)
         # Closing the runner delivered what it owed: print the last statuses.

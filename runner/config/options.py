@@ -8,10 +8,12 @@ import math
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from runner.core.errors import ConfigError
 
+_RUNNER_ID = re.compile(r"[A-Za-z0-9]([A-Za-z0-9_.-]{0,61}[A-Za-z0-9])?")
 _SIZE = re.compile(r"^\s*(\d+)\s*([kmg]?)i?b?\s*$", re.IGNORECASE)
 _SIZE_FACTORS = {"": 1, "k": 1024, "m": 1024**2, "g": 1024**3}
 
@@ -67,6 +69,38 @@ def parse_host_port(text: str) -> tuple[str, int]:
             "0.0.0.0:9180 for every interface)"
         )
     return host, parse_port(port)
+
+
+def parse_secret_file(text: str) -> str:
+    """The secret a file holds (a Docker or Kubernetes secret), stripped. The error names
+    the file, never what is in it."""
+    try:
+        secret = Path(text).read_text(encoding="utf-8").strip()
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else type(exc).__name__
+        raise ValueError(f"cannot read {text}: {reason}") from None
+    if not secret:
+        raise ValueError(f"{text} is empty")
+    return secret
+
+
+def take_key(values: dict[str, Any], key: str, key_file: str) -> str | None:
+    """Pop the secret given directly (`key`) or through a file (`key_file`) from resolved
+    `values`; ConfigError when both are given, so neither wins silently."""
+    direct, from_file = values.pop(key, None), values.pop(key_file, None)
+    if direct is not None and from_file is not None:
+        raise ConfigError("the API key is given twice: set XC_SCENARIO_APIKEY or its _FILE")
+    return str(direct) if direct is not None else from_file
+
+
+def parse_runner_id(text: str) -> str:
+    """A runner id: a label value on its containers and part of its state's file names."""
+    if not _RUNNER_ID.fullmatch(text):
+        raise ValueError(
+            f"not a runner id: {text!r} (1 to 63 letters, digits, '-', '_' or '.', "
+            "beginning and ending with a letter or digit)"
+        )
+    return text
 
 
 def parse_bool(text: str) -> bool:

@@ -22,7 +22,10 @@ from runner.config.options import (
     parse_host_port,
     parse_positive_float,
     parse_positive_int,
+    parse_runner_id,
+    parse_secret_file,
     resolve,
+    take_key,
 )
 from runner.config.policy import POLICY_OPTIONS, PolicyFile, build_policies, read_policy_file
 from runner.core.errors import ConfigError
@@ -56,8 +59,8 @@ def default_state_dir() -> Path:
 
 
 def default_runner_id() -> str:
-    host = re.sub(r"[^a-zA-Z0-9_.-]", "-", socket.gethostname()) or "host"
-    return f"xc-runner-{host}"
+    host = re.sub(r"[^a-zA-Z0-9_.-]", "-", socket.gethostname()).strip("-_.") or "host"
+    return parse_runner_id(f"xc-runner-{host}"[:63].rstrip("-_."))
 
 
 @dataclass(frozen=True)
@@ -97,6 +100,13 @@ RUNNER_OPTIONS: tuple[Option, ...] = (
     ),
     Option("api_key", "--api-key", "XC_SCENARIO_APIKEY", str, "the platform's API key"),
     Option(
+        "api_key_file",
+        "--api-key-file",
+        "XC_SCENARIO_APIKEY_FILE",
+        parse_secret_file,
+        "file holding the API key instead (a Docker or Kubernetes secret)",
+    ),
+    Option(
         "concurrency",
         "--concurrency",
         "XC_RUNNER_CONCURRENCY",
@@ -104,7 +114,11 @@ RUNNER_OPTIONS: tuple[Option, ...] = (
         "tasks run at once",
     ),
     Option(
-        "runner_id", "--runner-id", "XC_RUNNER_ID", str, "label put on this runner's containers"
+        "runner_id",
+        "--runner-id",
+        "XC_RUNNER_ID",
+        parse_runner_id,
+        "label put on this runner's containers",
     ),
     Option(
         "config_path",
@@ -205,9 +219,11 @@ def runner_settings(args: argparse.Namespace, environ: Mapping[str, str]) -> Run
         raise ConfigError(
             f"XC_SCENARIO_SERVER (or --server) must be an http(s) URL, got {server!r}"
         )
-    api_key = str(values.pop("api_key", ""))
+    api_key = take_key(values, "api_key", "api_key_file")
     if not api_key:
-        raise ConfigError("XC_SCENARIO_APIKEY (or --api-key) is not set")
+        raise ConfigError(
+            "XC_SCENARIO_APIKEY (or --api-key) is not set, nor XC_SCENARIO_APIKEY_FILE"
+        )
     config_path = values.pop("config_path", None)
     policies = build_policies(
         read_policy_file(config_path) if config_path else PolicyFile(),

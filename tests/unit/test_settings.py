@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import re
+from pathlib import Path
 
 import pytest
 
@@ -107,3 +109,25 @@ def test_host_and_port(text: str, value: tuple[str, int]) -> None:
 def test_not_a_host_and_port(text: str) -> None:
     with pytest.raises(ValueError, match=r"HOST:PORT|port number"):
         parse_host_port(text)
+
+
+def test_the_api_key_may_come_from_a_file_never_from_both(tmp_path: Path) -> None:
+    secret = tmp_path / "apikey"
+    secret.write_text("from-a-file\n")
+    env = {"XC_SCENARIO_SERVER": "http://platform", "XC_SCENARIO_APIKEY_FILE": str(secret)}
+    assert runner_settings(parse(["img"]), env).api_key == "from-a-file"
+    with pytest.raises(ConfigError, match="the API key is given twice"):
+        runner_settings(parse(["img"]), {**env, "XC_SCENARIO_APIKEY": "k"})
+    secret.write_text("  \n")
+    with pytest.raises(ConfigError, match=re.escape(f"XC_SCENARIO_APIKEY_FILE: {secret} is empty")):
+        runner_settings(parse(["img"]), env)
+    missing = {**env, "XC_SCENARIO_APIKEY_FILE": str(tmp_path / "nope")}
+    with pytest.raises(ConfigError, match=r"cannot read .*nope: No such file or directory"):
+        runner_settings(parse(["img"]), missing)
+
+
+@pytest.mark.parametrize("runner_id", ["-lead", "trail.", "has space", "a/b", "x" * 64, ""])
+def test_a_runner_id_must_be_a_label_value(runner_id: str) -> None:
+    with pytest.raises(ConfigError, match="XC_RUNNER_ID: not a runner id"):
+        runner_settings(parse(["img"]), {**BASE_ENV, "XC_RUNNER_ID": runner_id or " "})
+    assert runner_settings(parse(["img"]), {**BASE_ENV, "XC_RUNNER_ID": "r-1_a.b"}).runner_id
