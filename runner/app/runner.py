@@ -10,14 +10,19 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import partial
 
+from runner.app.images import ServedImages
 from runner.app.signals import stop_on_signals
-from runner.app.startup import INTERRUPTED, check_policies, load_catalog, publish_catalogs
+from runner.app.startup import INTERRUPTED, check_policies, publish_catalogs
 from runner.config.settings import RunnerSettings
 from runner.contracts import Contracts
 from runner.core.backoff import IDLE_POLL_BASE_S, PLATFORM_FAILING, Backoff
+from runner.core.catalog import Catalog
+from runner.core.errors import PlatformError
 from runner.core.model import error_status
+from runner.core.warmpool import Target
 from runner.engine.docker_engine import DockerEngine
-from runner.engine.interface import LABEL_RUNNER_ID, Engine
+from runner.engine.interface import LABEL_RUNNER_ID
+from runner.engine.pool import ContainerPool
 from runner.scenario.client import PlatformClient
 from runner.scenario.queue import PlatformQueue
 from runner.state.store import StateStore
@@ -35,13 +40,14 @@ class Runner:
     """Built from the settings; then `start()`, `publish()`, `run()`, and `close()` once."""
 
     def __init__(
-        self, settings: RunnerSettings, engine: Engine, contracts: Contracts | None = None
+        self, settings: RunnerSettings, engine: DockerEngine, contracts: Contracts | None = None
     ) -> None:
         self.settings = settings
         self.engine = engine
         self.contracts = contracts or Contracts()
         check_policies(settings.policies, engine)
-        self.catalog = load_catalog(settings.images, engine, self.contracts.check_catalog)
+        self.images = ServedImages(settings.images, engine, self.contracts.check_catalog)
+        self.catalog = self.images.catalog
         self.client = PlatformClient(
             settings.server_url, settings.api_key, timeout_s=settings.http_timeout_s
         )
@@ -53,9 +59,14 @@ class Runner:
             partial(self.client.is_cancelled, settings.cancel_url) if settings.cancel_url else None,
             settings.cancel_check_s,
         )
+        self.pool = ContainerPool(
+            engine, pool_targets(settings), runner_id=settings.runner_id, on_moved=self.images.moved
+        )
+        self.executor = self._executor()
+        self.images.on_change = self._catalog_changed
         self.worker = Worker(
             PlatformQueue(self.client, self.contracts, self.state.journal),
-            self._executor(),
+            self.executor,
             namespaces=self.catalog.namespaces,
             concurrency=settings.concurrency,
             idle=Backoff(base_s=IDLE_POLL_BASE_S, cap_s=settings.poll_max_interval_s),
@@ -67,7 +78,7 @@ class Runner:
     def _executor(self) -> TaskExecutor:
         return TaskExecutor(
             catalog=self.catalog,
-            engine=self.engine,
+            engine=self.pool,
             contracts=self.contracts,
             statuses=self.statuses,
             settings=ExecutionSettings(
@@ -77,6 +88,7 @@ class Runner:
                 stop_grace_s=self.settings.stop_grace_s,
             ),
             cancellations=self.cancellations,
+            handouts=self.state.journal,
         )
 
     def ready(self) -> str | None:
@@ -89,20 +101,38 @@ class Runner:
         self.statuses.start()
         self.cancellations.start()
 
-    def publish(self, stop: threading.Event) -> bool:
-        """Publish the catalog; False if `stop` was set before it could be."""
+    def publish(self, stop: threading.Event, namespaces: list[str] | None = None) -> bool:
+        """Publish the catalog (of these namespaces); False if `stop` was set before it could
+        be."""
         return publish_catalogs(
             self.catalog,
             partial(
                 self.client.publish_catalog, remove_previous=self.settings.remove_previous_tasks
             ),
             stop,
+            namespaces,
         )
+
+    def _catalog_changed(self, catalog: Catalog, namespaces: list[str]) -> None:
+        """An image's catalog changed: route with it at once; publish it in the background."""
+        self.catalog = catalog
+        self.executor.use_catalog(catalog)
+        if namespaces:
+            threading.Thread(
+                target=self._republish, args=(namespaces,), name="catalog-publisher", daemon=True
+            ).start()
+
+    def _republish(self, namespaces: list[str]) -> None:
+        try:
+            self.publish(self.worker.stopping, namespaces)
+        except PlatformError as exc:
+            log.error("the platform refused the changed catalog of %s: %s", namespaces, exc)
 
     def run(self) -> None:
         """Recover from an earlier crash, then poll and run tasks until the worker is asked
         to stop, and drain."""
         self._recover()
+        self.pool.start(self.images.ids)
         log.info(
             "runner %s polling %s with %d slot(s)",
             self.settings.runner_id,
@@ -113,10 +143,13 @@ class Runner:
 
     def _recover(self) -> None:
         """Remove this runner id's containers, and end the tasks an earlier run was running."""
-        self._remove_leftovers("start-up")
         for taken in self.state.journal.unfinished():
             log.warning("%s: interrupted by the runner's previous stop; posting Error", taken.ref)
+            if taken.container:
+                log.warning("%s: removing its container %s", taken.ref, taken.container[:12])
+                self.engine.remove_container(taken.container)
             self.statuses.submit(error_status(taken.instance_id, INTERRUPTED))
+        self._remove_leftovers("start-up")
 
     def _remove_leftovers(self, when: str) -> None:
         removed = self.engine.remove_labelled({LABEL_RUNNER_ID: self.settings.runner_id})
@@ -130,11 +163,13 @@ class Runner:
             )
 
     def close(self) -> None:
-        """Stop what `start()` started, delivering what is owed for a while; remove this
-        runner's containers; release the connections and the state directory."""
+        """Stop what `start()` and `run()` started, delivering what is owed for a while;
+        remove this runner's containers (the warm ones first); release the connections and
+        the state directory."""
         self.cancellations.stop()
-        self.statuses.stop(_FLUSH_TIMEOUT_S)
         try:
+            self.pool.close()
+            self.statuses.stop(_FLUSH_TIMEOUT_S)
             self._remove_leftovers("shutdown")
         finally:
             self.client.close()
@@ -142,9 +177,22 @@ class Runner:
             log.info("runner %s stopped", self.settings.runner_id)
 
 
+def pool_targets(settings: RunnerSettings) -> list[Target]:
+    """What the warm pool keeps ready: per image, `pool_size` (default: the concurrency)
+    containers of its policy."""
+    targets = []
+    for image in settings.images:
+        policy = settings.policies.for_image(image)
+        size = settings.concurrency if policy.pool_size is None else policy.pool_size
+        targets.append(Target(image, policy.limits, size))
+    return targets
+
+
 def connect_engine(settings: RunnerSettings) -> DockerEngine:
-    """The Docker engine, with a connection for each task at once and a few more."""
-    return DockerEngine(pool_size=2 * settings.concurrency + 4)
+    """The Docker engine, with a connection for each task at once, each warm container,
+    and a few more."""
+    warm = sum(target.size for target in pool_targets(settings))
+    return DockerEngine(pool_size=2 * settings.concurrency + warm + 4)
 
 
 @contextmanager
