@@ -32,7 +32,7 @@ log = logging.getLogger(__name__)
 _WATCH_S = 0.25  # how often idle containers are checked, when nothing else wakes the pool
 _IMAGE_CHECK_S = 2.0  # how often tags are checked in the background (also at each hand-out)
 _EXAMINE_WAIT_S = 5.0  # how long a dead container's exit status is waited for
-_CLOSE_WAIT_S = 30.0
+_CLOSE_WAIT_S = 10.0  # at shutdown: a creation under way, then the queued removals
 _LEVELS = {"info": logging.INFO, "warning": logging.WARNING, "error": logging.ERROR}
 
 
