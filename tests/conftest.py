@@ -21,7 +21,7 @@ from runner.core.catalog import CATALOG_LABEL
 from runner.core.errors import ConfigError, EngineError
 from runner.core.examples import EXAMPLES_LABEL
 from runner.engine.docker_engine import DockerEngine
-from runner.engine.interface import LABEL_RUNNER_ID
+from runner.engine.interface import LABEL_POOL, LABEL_RUNNER_ID
 from scripts.build_images import base_build_args
 from scripts.build_runner_image import main as build_runner_image
 
@@ -85,13 +85,17 @@ def runner_id(engine: DockerEngine) -> Iterator[str]:
     assert left == [], f"containers left behind by runner {rid}: {left}"
 
 
-def runner_containers(runner_id: str, *, running: bool = False) -> list[dict[str, Any]]:
-    """The engine's list entries of a runner id's containers, as `docker ps -a` sees them.
+def runner_containers(
+    runner_id: str, *, running: bool = False, warm: bool = False
+) -> list[dict[str, Any]]:
+    """The engine's list entries of a runner id's containers, as `docker ps -a` sees them
+    (`warm`: only those created for its warm pool).
 
     The low-level list: the high-level one inspects each container, and fails on
     one removed meanwhile.
     """
-    filters: dict[str, Any] = {"label": f"{LABEL_RUNNER_ID}={runner_id}"}
+    labels = [f"{LABEL_RUNNER_ID}={runner_id}", *([LABEL_POOL] if warm else [])]
+    filters: dict[str, Any] = {"label": labels}
     if running:
         filters["status"] = "running"
     client = docker.from_env()

@@ -49,6 +49,7 @@ class RecordingContainer:
 
     def __init__(self, inner: Container, cap: int) -> None:
         self.id = inner.id
+        self.warm = inner.warm
         self._inner = inner
         self._cap = cap
         self.stdout = bytearray()

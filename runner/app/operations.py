@@ -22,16 +22,20 @@ def stuck_after_s(settings: RunnerSettings) -> float:
     return settings.http_timeout_s + _STUCK_MARGIN_S
 
 
-def build_metrics(settings: RunnerSettings, catalog: Catalog) -> Metrics | None:
-    """The metrics, when the listener is on."""
-    if settings.http_addr is None:
-        return None
-    tasks = [
+def catalog_tasks(catalog: Catalog) -> list[tuple[str, str]]:
+    """Every (namespace, task) of the catalog: the metrics' bounded label values."""
+    return [
         (namespace, str(definition["name"]))
         for namespace in catalog.namespaces
         for definition in catalog.definitions(namespace)
     ]
-    return Metrics(tasks, images=settings.images, slots=settings.concurrency)
+
+
+def build_metrics(settings: RunnerSettings, catalog: Catalog) -> Metrics | None:
+    """The metrics, when the listener is on."""
+    if settings.http_addr is None:
+        return None
+    return Metrics(catalog_tasks(catalog), images=settings.images, slots=settings.concurrency)
 
 
 def build_listener(

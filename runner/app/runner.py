@@ -1,7 +1,7 @@
 """The runner's parts, built from its settings and wired together: the one place that knows
-every concrete part (the Docker engine, the platform client, the schema contracts, the
-state store, the operations listener); the worker loop and the executor see only their
-interfaces."""
+every concrete part (the Docker engine and its warm pool, the platform client, the schema
+contracts, the state store, the operations listener); the worker loop and the executor see
+only their interfaces."""
 
 from __future__ import annotations
 
@@ -11,17 +11,22 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import partial
 
-from runner.app.operations import build_listener, build_metrics, stuck_after_s
+from runner.app.images import ServedImages
+from runner.app.operations import build_listener, build_metrics, catalog_tasks, stuck_after_s
 from runner.app.signals import stop_on_signals
-from runner.app.startup import INTERRUPTED, check_policies, load_catalog, publish_catalogs
+from runner.app.startup import INTERRUPTED, check_policies, publish_catalogs
 from runner.config.settings import RunnerSettings
 from runner.contracts import Contracts
 from runner.core.backoff import IDLE_POLL_BASE_S, PLATFORM_FAILING, Backoff
+from runner.core.catalog import Catalog
+from runner.core.errors import PlatformError
 from runner.core.model import error_status
 from runner.core.observer import NullObserver, Observer
 from runner.core.taskcontext import about_task
+from runner.core.warmpool import Target
 from runner.engine.docker_engine import DockerEngine
-from runner.engine.interface import LABEL_RUNNER_ID, Engine
+from runner.engine.interface import LABEL_RUNNER_ID
+from runner.engine.pool import ContainerPool
 from runner.ops.logs import redact
 from runner.scenario.client import PlatformClient
 from runner.scenario.queue import PlatformQueue
@@ -40,13 +45,14 @@ class Runner:
     """Built from the settings; then `start()`, `publish()`, `run()`, and `close()` once."""
 
     def __init__(
-        self, settings: RunnerSettings, engine: Engine, contracts: Contracts | None = None
+        self, settings: RunnerSettings, engine: DockerEngine, contracts: Contracts | None = None
     ) -> None:
         self.settings = settings
         self.engine = engine
         self.contracts = contracts or Contracts()
         check_policies(settings.policies, engine)
-        self.catalog = load_catalog(settings.images, engine, self.contracts.check_catalog)
+        self.images = ServedImages(settings.images, engine, self.contracts.check_catalog)
+        self.catalog = self.images.catalog
         self.client = PlatformClient(
             settings.server_url, settings.api_key, timeout_s=settings.http_timeout_s
         )
@@ -55,24 +61,18 @@ class Runner:
         )
         self.metrics = build_metrics(settings, self.catalog)
         self.observer: Observer = self.metrics or NullObserver()
-        observer = self.observer
-        self.statuses = StatusSender(self.client.post_status, self.state.outbox, observer=observer)
+        self.statuses = StatusSender(
+            self.client.post_status, self.state.outbox, observer=self.observer
+        )
         self.cancellations = CancelWatch(
             partial(self.client.is_cancelled, settings.cancel_url) if settings.cancel_url else None,
             settings.cancel_check_s,
-            observer,
+            self.observer,
         )
-        self.worker = Worker(
-            PlatformQueue(self.client, self.contracts, self.state.journal),
-            self._executor(observer),
-            namespaces=self.catalog.namespaces,
-            concurrency=settings.concurrency,
-            idle=Backoff(base_s=IDLE_POLL_BASE_S, cap_s=settings.poll_max_interval_s),
-            failing=PLATFORM_FAILING.backoff(),
-            drain_timeout_s=settings.drain_timeout_s,
-            ready=self.ready,
-            observer=observer,
-        )
+        self.pool = self._pool()
+        self.executor = self._executor()
+        self.images.on_change = self._catalog_changed
+        self.worker = self._worker()
         self.published = False
         self.listener = (
             build_listener(settings, self.metrics, self, lambda: engine.trouble() is None)
@@ -80,10 +80,19 @@ class Runner:
             else None
         )
 
-    def _executor(self, observer: Observer) -> TaskExecutor:
+    def _pool(self) -> ContainerPool:
+        return ContainerPool(
+            self.engine,
+            pool_targets(self.settings),
+            runner_id=self.settings.runner_id,
+            on_moved=self.images.moved,
+            observer=self.observer,
+        )
+
+    def _executor(self) -> TaskExecutor:
         return TaskExecutor(
             catalog=self.catalog,
-            engine=self.engine,
+            engine=self.pool,
             contracts=self.contracts,
             statuses=self.statuses,
             settings=ExecutionSettings(
@@ -93,7 +102,21 @@ class Runner:
                 stop_grace_s=self.settings.stop_grace_s,
             ),
             cancellations=self.cancellations,
-            observer=observer,
+            handouts=self.state.journal,
+            observer=self.observer,
+        )
+
+    def _worker(self) -> Worker:
+        return Worker(
+            PlatformQueue(self.client, self.contracts, self.state.journal),
+            self.executor,
+            namespaces=self.catalog.namespaces,
+            concurrency=self.settings.concurrency,
+            idle=Backoff(base_s=IDLE_POLL_BASE_S, cap_s=self.settings.poll_max_interval_s),
+            failing=PLATFORM_FAILING.backoff(),
+            drain_timeout_s=self.settings.drain_timeout_s,
+            ready=self.ready,
+            observer=self.observer,
         )
 
     def ready(self) -> str | None:
@@ -126,22 +149,43 @@ class Runner:
         self.statuses.start()
         self.cancellations.start()
 
-    def publish(self, stop: threading.Event) -> bool:
-        """Publish the catalog; False if `stop` was set before it could be."""
-        self.published = publish_catalogs(
+    def publish(self, stop: threading.Event, namespaces: list[str] | None = None) -> bool:
+        """Publish the catalog (of these namespaces); False if `stop` was set before it could
+        be."""
+        published = publish_catalogs(
             self.catalog,
             partial(
                 self.client.publish_catalog, remove_previous=self.settings.remove_previous_tasks
             ),
             stop,
+            namespaces,
             on_error=self.observer.platform_error,
         )
-        return self.published
+        self.published = self.published or (published and namespaces is None)
+        return published
+
+    def _catalog_changed(self, catalog: Catalog, namespaces: list[str]) -> None:
+        """An image's catalog changed: route with it at once; publish it in the background."""
+        self.catalog = catalog
+        self.executor.use_catalog(catalog)
+        if self.metrics is not None:
+            self.metrics.add_tasks(catalog_tasks(catalog))
+        if namespaces:
+            threading.Thread(
+                target=self._republish, args=(namespaces,), name="catalog-publisher", daemon=True
+            ).start()
+
+    def _republish(self, namespaces: list[str]) -> None:
+        try:
+            self.publish(self.worker.stopping, namespaces)
+        except PlatformError as exc:
+            log.error("the platform refused the changed catalog of %s: %s", namespaces, exc)
 
     def run(self) -> None:
-        """Recover from an earlier crash, then poll and run tasks until the worker is asked
-        to stop, and drain."""
+        """Recover from an earlier crash, fill the warm pool, then poll and run tasks until
+        the worker is asked to stop, and drain."""
         self._recover()
+        self.pool.start(self.images.ids)
         log.info(
             "runner %s polling %s with %d slot(s)",
             self.settings.runner_id,
@@ -151,14 +195,18 @@ class Runner:
         self.worker.run()
 
     def _recover(self) -> None:
-        """Remove this runner id's containers, and end the tasks an earlier run was running."""
-        self._remove_leftovers("start-up")
+        """End the tasks an earlier run was running, removing their containers, then every
+        other container of this runner id (warm ones included)."""
         for taken in self.state.journal.unfinished():
             with about_task(taken.namespace, taken.name, taken.instance_id):
                 log.warning(
                     "%s: interrupted by the runner's previous stop; posting Error", taken.ref
                 )
+                if taken.container:
+                    log.warning("%s: removing its container %s", taken.ref, taken.container[:12])
+                    self.engine.remove_container(taken.container)
                 self.statuses.submit(error_status(taken.instance_id, INTERRUPTED))
+        self._remove_leftovers("start-up")
 
     def _remove_leftovers(self, when: str) -> None:
         removed = self.engine.remove_labelled({LABEL_RUNNER_ID: self.settings.runner_id})
@@ -172,13 +220,15 @@ class Runner:
             )
 
     def close(self) -> None:
-        """Stop what `start()` started, delivering what is owed for a while; remove this
-        runner's containers; release the connections and the state directory."""
+        """Stop what `start()` and `run()` started, delivering what is owed for a while;
+        remove this runner's containers (the warm ones first); release the connections and
+        the state directory."""
         if self.listener is not None:
             self.listener.stop()
         self.cancellations.stop()
-        self.statuses.stop(_FLUSH_TIMEOUT_S)
         try:
+            self.pool.close()
+            self.statuses.stop(_FLUSH_TIMEOUT_S)
             self._remove_leftovers("shutdown")
         finally:
             self.client.close()
@@ -186,9 +236,22 @@ class Runner:
             log.info("runner %s stopped", self.settings.runner_id)
 
 
+def pool_targets(settings: RunnerSettings) -> list[Target]:
+    """What the warm pool keeps ready: per image, `pool_size` (default: the concurrency)
+    containers of its policy."""
+    targets = []
+    for image in settings.images:
+        policy = settings.policies.for_image(image)
+        size = settings.concurrency if policy.pool_size is None else policy.pool_size
+        targets.append(Target(image, policy.limits, size))
+    return targets
+
+
 def connect_engine(settings: RunnerSettings) -> DockerEngine:
-    """The Docker engine, with a connection for each task at once and a few more."""
-    return DockerEngine(pool_size=2 * settings.concurrency + 4)
+    """The Docker engine, with a connection for each task at once, each warm container,
+    and a few more."""
+    warm = sum(target.size for target in pool_targets(settings))
+    return DockerEngine(pool_size=2 * settings.concurrency + warm + 4)
 
 
 @contextmanager

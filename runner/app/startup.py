@@ -1,5 +1,5 @@
-"""What the runner does once at start-up: read and check its images' catalogs and task
-policies, publish the catalogs, and end the tasks an earlier run left unfinished."""
+"""What the runner does once at start-up: check its task policies, publish the catalogs
+(also when an image's catalog changed), and say how tasks an earlier run left unfinished end."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from typing import Any, Protocol
 
 from runner.config.policy import loosened
 from runner.core.backoff import PLATFORM_FAILING, Stopped, retry
-from runner.core.catalog import Catalog, CatalogCheck, TaskRoute, routes_from_label
+from runner.core.catalog import Catalog
 from runner.core.errors import ConfigError, PlatformError
 from runner.core.policy import PolicyTable, TaskPolicy
 
@@ -23,17 +23,7 @@ INTERRUPTED = (
 
 
 class ImageInfo(Protocol):
-    def image_labels(self, image: str) -> Mapping[str, str]: ...
     def runtimes(self) -> set[str]: ...
-
-
-def load_catalog(images: Sequence[str], engine: ImageInfo, check: CatalogCheck) -> Catalog:
-    routes: list[TaskRoute] = []
-    for image in images:
-        found = routes_from_label(image, engine.image_labels(image), check)
-        log.info("image %s: %s", image, ", ".join(f"{r.namespace}/{r.name}" for r in found))
-        routes += found
-    return Catalog(routes)
 
 
 def check_policies(policies: PolicyTable, engine: ImageInfo) -> None:
@@ -62,15 +52,16 @@ def publish_catalogs(
     catalog: Catalog,
     publish: Publish,
     stop: threading.Event,
+    namespaces: Sequence[str] | None = None,
     on_error: Callable[[], None] = lambda: None,
 ) -> bool:
-    """Publish each namespace's catalog, retrying while the platform is unreachable
-    (`on_error` is told of each failure).
+    """Publish each namespace's catalog (or these namespaces'), retrying while the platform
+    is unreachable (`on_error` is told of each failure).
 
     AuthError and other refusals propagate; False if `stop` was set first.
     """
     backoff = PLATFORM_FAILING.backoff()
-    for namespace in catalog.namespaces:
+    for namespace in catalog.namespaces if namespaces is None else namespaces:
         definitions = catalog.definitions(namespace)
         try:
             retry(

@@ -17,7 +17,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from runner.config.options import Option, parse_bytes, parse_positive_float, parse_positive_int
+from runner.config.options import (
+    Option,
+    parse_bytes,
+    parse_count,
+    parse_positive_float,
+    parse_positive_int,
+)
 from runner.core.errors import ConfigError
 from runner.core.policy import PolicyTable, TaskPolicy
 
@@ -115,7 +121,16 @@ POLICY_OPTIONS: tuple[Option, ...] = (
         parse_bytes,
         "cap on a task's result message",
     ),
+    Option(
+        "pool_size",
+        "--pool-size",
+        "XC_RUNNER_POOL_SIZE",
+        parse_count,
+        "warm containers kept ready per image (default: --concurrency; 0: none)",
+    ),
 )
+# Settings that are not limits: a higher value loosens nothing.
+_NOT_LIMITS = frozenset({"pool_size"})
 
 _BY_KEY = {option.key: option for option in POLICY_OPTIONS}
 
@@ -203,6 +218,8 @@ def loosened(policy: TaskPolicy, reference: TaskPolicy) -> list[str]:
     if old.runtime and new.runtime != old.runtime:
         found.append(f"runtime {new.runtime or 'engine default'} (instead of {old.runtime})")
     for option in POLICY_OPTIONS:  # every limit: higher is looser
+        if option.dest in _NOT_LIMITS:
+            continue
         value, was = policy.value(option.dest), reference.value(option.dest)
         if isinstance(value, int | float) and value > was:
             show = _size if option.parse is parse_bytes else _number

@@ -38,6 +38,8 @@ class TaskPolicy:
     max_output_bytes: int = 16 * 1024**2
     max_line_bytes: int = 1024**2
     max_result_bytes: int = 512 * 1024
+    # Warm containers kept ready for this image; None: as many as the runner's concurrency.
+    pool_size: int | None = None
 
     def replace(self, values: Mapping[str, Any]) -> TaskPolicy:
         """A copy with these fields (of TaskPolicy or of its limits) changed."""

@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import select
-import socket
 import threading
 import time
 from collections.abc import Iterator, Mapping
@@ -21,12 +19,11 @@ from docker.types import LogConfig, Ulimit
 
 from runner.core.errors import ConfigError, EngineError
 from runner.core.policy import ContainerLimits
-from runner.engine.attach import FrameDecoder
 from runner.engine.interface import Chunk, ContainerSpec, ExitInfo
+from runner.engine.stream import AttachStream
 
 log = logging.getLogger(__name__)
 
-_READ_SIZE = 65536
 _PING_TIMEOUT_S = 5
 _RUNSC_BASE_THREADS = 64
 _RUNSC_THREADS_PER_PROCESS = 8
@@ -60,14 +57,23 @@ def _pids_limit(limits: ContainerLimits) -> int:
     return limits.pids
 
 
+def _local(api: Any) -> Any:
+    """Over the engine's local socket no proxy nor .netrc applies: requests' look-ups of
+    them on every request (the whole environment scanned, files stat'ed: about a
+    millisecond of CPU each, several per task) are skipped."""
+    if str(api.base_url).startswith("http+docker://"):
+        api.trust_env = False
+    return api
+
+
 class DockerEngine:
     def __init__(self, *, timeout_s: float = 60.0, pool_size: int = 16) -> None:
         with _engine_call("cannot reach the Docker engine (is it running? is DOCKER_HOST right?)"):
             self._client = docker.from_env(timeout=int(timeout_s), max_pool_size=pool_size)
-            self._api = self._client.api
+            self._api = _local(self._client.api)
             self._api.ping()
             # Health checks must not wait as long as a container creation may.
-            self._probe = docker.from_env(timeout=_PING_TIMEOUT_S).api
+            self._probe = _local(docker.from_env(timeout=_PING_TIMEOUT_S).api)
         self._trouble: str | None = None
         self._suspect = threading.Event()  # an engine call failed: check health now
         self._checked = 0.0
@@ -136,24 +142,26 @@ class DockerEngine:
         labels: Mapping[str, str] = (info.get("Config") or {}).get("Labels") or {}
         return labels
 
+    def image_id(self, image: str) -> str:
+        """The ID of the image `image` names now (a tag moves when the image is rebuilt)."""
+        try:
+            with self.call(f"cannot inspect image {image}"):
+                image_id: str = self._api.inspect_image(image)["Id"]
+        except (ImageNotFound, NotFound):
+            raise ConfigError(f"image {image} not found in the engine (build it first)") from None
+        return image_id
+
+    def remove_container(self, container_id: str) -> None:
+        """Remove one container, running or not; again later if the engine does not answer."""
+        self._remove(container_id)
+
     def runtimes(self) -> set[str]:
         with self.call("cannot read the engine's runtimes"):
             info = self._api.info()
         return set(info.get("Runtimes") or {})
 
     def launch(self, spec: ContainerSpec) -> DockerContainer:
-        with self.call(f"cannot create a container of {spec.image}"):
-            created = self._api.create_container(
-                spec.image,
-                command=list(spec.command) if spec.command else None,
-                stdin_open=True,
-                tty=False,  # not detached: StdinOnce
-                labels=dict(spec.labels),
-                user=spec.limits.user,
-                environment={},
-                host_config=self._host_config(spec),
-            )
-        container_id: str = created["Id"]
+        container_id = self._create(spec)
         try:
             with self.call(f"cannot start container {container_id[:12]} of {spec.image}"):
                 sock = self._api.attach_socket(
@@ -164,6 +172,28 @@ class DockerEngine:
         except BaseException:
             self._remove(container_id)
             raise
+
+    def _create(self, spec: ContainerSpec) -> str:
+        try:
+            with self.call(f"cannot create a container of {spec.image}"):
+                created = self._api.create_container(
+                    spec.image,
+                    command=list(spec.command) if spec.command else None,
+                    # stdin_open sets StdinOnce too: once the runner's attach stream
+                    # closes stdin (or the runner dies), the task reads end of file.
+                    stdin_open=True,
+                    tty=False,
+                    labels=dict(spec.labels),
+                    user=spec.limits.user,
+                    environment={},
+                    host_config=self._host_config(spec),
+                )
+        except NotFound:
+            raise EngineError(
+                f"cannot create a container of {spec.image}: no such image in the engine"
+            ) from None
+        container_id: str = created["Id"]
+        return container_id
 
     def _host_config(self, spec: ContainerSpec) -> Any:
         limits = spec.limits
@@ -199,63 +229,29 @@ class DockerContainer:
 
     def __init__(self, api: Any, container_id: str, sock_io: Any, engine: DockerEngine) -> None:
         self.id = container_id
+        self.warm = False
         self._api = api
         self._engine = engine
-        self._sock_io = sock_io  # holds the HTTP response, which must outlive the socket
-        self._sock: socket.socket = getattr(sock_io, "_sock", sock_io)
-        self._sock.setblocking(False)
-        self._frames = FrameDecoder()
-        self._stdin = bytearray()
-        self._stdin_open = True
+        self._stream = AttachStream(sock_io, container_id[:12], engine._suspect.set)
 
     def send(self, data: bytes) -> None:
-        self._stdin += data
-        self._write_stdin()
-
-    def _write_stdin(self) -> None:
-        try:
-            while self._stdin:
-                sent = self._sock.send(self._stdin[:_READ_SIZE])
-                del self._stdin[:sent]
-            if self._stdin_open:
-                self._stdin_open = False
-                self._sock.shutdown(socket.SHUT_WR)
-        except BlockingIOError:
-            return
-        except OSError as exc:  # the task exited without reading all of its input
-            log.debug("container %s: stdin closed early: %s", self.id[:12], exc)
-            self._stdin.clear()
-            self._stdin_open = False
+        self._stream.send(data)
 
     def read(self, timeout_s: float) -> list[Chunk] | None:
-        if self._sock.fileno() < 0:  # stopped or removed: its output has ended for us
-            return None
-        deadline = time.monotonic() + max(timeout_s, 0.0)
-        while True:
-            want_write = [self._sock] if self._stdin else []
-            remaining = max(deadline - time.monotonic(), 0.0)
-            readable, writable, _ = select.select([self._sock], want_write, [], remaining)
-            if writable:
-                self._write_stdin()
-            if readable:
-                try:
-                    data = self._sock.recv(_READ_SIZE)
-                except BlockingIOError:
-                    continue
-                except OSError as exc:
-                    self._engine._suspect.set()
-                    raise EngineError(
-                        f"lost the output of container {self.id[:12]}: {exc}"
-                    ) from exc
-                return self._frames.feed(data) if data else None
-            if time.monotonic() >= deadline:
-                return []
+        return self._stream.read(timeout_s)
+
+    def alive(self) -> bool:
+        """While it waits for its task: keep what it wrote so far; False once it has ended."""
+        return self._stream.drain()
+
+    def early_stderr(self) -> str:
+        return self._stream.stderr_tail()
 
     def stop(self, grace_s: float) -> None:
         # The output is not read after a stop. Closing the attach stream first
         # matters: the engine's stop does not return while its copy of a fast
         # writer's output is blocked on a stream nobody reads.
-        self._close_stream()
+        self._stream.close()
         try:
             with self._engine.call(f"cannot stop container {self.id[:12]}"):
                 self._api.stop(self.id, timeout=max(round(grace_s), 0))
@@ -263,20 +259,17 @@ class DockerContainer:
             pass
 
     def wait(self, timeout_s: float) -> ExitInfo:
-        with self._engine.call(f"container {self.id[:12]} did not report its exit"):
-            status = self._api.wait(self.id, timeout=timeout_s)
-            code = int(status.get("StatusCode", -1))
-            oom = False
-            if code != 0:
-                oom = bool(self._api.inspect_container(self.id)["State"].get("OOMKilled"))
+        try:
+            with self._engine.call(f"container {self.id[:12]} did not report its exit"):
+                status = self._api.wait(self.id, timeout=timeout_s)
+                code = int(status.get("StatusCode", -1))
+                oom = False
+                if code != 0:
+                    oom = bool(self._api.inspect_container(self.id)["State"].get("OOMKilled"))
+        except NotFound:
+            raise EngineError(f"container {self.id[:12]} was removed by someone else") from None
         return ExitInfo(exit_code=code, oom_killed=oom)
 
     def remove(self) -> None:
-        self._close_stream()
+        self._stream.close()
         self._engine._remove(self.id)
-
-    def _close_stream(self) -> None:
-        with contextlib.suppress(OSError):
-            self._sock.close()
-        with contextlib.suppress(OSError):
-            self._sock_io.close()

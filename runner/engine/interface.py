@@ -1,8 +1,9 @@
 """The container engine as the worker sees it: a small interface, no Docker in it.
 
 A container is launched (created, attached and started) before it is given its
-input, so an engine can keep containers ready ahead of their tasks; the
-process inside blocks on stdin until `send` delivers the envelope.
+input, so an engine can keep containers ready ahead of their tasks (the warm
+pool: runner.engine.pool); the process inside blocks on stdin until `send`
+delivers the envelope.
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ LABEL_RUNNER_ID = "xc-scenario.runner-id"
 LABEL_NAMESPACE = "xc-scenario.namespace"
 LABEL_TASK = "xc-scenario.task"
 LABEL_INSTANCE_ID = "xc-scenario.task-instance-id"
+# On a warm container, created before its task is known: the image it is kept for.
+LABEL_POOL = "xc-scenario.pool"
 
 
 @dataclass(frozen=True)
@@ -40,6 +43,8 @@ Chunk = tuple[Stream, bytes]
 
 class Container(Protocol):
     id: str
+    warm: bool  # started ahead of its task (from the warm pool), not for it
+
 
     def send(self, data: bytes) -> None:
         """Queue `data` for the container's stdin, which is closed once it is written."""
@@ -65,8 +70,14 @@ class Engine(Protocol):
     def runtimes(self) -> set[str]:
         """Names of the OCI runtimes the engine can run containers with."""
 
+    def image_id(self, image: str) -> str:
+        """The ID of the image `image` names now."""
+
     def launch(self, spec: ContainerSpec) -> Container:
         """A started container, waiting for its input on stdin."""
+
+    def remove_container(self, container_id: str) -> None:
+        """Remove one container, running or not."""
 
     def remove_labelled(self, labels: Mapping[str, str]) -> list[str]:
         """Remove every container carrying all these labels; their ids."""

@@ -116,17 +116,28 @@ class Metrics:
             registry=registry,
         )
 
+    def add_tasks(self, tasks: Iterable[tuple[str, str]]) -> None:
+        """Tasks a changed catalog declares now (those it dropped stay: still bounded)."""
+        with self._lock:
+            new = frozenset(tasks) - self._tasks
+            self._tasks |= new
+            self._namespaces = frozenset(namespace for namespace, _ in self._tasks)
+        self._zero_tasks(new)
+
     def _zero(self, images: Sequence[str]) -> None:
         """Every label set known in advance starts at 0, so rates and sums see it at once."""
-        for namespace, task in sorted(self._tasks):
-            self._duration.labels(namespace, task)
-            for status in STATUSES:
-                for start in STARTS:
-                    self._tasks_total.labels(namespace, task, status, start)
+        self._zero_tasks(self._tasks)
         for result in POLL_RESULTS:
             self._polls.labels(result)
         for image in images:
             self._pool_idle.labels(image).set(0)
+
+    def _zero_tasks(self, tasks: Iterable[tuple[str, str]]) -> None:
+        for namespace, task in sorted(tasks):
+            self._duration.labels(namespace, task)
+            for status in STATUSES:
+                for start in STARTS:
+                    self._tasks_total.labels(namespace, task, status, start)
 
     def watch(self, *, outbox_pending: Callable[[], int], engine_up: Callable[[], bool]) -> None:
         """Gauges read when scraped."""

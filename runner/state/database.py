@@ -32,7 +32,8 @@ CREATE TABLE IF NOT EXISTS journal (
     namespace TEXT NOT NULL,
     name TEXT NOT NULL,
     taken_at REAL NOT NULL,
-    finished_at REAL
+    finished_at REAL,
+    container TEXT
 );
 """
 
@@ -49,6 +50,7 @@ class Database:
             self.db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
             self.db.executescript("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;")
             self.db.executescript(_SCHEMA)
+            _add_container_column(self.db)
         except (OSError, sqlite3.Error) as exc:
             raise ConfigError(f"cannot open the runner's state in {state_dir}: {exc}") from None
         self.mutex = threading.Lock()
@@ -68,6 +70,13 @@ class Database:
             self.db.execute("ROLLBACK")
             raise
         self.db.execute("COMMIT")
+
+
+def _add_container_column(db: sqlite3.Connection) -> None:
+    """A state file written before the journal named each task's container gets the column."""
+    columns = {row[1] for row in db.execute("PRAGMA table_info(journal)")}
+    if "container" not in columns:
+        db.execute("ALTER TABLE journal ADD COLUMN container TEXT")
 
 
 @contextlib.contextmanager

@@ -1,6 +1,7 @@
-"""The journal of taken tasks: each task instance as it is taken off the queue, and when
-its terminal status was decided. At start-up, the instances taken but never finished
-are the ones a crash interrupted."""
+"""The journal of taken tasks: each task instance as it is taken off the queue, the
+container it was handed to, and when its terminal status was decided. At start-up, the
+instances taken but never finished are the ones a crash interrupted; their containers
+are found here (a warm container carries no task labels)."""
 
 from __future__ import annotations
 
@@ -23,6 +24,7 @@ class Taken:
     namespace: str
     name: str
     taken_at: float
+    container: str | None = None  # the container it was handed to, if it got one
 
     @property
     def ref(self) -> str:
@@ -52,6 +54,14 @@ class Journal:
             if self._taken % _PRUNE_EVERY == 0:
                 self._prune()
 
+    def handed_out(self, instance: TaskInstance, container_id: str) -> None:
+        """`instance` runs in `container_id` from now on."""
+        with self._database.mutex, translated("journal a task's container"):
+            self._database.db.execute(
+                "UPDATE journal SET container = ? WHERE instance = ?",
+                (container_id, instance_key(instance.id)),
+            )
+
     def _prune(self) -> None:
         """Forget tasks finished long ago, so a long-lived journal stays small."""
         self._database.db.execute(
@@ -62,7 +72,7 @@ class Journal:
         """Instances taken whose terminal status was never decided, oldest first."""
         with self._database.mutex, translated("read the journal"):
             rows = self._database.db.execute(
-                "SELECT instance, namespace, name, taken_at FROM journal "
+                "SELECT instance, namespace, name, taken_at, container FROM journal "
                 "WHERE finished_at IS NULL ORDER BY taken_at"
             ).fetchall()
-        return [Taken(json.loads(row[0]), row[1], row[2], row[3]) for row in rows]
+        return [Taken(json.loads(row[0]), row[1], row[2], row[3], row[4]) for row in rows]

@@ -11,9 +11,9 @@ from functools import partial
 from typing import Any, Protocol
 
 from runner.core.catalog import Catalog, TaskRoute
-from runner.core.errors import EngineError, TaskRejected
+from runner.core.errors import EngineError, StateError, TaskRejected
 from runner.core.model import TaskInstance, TaskStatus, error_status
-from runner.core.observer import NullObserver, Observer
+from runner.core.observer import NullObserver, Observer, Start
 from runner.core.policy import PolicyTable, TaskPolicy
 from runner.core.protocol import encode_envelope
 from runner.core.taskcontext import about_task
@@ -47,6 +47,17 @@ class Launcher(Protocol):
         """A started container, waiting for its input on stdin."""
 
 
+class HandOuts(Protocol):
+    def handed_out(self, instance: TaskInstance, container_id: str) -> None:
+        """Record that `instance` runs in `container_id` (the journal), so that recovery after
+        a crash finds the container even when its labels do not name the task."""
+
+
+class _NoHandOuts:
+    def handed_out(self, instance: TaskInstance, container_id: str) -> None:
+        pass
+
+
 class Cancellations(Protocol):
     def watch(self, instance: TaskInstance) -> threading.Event: ...
     def unwatch(self, instance: TaskInstance) -> None: ...
@@ -58,6 +69,27 @@ class _NoCancellations:
 
     def unwatch(self, instance: TaskInstance) -> None:
         pass
+
+
+@dataclass(frozen=True)
+class Executed:
+    """What became of a task: its terminal status, how its container started ("warm": one
+    kept ready by the pool, "cold": created for it, None: it got none), and how long it
+    took from its hand-out to the container (from its admission if it got none)."""
+
+    status: TaskStatus
+    start: Start | None
+    took_s: float
+
+
+@dataclass
+class _Timing:
+    since: float = field(default_factory=time.monotonic)
+    start: Start | None = None
+
+    def handed_out(self, container: Container) -> None:
+        self.since = time.monotonic()
+        self.start = "warm" if container.warm else "cold"
 
 
 @dataclass(frozen=True)
@@ -80,28 +112,34 @@ class TaskExecutor:
         statuses: StatusSink,
         settings: ExecutionSettings,
         cancellations: Cancellations | None = None,
+        handouts: HandOuts | None = None,
         observer: Observer | None = None,
     ) -> None:
         self._catalog = catalog
         self._observer = observer or NullObserver()
         self._cancellations = cancellations or _NoCancellations()
+        self._handouts = handouts or _NoHandOuts()
         self._engine = engine
         self._contracts = contracts
         self._statuses = statuses
         self._settings = settings
 
-    def execute(self, instance: TaskInstance, stop: threading.Event) -> None:
+    def use_catalog(self, catalog: Catalog) -> None:
+        """Route the tasks taken from now on with `catalog` (an image's catalog changed)."""
+        self._catalog = catalog
+
+    def execute(self, instance: TaskInstance, stop: threading.Event) -> Executed:
         """Run `instance`; `stop` set means the runner is shutting down now."""
         with about_task(instance.namespace, instance.name, instance.id):
             self._observer.task_started(instance)
-            self._execute_logged(instance, stop)
+            return self._execute_logged(instance, stop)
 
-    def _execute_logged(self, instance: TaskInstance, stop: threading.Event) -> None:
-        started = time.monotonic()
+    def _execute_logged(self, instance: TaskInstance, stop: threading.Event) -> Executed:
+        taken = time.monotonic()
+        timing = _Timing()
         outcome = Outcome(self._statuses)
-        log.info("%s: started", instance.ref)
         try:
-            self._execute(instance, outcome, stop)
+            self._execute(instance, outcome, stop, timing)
         except TaskRejected as exc:
             outcome.post(error_status(instance.id, str(exc)))
         except EngineError as exc:
@@ -115,16 +153,22 @@ class TaskExecutor:
         finally:
             final = outcome.status or error_status(instance.id, "the runner was interrupted")
             outcome.post(final)
-            _log_end(instance, final, outcome, time.monotonic() - started)
-            took_s = (outcome.posted_at or time.monotonic()) - started
-            self._observer.task_ended(instance, final.status, took_s, outcome.start)
+            took_s = time.monotonic() - timing.since
+            _log_end(instance, final, outcome, took_s, timing.start)
+            # The metric counts what the platform sees: from the poll to the terminal status.
+            reported_s = (outcome.posted_at or time.monotonic()) - taken
+            self._observer.task_ended(instance, final.status, reported_s, timing.start or "cold")
+        return Executed(final, timing.start, took_s)
 
-    def _execute(self, instance: TaskInstance, outcome: Outcome, stop: threading.Event) -> None:
+    def _execute(
+        self, instance: TaskInstance, outcome: Outcome, stop: threading.Event, timing: _Timing
+    ) -> None:
         task = self._admit(instance)
         cancelled = self._cancellations.watch(instance)
         try:
             container = self._engine.launch(self._spec(task))
             try:
+                self._hand_out(instance, container, timing)
                 container.send(
                     encode_envelope(task.route.namespace, task.route.name, instance.id, task.inputs)
                 )
@@ -133,6 +177,15 @@ class TaskExecutor:
                 container.remove()
         finally:
             self._cancellations.unwatch(instance)
+
+    def _hand_out(self, instance: TaskInstance, container: Container, timing: _Timing) -> None:
+        """From here on the task's time counts, and its container is journaled."""
+        timing.handed_out(container)
+        log.info("%s: started %s in container %s", instance.ref, timing.start, container.id[:12])
+        try:
+            self._handouts.handed_out(instance, container.id)
+        except StateError as exc:  # run it all the same; only a crash now would lose track
+            log.error("%s: %s", instance.ref, exc)
 
     def _admit(self, instance: TaskInstance) -> _Admitted:
         """The task as it will run; TaskRejected when it cannot run at all."""
@@ -192,7 +245,9 @@ class _Admitted:
         return self.policy.timeout_s
 
 
-def _log_end(instance: TaskInstance, final: TaskStatus, outcome: Outcome, took_s: float) -> None:
+def _log_end(
+    instance: TaskInstance, final: TaskStatus, outcome: Outcome, took_s: float, start: str | None
+) -> None:
     if outcome.throttle.skipped:
         log.info(
             "%s: %d progress status(es) skipped: the task notified more often than every %g s",
@@ -201,9 +256,10 @@ def _log_end(instance: TaskInstance, final: TaskStatus, outcome: Outcome, took_s
             MIN_PROGRESS_INTERVAL_S,
         )
     log.info(
-        "%s: %s in %.3f s%s",
+        "%s: %s in %.3f s (%s)%s",
         instance.ref,
         final.status,
         took_s,
+        start or "no container",
         f": {final.message}" if final.status == "Error" else "",
     )

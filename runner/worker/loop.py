@@ -29,8 +29,9 @@ class TaskSource(Protocol):
 
 
 class Executor(Protocol):
-    def execute(self, instance: TaskInstance, stop: threading.Event) -> None:
-        """Run the instance to its terminal status; `stop` set means stop it now."""
+    def execute(self, instance: TaskInstance, stop: threading.Event) -> object:
+        """Run the instance to its terminal status; `stop` set means stop it now. What it
+        returns (a report of the run) is the executor's business."""
 
 
 # Why no new task should be taken now (statuses undeliverable, engine down), or None.

@@ -9,7 +9,6 @@ import time
 from dataclasses import dataclass, field
 
 from runner.core.model import TaskInstance, TaskStatus
-from runner.core.observer import Start
 from runner.core.protocol import Stream
 from runner.core.taskrun import Event, Finish, Kill, Log, ProgressThrottle, Relay, TaskRun
 from runner.engine.interface import Container
@@ -35,7 +34,6 @@ class Outcome:
     )
     status: TaskStatus | None = None
     posted_at: float | None = None  # when the terminal status was handed over (monotonic)
-    start: Start = "cold"  # how the task's container started; "warm" when taken from a pool
 
     def progress(self, status: TaskStatus) -> None:
         if self.status is None and (ready := self.throttle.offer(status, time.monotonic())):

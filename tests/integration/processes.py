@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -13,7 +14,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
-from tests.conftest import REPO
+from tests.conftest import REPO, runner_containers
 
 
 class RunnerProcess:
@@ -63,9 +64,13 @@ def runner_process(
     try:
         yield runner
     finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait(10)
+        if proc.poll() is None:  # a test that failed: stop it as an orchestrator would
+            proc.send_signal(signal.SIGTERM)
+            try:
+                proc.wait(30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(10)
         log_path.unlink(missing_ok=True)
         shutil.rmtree(state_dir, ignore_errors=True)
 
@@ -84,3 +89,24 @@ def wait_for(
             log = runner.log() if runner else ""
             raise AssertionError(f"timed out waiting for {what}\n{log}")
         time.sleep(0.05)
+
+
+_START = re.compile(r"(\S+#\S+): started (warm|cold) in container ([0-9a-f]+)")
+
+
+def task_starts(log: str) -> dict[str, tuple[str, str]]:
+    """From the runner's log: each task's ref -> ("warm" or "cold", its container's short id)."""
+    return {m.group(1): (m.group(2), m.group(3)) for m in _START.finditer(log)}
+
+
+def container_of(log: str, instance_id: str) -> str | None:
+    """The short id of the container the runner handed a task instance to, if it did yet."""
+    for ref, (_, container) in task_starts(log).items():
+        if ref.endswith(f"#{instance_id}"):
+            return container
+    return None
+
+
+def warm_ready(runner_id: str, count: int) -> Callable[[], bool]:
+    """Whether `count` warm containers of the runner run (before any task: all idle)."""
+    return lambda: len(runner_containers(runner_id, running=True, warm=True)) >= count

@@ -31,7 +31,7 @@ from tests.integration.faults import (
     EngineProxy,
     FaultyPlatform,
 )
-from tests.integration.processes import RunnerProcess, runner_process, wait_for
+from tests.integration.processes import RunnerProcess, container_of, runner_process, wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -327,8 +327,10 @@ def test_sigkill_then_restart_delivers_what_was_owed_and_ends_the_interrupted_ta
         time.sleep(max(0.0, started + 3.6 - time.monotonic()))
         first.proc.kill()
         first.proc.wait(10)
+        task_container = container_of(first.log(), instance_id)
     owed = [e.json() for e in platform.log(path=STATUS_PATH, action="failed")]
-    assert container_ids(runner_id), "the killed runner's container is gone?"
+    left = set(container_ids(runner_id))
+    assert task_container in left, "the killed runner's task container is gone?"
     assert len(client.instance(instance_id)["statuses"]) == 1
     platform.heal()
 
@@ -337,12 +339,14 @@ def test_sigkill_then_restart_delivers_what_was_owed_and_ends_the_interrupted_ta
             lambda: ended(client, instance_id), 30, "the interrupted task's terminal status", second
         )
         wait_for(
-            lambda: not container_ids(runner_id),
+            lambda: not left & set(container_ids(runner_id)),
             10,
-            "the killed runner's container to be removed",
+            "the killed runner's containers (its task's, its warm ones) to be removed",
             second,
         )
         time.sleep(1.0)  # anything more would come now
+        # The journal named the task's container (a warm one carries no task label).
+        assert f"removing its container {task_container}" in second.log()
         assert second.stop(30) == 0, second.log()
 
     view = client.instance(instance_id)
@@ -372,11 +376,12 @@ def test_engine_trouble_fails_the_running_task_and_pauses_taking_new_ones(
         with runner(platform, [probe_image], runner_id, state_dir, env) as proc:
             try:
                 wait_for(
-                    lambda: bool(container_ids(runner_id, running=True)),
+                    lambda: container_of(proc.log(), cut) is not None,
                     60,
                     "the task's container to run",
                     proc,
                 )
+                cut_container = container_of(proc.log(), cut)
                 time.sleep(0.3)  # its input sent: the task is sleeping
                 engine_proxy.cut()
                 wait_for(lambda: ended(client, cut), 20, "the cut task to end", proc)
@@ -402,11 +407,11 @@ def test_engine_trouble_fails_the_running_task_and_pauses_taking_new_ones(
                 proc,
             )
             try:
-                wait_for(lambda: not container_ids(runner_id), 15, "", None)
+                wait_for(lambda: cut_container not in container_ids(runner_id), 15, "", None)
             except AssertionError:
                 problems.append(
-                    "the cut task's container was not removed once the engine was back: "
-                    f"{container_ids(runner_id)}"
+                    f"the cut task's container {cut_container} was not removed once the engine "
+                    f"was back: {container_ids(runner_id)}"
                 )
             assert proc.stop(30) == 0, proc.log()
 
@@ -437,8 +442,9 @@ def test_a_cancelled_task_is_stopped_and_ends_in_error(
         cancelled_at = time.time()
         client.cancel(instance_id)
         wait_for(lambda: ended(client, instance_id), 10, "the cancelled task to end", proc)
+        cancelled_container = container_of(proc.log(), instance_id)
         wait_for(
-            lambda: not container_ids(runner_id),
+            lambda: cancelled_container not in container_ids(runner_id),
             10,
             "the cancelled task's container to be removed",
             proc,

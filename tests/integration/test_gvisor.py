@@ -23,7 +23,7 @@ from runner.engine.interface import LABEL_RUNNER_ID, ContainerSpec
 from runner.localserver import LocalServer
 from runner.localserver.client import LocalClient
 from tests.conftest import SAMPLE_IMAGE, unavailable
-from tests.integration.processes import runner_process, wait_for
+from tests.integration.processes import runner_process, task_starts, wait_for, warm_ready
 from tests.integration.test_engine import collect
 
 pytestmark = pytest.mark.integration
@@ -171,11 +171,13 @@ def test_the_runner_runs_tasks_under_gvisor_when_told_to(
     runner_id: str,
     gvisor: str,
 ) -> None:
+    """Warm containers too: the pool fills first, and the tasks get its containers."""
     client = LocalClient(server.url, KEY)
-    simple = client.submit("sample", "simple", {"arg": "sandboxed"})["id"]
-    kernel = client.submit("probe", "kernel", {})["id"]
-    env = {"XC_RUNNER_RUNTIME": gvisor}
+    env = {"XC_RUNNER_RUNTIME": gvisor, "XC_RUNNER_CONCURRENCY": "2"}
     with runner_process(server.url, KEY, [SAMPLE_IMAGE, probe_image], runner_id, env=env) as runner:
+        wait_for(warm_ready(runner_id, 4), 120, "the warm pool to fill", runner)
+        simple = client.submit("sample", "simple", {"arg": "sandboxed"})["id"]
+        kernel = client.submit("probe", "kernel", {})["id"]
         wait_for(
             lambda: all(client.instance(i)["state"] in TERMINAL_STATUSES for i in (simple, kernel)),
             120,
@@ -183,6 +185,9 @@ def test_the_runner_runs_tasks_under_gvisor_when_told_to(
             runner,
         )
         assert runner.stop() == 0, runner.log()
+        starts = task_starts(runner.log())
+    assert starts[f"sample/simple#{simple}"][0] == "warm", starts
+    assert starts[f"probe/kernel#{kernel}"][0] == "warm", starts
     simple_view, kernel_view = client.instance(simple), client.instance(kernel)
     assert [(s["status"], s["outputValues"]) for s in simple_view["statuses"]] == [
         ("Completed", {"msg": 'The argument received was "sandboxed".'})

@@ -1,11 +1,12 @@
 """Hostile tasks: each one ends in the right status, and nothing else suffers.
 
-One runner process, with its default settings (but 8 slots), takes every task of
-tests/images/hostile at once, with normal tasks among them, from the local
-server. Each hostile task must end in one terminal status whose message names
-the cause (or, for the ones probing the container's walls, report that every
-attempt was refused); the normal tasks must complete meanwhile; the runner must
-still work afterwards, with bounded memory, and leave no container behind.
+One runner process, with its default settings (but 8 slots; the warm pool on,
+filled before the tasks come), takes every task of tests/images/hostile at
+once, with normal tasks among them, from the local server. Each hostile task
+must end in one terminal status whose message names the cause (or, for the ones
+probing the container's walls, report that every attempt was refused); the
+normal tasks must complete meanwhile; the runner must still work afterwards,
+with bounded memory, and leave no task's container behind.
 """
 
 from __future__ import annotations
@@ -21,11 +22,11 @@ from typing import Any
 import pytest
 
 from runner.core.model import TERMINAL_STATUSES
-from runner.engine.interface import LABEL_TASK
+from runner.engine.interface import LABEL_POOL
 from runner.localserver import LocalServer
 from runner.localserver.client import LocalClient
 from tests.conftest import runner_containers
-from tests.integration.processes import runner_process, wait_for
+from tests.integration.processes import runner_process, task_starts, wait_for, warm_ready
 
 pytestmark = pytest.mark.integration
 
@@ -39,6 +40,7 @@ STDOUT_STDERR_CAP = (
 TIMED_OUT = "the task timed out after {} s"
 STOP_GRACE_S = 5  # the runner's default SIGTERM -> SIGKILL delay
 REFUSED_OPERATION = "refused: PermissionError: [Errno 1] Operation not permitted"
+WARM_PER_IMAGE = 8  # the warm pool's default size: the concurrency
 
 
 @dataclass(frozen=True)
@@ -123,10 +125,6 @@ class StatusFeed:
         )
 
 
-def containers_of(runner_id: str) -> list[str]:
-    return [f"{c['Labels'].get(LABEL_TASK)} {c['Status']}" for c in runner_containers(runner_id)]
-
-
 def peak_rss_bytes(pid: int) -> int:
     """VmHWM: the most resident memory the process ever had."""
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
@@ -155,19 +153,13 @@ def refused_everything(outputs: Mapping[str, str], *, skip: tuple[str, ...] = ()
     ]
 
 
-@pytest.mark.timeout(240)
+@pytest.mark.timeout(300)
 def test_hostile_tasks_end_in_the_right_status_and_harm_nothing(
     server: LocalServer, hostile_image: str, probe_image: str, runner_id: str
 ) -> None:
     client = LocalClient(server.url, KEY)
     tasks = plan(server.url.rsplit(":", 1)[1])
-    ids = {
-        key: client.submit(t.namespace, t.name, dict(t.inputs), timeout_ms=t.timeout_ms)["id"]
-        for key, t in tasks.items()
-    }
-    refs = {key: f"{tasks[key].namespace}/{tasks[key].name}#{i}" for key, i in ids.items()}
     feed = StatusFeed(client)
-    started = time.monotonic()
     with runner_process(
         server.url,
         KEY,
@@ -175,6 +167,14 @@ def test_hostile_tasks_end_in_the_right_status_and_harm_nothing(
         runner_id,
         env={"XC_RUNNER_CONCURRENCY": "8"},
     ) as runner:
+        # The warm pool (on by default: 8 per image) fills first, so tasks run warm.
+        wait_for(warm_ready(runner_id, WARM_PER_IMAGE * 2), 120, "the warm pool to fill", runner)
+        started = time.monotonic()
+        ids = {
+            key: client.submit(t.namespace, t.name, dict(t.inputs), timeout_ms=t.timeout_ms)["id"]
+            for key, t in tasks.items()
+        }
+        refs = {key: f"{tasks[key].namespace}/{tasks[key].name}#{i}" for key, i in ids.items()}
         wait_for(lambda: feed.ended(ids.values()), 150, "every task to end", runner)
         print(f"\nevery task ended in {time.monotonic() - started:.1f} s")
         statuses = {key: feed.by_instance[i] for key, i in ids.items()}
@@ -187,14 +187,9 @@ def test_hostile_tasks_end_in_the_right_status_and_harm_nothing(
         assert brief(feed.by_instance[late]) == [("Completed", "", {"text": "after the storm"})]
 
         check_statuses(tasks, statuses)
-
-        # The runner removes each container itself, promptly (not at shutdown).
-        deadline = time.monotonic() + 15
-        while containers_of(runner_id) and time.monotonic() < deadline:
-            time.sleep(0.2)
-        left = containers_of(runner_id)
-        assert left == [], f"containers still there 15 s after every task ended: {left}"
         log = runner.log()
+        check_warm_starts(log, refs)
+        check_containers_removed(runner_id, log)
         check_run_times(log, refs)
         # The junk was logged as the garbage task's output.
         assert any(
@@ -210,6 +205,34 @@ def test_hostile_tasks_end_in_the_right_status_and_harm_nothing(
         log = runner.log()
     assert KEY not in log, "the API key is in the runner's log"
     print(f"whole run: {time.monotonic() - started:.1f} s")
+
+
+def check_warm_starts(log: str, refs: dict[str, str]) -> None:
+    """The suite runs in warm containers: every task of the first round at least."""
+    starts = task_starts(log)
+    warm = sorted(key for key, ref in refs.items() if starts[ref][0] == "warm")
+    print(f"{len(warm)} of {len(refs)} tasks ran warm: {', '.join(warm)}")
+    assert len(warm) >= WARM_PER_IMAGE, warm
+
+
+def check_containers_removed(runner_id: str, log: str) -> None:
+    """The runner removes each task's container itself, promptly (not at shutdown); what is
+    left is its warm pool, idle."""
+    used = {container for _, container in task_starts(log).values()}
+    deadline = time.monotonic() + 15
+    while used & short_ids(runner_id) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    left = used & short_ids(runner_id)
+    assert not left, f"task containers still there 15 s after every task ended: {left}"
+    others = [c for c in runner_containers(runner_id) if c["Id"][:12] not in used]
+    assert all(c["Labels"].get(LABEL_POOL) and c["State"] == "running" for c in others), [
+        (c["Labels"], c["State"]) for c in others
+    ]
+    assert len(others) <= WARM_PER_IMAGE * 2, len(others)
+
+
+def short_ids(runner_id: str) -> set[str]:
+    return {c["Id"][:12] for c in runner_containers(runner_id)}
 
 
 def check_statuses(tasks: dict[str, Task], statuses: dict[str, list[dict[str, Any]]]) -> None:
@@ -247,8 +270,7 @@ def check_run_times(log: str, refs: dict[str, str]) -> None:
     for key in ("stdout_flood", "endless_line", "stderr_flood", "memory_bomb"):
         assert took[key] < 5, (key, took[key])
     # Stopped at the time limit; SIGTERM ends them, before the SIGKILL that ends
-    # ignore_sigterm could come. (The times include starting the container, which
-    # takes over a second while the bombs load the machine.)
+    # ignore_sigterm could come. (Times count from the hand-out to the container.)
     for key in ("busy_loop", "chatty", "close_output", "ignore_stdin"):
         assert took[key] < 3 + STOP_GRACE_S - 0.5, (key, took[key])
     # SIGTERM ignored: SIGKILL after the stop grace, not later; init frozen: not later either.

@@ -32,6 +32,15 @@ class FakeContainer:
     stdin: bytearray = field(default_factory=bytearray)
     stops: list[float] = field(default_factory=list)
     removed: bool = False
+    warm: bool = False
+    dead: bool = False  # its output ended while it waited for its task
+    stderr: str = ""  # what it wrote on stderr before its task
+
+    def alive(self) -> bool:
+        return not self.dead and not self.removed
+
+    def early_stderr(self) -> str:
+        return self.stderr
 
     def send(self, data: bytes) -> None:
         self.stdin += data
@@ -63,6 +72,14 @@ class FakeEngine:
     launched: list[ContainerSpec] = field(default_factory=list)
     fail_launch: bool = False
     known_runtimes: set[str] = field(default_factory=lambda: {"runc"})
+    ids: dict[str, str] = field(default_factory=dict)  # image name -> image ID; else itself
+    removed: list[str] = field(default_factory=list)
+
+    def image_id(self, image: str) -> str:
+        return self.ids.get(image, image)
+
+    def remove_container(self, container_id: str) -> None:
+        self.removed.append(container_id)
 
     def runtimes(self) -> set[str]:
         return self.known_runtimes

@@ -11,6 +11,7 @@ import pytest
 
 from runner.contracts import Contracts
 from runner.core.catalog import CATALOG_LABEL, Catalog, routes_from_label
+from runner.core.errors import StateError
 from runner.core.model import TaskInstance, TaskStatus
 from runner.core.policy import PolicyTable, TaskPolicy
 from runner.core.protocol import Stream
@@ -241,3 +242,54 @@ def test_start_and_end_are_reported_and_every_line_names_the_task(
     assert ("sample/double#i1 stderr: thinking", TaskFields("i1", "sample", "double")) in fields
     assert all(f is not None for _, f in fields), fields
     assert {f.instance_id for _, f in fields if f} == {"i1", "7"}
+
+
+class HandOuts:
+    def __init__(self, fail: bool = False) -> None:
+        self.fail = fail
+        self.recorded: list[tuple[str | int, str]] = []
+
+    def handed_out(self, instance: TaskInstance, container_id: str) -> None:
+        if self.fail:
+            raise StateError("cannot journal a task's container in the runner's state: disk full")
+        self.recorded.append((instance.id, container_id))
+
+
+def with_handouts(container: FakeContainer, handouts: HandOuts) -> TaskExecutor:
+    return TaskExecutor(
+        catalog=CATALOG,
+        engine=FakeEngine(containers=[container]),
+        contracts=CONTRACTS,
+        statuses=RecordingSink(),
+        settings=ExecutionSettings(runner_id="r1", exit_grace_s=0.1),
+        handouts=handouts,
+    )
+
+
+@pytest.mark.parametrize("warm", [True, False])
+def test_each_task_says_whether_it_ran_warm_or_cold_and_its_container_is_journaled(
+    warm: bool, caplog: pytest.LogCaptureFixture
+) -> None:
+    container = FakeContainer([[message({"type": "result", "outputs": {}})], None], warm=warm)
+    handouts = HandOuts()
+    with caplog.at_level(logging.INFO):
+        executed = with_handouts(container, handouts).execute(double(), threading.Event())
+    start = "warm" if warm else "cold"
+    assert (executed.status.status, executed.start) == ("Error", start)
+    assert handouts.recorded == [("i1", "c0ffee")]
+    assert f"sample/double#i1: started {start} in container c0ffee" in caplog.text
+    assert f"sample/double#i1: Error in {executed.took_s:.3f} s ({start})" in caplog.text
+
+
+def test_a_task_that_got_no_container_says_so() -> None:
+    executor, _, _ = make([])
+    executed = executor.execute(TaskInstance(7, "sample", "nope", {}), threading.Event())
+    assert (executed.status.status, executed.start) == ("Error", None)
+
+
+def test_a_journal_that_cannot_be_written_does_not_fail_the_task() -> None:
+    container = FakeContainer(
+        [[message({"type": "result", "outputs": {"str_out": "a", "nbr_out": "1"}})], None]
+    )
+    executed = with_handouts(container, HandOuts(fail=True)).execute(double(), threading.Event())
+    assert executed.status.status == "Completed"

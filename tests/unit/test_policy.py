@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from runner.app.runner import pool_targets
 from runner.app.startup import check_policies
 from runner.config.options import add_options
 from runner.config.policy import (
@@ -84,6 +85,8 @@ task_timeout_s = 60
         ('[images."a:1"]\nuser = "x y"\n', "not a user"),
         ('[images."c:3"]\npids = 10\n', "does not serve: c:3"),
         ("[defaults\n", "is not valid TOML"),
+        ("[defaults]\npool_size = -1\n", "pool_size: must be 0 or more"),
+        ("[defaults]\npool_size = 'many'\n", "pool_size: not a whole number"),
     ],
 )
 def test_bad_configuration_is_refused_naming_the_problem(
@@ -137,3 +140,24 @@ def test_start_up_logs_loosened_policies_and_refuses_unknown_runtimes(
 
 def test_an_empty_file_changes_nothing() -> None:
     assert build_policies(PolicyFile(), {}, ["a"]) == PolicyTable(TaskPolicy(), {})
+
+
+def test_the_warm_pool_size_is_the_concurrency_unless_set_runner_wide_or_per_image(
+    tmp_path: Path,
+) -> None:
+    config = '[images."a:1"]\npool_size = 0\n[images."c:3"]\npool_size = 9\n'
+    settings = settings_with(config, tmp_path, "a:1", "b:2", "c:3", "--concurrency", "3")
+    assert [(t.image, t.size) for t in pool_targets(settings)] == [
+        ("a:1", 0),
+        ("b:2", 3),
+        ("c:3", 9),
+    ]
+    assert pool_targets(settings)[1].limits == settings.policies.default.limits
+    wide = settings_with(config, tmp_path, "a:1", "b:2", "c:3", XC_RUNNER_POOL_SIZE="1")
+    assert [t.size for t in pool_targets(wide)] == [0, 1, 9]
+    assert settings_with("", tmp_path, "a:1", "--pool-size", "0").policies.default.pool_size == 0
+
+
+def test_a_bigger_warm_pool_loosens_nothing() -> None:
+    assert loosened(TaskPolicy(pool_size=50), TaskPolicy(pool_size=1)) == []
+    assert loosened(TaskPolicy(pool_size=50), TaskPolicy()) == []

@@ -53,3 +53,32 @@ def test_the_journal_forgets_finished_tasks_but_never_unfinished_ones(
         rows = db.execute("SELECT instance FROM journal").fetchall()
     assert rows == [('"running"',)]
     again.close()
+
+
+def test_the_journal_names_the_container_a_task_was_handed_to(tmp_path: Path) -> None:
+    state = StateStore(tmp_path, "r1", max_statuses=100)
+    state.journal.taken(TaskInstance(1, "ns", "task"))
+    state.journal.taken(TaskInstance(2, "ns", "task"))
+    state.journal.handed_out(TaskInstance(1, "ns", "task"), "c0ffee")
+    state.close()
+    again = StateStore(tmp_path, "r1", max_statuses=100)
+    assert [(t.instance_id, t.container) for t in again.journal.unfinished()] == [
+        (1, "c0ffee"),
+        (2, None),
+    ]
+    again.close()
+
+
+def test_a_state_file_from_before_the_container_column_is_upgraded(tmp_path: Path) -> None:
+    with sqlite3.connect(tmp_path / "r1.db") as db:
+        db.execute(
+            "CREATE TABLE journal (instance TEXT PRIMARY KEY, namespace TEXT NOT NULL, "
+            "name TEXT NOT NULL, taken_at REAL NOT NULL, finished_at REAL)"
+        )
+        db.execute("INSERT INTO journal VALUES ('7', 'ns', 'task', 1.0, NULL)")
+    state = StateStore(tmp_path, "r1", max_statuses=100)
+    [taken] = state.journal.unfinished()
+    assert (taken.instance_id, taken.container) == (7, None)
+    state.journal.handed_out(TaskInstance(7, "ns", "task"), "beef")
+    assert state.journal.unfinished()[0].container == "beef"
+    state.close()

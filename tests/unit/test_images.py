@@ -1,0 +1,77 @@
+"""The served images: catalogs read from image IDs, and read again when a tag moves."""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+import pytest
+
+from runner.app.images import ServedImages
+from runner.contracts import Contracts
+from runner.core.catalog import CATALOG_LABEL, Catalog
+from tests.unit.fakes import FakeEngine
+
+IMAGE = "x/task:latest"
+OTHER = "x/other:latest"
+
+
+def label(*names: str, namespace: str = "ns") -> dict[str, str]:
+    return {CATALOG_LABEL: json.dumps([{"namespace": namespace, "name": n} for n in names])}
+
+
+def served(engine: FakeEngine) -> tuple[ServedImages, list[tuple[Catalog, list[str]]]]:
+    images = ServedImages([IMAGE, OTHER], engine, Contracts().check_catalog)
+    changes: list[tuple[Catalog, list[str]]] = []
+    images.on_change = lambda catalog, namespaces: changes.append((catalog, namespaces))
+    return images, changes
+
+
+@pytest.fixture
+def engine() -> FakeEngine:
+    return FakeEngine(
+        ids={IMAGE: "sha256:one", OTHER: "sha256:other"},
+        labels={"sha256:one": label("a"), "sha256:other": label("b", namespace="other")},
+    )
+
+
+def test_catalogs_are_read_from_the_image_ids_and_route_by_name(engine: FakeEngine) -> None:
+    images, _ = served(engine)
+    assert images.ids == {IMAGE: "sha256:one", OTHER: "sha256:other"}
+    route = images.catalog.route("ns", "a")
+    assert route is not None and route.image == IMAGE
+
+
+def test_a_moved_tag_brings_its_new_catalog_and_the_namespaces_that_changed(
+    engine: FakeEngine,
+) -> None:
+    images, changes = served(engine)
+    engine.labels["sha256:two"] = label("a", "a2")
+    images.moved(IMAGE, "sha256:two")
+    assert images.ids[IMAGE] == "sha256:two"
+    [(catalog, namespaces)] = changes
+    assert namespaces == ["ns"]
+    assert catalog is images.catalog
+    assert catalog.route("ns", "a2") is not None
+    assert catalog.route("other", "b") is not None, "the other image's routes were lost"
+
+
+def test_a_rebuild_with_the_same_catalog_publishes_nothing(engine: FakeEngine) -> None:
+    images, changes = served(engine)
+    engine.labels["sha256:two"] = label("a")
+    images.moved(IMAGE, "sha256:two")
+    assert [namespaces for _, namespaces in changes] == [[]]
+
+
+@pytest.mark.parametrize("bad", [{CATALOG_LABEL: "not json"}, {}, label("b", namespace="other")])
+def test_an_unusable_new_catalog_is_reported_and_the_old_one_kept(
+    engine: FakeEngine, bad: dict[str, Any], caplog: pytest.LogCaptureFixture
+) -> None:
+    images, changes = served(engine)
+    engine.labels["sha256:two"] = bad
+    with caplog.at_level(logging.ERROR):
+        images.moved(IMAGE, "sha256:two")
+    assert changes == []
+    assert f"image {IMAGE} changed, but its catalog cannot be read" in caplog.text
+    assert images.catalog.route("ns", "a") is not None
