@@ -101,7 +101,11 @@ export class SubmitForm {
 
   queued(answer) {
     const result = clear(byId("form-result"));
-    const link = el("button", { className: "link", text: shortId(answer.instance.id), attrs: { type: "button" } });
+    const link = el("button", {
+      className: "link",
+      text: shortId(answer.instance.id),
+      attrs: { type: "button", "data-id": answer.instance.id },
+    });
     link.addEventListener("click", () => this.onOpen(answer.instance.id));
     result.append(`Queued ${answer.task.namespace}/${answer.task.name} as `, link);
     this.onQueued(answer.task);
