@@ -140,13 +140,14 @@ def cockpit(engine: DockerEngine, tmp_path_factory: pytest.TempPathFactory) -> I
             LocalServer(folder / "scenario.db", port=0, api_key=KEY) as server,
             runner_process(
                 server.url, KEY, [SAMPLE_IMAGE, UNTRUSTED_IMAGE], runner_id,
-                "--concurrency", "3",
+                "--concurrency", "3", "--drain-timeout-s", "2",
             ) as runner,
             browser.chromium(folder / "profile") as driver,
         ):
             client = LocalClient(server.url, KEY)
             wait_for(lambda: published(server), 60, "the runner's catalog", runner)
             yield Cockpit(server, client, driver, runner)
+            assert runner.stop() == 0, runner.log()  # it stops the tasks still running
     finally:
         left = engine.remove_labelled({LABEL_RUNNER_ID: runner_id})
         assert left == [], f"containers left behind: {left}"
@@ -325,8 +326,10 @@ def test_screenshot(cockpit: Cockpit) -> None:
     time.sleep(2)
     for _ in range(3):
         cockpit.submit("sample", "reporting_task", {"n": "20", "param": "queued"})
+    cockpit.driver.set_window_size(1400, 1250)
     cockpit.open()
     Select(cockpit.driver.find_element(By.ID, "chart-minutes")).select_by_value("5")
+    cockpit.driver.execute_script("document.activeElement.blur()")
     time.sleep(9)
     path = Path(SCREENSHOT or "")
     path.parent.mkdir(parents=True, exist_ok=True)
