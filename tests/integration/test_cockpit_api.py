@@ -109,7 +109,9 @@ def test_the_page_and_its_files_are_served_with_a_strict_policy(client: Client) 
         assert answer.headers["X-Content-Type-Options"] == "nosniff"
         assert answer.headers["X-Frame-Options"] == "DENY"
     assert client.get("/cockpit/nothing.js").status_code == 404
-    sneaking = raw(client.url, b"GET /cockpit/../local/api/statuses HTTP/1.1\r\nHost: localhost\r\n\r\n")
+    sneaking = raw(
+        client.url, b"GET /cockpit/../local/api/statuses HTTP/1.1\r\nHost: localhost\r\n\r\n"
+    )
     assert sneaking.startswith("HTTP/1.1 404"), sneaking
 
 
