@@ -1,4 +1,5 @@
-"""A real headless browser for the cockpit's tests: Debian's chromium, driven by selenium.
+"""A real headless browser for the cockpit's tests: Debian's chromium, driven by selenium;
+and the local server as it checks requests when it listens beyond loopback.
 
 selenium is given both the browser's and the driver's paths, so it never tries to
 download either (no registry of browsers can be reached here). `make browser`
@@ -10,11 +11,20 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from socket import socket
 
 from selenium import webdriver
 from selenium.webdriver.chrome.options import Options
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.chrome.webdriver import WebDriver
+
+from runner.localserver import LocalServer
+from runner.localserver.api import Api
+from runner.localserver.gate import Gate
+from runner.localserver.http import LONG_POLLS, MAX_BODY_BYTES, THREADS
+from runner.localserver.store import Store
+from runner.localserver.transport import Transport
+from runner.localserver.wsgi import Application
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMEDRIVER = Path("/usr/bin/chromedriver")
@@ -54,3 +64,13 @@ def chromium(profile: Path) -> Iterator[WebDriver]:
         yield driver
     finally:
         driver.quit()
+
+
+class ServerForTheNetwork(LocalServer):
+    """The local server as it checks requests when it listens on a network address
+    (192.0.2.7, a documentation address), though bound to 127.0.0.1 for the test."""
+
+    def _transport_on(self, sock: socket, store: Store) -> Transport:
+        api = Api(store, self._contracts, max_waiters=LONG_POLLS)
+        app = Application(api, Gate(self.api_key, "192.0.2.7"), MAX_BODY_BYTES)
+        return Transport(app, sock, app.screen, threads=THREADS, max_body_bytes=MAX_BODY_BYTES)

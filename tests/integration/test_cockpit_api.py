@@ -17,13 +17,9 @@ import pytest
 import requests
 
 from runner.localserver import LocalServer
-from runner.localserver.api import Api
 from runner.localserver.cockpit.assets import CONTENT_SECURITY_POLICY
-from runner.localserver.gate import Gate
-from runner.localserver.http import LONG_POLLS, MAX_BODY_BYTES, THREADS
-from runner.localserver.store import Store
-from runner.localserver.transport import Transport
-from runner.localserver.wsgi import Application
+from runner.localserver.http import LONG_POLLS
+from tests.integration.browser import ServerForTheNetwork
 
 pytestmark = pytest.mark.integration
 
@@ -267,16 +263,6 @@ def test_the_pages_long_polls_share_the_servers_bound(client: Client) -> None:
     assert short_done < 6, "short requests waited for the long polls"
     assert sum(1 for t in ended if t < 6) == 3, f"the extra long polls answered at once: {ended}"
     assert sum(1 for t in ended if t >= 7) == LONG_POLLS, ended
-
-
-class ServerForTheNetwork(LocalServer):
-    """The local server as it checks requests when it listens on a network address
-    (192.0.2.7, a documentation address), though bound to 127.0.0.1 for the test."""
-
-    def _transport_on(self, sock: socket.socket, store: Store) -> Transport:
-        api = Api(store, self._contracts, max_waiters=LONG_POLLS)
-        app = Application(api, Gate(self.api_key, "192.0.2.7"), MAX_BODY_BYTES)
-        return Transport(app, sock, app.screen, threads=THREADS, max_body_bytes=MAX_BODY_BYTES)
 
 
 def test_off_loopback_the_data_needs_the_key_and_the_files_do_not(tmp_path: Path) -> None:

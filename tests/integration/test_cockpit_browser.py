@@ -38,6 +38,7 @@ from runner.localserver.client import LocalClient
 from runner.localserver.cockpit.form import route_of
 from tests.conftest import SAMPLE_IMAGE, build_test_image, unavailable
 from tests.integration import browser
+from tests.integration.browser import ServerForTheNetwork
 from tests.integration.processes import RunnerProcess, runner_process, wait_for
 
 pytestmark = pytest.mark.integration
@@ -121,6 +122,14 @@ def cockpit_api(server: LocalServer, path: str, **params: Any) -> Any:
     )
     answer.raise_for_status()
     return answer.json()
+
+
+class _NoRunner:
+    def log(self) -> str:
+        return "(no runner)"
+
+
+NO_RUNNER: Any = _NoRunner()
 
 
 @pytest.fixture(scope="module")
@@ -302,6 +311,43 @@ def test_html_like_task_text_is_shown_as_text(cockpit: Cockpit) -> None:
     assert driver.execute_script("return window.__alerts || []") == []
     with pytest.raises(NoAlertPresentException):
         driver.switch_to.alert.text  # noqa: B018 -- reading it is what raises
+
+
+def test_off_loopback_the_page_asks_for_the_key_and_keeps_it_out_of_urls(
+    tmp_path: Path,
+) -> None:
+    lacking = browser.missing()
+    if lacking:
+        unavailable(lacking)
+    with (
+        ServerForTheNetwork(tmp_path / "scenario.db", port=0, api_key=KEY) as server,
+        browser.chromium(tmp_path / "profile") as driver,
+    ):
+        LocalClient(server.url, KEY).submit("sample", "simple", {"arg": "hi"})
+        driver.get(server.cockpit_url)
+        page = Cockpit(server, LocalClient(server.url, KEY), driver, NO_RUNNER)
+        page.until(lambda: driver.find_element(By.ID, "key-panel").is_displayed(), "the key form")
+        assert not driver.find_element(By.ID, "cockpit").is_displayed()
+
+        def give(key: str) -> None:
+            field = driver.find_element(By.ID, "api-key")
+            field.send_keys(key)
+            driver.find_element(By.CSS_SELECTOR, "#key-form button").click()
+
+        give("not-the-key")
+        page.until(
+            lambda: driver.find_element(By.ID, "key-error").text == "That key was refused.",
+            "the wrong key refused",
+        )
+        give(KEY)
+        page.until(lambda: page.live() == "live", "the page to load with the key")
+        assert driver.find_element(By.CSS_SELECTOR, "tr[data-state=Queued] strong").text == (
+            "simple"
+        )
+        assert KEY not in driver.current_url and "not-the-key" not in driver.current_url
+        stored = driver.execute_script("return sessionStorage.getItem('xc-cockpit-api-key')")
+        assert stored == KEY
+        assert driver.find_element(By.ID, "forget-key").is_displayed()
 
 
 @pytest.mark.skipif(not SCREENSHOT, reason="set XC_COCKPIT_SCREENSHOT=PATH (make screenshot)")
