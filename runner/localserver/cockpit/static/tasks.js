@@ -72,7 +72,7 @@ export class TaskList {
   put(task) {
     const known = this.rows.get(task.id);
     // An answer may be older than one already shown (a submit's reply after a poll's).
-    if (known && (known.task.seq ?? -1) > (task.seq ?? -1)) return;
+    if (known && newness(known.task) > newness(task)) return;
     const row = this.render(task);
     if (known) known.row.replaceWith(row);
     else this.insert(row, task.ordinal);
@@ -135,6 +135,11 @@ export class TaskList {
     for (const { task } of this.rows.values()) if (task.state in found) found[task.state] += 1;
     return found;
   }
+}
+
+// How far along what a task line says is: its last status, then whether it was handed out.
+function newness(task) {
+  return (task.seq ?? -1) * 2 + (task.state === "Queued" ? 0 : 1);
 }
 
 function progressBar(task) {
