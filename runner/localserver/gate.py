@@ -1,8 +1,10 @@
 """Who may talk to the local server: the Host check on loopback, then the API key.
 
-Pure: it reads two header values and answers with the refusal, or None. The
-transport calls it as soon as a request's headers are in, before any body is
-read; the application calls it again for every request.
+Pure: it reads two header values, and what the request needs (the key, or not:
+the cockpit's page and its data on loopback, cockpit/access.py), and answers
+with the refusal, or None. The transport calls it as soon as a request's
+headers are in, before any body is read; the application calls it again for
+every request.
 """
 
 from __future__ import annotations
