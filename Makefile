@@ -17,7 +17,7 @@ GVISOR      ?= 0
 WITH_GVISOR := $(if $(filter 1 true yes,$(GVISOR)),gvisor)
 
 .PHONY: run test lint sdk-test toolchains images base-images runner-image engine gvisor venv \
-        bench compose-up clean swarm-up swarm-down swarm-nodes
+        bench compose-up clean swarm-up swarm-down swarm-nodes browser screenshot
 
 run: venv engine images
 ifdef XC_SCENARIO_SERVER
@@ -26,8 +26,19 @@ else
 	$(PY) -m runner demo $(TASK_IMAGES)
 endif
 
-test: venv engine images $(WITH_GVISOR) lint sdk-test
+test: venv engine images browser $(WITH_GVISOR) lint sdk-test
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
+
+# Debian's chromium and chromium-driver on the host, for the cockpit's browser test
+# (selenium drives them; nothing is downloaded). Debian packages; root.
+browser:
+	sh scripts/ensure-chromium.sh
+
+# docs/cockpit.png, the README's picture of the cockpit: the browser test, once more,
+# with tasks in every state.
+screenshot: venv engine images browser
+	XC_COCKPIT_SCREENSHOT=docs/cockpit.png $(VENV)/bin/pytest -q \
+	    tests/integration/test_cockpit_browser.py -k screenshot
 
 # ruff (style, complexity, and which module may import which library), mypy --strict,
 # and import-linter (the layers: pyproject.toml [tool.importlinter]).

@@ -49,6 +49,8 @@ class _Background(threading.Thread):
 def run_demo(args: argparse.Namespace) -> int:
     local = local_settings(args, os.environ, (*DEMO_OPTIONS, KEY, KEY_FILE))
     with LocalServer(local.db, port=local.port, api_key=local.api_key) as server:
+        say(f"cockpit: {server.cockpit_url} (open it in a browser to watch and submit tasks)")
+        say(f"local XC Scenario server listening on {server.url} (API key: {local.api_key})")
         # The runner talks to this server with its key, however the key was given.
         environ = {
             "XC_RUNNER_STATE_DIR": str(local.db.parent / "state"),
@@ -61,16 +63,15 @@ def run_demo(args: argparse.Namespace) -> int:
         last = skip_to_end(client)
         with open_runner(runner_settings(runner_args, environ)) as runner:
             if runner is not None:
-                last = _show(runner, client, server.url, local.api_key, last)
+                last = _show(runner, client, server.url, last)
         # Closing the runner delivered what it owed: print the last statuses.
         print_new_statuses(client, last, wait_s=0)
     return EXIT_OK
 
 
-def _show(runner: Runner, client: LocalClient, url: str, key: str, last: int) -> int:
+def _show(runner: Runner, client: LocalClient, url: str, last: int) -> int:
     background = _Background(runner)
     background.start()
-    say(f"local XC Scenario server listening on {url} (API key: {key})")
     for namespace, task, inputs in SUBMISSIONS:
         if runner.catalog.route(namespace, task) is not None:
             created = client.submit(namespace, task, dict(inputs))

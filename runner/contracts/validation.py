@@ -170,11 +170,16 @@ class Contracts:
 
     def task_inputs(self, route: TaskRoute, input_data: Mapping[str, Any] | None) -> dict[str, Any]:
         """The inputs a task container receives; TaskRejected names what is wrong."""
-        inputs = route.inputs_from(input_data)
-        problem = problems(_derived(route.input_schema), inputs, "input")
+        problem = joined(self.input_problems(route, input_data))
         if problem:
             raise TaskRejected(f"invalid inputs for {route.namespace}/{route.name}: {problem}")
-        return inputs
+        return route.inputs_from(input_data)
+
+    def input_problems(
+        self, route: TaskRoute, input_data: Mapping[str, Any] | None
+    ) -> list[Problem]:
+        """Every problem of a task's inputs (defaults filled in), each at `input.<name>`."""
+        return problem_list(_derived(route.input_schema), route.inputs_from(input_data), "input")
 
     def task_outputs(
         self, route: TaskRoute, outputs: Mapping[str, Any]

@@ -4,57 +4,20 @@
 
 from __future__ import annotations
 
-import math
 import re
-import threading
-from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any, NamedTuple
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from runner.contracts import Contracts
-from runner.localserver import bodies, jsontext
+from runner.localserver import bodies
+from runner.localserver.cockpit.endpoints import Cockpit
 from runner.localserver.errors import HttpError, quoted
+from runner.localserver.routing import LongPolls, Reply, Request, Route
 from runner.localserver.rules import StatusConflict
 from runner.localserver.store import Store
 
 MAX_WAIT_S = 30.0
 STATUS_PAGE = 500
 _MAX_SEQ = 2**63 - 1
-
-Reply = tuple[int, Any]  # status and JSON body; None means no body (204)
-
-
-@dataclass(frozen=True)
-class Request:
-    args: tuple[str, ...]  # the path's variable segments, unquoted
-    query: dict[str, str]
-    body: bytes
-
-    def json(self, noun: str) -> Any:
-        """The body's JSON; `noun` starts the path that names a bad field (`status.message`)."""
-        return jsontext.parse(self.body, noun)
-
-    def number(self, name: str, default: float, *, integer: bool = False) -> float:
-        text = self.query.get(name)
-        if text is None or text == "":
-            return default
-        try:
-            value = int(text) if integer else float(text)
-        except ValueError:
-            value = -1
-        if value < 0 or not math.isfinite(value):
-            kind = "whole number" if integer else "number"
-            raise HttpError(400, f"query parameter {name}={quoted(text)} is not a {kind} >= 0")
-        return value
-
-
-class Route(NamedTuple):
-    method: str
-    pattern: re.Pattern[str]
-    handler: Callable[[Request], Reply]
-    takes_body: bool = False
-
 
 class Api:
     """Routes a request to the store; answers with (status, JSON) or raises HttpError.
@@ -66,7 +29,7 @@ class Api:
     def __init__(self, store: Store, contracts: Contracts, max_waiters: int = 8) -> None:
         self.store = store
         self.contracts = contracts
-        self._waiters = threading.BoundedSemaphore(max_waiters)
+        self.long_polls = LongPolls(max_waiters)
         catalog = re.compile(r"/taskcatalog/api/catalog-task-definitions/([^/]+)")
         self.routes = (
             Route("POST", catalog, self.publish, takes_body=True),
@@ -87,6 +50,7 @@ class Api:
             Route("GET", re.compile(r"/local/api/task-instances/([^/]+)"), self.instance),
             Route("POST", re.compile(r"/local/api/task-instances/([^/]+)/cancel"), self.cancel),
             Route("GET", re.compile(r"/local/api/statuses"), self.statuses),
+            *Cockpit(store, contracts, self.long_polls).routes,
         )
 
     def route(self, method: str, path: str) -> tuple[Route, re.Match[str]] | None:
@@ -183,12 +147,6 @@ class Api:
         # Clamped: SQLite integers stop at 2**63 - 1.
         after = min(int(request.number("after", 0, integer=True)), _MAX_SEQ)
         wait_s = min(request.number("waitSeconds", 0.0), MAX_WAIT_S)
-        waiting = wait_s > 0 and self._waiters.acquire(blocking=False)
-        try:
-            records = self.store.statuses_since(
-                after, limit=STATUS_PAGE, wait_s=wait_s if waiting else 0.0
-            )
-        finally:
-            if waiting:
-                self._waiters.release()
+        with self.long_polls.slot(wait_s) as may_wait_s:
+            records = self.store.statuses_since(after, limit=STATUS_PAGE, wait_s=may_wait_s)
         return 200, {"statuses": records, "last": records[-1]["seq"] if records else after}

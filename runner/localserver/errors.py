@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 _QUOTED_MAX = 80
 
 
 class HttpError(Exception):
-    """Answered as `status` with `{"error": message}`; the message names what was wrong."""
+    """Answered as `status` with `{"error": message}` (plus `extra`'s fields, if any);
+    the message names what was wrong."""
 
-    def __init__(self, status: int, message: str) -> None:
+    def __init__(self, status: int, message: str, extra: Mapping[str, Any] | None = None) -> None:
         super().__init__(message)
         self.status = status
         self.message = message
+        self.extra = dict(extra or {})
 
 
 def quoted(value: Any) -> str:

@@ -1,12 +1,15 @@
 """Who may talk to the local server: the Host check on loopback, then the API key.
 
-Pure: it reads two header values and answers with the refusal, or None. The
-transport calls it as soon as a request's headers are in, before any body is
-read; the application calls it again for every request.
+Pure: it reads two header values, and what the request needs (the key, or not:
+the cockpit's page and its data on loopback, cockpit/access.py), and answers
+with the refusal, or None. The transport calls it as soon as a request's
+headers are in, before any body is read; the application calls it again for
+every request.
 """
 
 from __future__ import annotations
 
+import enum
 import hmac
 import ipaddress
 import re
@@ -17,6 +20,14 @@ from runner.localserver.errors import HttpError, quoted
 # listener is a page that rebound its own name to 127.0.0.1 (DNS rebinding).
 LOOPBACK_NAMES = frozenset({"127.0.0.1", "localhost", "[::1]"})
 _HOST = re.compile(r"(?P<name>\[[^\]]*\]|[^:\[\]]*)(?::[0-9]*)?")
+
+
+class Need(enum.Enum):
+    """What a request needs besides a right Host (which requests need what: cockpit/access.py)."""
+
+    KEY = "the API key"
+    KEY_OFF_LOOPBACK = "the API key, unless the server listens on loopback"
+    NOTHING = "nothing"
 
 
 def is_loopback(host: str) -> bool:
@@ -44,9 +55,17 @@ class Gate:
         own = f"[{listen_host}]" if ":" in listen_host else listen_host
         self.host_names = LOOPBACK_NAMES | {own.lower()}
 
-    def refusal(self, host: str | None, authorization: str | None) -> HttpError | None:
-        """HttpError 403 for a foreign Host, 401 for a missing or wrong key; None to go on."""
-        return self.host_refusal(host) or self.key_refusal(authorization)
+    def refusal(
+        self, host: str | None, authorization: str | None, need: Need = Need.KEY
+    ) -> HttpError | None:
+        """HttpError 403 for a foreign Host, 401 for a missing or wrong key when the
+        request `need`s one (cockpit/access.py); None to go on."""
+        refused = self.host_refusal(host)
+        if refused is not None or need is Need.NOTHING:
+            return refused
+        if need is Need.KEY_OFF_LOOPBACK and self.check_host:
+            return None
+        return self.key_refusal(authorization)
 
     def host_refusal(self, host: str | None) -> HttpError | None:
         """403 when listening on loopback and `host` is not a loopback name."""

@@ -75,6 +75,11 @@ class LocalServer:
         host = "127.0.0.1" if self.host in ("", "0.0.0.0", "::") else self.host  # noqa: S104
         return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
 
+    @property
+    def cockpit_url(self) -> str:
+        """The cockpit page, to open in a browser."""
+        return f"{self.url}/"
+
     def start(self) -> LocalServer:
         with self._lock:
             if self._transport is not None:
@@ -96,6 +101,7 @@ class LocalServer:
             self._thread = threading.Thread(target=transport.run, name="local-server", daemon=True)
             self._thread.start()
         logger.info("local server listening on %s (database %s)", self.url, self.db_path)
+        logger.info("cockpit: %s", self.cockpit_url)
         return self
 
     def _transport_on(self, sock: socket.socket, store: Store) -> Transport:

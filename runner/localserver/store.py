@@ -54,6 +54,7 @@ class Store:
         self.path = path
         self._database = Database(path, SCHEMA)
         self._read = self._database.read
+        self.read = self._database.read  # for read-only queries elsewhere (the cockpit's)
         self._write = self._database.write
         self._new_status = threading.Condition()
         self._status_count = 0

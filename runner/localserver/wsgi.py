@@ -1,4 +1,5 @@
-"""The local server as a WSGI application: the gate, then the API; always a JSON answer.
+"""The local server as a WSGI application: the gate, then the cockpit's files or the API,
+which always answers JSON.
 
 `screen` is the part asked while the request is still being read (before its
 body); `__call__` answers a whole request. Neither lets an exception out: a
@@ -16,14 +17,17 @@ from urllib.parse import quote, urlsplit
 from wsgiref.types import StartResponse, WSGIEnvironment
 
 from runner.localserver.api import Api
+from runner.localserver.cockpit import access, assets
 from runner.localserver.database import StoreClosed, StoreError
-from runner.localserver.errors import HttpError
-from runner.localserver.gate import Gate
+from runner.localserver.errors import HttpError, quoted
+from runner.localserver.gate import Gate, Need
 
 logger = logging.getLogger(__name__)
 
+_JSON = "application/json"
+
 _BODY_METHODS = ("POST", "PUT", "PATCH")
-_HEADERS = [("Cache-Control", "no-store"), ("X-Content-Type-Options", "nosniff")]
+_HEADERS = [("Cache-Control", "no-store"), *assets.SECURITY_HEADERS]
 
 
 def request_target(environ: WSGIEnvironment) -> str:
@@ -41,6 +45,11 @@ class Application:
         self.api = api
         self.gate = gate
         self.max_body_bytes = max_body_bytes
+        self.assets = assets.load()
+
+    def need(self, method: str, target: str, header: access.Header) -> Need:
+        """What the request needs besides a right Host: the key, or not (cockpit/access.py)."""
+        return access.need(method, urlsplit(target).path, header, self.gate.host_names)
 
     def screen(
         self, method: str, target: str, headers: Mapping[str, str], has_body: bool
@@ -54,7 +63,8 @@ class Application:
         if has_body:
             length = int(headers.get("CONTENT_LENGTH") or 0)  # waitress checked its digits
             host = _host(target, headers.get("HOST"))
-            refusal = self.gate.refusal(host, headers.get("AUTHORIZATION"))
+            need = self.need(method, target, lambda name: headers.get(_waitress_name(name)))
+            refusal = self.gate.refusal(host, headers.get("AUTHORIZATION"), need)
             if refusal is None and length > self.max_body_bytes:
                 refusal = HttpError(
                     413,
@@ -74,34 +84,45 @@ class Application:
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         method = str(environ["REQUEST_METHOD"])
         target = request_target(environ)
-        status, data = self._answer(method, target, environ)
+        status, data, kind = self._answer(method, target, environ)
         logger.debug("local server: %s %s -> %s", method, target, status)
         headers = list(_HEADERS)
         if data is not None:
-            headers += [("Content-Type", "application/json"), ("Content-Length", str(len(data)))]
+            headers += [("Content-Type", kind), ("Content-Length", str(len(data)))]
         start_response(f"{status} {HTTPStatus(status).phrase}", headers)
         return [data or b""]
 
     def _answer(
         self, method: str, target: str, environ: WSGIEnvironment
-    ) -> tuple[int, bytes | None]:
+    ) -> tuple[int, bytes | None, str]:
         try:
             host = _host(target, environ.get("HTTP_HOST"))
-            refusal = self.gate.refusal(host, environ.get("HTTP_AUTHORIZATION"))
+            need = self.need(method, target, lambda name: environ.get(_environ_name(name)))
+            refusal = self.gate.refusal(host, environ.get("HTTP_AUTHORIZATION"), need)
             if refusal is not None:
                 raise refusal
+            if need is Need.NOTHING:
+                return self._file(urlsplit(target).path)
             status, payload = self.api.handle(method, target, _body(environ))
-            return status, None if payload is None else _json(payload)
+            return status, None if payload is None else _json(payload), _JSON
         except HttpError as exc:
-            return exc.status, _json({"error": exc.message})
+            return exc.status, _json({"error": exc.message, **exc.extra}), _JSON
         except StoreClosed:
-            return 503, _json({"error": "the local server is stopping"})
+            return 503, _json({"error": "the local server is stopping"}), _JSON
         except StoreError as exc:
             logger.exception("local server: storage error on %s %s", method, target)
-            return 500, _json({"error": f"storage error: {exc}"})
+            return 500, _json({"error": f"storage error: {exc}"}), _JSON
         except Exception:  # a bug costs one request a 500, never the connection
             logger.exception("local server: %s %s failed", method, target)
-            return 500, _json({"error": "internal error in the local server (see its log)"})
+            error = {"error": "internal error in the local server (see its log)"}
+            return 500, _json(error), _JSON
+
+    def _file(self, path: str) -> tuple[int, bytes, str]:
+        """One of the cockpit page's files."""
+        asset = self.assets.get(path)
+        if asset is None:
+            raise HttpError(404, f"no such file of the cockpit: {quoted(path)}")
+        return 200, asset.body, asset.content_type
 
 
 def _host(target: str, header: str | None) -> str | None:
@@ -110,6 +131,15 @@ def _host(target: str, header: str | None) -> str | None:
     if target.startswith(("http://", "https://")):
         return urlsplit(target).netloc
     return header
+
+
+def _waitress_name(header: str) -> str:
+    """How waitress names a header in its parser: `X-XC-Cockpit` is `X_XC_COCKPIT`."""
+    return header.upper().replace("-", "_")
+
+
+def _environ_name(header: str) -> str:
+    return "HTTP_" + _waitress_name(header)
 
 
 def _body(environ: WSGIEnvironment) -> bytes:

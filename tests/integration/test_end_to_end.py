@@ -185,6 +185,10 @@ def test_make_run_demo_shows_every_sample_task_ending(
             line = demo.stdout.readline()
             assert line, "the demo ended early:\n" + "".join(lines)
             lines.append(line)
+        # The first line is the cockpit's address; the page is there while the demo runs.
+        assert lines[0].startswith("cockpit: http://127.0.0.1:"), lines[0]
+        page = requests.get(lines[0].split()[1], timeout=10)
+        assert page.status_code == 200 and "local cockpit" in page.text
         demo.send_signal(signal.SIGINT)
         lines += demo.stdout.readlines()
         assert demo.wait(60) == 0, "".join(lines)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+import requests
 from testcontainers.core.container import DockerContainer
 from testcontainers.core.wait_strategies import LogMessageWaitStrategy
 
@@ -49,3 +50,17 @@ def test_the_server_image_serves_a_runner_on_the_host(
     assert [(s["status"], s["outputValues"]) for s in statuses] == [
         ("Completed", {"str_out": "xyz (default)xyz (default)", "nbr_out": "10"})
     ]
+
+
+def test_the_server_image_serves_the_cockpit_with_the_key_off_loopback(server_url: str) -> None:
+    """The image carries the page's files; listening on 0.0.0.0, its data needs the key."""
+    page = requests.get(server_url + "/", timeout=10)
+    assert page.status_code == 200 and "local cockpit" in page.text
+    for path in ("/cockpit/main.js", "/cockpit/cockpit.css"):
+        assert requests.get(server_url + path, timeout=10).status_code == 200
+    from_the_page = {"X-XC-Cockpit": "1"}
+    tasks = server_url + "/local/api/cockpit/tasks"
+    assert requests.get(tasks, headers=from_the_page, timeout=10).status_code == 401
+    with_key = {**from_the_page, "Authorization": f"bearer {KEY}"}
+    answer = requests.get(tasks, headers=with_key, timeout=10)
+    assert answer.status_code == 200 and answer.json()["tasks"] == []

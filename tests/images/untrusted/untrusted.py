@@ -8,6 +8,9 @@
   notify or log (no type), then the same result as emit.
 - scribble: writes terminal control sequences in a progress message and on stderr,
   then exits with code 3 without a result.
+- markup: text that a web page would take for HTML: a progress message
+  `<img src=x onerror=alert(1)>`, then a result with that text as its message
+  and its output `text` (`end` result), or an Error with that message (`end` error).
 
 Written against the protocol directly (no SDK), so the tests check the runner.
 """
@@ -15,6 +18,7 @@ Written against the protocol directly (no SDK), so the tests check the runner.
 import json
 import sys
 
+MARKUP = "<img src=x onerror=alert(1)>"
 CONTROLS = "\x1b[2J\x1b[H\x1b]0;pwned\x07\x9b31m\rover\bwrite\x7f\u202eevil"
 
 
@@ -54,6 +58,17 @@ def main():
         sys.stderr.write("about to fail " + CONTROLS + "\n")
         sys.stderr.flush()
         sys.exit(3)
+    elif task == "markup":
+        markup(inputs["end"])
+
+
+def markup(end):
+    write(json.dumps({"type": "notify", "status": "InProgress", "message": MARKUP,
+                      "progressPercentage": 0.5}))
+    if end == "error":
+        write(json.dumps({"type": "notify", "status": "Error", "message": MARKUP}))
+    else:
+        write(json.dumps({"type": "result", "outputs": {"text": MARKUP}, "message": MARKUP}))
 
 
 if __name__ == "__main__":

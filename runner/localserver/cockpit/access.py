@@ -1,0 +1,56 @@
+"""Which requests the cockpit lets through without the API key: pure, from the request line
+and a few headers.
+
+- The page's files (`/` and `/cockpit/...`) hold no data and are the same for
+  everyone: they need no key anywhere. (A browser cannot send a bearer key when
+  it opens a page; the page asks for the key, keeps it in sessionStorage and
+  sends it on every request for data.)
+- The page's data (`/local/api/cockpit/...`) needs no key when the server listens
+  on loopback, as long as the request shows it comes from the page itself: it
+  carries the `X-XC-Cockpit` header, which another site's page cannot add
+  without the server's consent to a CORS preflight (never given), and an
+  `Origin`, when there is one, naming this server. Elsewhere it needs the key.
+- Everything else needs the key, as before.
+
+The Host check against DNS rebinding (gate.py) applies to all of them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection
+from urllib.parse import urlsplit
+
+from runner.localserver.gate import Need, host_name
+
+PAGE_PREFIX = "/cockpit/"
+DATA_PREFIX = "/local/api/cockpit/"
+PAGE_HEADER = "X-XC-Cockpit"  # the page sends it, with the value "1", on every data request
+_SAME_SITE = ("same-origin", "none")
+
+Header = Callable[[str], str | None]  # a request header by its name ("Origin"), or None
+
+
+def need(method: str, path: str, header: Header, own_names: Collection[str]) -> Need:
+    """What the request for `path` needs; `own_names` are the Host names of this server."""
+    if method == "GET" and (path == "/" or path.startswith(PAGE_PREFIX)):
+        return Need.NOTHING
+    if path.startswith(DATA_PREFIX) and from_the_page(header, own_names):
+        return Need.KEY_OFF_LOOPBACK
+    return Need.KEY
+
+
+def from_the_page(header: Header, own_names: Collection[str]) -> bool:
+    """Whether a request shows it was sent by the cockpit page served from this server."""
+    if header(PAGE_HEADER) != "1":
+        return False
+    site = header("Sec-Fetch-Site")
+    if site is not None and site not in _SAME_SITE:
+        return False
+    origin = header("Origin")
+    if origin is None:
+        return True
+    try:
+        netloc = urlsplit(origin).netloc
+    except ValueError:
+        return False
+    return host_name(netloc) in own_names if netloc else False

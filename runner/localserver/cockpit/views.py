@@ -1,0 +1,135 @@
+"""What the cockpit shows, built from stored rows: pure, so it is tested without SQL.
+
+- `task_summary`: one line of the task list (state, progress, last message,
+  outputs or error, duration);
+- `chart`: task durations and throughput over the last minutes.
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from runner.core.model import TERMINAL_STATUSES
+
+# The states the page shows. An instance handed out to a runner that has not
+# posted a status yet ("Taken" in the table) is in progress too.
+SHOWN_STATES = {"Queued": "Queued", "Taken": "InProgress", "InProgress": "InProgress"}
+CHART_BUCKETS = 30
+MAX_CHART_POINTS = 2000
+
+
+def parse_time(text: str | None) -> datetime | None:
+    """A stored ISO 8601 time (`2026-11-27T12:23:34.349Z`); None for none or garbage."""
+    if not text:
+        return None
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def iso(moment: datetime) -> str:
+    """As the store writes times: UTC, milliseconds, `Z`."""
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def seconds_between(start: str | None, end: str | None) -> float | None:
+    """Seconds from `start` to `end` (millisecond precision); None unless both are times."""
+    begun, ended = parse_time(start), parse_time(end)
+    if begun is None or ended is None:
+        return None
+    return round(max(0.0, (ended - begun).total_seconds()), 3)
+
+
+def progress_fraction(value: Any) -> float | None:
+    """The fraction done, from a number or its text as posted; None when there is none."""
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        return None
+    try:
+        number = float(value)
+    except ValueError:
+        return None
+    return min(1.0, max(0.0, number)) if math.isfinite(number) else None
+
+
+def shown_state(state: str) -> str:
+    return state if state in TERMINAL_STATUSES else SHOWN_STATES.get(state, "InProgress")
+
+
+def task_summary(
+    row: Mapping[str, Any], last: Mapping[str, Any] | None, progress: Any
+) -> dict[str, Any]:
+    """One task instance as the list shows it.
+
+    `row` is its instance row, `last` its latest status record (the terminal one
+    once it ended: nothing is stored after it) and `progress` the latest
+    progressPercentage it posted.
+    """
+    state = shown_state(str(row["state"]))
+    ended = last["receivedAt"] if last is not None and state in TERMINAL_STATUSES else None
+    return {
+        "id": row["id"],
+        "ordinal": row["ordinal"],
+        "namespace": row["namespace"],
+        "name": row["name"],
+        "state": state,
+        "cancelled": bool(row["cancelled"]),
+        "createdAt": row["created_at"],
+        "takenAt": row["taken_at"],
+        "endedAt": ended,
+        "durationS": seconds_between(row["taken_at"], ended),
+        "progress": 1.0 if state == "Completed" else progress_fraction(progress),
+        "message": None if last is None else last["message"],
+        "outputs": last["outputValues"] if last is not None and state == "Completed" else None,
+        "errorLevel": last["errorLevel"] if last is not None and state == "Error" else None,
+        "seq": None if last is None else last["seq"],
+    }
+
+
+def chart(ended: Iterable[Mapping[str, Any]], now: datetime, minutes: int) -> dict[str, Any]:
+    """Throughput (tasks ended per bucket, Completed and Error) and each task's duration,
+    over the `minutes` before `now`.
+
+    `ended` holds one mapping per terminal status: namespace, name, status,
+    receivedAt, and the instance's takenAt.
+    """
+    start = now - timedelta(minutes=minutes)
+    bucket_s = minutes * 60 / CHART_BUCKETS
+    counts = [{"Completed": 0, "Error": 0} for _ in range(CHART_BUCKETS)]
+    points: list[dict[str, Any]] = []
+    for record in ended:
+        moment = parse_time(record["receivedAt"])
+        if moment is None or not start <= moment <= now or record["status"] not in counts[0]:
+            continue
+        index = min(CHART_BUCKETS - 1, int((moment - start).total_seconds() // bucket_s))
+        counts[index][record["status"]] += 1
+        points.append(_point(record))
+    buckets = [
+        {"start": iso(start + timedelta(seconds=i * bucket_s)), **count}
+        for i, count in enumerate(counts)
+    ]
+    durations = [p["durationS"] for p in points if p["durationS"] is not None]
+    return {
+        "now": iso(now),
+        "minutes": minutes,
+        "bucketSeconds": bucket_s,
+        "buckets": buckets,
+        "points": points[-MAX_CHART_POINTS:],
+        "completed": sum(c["Completed"] for c in counts),
+        "errors": sum(c["Error"] for c in counts),
+        "medianS": round(statistics.median(durations), 3) if durations else None,
+    }
+
+
+def _point(record: Mapping[str, Any]) -> dict[str, Any]:
+    return {
+        "task": f"{record['namespace']}/{record['name']}",
+        "status": record["status"],
+        "endedAt": record["receivedAt"],
+        "durationS": seconds_between(record["takenAt"], record["receivedAt"]),
+    }

@@ -1,0 +1,382 @@
+"""The cockpit in a real headless browser, against the local server and a runner process.
+
+The runner serves xc-tasks/sample and tests/images/untrusted (whose task `markup`
+writes `<img src=x onerror=alert(1)>` as its message and output). Through the page:
+sample/double is submitted with the form and becomes Completed with its outputs;
+reporting_task's progress bar moves; zero_division's error message is shown; an
+input of the wrong type is refused next to its field and nothing is queued; and the
+HTML-like text is shown as text (no element made of it, no alert). With
+XC_COCKPIT_SCREENSHOT=PATH (`make screenshot`), a last test saves a picture of the
+page with tasks in every state.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+from selenium.common.exceptions import NoAlertPresentException, StaleElementReferenceException
+from selenium.webdriver.chrome.webdriver import WebDriver
+from selenium.webdriver.common.by import By
+from selenium.webdriver.remote.webelement import WebElement
+from selenium.webdriver.support.ui import Select
+
+from runner.contracts import Contracts
+from runner.core.errors import TaskRejected
+from runner.engine.docker_engine import DockerEngine
+from runner.engine.interface import LABEL_RUNNER_ID
+from runner.localserver import LocalServer
+from runner.localserver.client import LocalClient
+from runner.localserver.cockpit.form import route_of
+from tests.conftest import SAMPLE_IMAGE, build_test_image, unavailable
+from tests.integration import browser
+from tests.integration.browser import ServerForTheNetwork
+from tests.integration.processes import RunnerProcess, runner_process, wait_for
+
+pytestmark = pytest.mark.integration
+
+KEY = "cockpit-key"
+UNTRUSTED_IMAGE = "xc-test/untrusted:latest"
+MARKUP = "<img src=x onerror=alert(1)>"
+SCREENSHOT = os.environ.get("XC_COCKPIT_SCREENSHOT")
+
+
+@dataclass
+class Cockpit:
+    server: LocalServer
+    client: LocalClient
+    driver: WebDriver
+    runner: RunnerProcess
+
+    def open(self) -> None:
+        self.driver.get(self.server.cockpit_url)
+        self.until(lambda: self.live() == "live", "the page to load its data")
+
+    def live(self) -> str | None:
+        return self.driver.find_element(By.ID, "live").get_attribute("data-state")
+
+    def until(self, check: Callable[[], Any], what: str, timeout_s: float = 60) -> Any:
+        deadline = time.monotonic() + timeout_s
+        while True:
+            try:
+                found = check()
+            except StaleElementReferenceException:  # a row re-rendered under our feet
+                found = None
+            if found:
+                return found
+            if time.monotonic() > deadline:
+                page = self.driver.find_element(By.TAG_NAME, "body").text
+                raise AssertionError(f"timed out waiting for {what}\n{page}\n{self.runner.log()}")
+            time.sleep(0.05)
+
+    def submit(self, namespace: str, task: str, inputs: dict[str, Any] | None = None) -> str:
+        """Queued through the admin API, as another user would."""
+        return str(self.client.submit(namespace, task, inputs or {})["id"])
+
+    def row(self, instance_id: str) -> WebElement:
+        return self.driver.find_element(By.CSS_SELECTOR, f'tr[data-id="{instance_id}"]')
+
+    def ended(self, instance_id: str, state: str) -> WebElement | None:
+        rows = self.driver.find_elements(By.CSS_SELECTOR, f'tr[data-id="{instance_id}"]')
+        if rows and rows[0].get_attribute("data-state") == state:
+            return rows[0]
+        return None
+
+    def pick(self, task: str) -> None:
+        option = self.driver.find_element(By.CSS_SELECTOR, f'option[data-task="{task}"]')
+        Select(self.driver.find_element(By.ID, "task-picker")).select_by_value(
+            str(option.get_attribute("value"))
+        )
+        self.until(lambda: self.field_names() is not None, f"the fields of {task}")
+
+    def field_names(self) -> list[str] | None:
+        fields = self.driver.find_elements(By.CSS_SELECTOR, "#fields [data-input]")
+        return [str(f.get_attribute("data-input")) for f in fields] or None
+
+    def fill(self, name: str, text: str) -> None:
+        field = self.driver.find_element(By.CSS_SELECTOR, f'#fields [data-input="{name}"]')
+        field.clear()
+        field.send_keys(text)
+
+    def instances(self, namespace: str, task: str) -> int:
+        """How many instances of a task the server holds (its own records, not the page's)."""
+        found = cockpit_api(self.server, "tasks", limit=500)["tasks"]
+        return sum(1 for t in found if (t["namespace"], t["name"]) == (namespace, task))
+
+
+def cockpit_api(server: LocalServer, path: str, **params: Any) -> Any:
+    """GET /local/api/cockpit/<path> with the key, as any API client."""
+    answer = requests.get(
+        f"{server.url}/local/api/cockpit/{path}",
+        params=params,
+        headers={"Authorization": f"bearer {KEY}"},
+        timeout=10,
+    )
+    answer.raise_for_status()
+    return answer.json()
+
+
+class _NoRunner:
+    def log(self) -> str:
+        return "(no runner)"
+
+
+NO_RUNNER: Any = _NoRunner()
+
+
+@pytest.fixture(scope="module")
+def cockpit(engine: DockerEngine, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cockpit]:
+    lacking = browser.missing()
+    if lacking:
+        unavailable(lacking)
+    try:
+        engine.image_labels(SAMPLE_IMAGE)
+    except Exception:  # noqa: BLE001 -- any failure means the same: not built
+        unavailable(f"task image {SAMPLE_IMAGE} is not built (run `make images`)")
+    build_test_image("untrusted", UNTRUSTED_IMAGE)
+    folder = tmp_path_factory.mktemp("cockpit")
+    runner_id = f"test-{uuid.uuid4().hex[:10]}"
+    try:
+        with (
+            LocalServer(folder / "scenario.db", port=0, api_key=KEY) as server,
+            runner_process(
+                server.url, KEY, [SAMPLE_IMAGE, UNTRUSTED_IMAGE], runner_id,
+                "--concurrency", "3", "--drain-timeout-s", "2",
+            ) as runner,
+            browser.chromium(folder / "profile") as driver,
+        ):
+            client = LocalClient(server.url, KEY)
+            wait_for(lambda: published(server), 60, "the runner's catalog", runner)
+            yield Cockpit(server, client, driver, runner)
+            assert runner.stop() == 0, runner.log()  # it stops the tasks still running
+    finally:
+        left = engine.remove_labelled({LABEL_RUNNER_ID: runner_id})
+        assert left == [], f"containers left behind: {left}"
+
+
+def published(server: LocalServer) -> bool:
+    names = {(t["namespace"], t["name"]) for t in cockpit_api(server, "catalog")["tasks"]}
+    return {("sample", "double"), ("untrusted", "markup")} <= names
+
+
+def test_double_submitted_with_the_form_completes_with_its_outputs(cockpit: Cockpit) -> None:
+    cockpit.open()
+    cockpit.pick("sample/double")
+    assert cockpit.field_names() == ["str_in", "nbr_in"]
+    labels = cockpit.driver.find_element(By.ID, "fields").text
+    assert "String" in labels and "default: 123" in labels
+    cockpit.fill("str_in", "ab")
+    cockpit.fill("nbr_in", "21")
+    cockpit.driver.find_element(By.ID, "submit-button").click()
+    link = cockpit.until(
+        lambda: cockpit.driver.find_elements(By.CSS_SELECTOR, "#form-result [data-id]"),
+        "the form to say the task was queued",
+    )[0]
+    instance_id = str(link.get_attribute("data-id"))
+    row = cockpit.until(lambda: cockpit.ended(instance_id, "Completed"), "double to complete")
+    outputs = row.find_element(By.CSS_SELECTOR, ".detail").text
+    assert "str_out" in outputs and "abab" in outputs
+    assert "nbr_out" in outputs and "42" in outputs
+    assert row.find_element(By.CSS_SELECTOR, "[role=progressbar]").get_attribute(
+        "aria-valuenow"
+    ) == "100"
+    stored = cockpit.client.instance(instance_id)
+    assert stored["state"] == "Completed"
+    assert stored["statuses"][-1]["outputValues"] == {"str_out": "abab", "nbr_out": "42"}
+
+    # The instance view: its inputs, its outputs and its statuses in order, with times.
+    row.click()
+    view = cockpit.until(
+        lambda: "Completed" in cockpit.driver.find_element(By.ID, "instance-body").text
+        and cockpit.driver.find_element(By.ID, "instance-body"),
+        "the instance view",
+    )
+    assert cockpit.driver.find_element(By.ID, "instance-title").text == "sample/double"
+    inputs, outputs_box = view.find_elements(By.CSS_SELECTOR, ".instance-section dl")[:2]
+    assert "str_in\nab" in inputs.text and "nbr_in\n21" in inputs.text
+    assert "str_out\nabab" in outputs_box.text
+    statuses = view.find_elements(By.CSS_SELECTOR, "table.statuses tbody tr")
+    assert [s.get_attribute("data-seq") for s in statuses] == [
+        str(s["seq"]) for s in stored["statuses"]
+    ]
+    assert statuses[-1].find_element(By.CSS_SELECTOR, ".badge").text == "Completed"
+    cockpit.driver.find_element(By.ID, "instance-close").click()
+
+
+def test_the_progress_bar_of_reporting_task_moves(cockpit: Cockpit) -> None:
+    cockpit.open()
+    instance_id = cockpit.submit("sample", "reporting_task", {"n": "4", "param": "bar"})
+    seen: list[int] = []
+    widths: set[str] = set()
+
+    def watch() -> bool:
+        row = cockpit.row(instance_id)
+        bar = row.find_element(By.CSS_SELECTOR, "[role=progressbar]")
+        value = bar.get_attribute("aria-valuenow")
+        if value is not None and (not seen or seen[-1] != int(value)):
+            seen.append(int(value))
+            widths.add(str(bar.find_element(By.CSS_SELECTOR, ".fill").value_of_css_property(
+                "width"
+            )))
+        return row.get_attribute("data-state") == "Completed"
+
+    cockpit.until(lambda: cockpit.driver.find_elements(
+        By.CSS_SELECTOR, f'tr[data-id="{instance_id}"]'
+    ), "reporting_task's row")
+    cockpit.until(watch, "reporting_task to complete")
+    between = [value for value in seen if 0 < value < 100]
+    assert len(between) >= 2, f"the bar did not move through its values: {seen}"
+    assert seen == sorted(seen), f"the bar went backwards: {seen}"
+    assert seen[-1] == 100
+    assert len(widths) >= 3, f"the bar's width did not change: {widths}"
+
+
+def test_zero_division_shows_its_error_message(cockpit: Cockpit) -> None:
+    cockpit.open()
+    instance_id = cockpit.submit("sample", "zero_division")
+    row = cockpit.until(lambda: cockpit.ended(instance_id, "Error"), "zero_division's error")
+    assert row.find_element(By.CSS_SELECTOR, ".badge").text == "Error"
+    message = row.find_element(By.CSS_SELECTOR, ".error-text").text
+    assert message == "ZeroDivisionError: division by zero"
+
+
+def test_an_input_of_the_wrong_type_is_refused_in_the_form(cockpit: Cockpit) -> None:
+    cockpit.open()
+    before = cockpit.instances("sample", "rectangle")
+    cockpit.pick("sample/rectangle")
+    assert "Number" in cockpit.driver.find_element(By.ID, "fields").text
+    cockpit.fill("width", "wide")
+    cockpit.fill("height", "2")
+    cockpit.driver.find_element(By.ID, "submit-button").click()
+    error = cockpit.until(
+        lambda: cockpit.driver.find_element(By.CSS_SELECTOR, '[data-error-for="width"]').text,
+        "the width's problem next to its field",
+    )
+    assert error == "'wide' is not a number (or its text)"
+    width = cockpit.driver.find_element(By.CSS_SELECTOR, '#fields [data-input="width"]')
+    assert width.get_attribute("aria-invalid") == "true"
+    assert cockpit.driver.find_element(By.CSS_SELECTOR, '[data-error-for="height"]').text == ""
+    assert cockpit.driver.find_element(By.ID, "form-result").text == ""
+    assert cockpit.instances("sample", "rectangle") == before, "the refused task was queued"
+
+    # The same words as the runner's own check: the runner refuses these inputs so.
+    catalog = cockpit_api(cockpit.server, "catalog")["tasks"]
+    definition = next(d for d in catalog if (d["namespace"], d["name"]) == ("sample", "rectangle"))
+    with pytest.raises(TaskRejected, match=re.escape("input.width: 'wide' is not a number")):
+        Contracts().task_inputs(route_of(definition), {"width": "wide", "height": "2"})
+
+    # A required input left empty: said on that field too; nothing queued.
+    cockpit.fill("width", "3")
+    cockpit.driver.find_element(By.CSS_SELECTOR, '#fields [data-input="height"]').clear()
+    cockpit.driver.find_element(By.ID, "submit-button").click()
+    missing = cockpit.until(
+        lambda: cockpit.driver.find_element(By.CSS_SELECTOR, '[data-error-for="height"]').text,
+        "the missing height's problem",
+    )
+    assert missing == "missing 'height'"
+    assert cockpit.driver.find_element(By.CSS_SELECTOR, '[data-error-for="width"]').text == ""
+    assert cockpit.instances("sample", "rectangle") == before
+
+
+def test_html_like_task_text_is_shown_as_text(cockpit: Cockpit) -> None:
+    cockpit.open()
+    driver = cockpit.driver
+    driver.execute_script("window.__alerts = []; window.alert = (m) => window.__alerts.push(m);")
+    completed = cockpit.submit("untrusted", "markup", {"end": "result"})
+    failed = cockpit.submit("untrusted", "markup", {"end": "error"})
+    row = cockpit.until(lambda: cockpit.ended(completed, "Completed"), "markup to complete")
+    assert row.find_element(By.CSS_SELECTOR, ".chip-value").text == MARKUP
+    assert row.find_element(By.CSS_SELECTOR, ".outputs .muted").text == MARKUP
+    error_row = cockpit.until(lambda: cockpit.ended(failed, "Error"), "markup to fail")
+    assert error_row.find_element(By.CSS_SELECTOR, ".error-text").text == MARKUP
+
+    driver.get(f"{cockpit.server.cockpit_url}#task/{completed}")
+    body = cockpit.until(
+        lambda: driver.find_element(By.ID, "instance-body").text.count(MARKUP) >= 3
+        and driver.find_element(By.ID, "instance-body"),
+        "the instance view showing the text",
+    )
+    assert body.find_elements(By.CSS_SELECTOR, "img") == []
+    assert driver.execute_script("return document.querySelectorAll('img[src=x]').length") == 0
+    logos = driver.find_elements(By.TAG_NAME, "img")
+    assert [str(i.get_attribute("src")).rsplit("/", 1)[-1] for i in logos] == ["favicon.svg"]
+    assert driver.execute_script("return window.__alerts || []") == []
+    with pytest.raises(NoAlertPresentException):
+        driver.switch_to.alert.text  # noqa: B018 -- reading it is what raises
+
+
+def test_off_loopback_the_page_asks_for_the_key_and_keeps_it_out_of_urls(
+    tmp_path: Path,
+) -> None:
+    lacking = browser.missing()
+    if lacking:
+        unavailable(lacking)
+    with (
+        ServerForTheNetwork(tmp_path / "scenario.db", port=0, api_key=KEY) as server,
+        browser.chromium(tmp_path / "profile") as driver,
+    ):
+        LocalClient(server.url, KEY).submit("sample", "simple", {"arg": "hi"})
+        driver.get(server.cockpit_url)
+        page = Cockpit(server, LocalClient(server.url, KEY), driver, NO_RUNNER)
+        page.until(lambda: driver.find_element(By.ID, "key-panel").is_displayed(), "the key form")
+        assert not driver.find_element(By.ID, "cockpit").is_displayed()
+
+        def give(key: str) -> None:
+            field = driver.find_element(By.ID, "api-key")
+            field.send_keys(key)
+            driver.find_element(By.CSS_SELECTOR, "#key-form button").click()
+
+        give("not-the-key")
+        page.until(
+            lambda: driver.find_element(By.ID, "key-error").text == "That key was refused.",
+            "the wrong key refused",
+        )
+        give(KEY)
+        page.until(lambda: page.live() == "live", "the page to load with the key")
+        assert driver.find_element(By.CSS_SELECTOR, "tr[data-state=Queued] strong").text == (
+            "simple"
+        )
+        assert KEY not in driver.current_url and "not-the-key" not in driver.current_url
+        stored = driver.execute_script("return sessionStorage.getItem('xc-cockpit-api-key')")
+        assert stored == KEY
+        assert driver.find_element(By.ID, "forget-key").is_displayed()
+
+
+@pytest.mark.skipif(not SCREENSHOT, reason="set XC_COCKPIT_SCREENSHOT=PATH (make screenshot)")
+def test_screenshot(cockpit: Cockpit) -> None:
+    """docs/cockpit.png: tasks in every state over about a minute, and one instance's view."""
+    waves = [
+        ("sample", "double", {"str_in": "ab", "nbr_in": "21"}),
+        ("sample", "simple", {"arg": "hello"}),
+        ("sample", "rectangle", {"width": "3", "height": "4"}),
+        ("sample", "reporting_task", {"n": "3", "param": "demo"}),
+    ]
+    for index in range(10):
+        for namespace, task, inputs in waves[: 2 + index % 3]:
+            cockpit.submit(namespace, task, inputs)
+        if index % 3 == 2:
+            cockpit.submit("sample", "zero_division")
+        time.sleep(5)
+    cockpit.submit("sample", "error_placeholder")
+    cockpit.submit("untrusted", "markup", {"end": "result"})
+    cockpit.submit("sample", "reporting_task", {"n": "30", "param": "long"})
+    cockpit.submit("sample", "reporting_task", {"n": "30", "param": "longer"})
+    time.sleep(2)
+    for _ in range(3):
+        cockpit.submit("sample", "reporting_task", {"n": "20", "param": "queued"})
+    cockpit.driver.set_window_size(1400, 1250)
+    cockpit.open()
+    Select(cockpit.driver.find_element(By.ID, "chart-minutes")).select_by_value("5")
+    cockpit.driver.execute_script("document.activeElement.blur()")
+    time.sleep(9)
+    path = Path(SCREENSHOT or "")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    assert cockpit.driver.save_screenshot(str(path))
