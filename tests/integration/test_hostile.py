@@ -137,6 +137,10 @@ def brief(statuses: list[dict[str, Any]]) -> list[tuple[Any, ...]]:
     return [(s["status"], s["message"], s["outputValues"]) for s in statuses]
 
 
+def ended_in_log(log: str, ref: str) -> bool:
+    return re.search(re.escape(ref) + r": (?:Completed|Error) in ", log) is not None
+
+
 def run_seconds(log: str, ref: str) -> float:
     """How long the runner took over a task, container removal included (from its log)."""
     match = re.search(re.escape(ref) + r": (?:Completed|Error) in ([0-9.]+) s", log)
@@ -187,6 +191,9 @@ def test_hostile_tasks_end_in_the_right_status_and_harm_nothing(
         assert brief(feed.by_instance[late]) == [("Completed", "", {"text": "after the storm"})]
 
         check_statuses(tasks, statuses)
+        # A task's status is posted before its container is stopped (a stop may take the
+        # stop grace): its end is logged after that.
+        wait_for(lambda: all(ended_in_log(runner.log(), r) for r in refs.values()), 30, "", runner)
         log = runner.log()
         check_warm_starts(log, refs)
         check_containers_removed(runner_id, log)

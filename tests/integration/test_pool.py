@@ -22,7 +22,7 @@ import requests
 
 from runner.core.catalog import CATALOG_LABEL
 from runner.core.model import TERMINAL_STATUSES
-from runner.engine.interface import LABEL_POOL
+from runner.engine.interface import LABEL_INSTANCE_ID, LABEL_POOL, LABEL_RUNNER_ID
 from runner.localserver import LocalServer
 from runner.localserver.client import LocalClient
 from tests.conftest import REPO, SAMPLE_IMAGE, runner_containers
@@ -134,6 +134,15 @@ def published(server: LocalServer, namespace: str) -> set[str]:
     return {d["name"] for d in answer.json()}
 
 
+def inspect_container(container_id: str) -> dict[str, Any]:
+    client = docker.from_env()
+    try:
+        found: dict[str, Any] = client.api.inspect_container(container_id)
+        return found
+    finally:
+        client.close()
+
+
 def containers_of_image(runner_id: str, image_id: str) -> list[str]:
     return [c["Id"][:12] for c in runner_containers(runner_id) if c["ImageID"] == image_id]
 
@@ -211,6 +220,11 @@ def test_a_sigkilled_runner_leaves_no_warm_container_running_after_the_next_star
     with runner_process(server.url, KEY, [probe_image], runner_id, env=env) as first:
         wait_for(warm_ready(runner_id, 3), 120, "the warm pool to fill", first)
         old = {c["Id"] for c in runner_containers(runner_id, warm=True)}
+        config = inspect_container(next(iter(old)))["Config"]
+        assert config["StdinOnce"] is True
+        labels = config["Labels"]
+        assert (labels[LABEL_RUNNER_ID], labels[LABEL_POOL]) == (runner_id, probe_image)
+        assert LABEL_INSTANCE_ID not in labels, "a warm container names a task"
         first.proc.send_signal(signal.SIGKILL)
         first.proc.wait(10)
     # StdinOnce: the dead runner's attach streams closed their stdin; they end by themselves.
