@@ -187,10 +187,11 @@ class Runner:
         self._recover()
         self.pool.start(self.images.ids)
         log.info(
-            "runner %s polling %s with %d slot(s)",
+            "runner %s polling %s with %d slot(s); warm containers per image: %s",
             self.settings.runner_id,
             ", ".join(self.catalog.namespaces),
             self.settings.concurrency,
+            ", ".join(f"{t.image} {t.size}" for t in pool_targets(self.settings)),
         )
         self.worker.run()
 
