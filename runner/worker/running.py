@@ -113,6 +113,9 @@ class RunningTask:
                     return
 
     def _ended(self) -> None:
+        if self.run.terminal is not None:  # decided: how the container exited changes nothing
+            self._apply(self.run.end(None))
+            return
         exit_info = self.container.wait(_EXIT_WAIT_S)
         self._apply(
             self.run.end(

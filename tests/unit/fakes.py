@@ -33,6 +33,7 @@ class FakeContainer:
     stops: list[float] = field(default_factory=list)
     removed: bool = False
     warm: bool = False
+    waited: int = 0  # how many times its exit status was asked for
     dead: bool = False  # its output ended while it waited for its task
     stderr: str = ""  # what it wrote on stderr before its task
 
@@ -59,6 +60,7 @@ class FakeContainer:
         self.stops.append(grace_s)
 
     def wait(self, timeout_s: float) -> ExitInfo:
+        self.waited += 1
         return ExitInfo(self.exit_code, self.oom_killed)
 
     def remove(self) -> None:

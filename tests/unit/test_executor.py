@@ -293,3 +293,18 @@ def test_a_journal_that_cannot_be_written_does_not_fail_the_task() -> None:
     )
     executed = with_handouts(container, HandOuts(fail=True)).execute(double(), threading.Event())
     assert executed.status.status == "Completed"
+
+
+def test_the_exit_status_is_asked_for_only_when_it_decides_the_outcome() -> None:
+    done = FakeContainer(
+        [[message({"type": "result", "outputs": {"str_out": "a", "nbr_out": "1"}})], None]
+    )
+    executor, _, _ = make([done])
+    assert executor.execute(double(), threading.Event()).status.status == "Completed"
+    assert done.waited == 0, "an engine request for nothing on the task's path"
+    crashed = FakeContainer([None], exit_code=3)
+    executor, _, _ = make([crashed])
+    assert executor.execute(double(), threading.Event()).status.message.startswith(
+        "the task exited with code 3"
+    )
+    assert crashed.waited == 1
