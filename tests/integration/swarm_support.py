@@ -3,18 +3,18 @@ a record of the task containers the engine creates, and the checks of the ending
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 from types import TracebackType
-from typing import Any
 
 import docker
 import requests
 
-from runner.engine.interface import LABEL_INSTANCE_ID, LABEL_RUNNER_ID
+from runner.engine.interface import LABEL_RUNNER_ID
 from runner.localserver.client import LocalClient
 
 TERMINAL = ("Completed", "Error")
@@ -104,7 +104,8 @@ def ending(client: LocalClient, instance_id: str, expected: Job) -> str:
 
 
 class ContainerCreates:
-    """Every task container the engine creates while this is open: (runner id, instance id).
+    """Every container of the runners the engine creates while this is open: its runner id,
+    by container id (warm ones too, whose labels cannot name a task).
 
     Read from the engine's event stream, so a container counts even when it
     was removed long before anyone looked.
@@ -119,7 +120,12 @@ class ContainerCreates:
             filters={"type": "container", "event": "create", "label": LABEL_RUNNER_ID},
         )
         self._lock = threading.Lock()
-        self._seen: list[tuple[str, str]] = []
+        self._seen: dict[str, str] = {}  # container id (12 characters) -> runner id
+        # Warm containers made before this opened wait for a task: count them too.
+        for container in self._client.api.containers(filters={"label": LABEL_RUNNER_ID}):
+            runner_id = container["Labels"].get(LABEL_RUNNER_ID, "")
+            if runner_id.startswith(runner_id_prefix):
+                self._seen[container["Id"][:12]] = runner_id
         self._thread = threading.Thread(target=self._read, name="container-creates", daemon=True)
         self._thread.start()
 
@@ -130,16 +136,14 @@ class ContainerCreates:
                 runner_id = labels.get(LABEL_RUNNER_ID, "")
                 if runner_id.startswith(self._prefix):
                     with self._lock:
-                        self._seen.append((runner_id, labels.get(LABEL_INSTANCE_ID, "")))
+                        self._seen[str(event.get("id", ""))[:12]] = runner_id
         except (requests.exceptions.RequestException, OSError, ValueError):
             pass  # the stream was closed
 
-    def runs(self, ids: Iterable[str]) -> tuple[Counter[str], Counter[str]]:
-        """For those instances: containers per instance id, and per runner id."""
-        wanted = set(ids)
+    def runner_of(self, container: str) -> str:
+        """The runner id that created a container (its id's first 12 characters)."""
         with self._lock:
-            mine = [(r, i) for r, i in self._seen if i in wanted]
-        return Counter(i for _, i in mine), Counter(r for r, _ in mine)
+            return self._seen.get(container[:12], "?")
 
     def __enter__(self) -> ContainerCreates:
         return self
@@ -155,14 +159,41 @@ class ContainerCreates:
         self._client.close()
 
 
+# What a runner logs when it hands a task its container, warm (made ahead) or cold.
+STARTED = re.compile(
+    r"#(?P<instance>[^:\s]+): started (?:warm|cold) in container (?P<id>[0-9a-f]{12})"
+)
+
+
+def runner_logs(service: str) -> str:
+    """What every container of the runner service (replaced ones too) logged, on this node:
+    read from the engine rather than `docker service logs`, which can hang on a running
+    service."""
+    client = docker.from_env(timeout=30)
+    try:
+        found = client.containers.list(
+            all=True, filters={"label": f"com.docker.swarm.service.name={service}"}
+        )
+        return "".join(c.logs().decode("utf-8", "replace") for c in found)
+    finally:
+        client.close()
+
+
+def task_runs(logs: str) -> list[tuple[str, str]]:
+    """(instance id, container id) of every task run the runners' logs show."""
+    return [(m["instance"], m["id"]) for m in STARTED.finditer(logs)]
+
+
 def check_all(
-    client: LocalClient, jobs: dict[str, Job], creates: ContainerCreates
+    client: LocalClient, jobs: dict[str, Job], creates: ContainerCreates, logs: str
 ) -> tuple[Counter[str], Counter[str]]:
     """Each instance ended once, rightly, and ran in one container (none if it was stopped
-    by a shutdown before it started). Returns the endings (`ran` / `reported`) and the
-    containers per runner id."""
+    by a shutdown before it started), as the runners' `logs` tell. Returns the endings
+    (`ran` / `reported`) and the containers per runner id."""
     endings = {i: ending(client, i, j) for i, j in jobs.items()}
-    per_instance, per_runner = creates.runs(jobs)
+    runs = [(i, c) for i, c in task_runs(logs) if i in jobs]
+    per_instance = Counter(i for i, _ in runs)
+    per_runner = Counter(creates.runner_of(c) for _, c in runs)
     twice = {i: n for i, n in per_instance.items() if n > 1}
     never = [i for i, how in endings.items() if how == "ran" and per_instance[i] == 0]
     assert not twice, f"instances run in more than one container: {twice}"
@@ -170,11 +201,10 @@ def check_all(
     return Counter(endings.values()), per_runner
 
 
-def running_labels(prefix: str) -> list[dict[str, Any]]:
-    """Labels of the running task containers of runner ids starting with prefix."""
-    client = docker.from_env(timeout=30)
-    try:
-        found = client.api.containers(filters={"label": LABEL_RUNNER_ID, "status": "running"})
-    finally:
-        client.close()
-    return [c["Labels"] for c in found if c["Labels"][LABEL_RUNNER_ID].startswith(prefix)]
+def running(client: LocalClient, jobs: dict[str, Job], kind: str) -> list[str]:
+    """The instances of that kind of job that are running now (handed out, no end yet)."""
+    return [
+        i for i, j in jobs.items() if j.name == kind and client.instance(i)["state"] == "InProgress"
+    ]
+
+

@@ -16,7 +16,6 @@ from collections.abc import Callable, Iterator
 import pytest
 
 from runner.engine.docker_engine import DockerEngine
-from runner.engine.interface import LABEL_TASK
 from runner.localserver.client import LocalClient
 from scripts.swarm_cluster import SwarmError, docker, ensure_swarm, leave_swarm, lines
 from scripts.swarm_stack import (
@@ -32,9 +31,11 @@ from tests.conftest import REPO, free_port, unavailable
 from tests.integration.swarm_support import (
     ContainerCreates,
     check_all,
-    running_labels,
+    runner_logs,
+    running,
     sample_mix,
     submit,
+    task_runs,
     wait_terminal,
 )
 
@@ -88,13 +89,14 @@ def wait_for(predicate: Callable[[], object], timeout_s: float, what: str) -> No
     deadline = time.monotonic() + timeout_s
     while not predicate():
         assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.1)
+        time.sleep(0.5)
 
 
-def sleeping(stack: Stack) -> list[dict[str, str]]:
-    """The stack's running reporting_task containers (3 s each): still running at an update."""
-    running = running_labels(stack.runner_id_prefix)
-    return [labels for labels in running if labels[LABEL_TASK] == "reporting_task"]
+def finished(stack: Stack) -> bool:
+    """Whether every container that ran a task is gone (the runners remove each after its
+    terminal status); the warm ones, waiting for a task, stay while their runner runs."""
+    ran = {container for _, container in task_runs(runner_logs(stack.runner_service))}
+    return not ran & {c[:12] for c in task_containers(stack)}
 
 
 def test_150_sample_tasks_each_run_once_spread_over_the_replicas(
@@ -105,8 +107,9 @@ def test_150_sample_tasks_each_run_once_spread_over_the_replicas(
         wait_terminal(client, jobs, timeout_s=300)
         # The runners remove a container after its terminal status: wait for that,
         # so that a second run of anything would have shown by now.
-        wait_for(lambda: not task_containers(stack), 60, "the task containers to go")
-        endings, per_runner = check_all(client, jobs, creates)
+        wait_for(lambda: finished(stack), 60, "the task containers to go")
+        logs = runner_logs(stack.runner_service)
+        endings, per_runner = check_all(client, jobs, creates, logs)
     print(f"\ncontainers per runner id: {dict(sorted(per_runner.items()))}")
     assert endings == {"ran": 150}
     assert sum(per_runner.values()) == 150
@@ -122,15 +125,18 @@ def test_a_forced_rolling_update_drains_the_running_tasks(
         jobs = submit(
             client, sample_mix(60, kinds=("reporting_task", "simple", "double"), sleep_s=3)
         )
-        wait_for(lambda: len(sleeping(stack)) >= 3, 60, "reporting tasks to run")
+        wait_for(
+            lambda: len(running(client, jobs, "reporting_task")) >= 3, 60, "reporting tasks to run"
+        )
         docker(
             "service", "update", "--force", "--detach=false", "--quiet", stack.runner_service,
             timeout_s=300,
         )  # fmt: skip
         new_runners = wait_ready(stack)
         wait_terminal(client, jobs, timeout_s=300)
-        wait_for(lambda: not task_containers(stack), 60, "the task containers to go")
-        endings, per_runner = check_all(client, jobs, creates)
+        wait_for(lambda: finished(stack), 60, "the task containers to go")
+        logs = runner_logs(stack.runner_service)
+        endings, per_runner = check_all(client, jobs, creates, logs)
     print(
         f"\nendings {dict(endings)}; containers per runner id: {dict(sorted(per_runner.items()))}"
     )
@@ -147,8 +153,8 @@ def test_a_forced_rolling_update_drains_the_running_tasks(
 def test_make_swarm_down_leaves_no_stack_service_or_task_container(
     stack: Stack, client: LocalClient
 ) -> None:
-    submit(client, sample_mix(6, kinds=("reporting_task",), sleep_s=3))
-    wait_for(lambda: running_labels(stack.runner_id_prefix), 60, "tasks to run")
+    jobs = submit(client, sample_mix(6, kinds=("reporting_task",), sleep_s=3))
+    wait_for(lambda: running(client, jobs, "reporting_task"), 60, "tasks to run")
     done = subprocess.run(
         ["make", "--no-print-directory", "swarm-down", f"SWARM_STACK={stack.name}"],
         cwd=REPO,
