@@ -59,21 +59,27 @@ class ImagePuller:
         """Pull what start-up needs; ConfigError naming the image (and its registry) when
         an image cannot be had, or its registry refuses the runner's credentials."""
         for image, policy in self._policies.items():
-            action = on_start(policy, self._present(image), image_ref(image))
-            if action is Start.ABSENT:
+            self._prepare(image, on_start(policy, self._present(image), image_ref(image)))
+
+    def _prepare(self, image: str, action: Start) -> None:
+        if action is Start.ABSENT:
+            raise ConfigError(
+                f"image {image} not found in the engine (build it or pull it first: its "
+                "pull policy is never)"
+            )
+        try:
+            if action is Start.PULL:
+                self._pull(image)
+            elif action is Start.CHECK:
+                self._check(image)
+        except RegistryError as exc:
+            if action is Start.PULL:
                 raise ConfigError(
-                    f"image {image} not found in the engine (build it or pull it first: its "
-                    "pull policy is never)"
-                )
-            try:
-                if action is Start.PULL:
-                    self._pull(image)
-                elif action is Start.CHECK:
-                    self._check(image)
-            except RegistryError as exc:
-                if action is Start.PULL or exc.kind == "refused":
-                    raise ConfigError(str(exc)) from None
-                log.warning("%s; serving the build the engine has until it answers", exc)
+                    f"image {image} not found in the engine, and it cannot be pulled: {exc}"
+                ) from None
+            if exc.kind == "refused":
+                raise ConfigError(str(exc)) from None
+            log.warning("%s; serving the build the engine has until it answers", exc)
 
     def _present(self, image: str) -> bool:
         try:

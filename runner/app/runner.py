@@ -262,17 +262,19 @@ def open_runner(settings: RunnerSettings) -> Iterator[Runner | None]:
     redact(settings.api_key)  # a line that would show it shows <redacted> instead
     log.info("starting: %s", settings.describe())
     engine = connect_engine(settings)
-    registry = DockerRegistry()
-    for credential in registry.credentials():
-        redact(credential)
     try:
-        runner = Runner(settings, engine, registry)
+        registry = DockerRegistry()
+        for credential in registry.credentials():
+            redact(credential)
         try:
-            runner.start()
-            with stop_on_signals(runner.worker):
-                yield runner if runner.publish(runner.worker.stopping) else None
+            runner = Runner(settings, engine, registry)
+            try:
+                runner.start()
+                with stop_on_signals(runner.worker):
+                    yield runner if runner.publish(runner.worker.stopping) else None
+            finally:
+                runner.close()
         finally:
-            runner.close()
+            registry.close()
     finally:
-        registry.close()
         engine.close()

@@ -11,7 +11,8 @@ The pull policies (`TaskPolicy.pull`):
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterable, Sequence
+import random
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 from runner.core.backoff import backoff_delay
@@ -120,8 +121,15 @@ class RegistryWatch:
     """When to ask the registry about each watched image next, and what to say about its
     failures: the first of a run of them, and the recovery, once each."""
 
-    def __init__(self, images: Iterable[str], interval_s: float, now: float) -> None:
+    def __init__(
+        self,
+        images: Iterable[str],
+        interval_s: float,
+        now: float,
+        rand: Callable[[], float] = random.random,
+    ) -> None:
         self.interval_s = interval_s
+        self._rand = rand
         self._watches = {image: _Watch(now + interval_s) for image in images}
 
     def due(self, now: float) -> list[str]:
@@ -151,6 +159,7 @@ class RegistryWatch:
             factor=2.0,
             cap_s=self.interval_s * MAX_BACKOFF_INTERVALS,
             jitter=0.1,
+            rand=self._rand,
         )
         watch.failures += 1
         watch.due_at = now + delay

@@ -7,7 +7,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import secrets
+import subprocess
+import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,7 +21,7 @@ import pytest
 from runner.core.model import TERMINAL_STATUSES
 from runner.localserver import LocalServer
 from runner.localserver.client import LocalClient
-from tests.conftest import runner_containers
+from tests.conftest import REPO, runner_containers
 from tests.integration.processes import (
     RunnerProcess,
     container_of,
@@ -185,3 +188,31 @@ def test_a_secret_that_cannot_be_used_stops_the_start_up_with_exit_3(
     assert problem.format(folder=tmp_path) in log
     assert first in log
     assert "Traceback" not in log
+
+
+def test_exec_gives_an_image_its_env_and_secrets_and_removes_their_copies(
+    images: tuple[str, str], tmp_path: Path
+) -> None:
+    first, _ = images
+    token, value = secret_file(tmp_path, "api_token")
+    env = config(
+        tmp_path,
+        f'[images."{first}".env]\nGREETING = "hi"\n'
+        f'[images."{first}".secrets]\napi_token = "{token}"\n',
+    )
+    copies = tmp_path / "copies"
+    done = subprocess.run(
+        [sys.executable, "-m", "runner", "exec", first, "seca/look"],
+        cwd=REPO,
+        env={**os.environ, **env, "XC_RUNNER_SECRETS_DIR": str(copies)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    outputs = json.loads(done.stdout)
+    assert outputs["secrets"] == {"api_token": sha(value)}
+    assert outputs["env"]["GREETING"] == "hi"
+    assert value not in done.stdout + done.stderr
+    assert list(copies.iterdir()) == [], "exec left its secrets' copies"

@@ -64,6 +64,7 @@ class Engine(FakeEngine):
         return self.digests.get(self.ids.get(image, image), [])
 
 
+ABSENT = f"image {IMAGE} not found in the engine, and it cannot be pulled"
 REFUSED = RegistryError("registry reg.example refused to serve image ...", kind="refused")
 DOWN = RegistryError("cannot reach registry reg.example for image ...", kind="unreachable")
 
@@ -104,8 +105,8 @@ def test_always_pulls_a_build_the_registry_has_and_the_engine_lacks() -> None:
     ("policy", "present", "trouble", "problem"),
     [
         ("never", None, None, f"image {IMAGE} not found in the engine (build it or pull it"),
-        ("missing", None, REFUSED, "registry reg.example refused"),
-        ("missing", None, DOWN, "cannot reach registry"),
+        ("missing", None, REFUSED, f"{ABSENT}: registry reg.example refused"),
+        ("missing", None, DOWN, f"{ABSENT}: cannot reach registry"),
         ("always", ONE, REFUSED, "registry reg.example refused"),
     ],
 )
