@@ -31,6 +31,7 @@ from tests.integration.processes import (
     warm_ready,
 )
 from tests.integration.registry_support import build_task_image, untag
+from tests.integration.test_gvisor import RUNSC, gvisor  # noqa: F401 -- gvisor: a fixture
 
 pytestmark = pytest.mark.integration
 
@@ -216,3 +217,24 @@ def test_exec_gives_an_image_its_env_and_secrets_and_removes_their_copies(
     assert outputs["env"]["GREETING"] == "hi"
     assert value not in done.stdout + done.stderr
     assert list(copies.iterdir()) == [], "exec left its secrets' copies"
+
+
+@pytest.mark.usefixtures("gvisor")
+def test_a_task_under_gvisor_reads_its_secret_too(
+    images: tuple[str, str], server: LocalServer, runner_id: str, tmp_path: Path
+) -> None:
+    first, _ = images
+    token, value = secret_file(tmp_path, "api_token")
+    env = config(
+        tmp_path,
+        f'[images."{first}"]\nruntime = "{RUNSC}"\n'
+        f'[images."{first}".secrets]\napi_token = "{token}"\n',
+    )
+    env |= {"XC_RUNNER_POOL_SIZE": "0", "XC_RUNNER_SECRETS_DIR": str(tmp_path / "copies")}
+    client = LocalClient(server.url, KEY)
+    with runner_process(server.url, KEY, [first], runner_id, env=env) as runner:
+        seen = look(client, runner, "seca")
+        assert runner.stop() == 0, runner.log()
+    assert seen["status"] == "Completed", seen
+    assert seen["outputValues"]["secrets"] == {"api_token": sha(value)}
+    assert seen["outputValues"]["uid"] == "65534"
