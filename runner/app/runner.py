@@ -213,7 +213,7 @@ class Runner:
 
     def _recover(self) -> None:
         """End the tasks an earlier run was running, removing their containers, then every
-        other container of this runner id (warm ones included)."""
+        other container of this runner id (warm ones included), and their secrets' copies."""
         for taken in self.state.journal.unfinished():
             with about_task(taken.namespace, taken.name, taken.instance_id):
                 log.warning(
@@ -224,6 +224,7 @@ class Runner:
                     self.engine.remove_container(taken.container)
                 self.statuses.submit(error_status(taken.instance_id, INTERRUPTED))
         self._remove_leftovers("start-up")
+        self.secrets.files.clear()
 
     def _remove_leftovers(self, when: str) -> None:
         removed = self.engine.remove_labelled({LABEL_RUNNER_ID: self.settings.runner_id})

@@ -38,7 +38,8 @@ def secret_launcher(engine: PoolEngine, secrets_dir: Path, runner_id: str) -> Se
 def check_secrets(policies: PolicyTable, reader: SecretReader, files: SecretFiles) -> bool:
     """Read every image's secrets once (ConfigError naming the image and the secret, never
     its content, when one cannot be used); whether any image has secrets. Their copies'
-    folder is made ready, and emptied of what an earlier run left."""
+    folder is made ready (what an earlier run left there is the caller's to clear, once
+    it holds the runner id)."""
     found = False
     for image, policy in policies.images.items():
         names = policy.env.names()
@@ -60,7 +61,6 @@ def check_secrets(policies: PolicyTable, reader: SecretReader, files: SecretFile
                     MIN_SECRET_CHARS,
                 )
     if found:
-        files.clear()
         try:
             files.check()
         except SecretError as exc:

@@ -159,7 +159,9 @@ def test_a_secret_rotated_between_two_tasks_reaches_the_second(
             runner,
         )
         after = f"rotated-{secrets.token_hex(12)}"
-        token.write_text(after + "\n")
+        rotated = token.with_name("api_token.new")  # written beside it, renamed over it
+        rotated.write_text(after + "\n")
+        rotated.replace(token)
         assert look(client, runner, "seca")["outputValues"]["secrets"] == {"api_token": sha(after)}
         assert look(client, runner, "seca")["outputValues"]["secrets"] == {"api_token": sha(after)}
         assert runner.stop() == 0, runner.log()
