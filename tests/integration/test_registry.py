@@ -116,13 +116,14 @@ def test_with_always_a_new_build_under_the_same_tag_is_used_by_the_next_tasks(
     with runner_process(server.url, KEY, [tag], runner_id, *args, env=env) as runner:
         wait_for(warm_ready(runner_id, 1), 120, "the warm pool to fill", runner)
         assert served(port)[0]["digest"] == first
-        slow = client.submit("registry", "build", {"seconds": "6"})["id"]
+        slow = client.submit("registry", "build", {"seconds": "15"})["id"]
         wait_for(lambda: client.instance(slow)["state"] == "Taken", 60, "the slow task", runner)
         # The second build, pushed under the registry's other name: the engine's tag stays.
         second_name = tag.replace(registry.host, registry.alias)
         build_task_image(second_name, "2")
         second = push(second_name)
         wait_for(lambda: served(port)[0]["digest"] == second, 60, "the new build", runner)
+        assert client.instance(slow)["state"] == "Taken", "the slow task ended before the pull"
         assert built(run_task(client, runner, "build")) == "2"
         wait_for(lambda: ended(client, slow), 60, "the slow task to end", runner)
         assert built(client.instance(slow)["statuses"][-1]) == "1", "the running task moved"
