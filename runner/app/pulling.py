@@ -112,7 +112,7 @@ class ImagePuller:
 
     def start(self) -> None:
         """Check the `always` images every interval, in the background (none: nothing runs)."""
-        if self._watch.due(float("inf")):
+        if self._watch.images:
             self._thread.start()
 
     def stop(self) -> None:

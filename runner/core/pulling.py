@@ -132,6 +132,11 @@ class RegistryWatch:
         self._rand = rand
         self._watches = {image: _Watch(now + interval_s) for image in images}
 
+    @property
+    def images(self) -> list[str]:
+        """The images watched."""
+        return list(self._watches)
+
     def due(self, now: float) -> list[str]:
         return [image for image, w in self._watches.items() if w.due_at <= now]
 
