@@ -17,7 +17,7 @@ GVISOR      ?= 0
 WITH_GVISOR := $(if $(filter 1 true yes,$(GVISOR)),gvisor)
 
 .PHONY: run test lint sdk-test toolchains images base-images runner-image engine gvisor venv \
-        bench compose-up clean swarm-up swarm-down swarm-nodes browser screenshot
+        bench compose-up clean swarm-up swarm-down swarm-nodes browser screenshot registry
 
 run: venv engine images
 ifdef XC_SCENARIO_SERVER
@@ -26,8 +26,13 @@ else
 	$(PY) -m runner demo $(TASK_IMAGES)
 endif
 
-test: venv engine images browser $(WITH_GVISOR) lint sdk-test
+test: venv engine images browser registry $(WITH_GVISOR) lint sdk-test
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
+
+# Debian's docker-registry and apache2-utils (htpasswd) on the host, for the registry
+# tests, which start registries of their own on loopback ports. Debian packages; root.
+registry:
+	sh scripts/ensure-registry.sh
 
 # Debian's chromium and chromium-driver on the host, for the cockpit's browser test
 # (selenium drives them; nothing is downloaded). Debian packages; root.

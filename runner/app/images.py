@@ -1,20 +1,25 @@
-"""The served images: the image ID each name resolved to, and the catalog read from it.
+"""The served images: the image ID each name resolved to, its digest, and the catalog read
+from it. The one place that knows which build of each image the runner serves.
 
 The catalog is read from the image ID, not the name, so that the tasks are
 routed by the very image their containers are created from. When a name moves
-to another image (a rebuild, a pull; the warm pool notices), its catalog is
-read again: the routes follow at once, and the namespaces whose definitions
-changed are handed to `on_change` (to publish them again).
+to another image (a rebuild, a pull; the warm pool or the puller notices), its
+catalog is read again: the routes follow at once, and the namespaces whose
+definitions changed are handed to `on_change` (to publish them again). The
+digest is the one the registry knows the image by (None for an image built on
+this engine and never pushed); each is logged, and shown by /status.
 """
 
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Protocol
 
 from runner.core.catalog import Catalog, CatalogCheck, TaskRoute, routes_from_label
 from runner.core.errors import ConfigError, EngineError
+from runner.core.pulling import local_digest
 
 log = logging.getLogger(__name__)
 
@@ -22,6 +27,7 @@ log = logging.getLogger(__name__)
 class ImageEngine(Protocol):
     def image_id(self, image: str) -> str: ...
     def image_labels(self, image: str) -> Mapping[str, str]: ...
+    def image_digests(self, image: str) -> list[str]: ...
 
 
 # (the new catalog, the namespaces whose task definitions changed)
@@ -32,11 +38,14 @@ class ServedImages:
     def __init__(self, images: Sequence[str], engine: ImageEngine, check: CatalogCheck) -> None:
         self._engine = engine
         self._check = check
+        self._lock = threading.Lock()
         self.ids: dict[str, str] = {}
+        self.digests: dict[str, str | None] = {}
         self._routes: dict[str, list[TaskRoute]] = {}
         for image in images:
             self.ids[image] = engine.image_id(image)
             self._routes[image] = self._read(image, self.ids[image])
+            self.digests[image] = self._digest(image, self.ids[image])
         self.catalog = Catalog(r for routes in self._routes.values() for r in routes)
         self.on_change: OnChange | None = None
 
@@ -50,13 +59,56 @@ class ServedImages:
         )
         return found
 
+    def _digest(self, image: str, image_id: str) -> str | None:
+        digest = local_digest(image, self._engine.image_digests(image_id))
+        log.info(
+            "serving image %s: image ID %s, digest %s",
+            image,
+            image_id,
+            digest or "none (built on this engine, never pushed nor pulled)",
+        )
+        return digest
+
+    def describe(self, image: str) -> str:
+        """The build of `image` served now, in words."""
+        image_id, digest = self.ids.get(image, "?"), self.digests.get(image)
+        return f"image ID {image_id[:19]}" + (f", digest {digest}" if digest else "")
+
+    def served(self) -> list[dict[str, str | None]]:
+        """Each served image, the ID its name resolved to and its digest (for /status)."""
+        with self._lock:
+            return [
+                {"image": image, "imageId": image_id, "digest": self.digests.get(image)}
+                for image, image_id in self.ids.items()
+            ]
+
+    def refresh(self, image: str) -> None:
+        """Look at what `image` names now (after a pull), and follow it if it moved."""
+        try:
+            image_id = self._engine.image_id(image)
+        except (ConfigError, EngineError) as exc:
+            log.error("image %s: cannot look at it after its pull: %s", image, exc)
+            return
+        self.moved(image, image_id)
+
     def moved(self, image: str, image_id: str) -> None:
-        """`image` names `image_id` now: read its catalog again. A catalog that cannot be
-        used is reported, and the previous one kept for its tasks."""
+        """`image` names `image_id` now: read its catalog and digest again (nothing to do if
+        it was read already). A catalog that cannot be used is reported, and the previous one
+        kept for its tasks."""
+        with self._lock:
+            if self.ids.get(image) == image_id:
+                return
+            changed = self._follow(image, image_id)
+        if changed is not None and self.on_change is not None:
+            self.on_change(self.catalog, changed)
+
+    def _follow(self, image: str, image_id: str) -> list[str] | None:
+        """The namespaces whose definitions changed, or None if the new catalog is unusable."""
         try:
             routes = self._read(image, image_id)
             others = [r for name, rs in self._routes.items() if name != image for r in rs]
             catalog = Catalog([*others, *routes])
+            digest = self._digest(image, image_id)
         except (ConfigError, EngineError) as exc:
             log.error(
                 "image %s changed, but its catalog cannot be read: %s; its tasks keep the "
@@ -64,7 +116,7 @@ class ServedImages:
                 image,
                 exc,
             )
-            return
+            return None
         changed = _changed_namespaces(self.catalog, catalog)
         added = sorted(set(catalog.namespaces) - set(self.catalog.namespaces))
         if added:
@@ -74,10 +126,10 @@ class ServedImages:
                 ", ".join(added),
             )
         self.ids[image], self._routes[image], self.catalog = image_id, routes, catalog
+        self.digests[image] = digest
         if changed:
             log.info("image %s: the catalog of %s changed", image, ", ".join(changed))
-        if self.on_change is not None:
-            self.on_change(catalog, changed)
+        return changed
 
 
 def _changed_namespaces(old: Catalog, new: Catalog) -> list[str]:

@@ -11,6 +11,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
+from runner.app.secrecy import RedactedStatuses, check_secrets, secret_launcher
 from runner.app.signals import stop_on_signals
 from runner.app.startup import check_policies
 from runner.config.oneshot import OneShotSettings
@@ -30,7 +31,7 @@ from runner.engine.interface import (
     ExitInfo,
 )
 from runner.worker.delivery import StatusSink
-from runner.worker.executor import ExecutionSettings, TaskExecutor
+from runner.worker.executor import ExecutionSettings, Launcher, TaskExecutor
 
 log = logging.getLogger(__name__)
 
@@ -79,7 +80,7 @@ class _RecordingLauncher:
     """Launches through the engine, keeping each container's stdout (one byte over the
     output cap at most, so that going over it shows)."""
 
-    engine: Engine
+    engine: Launcher
     policies: PolicyTable
     last: RecordingContainer | None = None
 
@@ -123,6 +124,8 @@ class OneShot:
         self.contracts = contracts
         self.stop = StopFlag()
         check_policies(settings.policies, engine)
+        self.secrets = secret_launcher(engine, settings.secrets_dir, settings.runner_id)
+        self.has_secrets = check_secrets(settings.policies, self.secrets.reader, self.secrets.files)
 
     def policy(self, image: str) -> TaskPolicy:
         return self.settings.policies.for_image(image)
@@ -143,13 +146,13 @@ class OneShot:
         self, catalog: Catalog, instance: TaskInstance, sink: StatusSink | None = None
     ) -> TaskRunRecord:
         """Run one task instance through the executor, as `run` would."""
-        launcher = _RecordingLauncher(self.engine, self.settings.policies)
+        launcher = _RecordingLauncher(self.secrets, self.settings.policies)
         collected = Collected(sink)
         TaskExecutor(
             catalog=catalog,
             engine=launcher,
             contracts=self.contracts,
-            statuses=collected,
+            statuses=RedactedStatuses(collected) if self.has_secrets else collected,
             settings=ExecutionSettings(
                 runner_id=self.settings.runner_id,
                 policies=self.settings.policies,
@@ -167,6 +170,7 @@ class OneShot:
         removed = self.engine.remove_labelled({LABEL_RUNNER_ID: self.settings.runner_id})
         if removed:
             log.warning("removed %d container(s) left by this run", len(removed))
+        self.secrets.files.clear()
 
 
 def _declared(catalog: Catalog) -> str:

@@ -13,6 +13,8 @@ from functools import partial
 
 from runner.app.images import ServedImages
 from runner.app.operations import build_listener, build_metrics, catalog_tasks, stuck_after_s
+from runner.app.parts import connect_engine, image_puller, pool_targets
+from runner.app.secrecy import RedactedStatuses, check_secrets, secret_launcher
 from runner.app.signals import stop_on_signals
 from runner.app.startup import INTERRUPTED, check_policies, publish_catalogs
 from runner.config.settings import RunnerSettings
@@ -23,10 +25,10 @@ from runner.core.errors import PlatformError
 from runner.core.model import error_status
 from runner.core.observer import NullObserver, Observer
 from runner.core.taskcontext import about_task
-from runner.core.warmpool import Target
 from runner.engine.docker_engine import DockerEngine
 from runner.engine.interface import LABEL_RUNNER_ID
 from runner.engine.pool import ContainerPool
+from runner.engine.registry import DockerRegistry
 from runner.ops.logs import redact
 from runner.scenario.client import PlatformClient
 from runner.scenario.queue import PlatformQueue
@@ -45,13 +47,16 @@ class Runner:
     """Built from the settings; then `start()`, `publish()`, `run()`, and `close()` once."""
 
     def __init__(
-        self, settings: RunnerSettings, engine: DockerEngine, contracts: Contracts | None = None
+        self, settings: RunnerSettings, engine: DockerEngine, registry: DockerRegistry
     ) -> None:
         self.settings = settings
         self.engine = engine
-        self.contracts = contracts or Contracts()
+        self.contracts = Contracts()
         check_policies(settings.policies, engine)
-        self.images = ServedImages(settings.images, engine, self.contracts.check_catalog)
+        self.secrets = secret_launcher(engine, settings.secrets_dir, settings.runner_id)
+        self.has_secrets = check_secrets(settings.policies, self.secrets.reader, self.secrets.files)
+        self.puller = image_puller(settings, engine, registry)
+        self.images = self._served_images()
         self.catalog = self.images.catalog
         self.client = PlatformClient(
             settings.server_url, settings.api_key, timeout_s=settings.http_timeout_s
@@ -80,13 +85,21 @@ class Runner:
             else None
         )
 
+    def _served_images(self) -> ServedImages:
+        """The images, pulled as their policies say, and their catalogs."""
+        self.puller.prepare()
+        images = ServedImages(self.settings.images, self.engine, self.contracts.check_catalog)
+        self.puller.on_pulled, self.puller.serving = images.refresh, images.describe
+        return images
+
     def _pool(self) -> ContainerPool:
         return ContainerPool(
-            self.engine,
+            self.secrets,
             pool_targets(self.settings),
             runner_id=self.settings.runner_id,
             on_moved=self.images.moved,
             observer=self.observer,
+            secrets=self.secrets,
         )
 
     def _executor(self) -> TaskExecutor:
@@ -94,7 +107,7 @@ class Runner:
             catalog=self.catalog,
             engine=self.pool,
             contracts=self.contracts,
-            statuses=self.statuses,
+            statuses=RedactedStatuses(self.statuses) if self.has_secrets else self.statuses,
             settings=ExecutionSettings(
                 runner_id=self.settings.runner_id,
                 policies=self.settings.policies,
@@ -139,6 +152,9 @@ class Runner:
 
     def outbox_pending(self) -> int:
         return self.statuses.pending()
+
+    def served_images(self) -> list[dict[str, str | None]]:
+        return self.images.served()
 
     def start(self) -> None:
         """Listen for operations (first: a port already taken stops the runner before
@@ -186,6 +202,7 @@ class Runner:
         the worker is asked to stop, and drain."""
         self._recover()
         self.pool.start(self.images.ids)
+        self.puller.start()
         log.info(
             "runner %s polling %s with %d slot(s); warm containers per image: %s",
             self.settings.runner_id,
@@ -197,7 +214,7 @@ class Runner:
 
     def _recover(self) -> None:
         """End the tasks an earlier run was running, removing their containers, then every
-        other container of this runner id (warm ones included)."""
+        other container of this runner id (warm ones included), and their secrets' copies."""
         for taken in self.state.journal.unfinished():
             with about_task(taken.namespace, taken.name, taken.instance_id):
                 log.warning(
@@ -208,6 +225,7 @@ class Runner:
                     self.engine.remove_container(taken.container)
                 self.statuses.submit(error_status(taken.instance_id, INTERRUPTED))
         self._remove_leftovers("start-up")
+        self.secrets.files.clear()
 
     def _remove_leftovers(self, when: str) -> None:
         removed = self.engine.remove_labelled({LABEL_RUNNER_ID: self.settings.runner_id})
@@ -227,32 +245,16 @@ class Runner:
         if self.listener is not None:
             self.listener.stop()
         self.cancellations.stop()
+        self.puller.stop()
         try:
             self.pool.close()
             self.statuses.stop(_FLUSH_TIMEOUT_S)
             self._remove_leftovers("shutdown")
+            self.secrets.files.clear()
         finally:
             self.client.close()
             self.state.close()
             log.info("runner %s stopped", self.settings.runner_id)
-
-
-def pool_targets(settings: RunnerSettings) -> list[Target]:
-    """What the warm pool keeps ready: per image, `pool_size` (default: the concurrency)
-    containers of its policy."""
-    targets = []
-    for image in settings.images:
-        policy = settings.policies.for_image(image)
-        size = settings.concurrency if policy.pool_size is None else policy.pool_size
-        targets.append(Target(image, policy.limits, size))
-    return targets
-
-
-def connect_engine(settings: RunnerSettings) -> DockerEngine:
-    """The Docker engine, with a connection for each task at once, each warm container,
-    and a few more."""
-    warm = sum(target.size for target in pool_targets(settings))
-    return DockerEngine(pool_size=2 * settings.concurrency + warm + 4)
 
 
 @contextmanager
@@ -263,12 +265,18 @@ def open_runner(settings: RunnerSettings) -> Iterator[Runner | None]:
     log.info("starting: %s", settings.describe())
     engine = connect_engine(settings)
     try:
-        runner = Runner(settings, engine)
+        registry = DockerRegistry()
+        for credential in registry.credentials():
+            redact(credential)
         try:
-            runner.start()
-            with stop_on_signals(runner.worker):
-                yield runner if runner.publish(runner.worker.stopping) else None
+            runner = Runner(settings, engine, registry)
+            try:
+                runner.start()
+                with stop_on_signals(runner.worker):
+                    yield runner if runner.publish(runner.worker.stopping) else None
+            finally:
+                runner.close()
         finally:
-            runner.close()
+            registry.close()
     finally:
         engine.close()

@@ -14,6 +14,7 @@ from typing import Any
 from runner import __version__
 from runner.cli import check, commands, demo, execute, local, scaffold
 from runner.cli.scaffold import LANGUAGES
+from runner.config.imageconfig import IMAGE_OPTIONS
 from runner.config.local import CLIENT_OPTIONS, DEMO_OPTIONS, SERVE_OPTIONS
 from runner.config.oneshot import ONESHOT_OPTIONS
 from runner.config.options import Option, add_options, resolve
@@ -85,11 +86,11 @@ def _parser() -> argparse.ArgumentParser:
 
     run = commands_.add_parser("run", help="run tasks of the given images for a platform")
     run.add_argument("images", nargs="*", help="task images [env XC_RUNNER_IMAGES]")
-    add_options(run, RUNNER_OPTIONS + POLICY_OPTIONS)
+    add_options(run, RUNNER_OPTIONS + POLICY_OPTIONS + IMAGE_OPTIONS)
 
     demo_ = commands_.add_parser("demo", help="local server + runner + one of each sample task")
     demo_.add_argument("images", nargs="*", help="task images [env XC_RUNNER_IMAGES]")
-    add_options(demo_, DEMO_OPTIONS + RUNNER_OPTIONS + POLICY_OPTIONS)
+    add_options(demo_, DEMO_OPTIONS + RUNNER_OPTIONS + POLICY_OPTIONS + IMAGE_OPTIONS)
 
     serve = commands_.add_parser("serve", help="run the local Scenario-compatible server")
     add_options(serve, SERVE_OPTIONS)

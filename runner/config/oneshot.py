@@ -11,11 +11,11 @@ from pathlib import Path
 
 from runner.config.options import Option, resolve
 from runner.config.policy import POLICY_OPTIONS, PolicyFile, build_policies, read_policy_file
-from runner.config.settings import RUNNER_OPTIONS
+from runner.config.settings import RUNNER_OPTIONS, default_secrets_dir
 from runner.core.policy import PolicyTable
 
 # The options of `run` that still mean something without a platform.
-_KEPT = {"config_path", "exit_grace_s", "stop_grace_s"}
+_KEPT = {"config_path", "exit_grace_s", "stop_grace_s", "secrets_dir"}
 ONESHOT_OPTIONS: tuple[Option, ...] = tuple(o for o in RUNNER_OPTIONS if o.dest in _KEPT)
 
 
@@ -31,6 +31,7 @@ class OneShotSettings:
     policies: PolicyTable = field(default_factory=PolicyTable)
     exit_grace_s: float = 2.0
     stop_grace_s: float = 5.0
+    secrets_dir: Path = field(default_factory=default_secrets_dir)
 
 
 def oneshot_settings(

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from runner.config.imageconfig import IMAGE_OPTIONS, TABLES, container_env
 from runner.config.options import (
     Option,
     parse_bytes,
@@ -132,7 +133,7 @@ POLICY_OPTIONS: tuple[Option, ...] = (
 # Settings that are not limits: a higher value loosens nothing.
 _NOT_LIMITS = frozenset({"pool_size"})
 
-_BY_KEY = {option.key: option for option in POLICY_OPTIONS}
+_BY_KEY = {option.key: option for option in POLICY_OPTIONS + IMAGE_OPTIONS}
 
 
 @dataclass(frozen=True)
@@ -151,10 +152,12 @@ def read_policy_file(path: Path) -> PolicyFile:
         raise ConfigError(f"cannot read the configuration file {path}: {exc}") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path} is not valid TOML: {exc}") from None
-    return policy_file(document, str(path))
+    return policy_file(document, str(path), path.parent)
 
 
-def policy_file(document: Mapping[str, Any], source: str) -> PolicyFile:
+def policy_file(document: Mapping[str, Any], source: str, base: Path | None = None) -> PolicyFile:
+    """The file's sections; `base` is the folder relative secret paths start from (the
+    current folder by default)."""
     unknown = set(document) - {"defaults", "images"}
     if unknown:
         raise ConfigError(
@@ -167,10 +170,19 @@ def policy_file(document: Mapping[str, Any], source: str) -> PolicyFile:
     return PolicyFile(
         defaults=_section(document.get("defaults", {}), f"{source} [defaults]"),
         images={
-            image: _section(values, f'{source} [images."{image}"]')
+            image: _image_section(values, f'{source} [images."{image}"]', base or Path())
             for image, values in images.items()
         },
     )
+
+
+def _image_section(values: dict[str, Any], where: str, base: Path) -> dict[str, Any]:
+    """An image's keys, and its env and secrets tables (an image's own: never defaults)."""
+    keys = {key: value for key, value in values.items() if key not in TABLES}
+    parsed = _section(keys, where)
+    if any(table in values for table in TABLES):
+        parsed["env"] = container_env(values, where, base)
+    return parsed
 
 
 def _section(values: Any, where: str) -> dict[str, Any]:
@@ -178,10 +190,15 @@ def _section(values: Any, where: str) -> dict[str, Any]:
         raise ConfigError(f"{where} must be a table")
     parsed: dict[str, Any] = {}
     for key, value in values.items():
+        if key in TABLES:
+            raise ConfigError(
+                f"{where}: {key} is an image's own: set it in [images.\"IMAGE\".{key}]"
+            )
         option = _BY_KEY.get(key)
         if option is None:
             raise ConfigError(
-                f"{where}: unknown key {key!r} (known: {', '.join(sorted(_BY_KEY))})"
+                f"{where}: unknown key {key!r} (known: {', '.join(sorted(_BY_KEY))}; and an "
+                "image's env and secrets tables)"
             )
         if isinstance(value, bool) or not isinstance(value, str | int | float):
             raise ConfigError(f"{where}: {key} must be a string or a number, got {value!r}")

@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from runner.config.imageconfig import IMAGE_OPTIONS, PULL_INTERVAL_OPTION
 from runner.config.options import (
     Option,
     parse_bool,
@@ -58,6 +59,13 @@ def default_state_dir() -> Path:
     return Path(base) / "xc-scenario-runner"
 
 
+def default_secrets_dir() -> Path:
+    """Memory, not disk, where there is a /dev/shm (a tmpfs on Linux); one per user."""
+    shm = Path("/dev/shm")  # noqa: S108 -- a private folder in it, checked before use
+    base = shm if shm.is_dir() else default_state_dir()
+    return base / f"xc-scenario-runner-secrets-{os.getuid()}"
+
+
 def default_runner_id() -> str:
     host = re.sub(r"[^a-zA-Z0-9_.-]", "-", socket.gethostname()).strip("-_.") or "host"
     return parse_runner_id(f"xc-runner-{host}"[:63].rstrip("-_."))
@@ -82,6 +90,9 @@ class RunnerSettings:
     cancel_check_s: float = 5.0
     http_addr: tuple[str, int] | None = None  # the operations listener; None: off
     policies: PolicyTable = field(default_factory=PolicyTable)
+    pull_interval_s: float = 300.0  # with the `always` pull policy
+    # Where the secrets given to task containers are copied (and bind-mounted from).
+    secrets_dir: Path = field(default_factory=default_secrets_dir)
 
     def describe(self) -> str:
         """One line for the start-up log; the API key is never printed."""
@@ -197,6 +208,15 @@ RUNNER_OPTIONS: tuple[Option, ...] = (
         parse_positive_float,
         "how often a running task's cancellation is checked",
     ),
+    PULL_INTERVAL_OPTION,
+    Option(
+        "secrets_dir",
+        "--secrets-dir",
+        "XC_RUNNER_SECRETS_DIR",
+        Path,
+        "private folder where task secrets are copied for their containers (a path the "
+        "engine's host sees)",
+    ),
     Option(
         "http_addr",
         "--http-addr",
@@ -227,7 +247,7 @@ def runner_settings(args: argparse.Namespace, environ: Mapping[str, str]) -> Run
     config_path = values.pop("config_path", None)
     policies = build_policies(
         read_policy_file(config_path) if config_path else PolicyFile(),
-        resolve(POLICY_OPTIONS, args, environ),
+        resolve(POLICY_OPTIONS + IMAGE_OPTIONS, args, environ),
         images,
     )
     return RunnerSettings(

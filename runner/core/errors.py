@@ -51,6 +51,21 @@ class EngineError(RunnerError):
     """The container engine failed or could not be reached."""
 
 
+class SecretError(EngineError):
+    """A secret file cannot be read or given to a container. The message names the image,
+    the secret and its file, never what it holds."""
+
+
+class RegistryError(RunnerError):
+    """A registry could not be asked about an image or pull it. `kind` says why: "refused"
+    (it wants credentials the runner does not have), "unknown" (no such image or tag), or
+    "unreachable" (it did not answer). The message names the image and the registry."""
+
+    def __init__(self, message: str, *, kind: str) -> None:
+        super().__init__(message)
+        self.kind = kind
+
+
 class StateError(RunnerError):
     """The runner's state on disk (outbox, journal) cannot be written or read."""
 

@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from runner.core.secrets import SecretSource
 from runner.core.taskrun import OutputLimits
 
 
@@ -30,6 +31,29 @@ class ContainerLimits:
 
 
 @dataclass(frozen=True)
+class ContainerEnv:
+    """What a task container of one image is given besides its input: plain environment
+    variables, and secret files (read when the container is created)."""
+
+    variables: tuple[tuple[str, str], ...] = ()
+    secrets: tuple[SecretSource, ...] = ()
+
+    def names(self) -> str:
+        """The variables' and the secrets' names, for the start-up log (never a value)."""
+        parts = []
+        if self.variables:
+            parts.append("environment " + ", ".join(name for name, _ in self.variables))
+        if self.secrets:
+            parts.append(
+                "secrets " + ", ".join(f"{s.name} (from {s.path})" for s in self.secrets)
+            )
+        return "; ".join(parts)
+
+
+PULL_POLICIES = ("missing", "always", "never")
+
+
+@dataclass(frozen=True)
 class TaskPolicy:
     """Everything a task of one image is held to."""
 
@@ -40,6 +64,9 @@ class TaskPolicy:
     max_result_bytes: int = 512 * 1024
     # Warm containers kept ready for this image; None: as many as the runner's concurrency.
     pool_size: int | None = None
+    # When the image is pulled from its registry: PULL_POLICIES (runner.core.pulling).
+    pull: str = "missing"
+    env: ContainerEnv = field(default_factory=ContainerEnv)
 
     def replace(self, values: Mapping[str, Any]) -> TaskPolicy:
         """A copy with these fields (of TaskPolicy or of its limits) changed."""

@@ -6,9 +6,10 @@ engine layer's ContainerPool) tells it facts — what a tag resolved to, a
 container created, one found dead — and acts on what it returns: which
 container a task gets, which to create next, which to discard, what to report.
 
-A container is handed out only to a task whose key (image ID and container
-policy) is exactly the pool's. When a tag moves to another image, the idle
-containers of the old one are discarded and the pool refills from the new one.
+A container is handed out only to a task whose key (image ID, container policy,
+environment and secrets) is exactly the pool's. When a tag moves to another image,
+or a secret file's content changes, the idle containers made before are discarded
+and the pool refills with the new ones.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from runner.core.backoff import backoff_delay
-from runner.core.policy import ContainerLimits
+from runner.core.policy import ContainerEnv, ContainerLimits
 
 # Idle containers dying this many times in a row, none handed out in between:
 # the image is reported once and its tasks start cold from then on.
@@ -30,11 +31,14 @@ _RETRY_CAP_S = 10.0
 @dataclass(frozen=True)
 class PoolKey:
     """What makes two containers interchangeable: the image ID and everything that changes
-    the container (its limits, identity, network, runtime, command)."""
+    the container (its limits, identity, network, runtime, command, environment, the names
+    and sources of its secrets, and the version of their contents it was given)."""
 
     image_id: str
     limits: ContainerLimits
     command: tuple[str, ...] | None = None
+    env: ContainerEnv = field(default_factory=ContainerEnv)
+    secrets_version: str = ""  # runner.core.secrets.SecretSnapshot.version; "" for none
 
 
 @dataclass(frozen=True)
@@ -45,6 +49,7 @@ class Target:
     limits: ContainerLimits
     size: int
     command: tuple[str, ...] | None = None
+    env: ContainerEnv = field(default_factory=ContainerEnv)
 
 
 @dataclass(frozen=True)
@@ -87,6 +92,7 @@ Event = Discard | Moved | Report
 class _Pool:
     target: Target
     image_id: str | None = None
+    secrets_version: str = ""
     idle: deque[str] = field(default_factory=deque)
     deaths: int = 0  # idle containers that died in a row
     gave_up: bool = False
@@ -97,7 +103,10 @@ class _Pool:
     def key(self) -> PoolKey | None:
         if self.image_id is None:
             return None
-        return PoolKey(self.image_id, self.target.limits, self.target.command)
+        target = self.target
+        return PoolKey(
+            self.image_id, target.limits, target.command, target.env, self.secrets_version
+        )
 
     def wants(self, now: float) -> bool:
         return (
@@ -129,6 +138,15 @@ class WarmPool:
             return []
         discards = self._empty(pool, f"retired: {image} now points to another image")
         return [Moved(image, old, image_id), *discards]
+
+    def secrets_read(self, image: str, version: str) -> list[Event]:
+        """The image's secret files hold `version` now. If it changed, the idle containers
+        given the old contents are discarded: the next task gets the new ones."""
+        pool = self._pools.get(image)
+        if pool is None or pool.secrets_version == version:
+            return []
+        pool.secrets_version = version
+        return self._empty(pool, f"retired: a secret of {image} changed")
 
     def hand_out(self, image: str, key: PoolKey) -> str | None:
         """The oldest idle container for a task of `image` whose container is `key`, or None

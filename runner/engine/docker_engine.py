@@ -15,7 +15,7 @@ from typing import Any
 
 import docker
 from docker.errors import DockerException, ImageNotFound, NotFound
-from docker.types import LogConfig, Ulimit
+from docker.types import LogConfig, Mount, Ulimit
 
 from runner.core.errors import ConfigError, EngineError
 from runner.core.policy import ContainerLimits
@@ -151,6 +151,15 @@ class DockerEngine:
             raise ConfigError(f"image {image} not found in the engine (build it first)") from None
         return image_id
 
+    def image_digests(self, image: str) -> list[str]:
+        """The image's RepoDigests (`repository@sha256:...`): empty if never pulled or pushed."""
+        try:
+            with self.call(f"cannot inspect image {image}"):
+                digests: list[str] = self._api.inspect_image(image).get("RepoDigests") or []
+        except (ImageNotFound, NotFound):
+            raise ConfigError(f"image {image} not found in the engine") from None
+        return digests
+
     def remove_container(self, container_id: str) -> None:
         """Remove one container, running or not; again later if the engine does not answer."""
         self._remove(container_id)
@@ -185,7 +194,7 @@ class DockerEngine:
                     tty=False,
                     labels=dict(spec.labels),
                     user=spec.limits.user,
-                    environment={},
+                    environment=dict(spec.env.variables),
                     host_config=self._host_config(spec),
                 )
         except NotFound:
@@ -212,6 +221,9 @@ class DockerEngine:
             # Output reaches the runner through attach; the engine keeps no log of it.
             log_config=LogConfig(type=LogConfig.types.NONE),
             runtime=limits.runtime or None,
+            mounts=[
+                Mount(target, source, type="bind", read_only=True) for source, target in spec.mounts
+            ],
         )
 
     def remove_labelled(self, labels: Mapping[str, str]) -> list[str]:

@@ -8,12 +8,13 @@ delivers the envelope.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from runner.core.policy import ContainerLimits
+from runner.core.policy import ContainerEnv, ContainerLimits
 from runner.core.protocol import Stream
+from runner.core.secrets import SecretSnapshot, SecretSource
 
 # Labels on every task container: they say who owns it and what it runs.
 LABEL_RUNNER_ID = "xc-scenario.runner-id"
@@ -30,6 +31,11 @@ class ContainerSpec:
     labels: Mapping[str, str]
     limits: ContainerLimits = field(default_factory=ContainerLimits)
     command: tuple[str, ...] | None = None  # None: the image's own entrypoint and command
+    env: ContainerEnv = field(default_factory=ContainerEnv)
+    # The secrets as read for this container (runner.engine.secrets reads them when None).
+    secrets: SecretSnapshot | None = field(default=None, repr=False)
+    # Read-only bind mounts: (folder on the engine's host, path in the container).
+    mounts: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -73,7 +79,10 @@ class Engine(Protocol):
     def image_id(self, image: str) -> str:
         """The ID of the image `image` names now."""
 
-    def launch(self, spec: ContainerSpec) -> Container:
+    def image_digests(self, image: str) -> list[str]:
+        """The image's digests in registries (RepoDigests: `repository@sha256:...`)."""
+
+    def launch(self, spec: ContainerSpec) -> PoolContainer:
         """A started container, waiting for its input on stdin."""
 
     def remove_container(self, container_id: str) -> None:
@@ -84,3 +93,35 @@ class Engine(Protocol):
 
     def trouble(self) -> str | None:
         """Why the engine cannot run containers now (it does not answer), or None."""
+
+
+class PoolContainer(Container, Protocol):
+    """A container that may wait for its task (in the warm pool)."""
+
+    def alive(self) -> bool:
+        """While it waits: keep what it wrote so far; False once its output has ended."""
+
+    def early_stderr(self) -> str:
+        """The end of what it wrote on stderr before its task."""
+
+
+class PoolEngine(Protocol):
+    """What the warm pool launches its containers with."""
+
+    def image_id(self, image: str) -> str: ...
+    def launch(self, spec: ContainerSpec) -> PoolContainer: ...
+
+
+class Snapshots(Protocol):
+    def snapshot(self, image: str, sources: Sequence[SecretSource]) -> SecretSnapshot:
+        """The image's secrets as their files hold them now (SecretError if one cannot be
+        read)."""
+
+
+# Called (off the tasks' threads) when a served image's tag moved: (image, new image ID).
+OnMoved = Callable[[str, str], None]
+
+
+class PoolObserver(Protocol):
+    def pool_idle(self, image: str, idle: int) -> None:
+        """How many warm containers of `image` wait for a task now."""

@@ -6,7 +6,9 @@ otherwise, or when the pool is empty, its container is launched cold, exactly
 as without a pool. Each container runs one task, then is removed. Every
 container, warm or cold, is created from the image ID its tag names at that
 moment (checked at each hand-out), so a rebuilt or pulled image is used by the
-very next task.
+very next task. An image's secret files are read at each hand-out too (a few
+small files): a warm container whose secrets were read before they changed is
+not handed out, and its image's idle containers are replaced.
 
 One background thread does the slow work, one creation at a time: refills,
 checks of the idle containers and of the tags. Removals run on another
@@ -20,12 +22,23 @@ import logging
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping
-from typing import Protocol
+from collections.abc import Callable, Iterable, Mapping, Sequence
 
 from runner.core.errors import ConfigError, EngineError
+from runner.core.secrets import SecretSnapshot, SecretSource
 from runner.core.warmpool import Create, Discard, Event, Moved, PoolKey, Report, Target, WarmPool
-from runner.engine.interface import LABEL_POOL, LABEL_RUNNER_ID, Container, ContainerSpec, ExitInfo
+from runner.engine.interface import (
+    LABEL_POOL,
+    LABEL_RUNNER_ID,
+    Container,
+    ContainerSpec,
+    ExitInfo,
+    OnMoved,
+    PoolContainer,
+    PoolEngine,
+    PoolObserver,
+    Snapshots,
+)
 from runner.engine.remover import HandedOut, Remover
 
 log = logging.getLogger(__name__)
@@ -35,28 +48,7 @@ _IMAGE_CHECK_S = 2.0  # how often tags are checked in the background (also at ea
 _EXAMINE_WAIT_S = 5.0  # how long a dead container's exit status is waited for
 _CLOSE_WAIT_S = 10.0  # at shutdown: a creation under way, then the queued removals
 _LEVELS = {"info": logging.INFO, "warning": logging.WARNING, "error": logging.ERROR}
-
-
-class PoolContainer(Container, Protocol):
-    def alive(self) -> bool:
-        """While it waits: keep what it wrote so far; False once its output has ended."""
-
-    def early_stderr(self) -> str:
-        """The end of what it wrote on stderr before its task."""
-
-
-class PoolEngine(Protocol):
-    def image_id(self, image: str) -> str: ...
-    def launch(self, spec: ContainerSpec) -> PoolContainer: ...
-
-
-# Called (off the tasks' threads) when a served image's tag moved: (image, new image ID).
-OnMoved = Callable[[str, str], None]
-
-
-class PoolObserver(Protocol):
-    def pool_idle(self, image: str, idle: int) -> None:
-        """How many warm containers of `image` wait for a task now."""
+_NO_SECRETS = SecretSnapshot()
 
 
 class ContainerPool:
@@ -71,13 +63,17 @@ class ContainerPool:
         runner_id: str,
         on_moved: OnMoved | None = None,
         observer: PoolObserver | None = None,
+        secrets: Snapshots | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._engine = engine
+        self._secrets = secrets
         self._observer = observer
         self._runner_id = runner_id
         self._on_moved = on_moved
         self._clock = clock
+        targets = list(targets)
+        self._sources = {t.image: t.env.secrets for t in targets}
         self._machine = WarmPool(targets)
         self._lock = threading.Lock()
         self._containers: dict[str, PoolContainer] = {}  # created, not handed out
@@ -93,6 +89,7 @@ class ContainerPool:
         """Start refilling, from these image IDs (those the catalogs were read from)."""
         for image, image_id in image_ids.items():
             self._act(self._machine.resolved(image, image_id))
+            self._check(image, resolve=False)
         self._remover.start()
         self._thread.start()
 
@@ -100,11 +97,13 @@ class ContainerPool:
         """A warm container of the spec's image and policy if one is ready, else a cold one;
         both created from the image ID the spec's image names now."""
         image_id = self._resolve(spec.image)
-        container = self._take(spec.image, PoolKey(image_id, spec.limits, spec.command))
+        secrets = self._read_secrets(spec.image, spec.env.secrets)
+        key = PoolKey(image_id, spec.limits, spec.command, spec.env, secrets.version)
+        container = self._take(spec.image, key)
         if container is not None:
             return HandedOut(container, self._remover, warm=True)
-        cold = self._engine.launch(dataclasses.replace(spec, image=image_id))
-        return HandedOut(cold, self._remover, warm=False)
+        cold = dataclasses.replace(spec, image=image_id, secrets=secrets if secrets.files else None)
+        return HandedOut(self._engine.launch(cold), self._remover, warm=False)
 
     def close(self) -> None:
         self._closing.set()
@@ -130,6 +129,17 @@ class ContainerPool:
             events = self._machine.resolved(image, image_id)
         self._act(events)
         return image_id
+
+    def _read_secrets(self, image: str, sources: Sequence[SecretSource]) -> SecretSnapshot:
+        """The image's secrets as their files hold them now; the idle containers given other
+        contents are retired."""
+        if not sources or self._secrets is None:
+            return _NO_SECRETS
+        snapshot = self._secrets.snapshot(image, sources)
+        with self._lock:
+            events = self._machine.secrets_read(image, snapshot.version)
+        self._act(events)
+        return snapshot
 
     def _take(self, image: str, key: PoolKey) -> PoolContainer | None:
         try:
@@ -190,10 +200,17 @@ class ContainerPool:
         with self._lock:
             images = list(self._machine.image_ids())
         for image in images:
-            try:
+            self._check(image)
+
+    def _check(self, image: str, *, resolve: bool = True) -> None:
+        """Whether the image's tag moved, or its secrets changed (failures: its next creation
+        or hand-out says so)."""
+        try:
+            if resolve:
                 self._resolve(image)
-            except EngineError as exc:
-                log.debug("warm pool: cannot check image %s: %s", image, exc)
+            self._read_secrets(image, self._sources.get(image, ()))
+        except EngineError as exc:
+            log.debug("warm pool: cannot check image %s: %s", image, exc)
 
     def _watch(self) -> None:
         """Idle containers whose output ended (exited, killed, removed) are set aside; the
@@ -247,13 +264,20 @@ class ContainerPool:
                     log.exception("image %s: reacting to its change failed", event.image)
 
     def _create(self, create: Create) -> None:
-        spec = ContainerSpec(
-            image=create.key.image_id,
-            labels={LABEL_RUNNER_ID: self._runner_id, LABEL_POOL: create.image},
-            limits=create.key.limits,
-            command=create.key.command,
-        )
         try:
+            secrets = self._read_secrets(create.image, create.key.env.secrets)
+            if secrets.version != create.key.secrets_version:  # changed since: the new ones
+                create = Create(
+                    create.image, dataclasses.replace(create.key, secrets_version=secrets.version)
+                )
+            spec = ContainerSpec(
+                image=create.key.image_id,
+                labels={LABEL_RUNNER_ID: self._runner_id, LABEL_POOL: create.image},
+                limits=create.key.limits,
+                command=create.key.command,
+                env=create.key.env,
+                secrets=secrets if secrets.files else None,
+            )
             container = self._engine.launch(spec)
         except (EngineError, ConfigError) as exc:
             with self._lock:

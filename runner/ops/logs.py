@@ -24,7 +24,7 @@ from runner.core.text import printable
 LOG_FORMATS = ("text", "json")
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 REDACTED = "<redacted>"
-_MIN_SECRET_CHARS = 4  # shorter "secrets" would blank out ordinary words
+MIN_SECRET_CHARS = 4  # shorter "secrets" would blank out ordinary words
 
 
 class TaskFieldsFilter(logging.Filter):
@@ -46,7 +46,7 @@ class Redactor(logging.Filter):
         self._lock = threading.Lock()
 
     def add(self, secret: str) -> None:
-        if len(secret) >= _MIN_SECRET_CHARS:
+        if len(secret) >= MIN_SECRET_CHARS:
             with self._lock:
                 self._secrets |= {secret}
 

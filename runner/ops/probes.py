@@ -5,7 +5,8 @@
 - /readyz (readiness): 200 while the runner takes tasks: its catalog is published, the
   engine answers and statuses are being delivered; else 503 with the reason, the one the
   runner logs when it stops taking tasks.
-- /status: who the runner is, its running tasks and its undelivered statuses.
+- /status: who the runner is, the build of each image it serves (image ID and digest), its
+  running tasks and its undelivered statuses.
 """
 
 from __future__ import annotations
@@ -27,6 +28,9 @@ class RunnerView(Protocol):
 
     def outbox_pending(self) -> int:
         """Statuses not delivered yet."""
+
+    def served_images(self) -> Sequence[Mapping[str, str | None]]:
+        """Each served image: its name, the image ID it resolved to, its digest (or None)."""
 
 
 class RunningTasks(Protocol):
@@ -83,6 +87,7 @@ class Probes:
                 "runnerId": identity.runner_id,
                 "version": identity.version,
                 "images": list(identity.images),
+                "servedImages": [dict(image) for image in self._view.served_images()],
                 "slots": identity.slots,
                 "running": running,
                 "outboxPending": self._view.outbox_pending(),

@@ -11,7 +11,7 @@ from functools import partial
 from typing import Any, Protocol
 
 from runner.core.catalog import Catalog, TaskRoute
-from runner.core.errors import EngineError, StateError, TaskRejected
+from runner.core.errors import EngineError, SecretError, StateError, TaskRejected
 from runner.core.model import TaskInstance, TaskStatus, error_status
 from runner.core.observer import NullObserver, Observer, Start
 from runner.core.policy import PolicyTable, TaskPolicy
@@ -142,6 +142,9 @@ class TaskExecutor:
             self._execute(instance, outcome, stop, timing)
         except TaskRejected as exc:
             outcome.post(error_status(instance.id, str(exc)))
+        except SecretError as exc:  # a secret file gone or emptied since start-up
+            log.error("%s: %s", instance.ref, exc)
+            outcome.post(error_status(instance.id, f"the task cannot be given its secrets: {exc}"))
         except EngineError as exc:
             log.error("%s: %s", instance.ref, exc)
             outcome.post(error_status(instance.id, f"the container engine failed: {exc}"))
@@ -225,7 +228,9 @@ class TaskExecutor:
             LABEL_TASK: task.route.name,
             LABEL_INSTANCE_ID: str(task.instance.id),
         }
-        return ContainerSpec(image=task.route.image, labels=labels, limits=task.policy.limits)
+        return ContainerSpec(
+            image=task.route.image, labels=labels, limits=task.policy.limits, env=task.policy.env
+        )
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,7 @@ from runner.localserver.client import LocalClient
 from tests.conftest import SAMPLE_IMAGE, free_port
 from tests.integration.faults import CATALOG_PATH, STATUS_PATH, FaultyPlatform
 from tests.integration.processes import RunnerProcess, runner_process, wait_for
+from tests.integration.registry_support import image_id
 
 pytestmark = pytest.mark.integration
 
@@ -98,6 +99,11 @@ def check_during_a_task(
         "runnerId": runner_id,
         "version": "0.1.0",
         "images": [SAMPLE_IMAGE],
+        # Built on this engine, never pushed: no digest (tests/integration/test_registry.py
+        # checks a pulled image's).
+        "servedImages": [
+            {"image": SAMPLE_IMAGE, "imageId": image_id(SAMPLE_IMAGE), "digest": None}
+        ],
         "slots": 4,
         "outboxPending": status["outboxPending"],
     }
@@ -169,7 +175,7 @@ def check_log(log: str, slow: str, stuck: str) -> None:
     assert {(line["namespace"], line["task"]) for line in about_slow} == {
         ("sample", "reporting_task")
     }
-    assert any(f"{slow}: started " in line["message"] for line in about_slow)
+    assert any(f"#{slow}: started " in line["message"] for line in about_slow)
     retried = [
         line
         for line in lines

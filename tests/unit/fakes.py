@@ -76,9 +76,13 @@ class FakeEngine:
     known_runtimes: set[str] = field(default_factory=lambda: {"runc"})
     ids: dict[str, str] = field(default_factory=dict)  # image name -> image ID; else itself
     removed: list[str] = field(default_factory=list)
+    digests: dict[str, list[str]] = field(default_factory=dict)  # image ID -> RepoDigests
 
     def image_id(self, image: str) -> str:
         return self.ids.get(image, image)
+
+    def image_digests(self, image: str) -> list[str]:
+        return self.digests.get(image, [])
 
     def remove_container(self, container_id: str) -> None:
         self.removed.append(container_id)

@@ -32,6 +32,12 @@ class View:
     def outbox_pending(self) -> int:
         return self.pending
 
+    def served_images(self) -> list[dict[str, str | None]]:
+        return [
+            {"image": "xc-tasks/sample:latest", "imageId": "sha256:ab12", "digest": None},
+            {"image": "reg.example:5000/ocr:1", "imageId": "sha256:cd34", "digest": "sha256:ef"},
+        ]
+
 
 class Clock:
     now = 50.0
@@ -109,6 +115,10 @@ def test_status_says_who_the_runner_is_what_runs_and_what_is_owed() -> None:
         "runnerId": "runner-7",
         "version": "1.2.3",
         "images": ["xc-tasks/sample:latest"],
+        "servedImages": [
+            {"image": "xc-tasks/sample:latest", "imageId": "sha256:ab12", "digest": None},
+            {"image": "reg.example:5000/ocr:1", "imageId": "sha256:cd34", "digest": "sha256:ef"},
+        ],
         "slots": 4,
         "running": [
             {"taskInstanceId": "i-1", "namespace": "sample", "task": "double", "ageSeconds": 2.25}

@@ -18,7 +18,7 @@ from xc_task import TaskError
 
 def task_definitions():
     names = ["steps", "fails", "levels", "wrong_progress", "wrong_level", "wrong_message",
-             "fields", "typed", "read", "keywords", "bad_error_level", "after_result"]
+             "fields", "typed", "read", "keywords", "bad_error_level", "after_result", "secret"]
     return [{"namespace": "api", "name": name} for name in names]
 
 
@@ -76,6 +76,10 @@ def bad_error_level(task):
 def after_result(task):
     task.result({})
     raise TaskError("late")
+
+
+def secret(task):
+    return {"value": task.secret(task.inputs["name"])}
 """
 
 
@@ -164,3 +168,22 @@ def test_a_task_error_after_the_result_is_dropped(module: Path) -> None:
     outcome = run("after_result", module)
     assert outcome.messages == [result()]
     assert "dropped" in outcome.stderr
+
+
+def test_a_secret_is_read_from_its_file_as_text(
+    module: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    secrets = tmp_path / "secrets"
+    secrets.mkdir()
+    (secrets / "api_token").write_text("t0ken-value\n")
+    monkeypatch.setenv("XC_TASK_SECRETS_DIR", str(secrets))
+    assert run("secret", module, name="api_token").messages == [result(value="t0ken-value")]
+    assert run("secret", module, name="other").messages == [
+        error(
+            f"secret 'other' is not given to this task (no {secrets}/other): the runner's "
+            "configuration declares an image's secrets"
+        )
+    ]
+    assert run("secret", module, name="../secrets/api_token").messages == [
+        error("ValueError: not a secret name: '../secrets/api_token'")
+    ]

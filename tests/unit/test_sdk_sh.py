@@ -266,3 +266,25 @@ def test_without_jq(shell: str, tasks: Path) -> None:
     outcome = run_stdin(shell, tasks, envelope("nothing"), {"PATH": "/nonexistent"})
     assert outcome.messages == [error("xc_task.sh needs jq, which is not installed")]
     assert outcome.returncode == 2
+
+
+def test_a_secret_is_read_from_its_file(shell: str, tasks: Path, tmp_path: Path) -> None:
+    secrets = tmp_path / "secrets"
+    secrets.mkdir()
+    (secrets / "api_token").write_text("t0ken-value\n")
+    env = {"XC_TASK_SECRETS_DIR": str(secrets)}
+
+    def read(name: str) -> Run:
+        call = f'v=$(xc_secret {name}); xc_result value="$v"'
+        return run_stdin(shell, tasks, envelope("wrong", "sh", call=call), env)
+
+    assert read("api_token").messages == [result(value="t0ken-value")]
+    assert read("other").messages == [
+        error(
+            f"exit code 2: xc_secret: secret 'other' is not given to this task "
+            f"(no {secrets}/other)"
+        )
+    ]
+    assert read("../api_token").messages == [
+        error("exit code 2: xc_secret: not a secret name: ../api_token")
+    ]

@@ -13,7 +13,7 @@ from runner.config.policy import POLICY_OPTIONS
 from runner.config.settings import RUNNER_OPTIONS, runner_settings
 from runner.core.errors import ConfigError
 
-BASE_ENV = {"XC_SCENARIO_SERVER": "http://platform:8080/", "XC_SCENARIO_APIKEY": "secret"}
+BASE_ENV = {"XC_SCENARIO_SERVER": "http://platform:8080/", "XC_SCENARIO_APIKEY": "k3y-5ecret"}
 
 
 def parse(argv: list[str]) -> argparse.Namespace:
@@ -40,8 +40,8 @@ def test_defaults_from_the_environment_and_flags_override() -> None:
 
 def test_the_api_key_is_never_shown() -> None:
     settings = runner_settings(parse(["img"]), BASE_ENV)
-    assert "secret" not in repr(settings)
-    assert "secret" not in settings.describe()
+    assert "k3y-5ecret" not in repr(settings)
+    assert "k3y-5ecret" not in settings.describe()
 
 
 @pytest.mark.parametrize(

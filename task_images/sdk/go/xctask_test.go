@@ -357,3 +357,21 @@ func TestRunKeepsStdoutForMessages(t *testing.T) {
 		}
 	}
 }
+
+func TestSecretReadsItsFileAsText(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(dir+"/api_token", []byte("t0ken-value\n"), 0o400); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("XC_TASK_SECRETS_DIR", dir)
+	task := &Task{}
+	if value, err := task.Secret("api_token"); err != nil || value != "t0ken-value" {
+		t.Fatalf("got %q, %v", value, err)
+	}
+	if _, err := Secret("other"); err == nil || !strings.Contains(err.Error(), "secret 'other' is not given") {
+		t.Fatalf("a missing secret: %v", err)
+	}
+	if _, err := Secret("../api_token"); err == nil || !strings.Contains(err.Error(), "not a secret name") {
+		t.Fatalf("a path: %v", err)
+	}
+}

@@ -6,6 +6,7 @@
 //     async add(task) {
 //       const a = task.integer('a');                 // 42 or "42"; TaskError otherwise
 //       task.progress(0.5, 'adding');
+//       const token = task.secret('api_token');      // /run/secrets/api_token, if given
 //       return { sum: a + task.integer('b') };       // Completed with these outputs
 //     },
 //   });
@@ -25,6 +26,7 @@
 'use strict';
 
 const fs = require('fs');
+const path = require('path');
 
 const PROTOCOL = 1;
 const MAX_ENVELOPE_BYTES = 64 * 1024 * 1024;
@@ -36,6 +38,26 @@ const NUMBER_TEXT = /^\s*[-+]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][-+]?[0-9]+)?\s*$/;
 // JSON.stringify writes a lone surrogate as the escape \udXXX (a backslash
 // before it is escaped itself, hence the even run of backslashes).
 const LONE_SURROGATE = /(?<!\\)((?:\\\\)*)\\ud[89a-f][0-9a-f]{2}/g;
+// Where the runner puts the secrets a task image declares (the convention of Docker and
+// Swarm secrets); XC_TASK_SECRETS_DIR moves it, for a task run outside a container.
+const SECRETS_DIR = '/run/secrets';
+const SECRET_NAME = /^[A-Za-z0-9]([A-Za-z0-9_.-]{0,62}[A-Za-z0-9])?$/;
+
+// The secret the runner gives the task's image under `name`, as text, surrounding
+// whitespace (a final newline) removed; a TaskError when the image is given no such secret.
+function secret(name) {
+  if (typeof name !== 'string' || !SECRET_NAME.test(name) || name.includes('..')) {
+    throw new TypeError(`not a secret name: ${shown(name)}`);
+  }
+  const file = path.join(process.env.XC_TASK_SECRETS_DIR || SECRETS_DIR, name);
+  try {
+    return fs.readFileSync(file, 'utf8').trim();
+  } catch (err) {
+    if (err.code !== 'ENOENT') throw err;
+    throw new TaskError(`secret '${name}' is not given to this task (no ${file}): the runner's `
+      + "configuration declares an image's secrets");
+  }
+}
 
 // A failure the task reports on purpose: its message is the Error message as is.
 class TaskError extends Error {
@@ -205,6 +227,11 @@ class Task {
     if (text === 'true' || text === 'false') return text === 'true';
     throw new TaskError(`input '${name}' is not a boolean: ${shown(value)}`);
   }
+
+  // The secret `name` (see the module's secret()).
+  secret(name) {
+    return secret(name);
+  }
 }
 
 function readStdin() {
@@ -301,4 +328,4 @@ async function serve(tasks, channel) {
   }
 }
 
-module.exports = { run, Task, TaskError, ERROR_LEVELS };
+module.exports = { run, secret, Task, TaskError, ERROR_LEVELS };

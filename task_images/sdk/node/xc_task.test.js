@@ -195,3 +195,19 @@ test('input errors name the input', () => {
     assert.deepEqual(runTask(`xc.run({ t(t) { ${body}; } });`, stdin).messages, [error(message)], body);
   }
 });
+
+test('a secret is read from its file as text', () => {
+  const dir = fs.mkdtempSync(path.join(WORK, 'secrets-'));
+  fs.writeFileSync(path.join(dir, 'api_token'), 't0ken-value\n');
+  process.env.XC_TASK_SECRETS_DIR = dir;
+  try {
+    const body = "xc.run({ t: (t) => ({ value: t.secret(t.inputs.name) }) });";
+    assert.deepEqual(runTask(body, envelope('t', { name: 'api_token' })).messages, [result({ value: 't0ken-value' })]);
+    assert.deepEqual(runTask(body, envelope('t', { name: 'other' })).messages, [error(
+      `secret 'other' is not given to this task (no ${dir}/other): the runner's configuration declares an image's secrets`,
+    )]);
+    assert.deepEqual(runTask(body, envelope('t', { name: '../x' })).messages, [error('TypeError: not a secret name: "../x"')]);
+  } finally {
+    delete process.env.XC_TASK_SECRETS_DIR;
+  }
+});

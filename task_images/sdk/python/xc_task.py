@@ -7,8 +7,9 @@ reference worker's notifier (``task.notify(status, msg, outputs,
 progressPercentage)``), with the API the Go, Node.js and shell SDKs share:
 ``task.progress(fraction, message)``, ``task.result(outputs)``,
 ``task.error(message, level)``, ``task.inputs`` and the checked accessors
-``task.string/integer/number/boolean(name)``. A function that takes only one
-parameter, ``fn(task)``, reads its inputs that way. Raising
+``task.string/integer/number/boolean(name)``, and ``task.secret(name)``: the
+secret the runner gives the image, from ``/run/secrets/NAME``. A function that
+takes only one parameter, ``fn(task)``, reads its inputs that way. Raising
 ``TaskError(message, level)`` fails the task with that message as is; any
 other exception fails it with ``<Type>: <message>``. Then:
 

@@ -1,4 +1,4 @@
-"""xc_task's input accessors and TaskError: the part of the API shared with the
+"""xc_task's input accessors, secrets and TaskError: the part of the API shared with the
 other languages' SDKs that is not about messages. Standard library only.
 
 A catalog type Integer, Number or Boolean lets a value arrive as its JSON type
@@ -10,12 +10,33 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import re
 from typing import Any
 
 ERROR_LEVELS = ("None", "Minor", "Critical", "Fatal")
 _INTEGER_TEXT = re.compile(r"\s*[-+]?[0-9]+\s*")
 _NUMBER_TEXT = re.compile(r"\s*[-+]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][-+]?[0-9]+)?\s*")
+# Where the runner puts the secrets an image declares (Docker's and Swarm's convention);
+# XC_TASK_SECRETS_DIR moves it, for a task run outside a container.
+SECRETS_DIR = "/run/secrets"
+_SECRET_NAME = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9_.-]{0,62}[A-Za-z0-9])?")
+
+
+def secret(name: str) -> str:
+    """The secret `name` the runner gives this task's image, as text, surrounding whitespace
+    (a final newline) removed. TaskError when the image is given no such secret."""
+    if not isinstance(name, str) or not _SECRET_NAME.fullmatch(name) or ".." in name:
+        raise ValueError(f"not a secret name: {name!r}")
+    path = os.path.join(os.environ.get("XC_TASK_SECRETS_DIR") or SECRETS_DIR, name)
+    try:
+        with open(path, encoding="utf-8") as handle:
+            return handle.read().strip()
+    except FileNotFoundError:
+        raise TaskError(
+            f"secret '{name}' is not given to this task (no {path}): the runner's configuration "
+            "declares an image's secrets"
+        ) from None
 
 
 class TaskError(Exception):
@@ -91,3 +112,7 @@ class Inputs:
         if isinstance(value, str) and value.lower() in ("true", "false"):
             return value.lower() == "true"
         raise _wrong(name, "a boolean", value)
+
+    def secret(self, name: str) -> str:
+        """The secret `name` (see the module's `secret`)."""
+        return secret(name)

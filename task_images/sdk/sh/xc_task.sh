@@ -24,7 +24,8 @@
 # More: xc_progress FRACTION [MESSAGE] (InProgress; FRACTION a number from 0 to 1),
 # xc_input NAME (the input's value: a string as is, anything else as JSON),
 # xc_int / xc_number / xc_bool NAME (checked: 42 or "42", 1.5 or "1.5", true or
-# "true"), xc_inputs (all inputs, a JSON object), and $XC_TASK, $XC_NAMESPACE,
+# "true"), xc_inputs (all inputs, a JSON object), xc_secret NAME (the secret the
+# runner gives the image, /run/secrets/NAME), and $XC_TASK, $XC_NAMESPACE,
 # $XC_TASK_INSTANCE_ID. A helper given wrong arguments says why on stderr and
 # returns 2, which fails the task under set -e. Values travel as command-line
 # arguments (each at most 128 KiB); $(...) drops a value's trailing newlines.
@@ -163,6 +164,25 @@ xc_bool() {
     xc__input bool "a boolean" 'if type == "boolean" then tostring
         elif type == "string" and (ascii_downcase | . == "true" or . == "false")
         then ascii_downcase else null end' "$@"
+}
+
+# xc_secret NAME: the secret the runner gives the task's image under NAME (the file
+# ${XC_TASK_SECRETS_DIR:-/run/secrets}/NAME), as is; returns 2 when it is given none.
+xc_secret() {
+    xc__name=${1-}
+    case $xc__name in
+        '' | [!A-Za-z0-9]* | *[!A-Za-z0-9] | *..* | *[!A-Za-z0-9_.-]*) xc__name='' ;;
+    esac
+    if [ $# -ne 1 ] || [ -z "$xc__name" ] || [ ${#xc__name} -gt 64 ]; then
+        xc__complain "xc_secret: not a secret name: ${1-}"
+        return 2
+    fi
+    xc__file=${XC_TASK_SECRETS_DIR:-/run/secrets}/$xc__name
+    if [ ! -f "$xc__file" ]; then
+        xc__complain "xc_secret: secret '$xc__name' is not given to this task (no $xc__file)"
+        return 2
+    fi
+    cat "$xc__file"
 }
 
 # Startup failures: an Error message, then exit status 2.

@@ -1,0 +1,188 @@
+"""Secrets given to task containers: each read from its file on the runner's host when a
+container is created, copied into a private folder of the runner's, and bind-mounted
+read-only at /run/secrets in that container alone; the copy is removed with the container.
+
+The copy, rather than the host file itself, is what the container sees: the host file
+may be readable by root only, while the task runs as another user (65534 by default);
+the copy is readable by any user inside its container, and by nobody else on the
+host, for its folder is private (mode 0700, the runner's own). The container cannot
+change it: the mount is read-only. A file rotated on the host is read again by the
+next container created.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import shutil
+import stat
+import threading
+import uuid
+from collections.abc import Callable, Sequence
+from hashlib import sha256
+from pathlib import Path
+
+from runner.core.errors import SecretError
+from runner.core.secrets import MAX_SECRET_BYTES, SECRETS_MOUNT, SecretSnapshot, SecretSource
+from runner.engine.interface import Chunk, ContainerSpec, ExitInfo, PoolContainer, PoolEngine
+
+_PRIVATE = 0o700
+_FOLDER = 0o755  # a container's folder: its task's user lists it (inside the private one)
+_FILE = 0o444
+
+
+def read_secret(image: str, source: SecretSource) -> bytes:
+    """The secret's content; SecretError naming the image, the secret and the file (never
+    the content) when it is missing, unreadable, not a plain file, empty or too large."""
+    where = f"image {image}: secret {source.name} ({source.path})"
+    try:
+        info = os.stat(source.path)  # follows links: a Kubernetes secret is one
+        if not stat.S_ISREG(info.st_mode):
+            raise SecretError(f"{where} is not a regular file")
+        with open(source.path, "rb") as handle:
+            content = handle.read(MAX_SECRET_BYTES + 1)
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        raise SecretError(f"{where} cannot be read: {reason}") from None
+    if len(content) > MAX_SECRET_BYTES:
+        raise SecretError(f"{where} is larger than {MAX_SECRET_BYTES // 1024} KiB")
+    if not content.strip():
+        raise SecretError(f"{where} is empty")
+    return content
+
+
+class SecretReader:
+    """Reads an image's secrets into a snapshot. Each content it has not read before is told
+    to `on_new` (which keeps it out of every log line and status)."""
+
+    def __init__(self, on_new: Callable[[bytes], None] = lambda _: None) -> None:
+        self._on_new = on_new
+        self._seen: set[str] = set()
+        self._lock = threading.Lock()
+
+    def snapshot(self, image: str, sources: Sequence[SecretSource]) -> SecretSnapshot:
+        files = tuple((source.name, read_secret(image, source)) for source in sources)
+        for _, content in files:
+            digest = sha256(content).hexdigest()
+            with self._lock:
+                new = digest not in self._seen
+                self._seen.add(digest)
+            if new:
+                self._on_new(content)
+        return SecretSnapshot(files)
+
+
+class SecretFiles:
+    """The runner's folder of secret copies: `base/runner-id/one-folder-per-container/NAME`."""
+
+    def __init__(self, base: Path, runner_id: str) -> None:
+        self.base = base
+        self.root = base / runner_id
+        self._lock = threading.Lock()
+
+    def check(self) -> None:
+        """Create the folders, private; SecretError if the base is not the runner's own."""
+        with self._lock:
+            try:
+                self.base.mkdir(mode=_PRIVATE, parents=True, exist_ok=True)
+                info = os.lstat(self.base)
+                if stat.S_ISLNK(info.st_mode) or not stat.S_ISDIR(info.st_mode):
+                    raise SecretError(f"the secrets folder {self.base} is not a folder")
+                if info.st_uid != os.getuid():
+                    raise SecretError(
+                        f"the secrets folder {self.base} belongs to uid {info.st_uid}, not to "
+                        f"the runner's user ({os.getuid()}): give it another --secrets-dir"
+                    )
+                os.chmod(self.base, _PRIVATE)
+                self.root.mkdir(mode=_PRIVATE, exist_ok=True)
+            except OSError as exc:
+                raise SecretError(f"cannot use the secrets folder {self.base}: {exc}") from None
+
+    def write(self, snapshot: SecretSnapshot) -> Path:
+        """A new folder holding a copy of each secret, readable inside a container."""
+        if not self.root.is_dir():
+            self.check()
+        folder = self.root / uuid.uuid4().hex
+        try:
+            folder.mkdir(mode=_PRIVATE)
+            for name, content in snapshot.files:
+                flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW
+                handle = os.open(folder / name, flags, 0o600)
+                with os.fdopen(handle, "wb") as out:
+                    out.write(content)
+                    os.fchmod(out.fileno(), _FILE)
+            os.chmod(folder, _FOLDER)
+        except OSError as exc:
+            self.remove(folder)
+            raise SecretError(f"cannot copy secrets into {self.root}: {exc.strerror}") from None
+        return folder
+
+    def remove(self, folder: Path) -> None:
+        shutil.rmtree(folder, ignore_errors=True)
+
+    def clear(self) -> None:
+        """Remove every copy of this runner id's (an earlier run's too)."""
+        shutil.rmtree(self.root, ignore_errors=True)
+
+
+class WithSecrets:
+    """A container and its secrets' folder, removed after it."""
+
+    def __init__(self, inner: PoolContainer, folder: Path, files: SecretFiles) -> None:
+        self.id = inner.id
+        self.warm = inner.warm
+        self._inner = inner
+        self._folder = folder
+        self._files = files
+
+    def send(self, data: bytes) -> None:
+        self._inner.send(data)
+
+    def read(self, timeout_s: float) -> list[Chunk] | None:
+        return self._inner.read(timeout_s)
+
+    def stop(self, grace_s: float) -> None:
+        self._inner.stop(grace_s)
+
+    def wait(self, timeout_s: float) -> ExitInfo:
+        return self._inner.wait(timeout_s)
+
+    def alive(self) -> bool:
+        return self._inner.alive()
+
+    def early_stderr(self) -> str:
+        return self._inner.early_stderr()
+
+    def remove(self) -> None:
+        try:
+            self._inner.remove()
+        finally:
+            self._files.remove(self._folder)
+
+
+class SecretLauncher:
+    """In front of the engine: a container whose image declares secrets gets them."""
+
+    def __init__(self, engine: PoolEngine, reader: SecretReader, files: SecretFiles) -> None:
+        self._engine = engine
+        self.reader = reader
+        self.files = files
+
+    def image_id(self, image: str) -> str:
+        return self._engine.image_id(image)
+
+    def snapshot(self, image: str, sources: Sequence[SecretSource]) -> SecretSnapshot:
+        return self.reader.snapshot(image, sources)
+
+    def launch(self, spec: ContainerSpec) -> PoolContainer:
+        if not spec.env.secrets:
+            return self._engine.launch(spec)
+        snapshot = spec.secrets or self.reader.snapshot(spec.image, spec.env.secrets)
+        folder = self.files.write(snapshot)
+        mounted = dataclasses.replace(spec, mounts=(*spec.mounts, (str(folder), SECRETS_MOUNT)))
+        try:
+            inner = self._engine.launch(mounted)
+        except BaseException:
+            self.files.remove(folder)
+            raise
+        return WithSecrets(inner, folder, self.files)

@@ -1,0 +1,41 @@
+#!/bin/sh
+# Make sure the host has what the registry tests need: Debian's docker-registry
+# (the distribution registry 2.8, which the tests start on a loopback port of
+# their own) and apache2-utils' htpasswd (its credentials file, bcrypt).
+# Idempotent: installs only what is missing, and only as root on a machine with
+# apt-get (CI, fresh Debian boxes); elsewhere it names what to install and fails.
+# The package's own service is never started: the tests start the binary.
+set -eu
+
+missing=''
+[ -x /usr/bin/docker-registry ] || missing="$missing docker-registry"
+[ -x /usr/bin/htpasswd ] || missing="$missing apache2-utils"
+
+if [ -z "$missing" ]; then
+    exit 0
+fi
+
+if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null 2>&1; then
+    echo "ensure-registry: missing:$missing (Debian package names);" >&2
+    echo "ensure-registry: install them and run this again (the registry tests skip without them)." >&2
+    exit 1
+fi
+
+# Debian starts a package's service when it is installed (a registry on port 5000
+# for every interface) unless policy-rc.d says no: say no, for this install only.
+policy=/usr/sbin/policy-rc.d
+ours=''
+if [ ! -e "$policy" ]; then
+    printf '#!/bin/sh\nexit 101\n' >"$policy"
+    chmod 0755 "$policy"
+    ours=1
+fi
+cleanup() { if [ -n "$ours" ]; then rm -f "$policy"; fi; }
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+echo "ensure-registry: installing$missing (Debian packages)" >&2
+apt-get update -qq
+# shellcheck disable=SC2086 # one word per package
+DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $missing >/dev/null
