@@ -28,6 +28,9 @@ class View:
     def outbox_pending(self) -> int:
         return 0
 
+    def served_images(self) -> list[dict[str, str | None]]:
+        return [{"image": "img", "imageId": "sha256:1", "digest": None}]
+
 
 def listener(port: int = 0, host: str = "127.0.0.1") -> OpsListener:
     metrics = Metrics([("sample", "double")], images=["img"], slots=2)
