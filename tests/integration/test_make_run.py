@@ -91,6 +91,8 @@ def test_ctrl_c_on_make_run_stops_the_demo_not_the_engine(
         if make.poll() is None:
             os.killpg(make.pid, signal.SIGKILL)
             make.wait()
+        assert make.stdout is not None
+        make.stdout.close()
     output = "".join(lines)
     assert "ensure-engine: starting dockerd" in output
     assert "stopping: letting running tasks finish" in output
