@@ -9,6 +9,8 @@ from __future__ import annotations
 import json
 import os
 import socket
+import subprocess
+import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -115,13 +117,21 @@ def build_test_image(folder_name: str, tag: str, variant: str | None = None) -> 
     and its examples when it has an examples.json. A variant (a folder inside it) gives its
     own examples.json, and its own catalog.json if it has one."""
     folder = REPO / "tests" / "images" / folder_name
-    labels = _test_image_labels(folder, folder / variant if variant else folder)
+    build_image(folder, tag, _test_image_labels(folder, folder / variant if variant else folder))
+    return tag
+
+
+def build_image(
+    folder: Path, tag: str, labels: dict[str, str], buildargs: dict[str, str] | None = None
+) -> str:
+    """A test image built from `folder`, FROM the local bases, with these labels; its ID.
+    It cannot be built: the test is unavailable (skipped, or failed under CI=true)."""
     client = docker.from_env()
     try:
-        client.images.build(
+        image, _ = client.images.build(
             path=str(folder),
             tag=tag,
-            buildargs=base_build_args(),
+            buildargs={**base_build_args(), **(buildargs or {})},
             labels=labels,
             rm=True,
             forcerm=True,
@@ -130,7 +140,24 @@ def build_test_image(folder_name: str, tag: str, variant: str | None = None) -> 
         unavailable(f"cannot build {tag}: {exc}")
     finally:
         client.close()
-    return tag
+    return str(image.id)
+
+
+def xc_runner(
+    *argv: str, env: dict[str, str] | None = None, timeout_s: float = 300
+) -> subprocess.CompletedProcess[str]:
+    """`python -m runner ARGV` as a user runs it, in the repository, with none of this
+    environment's runner or engine settings (but those in `env`)."""
+    environ = {k: v for k, v in os.environ.items() if not k.startswith(("XC_", "DOCKER_"))}
+    return subprocess.run(
+        [sys.executable, "-m", "runner", *argv],
+        cwd=REPO,
+        env={**environ, **(env or {})},
+        capture_output=True,
+        text=True,
+        timeout=timeout_s,
+        check=False,
+    )
 
 
 def _test_image_labels(folder: Path, variant: Path) -> dict[str, str]:

@@ -24,8 +24,7 @@ import docker
 import requests
 
 from runner.core.catalog import CATALOG_LABEL
-from scripts.build_images import base_build_args
-from tests.conftest import REPO, free_port, unavailable
+from tests.conftest import REPO, build_image, free_port, unavailable
 
 IMAGE_FOLDER = REPO / "tests" / "images" / "registry"
 REGISTRY_BINARY = "/usr/bin/docker-registry"
@@ -117,21 +116,9 @@ def build_task_image(tag: str, build: str = "1", namespace: str = "registry") ->
     catalog = json.loads((IMAGE_FOLDER / "catalog.json").read_text())
     for definition in catalog:
         definition["namespace"] = namespace
-    client = docker.from_env()
-    try:
-        image, _ = client.images.build(
-            path=str(IMAGE_FOLDER),
-            tag=tag,
-            buildargs={**base_build_args(), "BUILD": build},
-            labels={CATALOG_LABEL: json.dumps(catalog)},
-            rm=True,
-            forcerm=True,
-        )
-    except docker.errors.DockerException as exc:
-        unavailable(f"cannot build {tag}: {exc}")
-    finally:
-        client.close()
-    return str(image.id)
+    return build_image(
+        IMAGE_FOLDER, tag, {CATALOG_LABEL: json.dumps(catalog)}, buildargs={"BUILD": build}
+    )
 
 
 def push(tag: str) -> str:

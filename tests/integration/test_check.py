@@ -3,19 +3,15 @@
 
 from __future__ import annotations
 
-import os
 import re
 import subprocess
-import sys
 
-import docker
 import pytest
 
 from runner.core.catalog import CATALOG_LABEL
 from runner.core.examples import EXAMPLES_LABEL
 from runner.engine.docker_engine import DockerEngine
-from scripts.build_images import base_build_args
-from tests.conftest import REPO, build_test_image, unavailable
+from tests.conftest import REPO, build_image, build_test_image, xc_runner
 
 pytestmark = pytest.mark.integration
 
@@ -33,34 +29,12 @@ def author_images(engine: DockerEngine) -> dict[str, str]:
 
 def build_with_labels(tag: str, labels: dict[str, str]) -> str:
     """The author image with labels given as they are (say, a label that is not JSON)."""
-    client = docker.from_env()
-    try:
-        client.images.build(
-            path=str(REPO / "tests" / "images" / "author"),
-            tag=tag,
-            buildargs=base_build_args(),
-            labels=labels,
-            rm=True,
-            forcerm=True,
-        )
-    except docker.errors.DockerException as exc:
-        unavailable(f"cannot build {tag}: {exc}")
-    finally:
-        client.close()
+    build_image(REPO / "tests" / "images" / "author", tag, labels)
     return tag
 
 
 def xc_check(*images: str) -> subprocess.CompletedProcess[str]:
-    environ = {k: v for k, v in os.environ.items() if not k.startswith(("XC_", "DOCKER_"))}
-    return subprocess.run(
-        [sys.executable, "-m", "runner", "check", *images],
-        cwd=REPO,
-        env=environ,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
+    return xc_runner("check", *images)
 
 
 def table_row(stdout: str, image: str) -> list[str]:

@@ -6,10 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import shutil
-import subprocess
-import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,7 +16,7 @@ import pytest
 
 from runner.cli.scaffold import LANGUAGES
 from scripts.build_images import build_image
-from tests.conftest import REPO
+from tests.conftest import REPO, xc_runner
 from tests.integration.test_check import table_row, xc_check
 
 pytestmark = pytest.mark.integration
@@ -45,19 +42,6 @@ def built() -> Iterator[list[str]]:
                 client.images.remove(tag, force=True)
     finally:
         client.close()
-
-
-def xc_runner(*argv: str) -> subprocess.CompletedProcess[str]:
-    environ = {k: v for k, v in os.environ.items() if not k.startswith(("XC_", "DOCKER_"))}
-    return subprocess.run(
-        [sys.executable, "-m", "runner", *argv],
-        cwd=REPO,
-        env=environ,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
 
 
 @pytest.mark.parametrize("language", LANGUAGES)

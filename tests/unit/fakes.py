@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from runner.core.errors import EngineError
+from runner.core.heartbeat import Heartbeat
 from runner.core.model import StatusName, TaskInstance, TaskStatus
 from runner.core.observer import PollResult, Start
 from runner.core.protocol import Stream
@@ -148,3 +149,15 @@ class RecordingObserver:
     def of(self, kind: str) -> list[tuple[Any, ...]]:
         with self.lock:
             return [e for e in self.events if e[0] == kind]
+
+
+class CountingHeartbeat(Heartbeat):
+    """A heartbeat that counts its beats."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.beats = 0
+
+    def beat(self) -> None:
+        self.beats += 1
+        super().beat()

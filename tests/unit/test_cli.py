@@ -3,26 +3,9 @@ and never end in a traceback."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-
 import pytest
 
-from tests.conftest import REPO
-
-
-def xc_runner(*argv: str, **env: str) -> subprocess.CompletedProcess[str]:
-    environ = {k: v for k, v in os.environ.items() if not k.startswith(("XC_", "DOCKER_"))}
-    return subprocess.run(
-        [sys.executable, "-m", "runner", *argv],
-        cwd=REPO,
-        env={**environ, **env},
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+from tests.conftest import xc_runner
 
 
 @pytest.mark.parametrize(
@@ -46,7 +29,7 @@ def xc_runner(*argv: str, **env: str) -> subprocess.CompletedProcess[str]:
 def test_a_bad_setting_is_one_clear_line_and_exit_3(
     argv: list[str], env: dict[str, str], says: str
 ) -> None:
-    result = xc_runner(*argv, **env)
+    result = xc_runner(*argv, env=env, timeout_s=60)
     assert result.returncode == 3, result.stderr
     assert says in result.stderr
     assert "Traceback" not in result.stderr

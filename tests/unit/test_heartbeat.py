@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 
 from runner.core.heartbeat import BEAT_S, Heartbeat, wait_beating
+from tests.unit.fakes import CountingHeartbeat
 
 
 class Clock:
@@ -29,18 +30,8 @@ def test_starting_beating_silent_and_ended() -> None:
     assert beat.trouble("the poll loop", 5) == "the poll loop has stopped"
 
 
-class Counting(Heartbeat):
-    def __init__(self) -> None:
-        super().__init__()
-        self.beats = 0
-
-    def beat(self) -> None:
-        self.beats += 1
-        super().beat()
-
-
 def test_a_long_wait_beats_every_slice_and_ends_early_when_set() -> None:
-    beat = Counting()
+    beat = CountingHeartbeat()
     event = threading.Event()
     assert wait_beating(event, 2.5 * BEAT_S, beat) is False
     assert beat.beats >= 3

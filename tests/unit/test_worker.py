@@ -8,10 +8,10 @@ from dataclasses import dataclass, field
 
 from runner.core.backoff import Backoff
 from runner.core.errors import PlatformError
-from runner.core.heartbeat import BEAT_S, Heartbeat
+from runner.core.heartbeat import BEAT_S
 from runner.core.model import TaskInstance
 from runner.worker.loop import ReadyCheck, Worker
-from tests.unit.fakes import RecordingObserver
+from tests.unit.fakes import CountingHeartbeat, RecordingObserver
 
 
 @dataclass
@@ -240,16 +240,6 @@ def test_every_poll_and_platform_error_is_reported() -> None:
     assert len(observer.of("platform_error")) == 2
 
 
-class CountingBeats(Heartbeat):
-    def __init__(self) -> None:
-        super().__init__()
-        self.beats = 0
-
-    def beat(self) -> None:
-        self.beats += 1
-        super().beat()
-
-
 def test_the_loop_beats_while_idle_for_long_and_says_when_it_has_stopped() -> None:
     source = FakeSource({"ns": []})
     long_wait = Backoff(base_s=30 * BEAT_S, cap_s=30 * BEAT_S, jitter=0)
@@ -262,7 +252,7 @@ def test_the_loop_beats_while_idle_for_long_and_says_when_it_has_stopped() -> No
         failing=long_wait,
         drain_timeout_s=1,
     )
-    beats = worker.heartbeat = CountingBeats()
+    beats = worker.heartbeat = CountingHeartbeat()
     thread = start(worker)
     time.sleep(2.5 * BEAT_S)
     assert len(source.polls) == 1, "the idle wait did not last"
