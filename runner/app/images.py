@@ -118,13 +118,7 @@ class ServedImages:
             )
             return None
         changed = _changed_namespaces(self.catalog, catalog)
-        added = sorted(set(catalog.namespaces) - set(self.catalog.namespaces))
-        if added:
-            log.warning(
-                "image %s now declares namespace(s) %s: restart the runner to poll them",
-                image,
-                ", ".join(added),
-            )
+        _log_namespaces(image, self.catalog, catalog)
         self.ids[image], self._routes[image], self.catalog = image_id, routes, catalog
         self.digests[image] = digest
         if changed:
@@ -139,3 +133,18 @@ def _changed_namespaces(old: Catalog, new: Catalog) -> list[str]:
 
 def _definitions(catalog: Catalog, namespace: str) -> list[Mapping[str, Any]]:
     return sorted(catalog.definitions(namespace), key=lambda d: str(d.get("name")))
+
+
+def _log_namespaces(image: str, old: Catalog, new: Catalog) -> None:
+    """Say which namespaces start or stop being polled because `image` changed."""
+    added = sorted(set(new.namespaces) - set(old.namespaces))
+    gone = sorted(set(old.namespaces) - set(new.namespaces))
+    if added:
+        log.info("image %s now declares namespace(s) %s: polling them too", image, ", ".join(added))
+    if gone:
+        log.warning(
+            "image %s no longer declares namespace(s) %s: they are not polled any more (the "
+            "platform keeps their published tasks)",
+            image,
+            ", ".join(gone),
+        )

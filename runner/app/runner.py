@@ -76,8 +76,8 @@ class Runner:
         )
         self.pool = self._pool()
         self.executor = self._executor()
-        self.images.on_change = self._catalog_changed
         self.worker = self._worker()
+        self.images.on_change = self._catalog_changed
         self.published = False
         self.listener = (
             build_listener(settings, self.metrics, self, lambda: engine.trouble() is None)
@@ -181,9 +181,11 @@ class Runner:
         return published
 
     def _catalog_changed(self, catalog: Catalog, namespaces: list[str]) -> None:
-        """An image's catalog changed: route with it at once; publish it in the background."""
+        """An image's catalog changed: route and poll with it at once; publish it in the
+        background."""
         self.catalog = catalog
         self.executor.use_catalog(catalog)
+        self.worker.use_namespaces(catalog.namespaces)
         if self.metrics is not None:
             self.metrics.add_tasks(catalog_tasks(catalog))
         if namespaces:

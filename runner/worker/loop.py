@@ -125,11 +125,17 @@ class Worker:
         self._paused = reason
         return reason is not None
 
+    def use_namespaces(self, namespaces: Sequence[str]) -> None:
+        """Poll these namespaces from the next round on (the catalog changed). Safe to call
+        from any thread."""
+        self._namespaces = tuple(namespaces)
+
     def _poll_round(self) -> TaskInstance | None:
         """One poll of each namespace, in turn, until one hands out a task."""
-        for _ in self._namespaces:
-            namespace = self._namespaces[self._next_namespace]
-            self._next_namespace = (self._next_namespace + 1) % len(self._namespaces)
+        namespaces = self._namespaces  # one snapshot: use_namespaces may replace it
+        for _ in namespaces:
+            namespace = namespaces[self._next_namespace % len(namespaces)]
+            self._next_namespace = (self._next_namespace + 1) % len(namespaces)
             instance = self._poll(namespace)
             if instance is not None:
                 return instance

@@ -97,10 +97,11 @@ def test_the_sample_tasks_end_warm_with_the_same_statuses_as_cold(
     assert [s[0] for s in warm["reporting"]] == ["InProgress"] * 3 + ["Completed"]
 
 
-def build_probe_variant(tag: str, lines: str, tasks: list[str]) -> str:
-    """The probe image with these Dockerfile lines added and only `tasks` in its catalog;
-    its image ID."""
+def build_probe_variant(tag: str, lines: str, tasks: list[str], namespace: str = "probe") -> str:
+    """The probe image with these Dockerfile lines added and only `tasks` in its catalog,
+    declared in `namespace`; its image ID."""
     catalog = json.loads((REPO / "tests" / "images" / "probe" / "catalog.json").read_text())
+    catalog = [{**d, "namespace": namespace} for d in catalog]
     client = docker.from_env()
     try:
         image, _ = client.images.build(
@@ -182,6 +183,33 @@ def test_a_rebuilt_image_is_used_by_the_next_task_and_its_catalog_followed(
             log = runner.log()
         assert f"image {tag} now names {second[:19]}" in log
         assert list(task_starts(log).values())[-1][0] == "warm", "the new image's pool unused"
+    finally:
+        remove_images(*[i for i in (first, second) if i])
+
+
+def test_a_namespace_a_rebuilt_image_declares_is_polled_at_once(
+    server: LocalServer, probe_image: str, runner_id: str
+) -> None:
+    tag = f"xc-test/pool-moved:{uuid.uuid4().hex[:8]}"
+    first = build_probe_variant(tag, "ENV PROBE_FIRST=1", ["whoami"])
+    second = ""
+    client = LocalClient(server.url, KEY)
+    try:
+        with runner_process(
+            server.url, KEY, [tag], runner_id, env={"XC_RUNNER_POOL_SIZE": "1"}
+        ) as runner:
+            wait_for(warm_ready(runner_id, 1), 120, "the warm pool to fill", runner)
+            second = build_probe_variant(tag, "ENV PROBE_SECOND=1", ["whoami"], "probe-moved")
+            wait_for(lambda: published(server, "probe-moved") == {"whoami"}, 30, "publish", runner)
+            moved = client.submit("probe-moved", "whoami", {})["id"]
+            wait_for(lambda: ended(client, moved), 60, "the moved task to end", runner)
+            [status] = client.instance(moved)["statuses"]
+            assert status["status"] == "Completed", status
+            assert "PROBE_SECOND" in status["outputValues"]["env"]
+            assert runner.stop() == 0, runner.log()
+            log = runner.log()
+        assert f"image {tag} now declares namespace(s) probe-moved: polling them too" in log
+        assert f"image {tag} no longer declares namespace(s) probe: they are not polled" in log
     finally:
         remove_images(*[i for i in (first, second) if i])
 

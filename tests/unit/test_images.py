@@ -75,3 +75,17 @@ def test_an_unusable_new_catalog_is_reported_and_the_old_one_kept(
     assert changes == []
     assert f"image {IMAGE} changed, but its catalog cannot be read" in caplog.text
     assert images.catalog.route("ns", "a") is not None
+
+
+def test_a_namespace_declared_or_dropped_by_a_rebuild_is_said_and_published(
+    engine: FakeEngine, caplog: pytest.LogCaptureFixture
+) -> None:
+    images, changes = served(engine)
+    engine.labels["sha256:two"] = label("a", namespace="moved")
+    with caplog.at_level(logging.INFO):
+        images.moved(IMAGE, "sha256:two")
+    [(catalog, namespaces)] = changes
+    assert namespaces == ["moved"]
+    assert catalog.namespaces == ("moved", "other")
+    assert f"image {IMAGE} now declares namespace(s) moved: polling them too" in caplog.text
+    assert f"image {IMAGE} no longer declares namespace(s) ns: they are not polled" in caplog.text

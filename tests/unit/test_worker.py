@@ -128,6 +128,23 @@ def test_namespaces_are_polled_in_turn() -> None:
     assert [ns for _, ns in source.polls[:4]] == ["a", "b", "a", "b"]
 
 
+def test_namespaces_handed_over_while_running_are_polled_from_the_next_round() -> None:
+    source = FakeSource({"a": tasks("a", 1), "b": []})
+    executor = FakeExecutor()
+    executor.hold.set()
+    worker = make(source, executor)
+    source.queues["c"] = tasks("c", 1)
+    thread = start(worker)
+    wait_until(lambda: executor.done == ["a-0"])
+    worker.use_namespaces(["b", "c"])
+    wait_until(lambda: sorted(executor.done) == ["a-0", "c-0"])
+    worker.request_stop()
+    thread.join(5)
+    with source.lock:
+        since = [ns for _, ns in source.polls[[ns for _, ns in source.polls].index("c") :]]
+    assert set(since) == {"b", "c"}, "a namespace no longer served was still polled"
+
+
 def test_idle_polling_backs_off_up_to_the_cap_and_work_resets_it() -> None:
     source = FakeSource({"ns": []})
     executor = FakeExecutor()
