@@ -11,6 +11,7 @@ import os
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
 from typing import Any
 
@@ -200,6 +201,56 @@ def test_missing_module() -> None:
         "cannot load task module no_such_module: ModuleNotFoundError"
     )
     assert run.returncode == 2
+
+
+def start_sdk(module_dir: Path, module: str) -> subprocess.Popen[bytes]:
+    """`python -m xc_task MODULE` with stdin left open: a warm container waiting for its task."""
+    env = {"PYTHONPATH": os.pathsep.join(map(str, [PYTHON_SDK_DIR, module_dir]))}
+    return subprocess.Popen(
+        [sys.executable, "-m", "xc_task", module],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        cwd=module_dir,
+        env={**env, "PYTHONDONTWRITEBYTECODE": "1"},
+    )
+
+
+def test_the_module_is_imported_while_waiting_for_the_envelope(tmp_path: Path) -> None:
+    marker = tmp_path / "imported"
+    (tmp_path / "slow_import.py").write_text(
+        f"open({str(marker)!r}, 'w').close()\n"
+        "def task_definitions():\n    return [{'name': 'hello'}]\n"
+        "def hello(task):\n    return {'said': 'hello'}\n"
+    )
+    process = start_sdk(tmp_path, "slow_import")
+    try:
+        deadline = time.monotonic() + RUN_TIMEOUT_S
+        while not marker.exists():
+            assert process.poll() is None and time.monotonic() < deadline, "never imported"
+            time.sleep(0.01)
+        out, _ = process.communicate(envelope("hello").encode(), timeout=RUN_TIMEOUT_S)
+    finally:
+        process.kill()
+    assert [json.loads(line) for line in out.splitlines()] == [result(said="hello")]
+
+
+def test_a_module_that_cannot_load_is_reported_to_the_task_that_arrives(tmp_path: Path) -> None:
+    (tmp_path / "broken.py").write_text("raise RuntimeError('no database here')\n")
+    process = start_sdk(tmp_path, "broken")
+    try:
+        with pytest.raises(subprocess.TimeoutExpired):
+            process.wait(timeout=1)  # still waiting for its task
+        out, err = process.communicate(envelope("hello").encode(), timeout=RUN_TIMEOUT_S)
+    finally:
+        process.kill()
+    [message] = [json.loads(line) for line in out.splitlines()]
+    assert message["status"] == "Error"
+    assert message["message"] == (
+        "cannot load task module broken: RuntimeError: no database here"
+    )
+    assert b"Traceback" in err
+    assert process.returncode == 2
 
 
 def test_usage() -> None:

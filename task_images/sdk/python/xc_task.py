@@ -227,18 +227,31 @@ class SetupError(Exception):
     """The task cannot start; the message says why."""
 
 
-def prepare(module_name: str, stdin: IO[bytes]) -> tuple[Callable[..., Any], dict[str, Any]]:
-    """The function the envelope names and the envelope; SetupError naming the problem."""
-    try:
-        envelope = read_envelope(stdin)
-    except ValueError as exc:
-        raise SetupError(f"invalid envelope: {exc}") from None
+def _load(module_name: str) -> tuple[Any, set[Any]] | SetupError:
+    """The task module and the task names it declares, or the SetupError saying why not."""
     try:
         module = importlib.import_module(module_name)
         declared = {d.get("name") for d in module.task_definitions() if isinstance(d, dict)}
     except Exception as exc:  # noqa: BLE001 (whatever the import raises is reported)
         traceback.print_exc()
-        raise SetupError(f"cannot load task module {module_name}: {_describe(exc)}") from None
+        return SetupError(f"cannot load task module {module_name}: {_describe(exc)}")
+    return module, declared
+
+
+def prepare(module_name: str, stdin: IO[bytes]) -> tuple[Callable[..., Any], dict[str, Any]]:
+    """The function the envelope names and the envelope; SetupError naming the problem.
+
+    The module is imported before the envelope is read, so a warm container has its
+    imports done while it waits for a task; a module that cannot be loaded is reported
+    to the task that arrives, not before."""
+    loaded = _load(module_name)
+    try:
+        envelope = read_envelope(stdin)
+    except ValueError as exc:
+        raise SetupError(f"invalid envelope: {exc}") from None
+    if isinstance(loaded, SetupError):
+        raise loaded
+    module, declared = loaded
     task = envelope["task"]
     function = getattr(module, task, None)
     if task not in declared or not callable(function):
