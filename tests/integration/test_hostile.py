@@ -269,13 +269,17 @@ def check_progress_flood(posted: list[dict[str, Any]]) -> None:
 def check_run_times(log: str, refs: dict[str, str]) -> None:
     """How long each slot was held, container removal included (from the runner's log)."""
     took = {key: run_seconds(log, ref) for key, ref in refs.items()}
-    # Normal tasks run beside the hostile ones as fast as ever.
+    print("seconds each task held its slot:", ", ".join(f"{k} {v:.2f}" for k, v in took.items()))
+    # Normal tasks run beside the hostile ones: alone they take 0.1-0.3 s, here up to about
+    # 2.5 s on two cores; never held up for the length of a hostile task's time limit.
     for key, seconds in took.items():
         if key.startswith(("normal-", "echo-")):
-            assert seconds < 5, (key, seconds)
-    # Killed at once for their output.
+            assert seconds < 8, (key, seconds)
+    # Killed for their output or memory as soon as they pass the limit: their slot is not
+    # held until a time limit (1 h) or a stop that waits on an unread stream (60 s). Writing
+    # 16 MiB or filling 512 MiB takes 0.5-6 s on a busy two-core machine, hence the margin.
     for key in ("stdout_flood", "endless_line", "stderr_flood", "memory_bomb"):
-        assert took[key] < 5, (key, took[key])
+        assert took[key] < 15, (key, took[key])
     # Stopped at the time limit; SIGTERM ends them, before the SIGKILL that ends
     # ignore_sigterm could come. (Times count from the hand-out to the container.)
     for key in ("busy_loop", "chatty", "close_output", "ignore_stdin"):
