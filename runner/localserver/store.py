@@ -17,6 +17,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+from runner.core.model import TERMINAL_STATUSES
 from runner.localserver.database import Database, StoreClosed
 from runner.localserver.jsontext import stored
 from runner.localserver.records import (
@@ -218,9 +219,10 @@ class Store:
             ).fetchone()
             if row is None:
                 return None
-            terminal = db.execute(TERMINAL_OF, (instance_id,)).fetchone()
-            terminal_record = None if terminal is None else status_record(terminal)
-            repeated = repeat_of(instance_id, row["state"], terminal_record, status)
+            ended = row["state"] in TERMINAL_STATUSES  # repeat_of reads `terminal` only then
+            found = db.execute(TERMINAL_OF, (instance_id,)).fetchone() if ended else None
+            terminal = None if found is None else status_record(found)
+            repeated = repeat_of(instance_id, row["state"], terminal, status)
             if repeated is not None:
                 return repeated
             cursor = db.execute(
