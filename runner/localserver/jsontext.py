@@ -54,7 +54,12 @@ def _int(text: str) -> int | _BadNumber:
 
 def nesting_depth(text: str, limit: int = MAX_DEPTH) -> int:
     """How deep arrays and objects nest in `text`; stops counting past `limit`."""
-    brackets = _NOT_BRACKET.sub("", _STRING.sub("", text))
+    return _depth(_STRING.sub("", text), limit)
+
+
+def _depth(outside: str, limit: int) -> int:
+    """nesting_depth of a text whose strings `_STRING` already took out."""
+    brackets = _NOT_BRACKET.sub("", outside)
     depth = deepest = 0
     for char in brackets:
         if char in "[{":
@@ -75,9 +80,10 @@ def parse(body: bytes, noun: str) -> Any:
         text = body.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise HttpError(400, f"{noun} is not UTF-8: invalid byte at offset {exc.start}") from None
-    if '"' in _STRING.sub("", text):
+    outside = _STRING.sub("", text)  # one pass over the text serves both checks below
+    if '"' in outside:
         raise HttpError(400, f"{noun} is not JSON: a string is not terminated")
-    if nesting_depth(text) > MAX_DEPTH:
+    if _depth(outside, MAX_DEPTH) > MAX_DEPTH:
         raise HttpError(
             400, f"{noun} is nested deeper than the limit of {MAX_DEPTH} levels of arrays/objects"
         )
@@ -92,7 +98,7 @@ def parse(body: bytes, noun: str) -> Any:
 
 
 def _loads(text: str) -> Any:
-    # Safe only after nesting_depth(): the decoder recurses once per level.
+    # Safe only after the depth check in parse(): the decoder recurses once per level.
     return json.loads(text, parse_float=_float, parse_int=_int, parse_constant=_BadNumber)
 
 
