@@ -15,8 +15,13 @@ from runner.localserver.jsontext import stored
 
 
 def utc_now() -> str:
-    """ISO 8601 UTC with milliseconds, as Java platforms print dates."""
-    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    """The time now, as `iso` writes it."""
+    return iso(datetime.now(UTC))
+
+
+def iso(moment: datetime) -> str:
+    """ISO 8601 UTC with milliseconds and `Z`, as Java platforms print dates."""
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def annotate_inputs(inputs: Mapping[str, Any], definition: Mapping[str, Any]) -> dict[str, Any]:

@@ -14,7 +14,7 @@ from typing import Any, NamedTuple
 from runner.core.catalog import normalize_values
 from runner.localserver.cockpit.views import chart, task_summary
 from runner.localserver.jsontext import stored
-from runner.localserver.records import status_record
+from runner.localserver.records import iso, status_record
 from runner.localserver.store import Store
 
 _RECHECK_S = 1.0
@@ -102,9 +102,9 @@ class Board:
 
     def chart(self, minutes: int) -> dict[str, Any]:
         now = datetime.now(UTC)
-        cutoff = (now - timedelta(minutes=minutes)).isoformat(timespec="milliseconds")
+        cutoff = iso(now - timedelta(minutes=minutes))
         with self._store.read() as db:
-            rows = db.execute(_ENDED, (cutoff.replace("+00:00", "Z"),)).fetchall()
+            rows = db.execute(_ENDED, (cutoff,)).fetchall()
             counts = {r["state"]: int(r["n"]) for r in db.execute(_WAITING)}
         ended = (
             {

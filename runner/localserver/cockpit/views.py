@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from runner.core.model import TERMINAL_STATUSES
+from runner.localserver.records import iso
 
 # The states the page shows. An instance handed out to a runner that has not
 # posted a status yet ("Taken" in the table) is in progress too.
@@ -31,11 +32,6 @@ def parse_time(text: str | None) -> datetime | None:
     except ValueError:
         return None
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-
-
-def iso(moment: datetime) -> str:
-    """As the store writes times: UTC, milliseconds, `Z`."""
-    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def seconds_between(start: str | None, end: str | None) -> float | None:
