@@ -15,9 +15,7 @@ from runner.localserver.routing import LongPolls, Reply, Request, Route
 from runner.localserver.rules import StatusConflict
 from runner.localserver.store import Store
 
-MAX_WAIT_S = 30.0
 STATUS_PAGE = 500
-_MAX_SEQ = 2**63 - 1
 
 class Api:
     """Routes a request to the store; answers with (status, JSON) or raises HttpError.
@@ -144,9 +142,7 @@ class Api:
         return 200, {"cancelled": True}
 
     def statuses(self, request: Request) -> Reply:
-        # Clamped: SQLite integers stop at 2**63 - 1.
-        after = min(int(request.number("after", 0, integer=True)), _MAX_SEQ)
-        wait_s = min(request.number("waitSeconds", 0.0), MAX_WAIT_S)
-        with self.long_polls.slot(wait_s) as may_wait_s:
+        after = request.seq("after")
+        with self.long_polls.slot(request.wait_s()) as may_wait_s:
             records = self.store.statuses_since(after, limit=STATUS_PAGE, wait_s=may_wait_s)
         return 200, {"statuses": records, "last": records[-1]["seq"] if records else after}

@@ -18,6 +18,9 @@ from runner.localserver.errors import HttpError, quoted
 
 Reply = tuple[int, Any]  # status and JSON body; None means no body (204)
 
+MAX_WAIT_S = 30.0  # the longest a long poll waits, whatever it asks
+MAX_SEQ = 2**63 - 1  # SQLite integers stop here
+
 
 @dataclass(frozen=True)
 class Request:
@@ -41,6 +44,14 @@ class Request:
             kind = "whole number" if integer else "number"
             raise HttpError(400, f"query parameter {name}={quoted(text)} is not a {kind} >= 0")
         return value
+
+    def seq(self, name: str) -> int:
+        """A seq or ordinal from the query (`after`, `since`); 0 when absent, at most MAX_SEQ."""
+        return min(int(self.number(name, 0, integer=True)), MAX_SEQ)
+
+    def wait_s(self) -> float:
+        """How long a long poll asks to wait (`waitSeconds`), at most MAX_WAIT_S."""
+        return min(self.number("waitSeconds", 0.0), MAX_WAIT_S)
 
 
 class Route(NamedTuple):

@@ -27,10 +27,8 @@ from runner.localserver.store import Store
 BASE = "/local/api/cockpit"
 MAX_TASKS = 500
 DEFAULT_TASKS = 100
-MAX_WAIT_S = 30.0
 DEFAULT_MINUTES = 15
 MAX_MINUTES = 24 * 60
-_MAX_SEQ = 2**63 - 1
 
 
 class Cockpit:
@@ -53,10 +51,8 @@ class Cockpit:
             marks = self.board.marks()  # first: a change after it is sent again, never lost
             found, reset = self.board.recent(limit), False
         else:
-            after = min(int(request.number("after", 0, integer=True)), _MAX_SEQ)
-            since = min(int(request.number("since", 0, integer=True)), _MAX_SEQ)
-            wait_s = min(request.number("waitSeconds", 0.0), MAX_WAIT_S)
-            with self.long_polls.slot(wait_s) as may_wait_s:
+            after, since = request.seq("after"), request.seq("since")
+            with self.long_polls.slot(request.wait_s()) as may_wait_s:
                 found, marks = self.board.wait_for_changes(after, since, limit, may_wait_s)
             # Marks past the records: the database was replaced; the page starts over.
             reset = after > marks.seq or since > marks.ordinal
