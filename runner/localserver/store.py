@@ -108,11 +108,15 @@ class Store:
                     )
         return stored_now
 
-    def catalog(self, namespace: str) -> list[dict[str, Any]]:
+    def catalog(self, namespace: str | None = None) -> list[dict[str, Any]]:
+        """The definitions published in `namespace` by name, or in all by namespace and name."""
         with self._read() as db:
-            rows = db.execute(
-                "SELECT definition FROM catalog WHERE namespace = ? ORDER BY name", (namespace,)
-            )
+            if namespace is None:
+                rows = db.execute("SELECT definition FROM catalog ORDER BY namespace, name")
+            else:
+                rows = db.execute(
+                    "SELECT definition FROM catalog WHERE namespace = ? ORDER BY name", (namespace,)
+                )
             return [d for r in rows if isinstance(d := stored(r["definition"]), dict)]
 
     def definition(self, namespace: str, name: str) -> dict[str, Any] | None:

@@ -110,6 +110,14 @@ def test_remove_previous_tasks(store: Store) -> None:
     assert len(store.catalog("other")) == 1, "another namespace is left alone"
 
 
+def test_catalog_of_every_namespace(store: Store) -> None:
+    store.publish_catalog("sample", [SIMPLE, DOUBLE])
+    store.publish_catalog("other", [{**SIMPLE, "namespace": "other"}])
+    every = [(d["namespace"], d["name"]) for d in store.catalog()]
+    assert every == [("other", "simple"), ("sample", "double"), ("sample", "simple")]
+    assert [d["name"] for d in store.catalog("sample")] == ["double", "simple"]
+
+
 # -- queue -----------------------------------------------------------------------
 
 

@@ -94,12 +94,6 @@ class Board:
         )
         return view
 
-    def catalog(self) -> list[dict[str, Any]]:
-        """Every published task definition, by namespace and name."""
-        with self._store.read() as db:
-            rows = db.execute("SELECT definition FROM catalog ORDER BY namespace, name")
-            return [d for r in rows if isinstance(d := stored(r["definition"]), dict)]
-
     def chart(self, minutes: int) -> dict[str, Any]:
         now = datetime.now(UTC)
         cutoff = iso(now - timedelta(minutes=minutes))

@@ -71,7 +71,7 @@ class Cockpit:
         return 200, {**view, "now": utc_now()}
 
     def catalog(self, request: Request) -> Reply:
-        return 200, {"tasks": self.board.catalog()}
+        return 200, {"tasks": self.store.catalog()}
 
     def submit(self, request: Request) -> Reply:
         namespace, name, inputs, timeout_ms = bodies.submission(
