@@ -54,8 +54,7 @@ class Store:
     def __init__(self, path: Path) -> None:
         self.path = path
         self._database = Database(path, SCHEMA)
-        self._read = self._database.read
-        self.read = self._database.read  # for read-only queries elsewhere (the cockpit's)
+        self.read = self._database.read  # read-only queries, here and in the cockpit
         self._write = self._database.write
         self._new_status = threading.Condition()
         self._status_count = 0
@@ -110,7 +109,7 @@ class Store:
 
     def catalog(self, namespace: str | None = None) -> list[dict[str, Any]]:
         """The definitions published in `namespace` by name, or in all by namespace and name."""
-        with self._read() as db:
+        with self.read() as db:
             if namespace is None:
                 rows = db.execute("SELECT definition FROM catalog ORDER BY namespace, name")
             else:
@@ -120,7 +119,7 @@ class Store:
             return [d for r in rows if isinstance(d := stored(r["definition"]), dict)]
 
     def definition(self, namespace: str, name: str) -> dict[str, Any] | None:
-        with self._read() as db:
+        with self.read() as db:
             row = db.execute(
                 "SELECT definition FROM catalog WHERE namespace = ? AND name = ?", (namespace, name)
             ).fetchone()
@@ -171,7 +170,7 @@ class Store:
 
     def instance_view(self, instance_id: str) -> dict[str, Any] | None:
         """The instance, its state, whether it was cancelled and its statuses, or None."""
-        with self._read() as db:
+        with self.read() as db:
             row = db.execute("SELECT * FROM instances WHERE id = ?", (instance_id,)).fetchone()
             if row is None:
                 return None
@@ -200,7 +199,7 @@ class Store:
 
     def is_cancelled(self, instance_id: str, namespace: str | None = None) -> bool | None:
         """None when no such instance (in that namespace, if given)."""
-        with self._read() as db:
+        with self.read() as db:
             row = db.execute(
                 "SELECT namespace, cancelled FROM instances WHERE id = ?", (instance_id,)
             ).fetchone()
@@ -274,7 +273,7 @@ class Store:
 
     def _statuses_after(self, after: int, limit: int) -> list[dict[str, Any]]:
         try:
-            with self._read() as db:
+            with self.read() as db:
                 rows = db.execute(
                     "SELECT * FROM statuses WHERE seq > ? ORDER BY seq LIMIT ?", (after, limit)
                 )
