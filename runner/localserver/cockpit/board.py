@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, NamedTuple
 
 from runner.core.catalog import normalize_values
-from runner.localserver.cockpit.views import chart, task_summary
+from runner.localserver.cockpit.views import chart, shown_state, task_summary
 from runner.localserver.jsontext import stored
 from runner.localserver.records import iso, status_record
 from runner.localserver.store import Store
@@ -99,7 +99,9 @@ class Board:
         cutoff = iso(now - timedelta(minutes=minutes))
         with self._store.read() as db:
             rows = db.execute(_ENDED, (cutoff,)).fetchall()
-            counts = {r["state"]: int(r["n"]) for r in db.execute(_WAITING)}
+            states = {"Queued": 0, "InProgress": 0}
+            for r in db.execute(_WAITING):  # Taken is shown as InProgress
+                states[shown_state(r["state"])] += int(r["n"])
         ended = (
             {
                 "namespace": r["namespace"],
@@ -110,8 +112,6 @@ class Board:
             }
             for r in rows
         )
-        states = {"Queued": counts.get("Queued", 0)}
-        states["InProgress"] = counts.get("Taken", 0) + counts.get("InProgress", 0)
         return {**chart(ended, now, minutes), "states": states}
 
     def _summaries(self, query: str, parameters: Any) -> list[dict[str, Any]]:
