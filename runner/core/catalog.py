@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 from runner.core.errors import ConfigError
@@ -134,8 +135,16 @@ class TaskRoute:
 
     image: str
     definition: Mapping[str, Any]
-    input_schema: Mapping[str, Any] = field(repr=False)
-    output_schema: Mapping[str, Any] = field(repr=False)
+
+    @cached_property
+    def input_schema(self) -> Mapping[str, Any]:
+        """JSON Schema of the task's inputs object, derived from its definition."""
+        return parameters_schema(self.definition.get("inputs"))
+
+    @cached_property
+    def output_schema(self) -> Mapping[str, Any]:
+        """JSON Schema of the task's outputs object, derived from its definition."""
+        return parameters_schema(self.definition.get("outputs"))
 
     @property
     def namespace(self) -> str:
@@ -208,12 +217,4 @@ def routes_from_label(
             f"image {image}: label {CATALOG_LABEL} is not valid JSON: {exc}"
         ) from None
     check(catalog, f"image {image}: label {CATALOG_LABEL}")
-    return [
-        TaskRoute(
-            image=image,
-            definition=definition,
-            input_schema=parameters_schema(definition.get("inputs")),
-            output_schema=parameters_schema(definition.get("outputs")),
-        )
-        for definition in catalog
-    ]
+    return [TaskRoute(image, definition) for definition in catalog]
