@@ -13,7 +13,7 @@ from typing import Any
 
 from runner.contracts import Contracts
 from runner.contracts.validation import joined
-from runner.core.catalog import CATALOG_LABEL, routes_from_label
+from runner.core.catalog import CATALOG_LABEL, routes
 from runner.core.conformance import Problem
 from runner.core.errors import ConfigError
 from runner.core.examples import EXAMPLES_LABEL, example_route, examples_from
@@ -36,12 +36,12 @@ def parse_examples(text: str, catalog: Sequence[Mapping[str, Any]]) -> list[dict
     if problem:
         raise ExamplesError(problem)
     try:
-        label = {CATALOG_LABEL: json.dumps(list(catalog))}
-        routes = routes_from_label("(being built)", label, contracts.check_catalog)
+        contracts.check_catalog(list(catalog), f"image (being built): label {CATALOG_LABEL}")
     except ConfigError as exc:
         raise ExamplesError(str(exc)) from None
+    tasks = routes("(being built)", catalog)
     for example in examples_from(examples):
-        found = example_route(example, routes)
+        found = example_route(example, tasks)
         if isinstance(found, Problem):
             raise ExamplesError(str(found))
     result: list[dict[str, Any]] = examples

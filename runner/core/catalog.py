@@ -217,4 +217,9 @@ def routes_from_label(
             f"image {image}: label {CATALOG_LABEL} is not valid JSON: {exc}"
         ) from None
     check(catalog, f"image {image}: label {CATALOG_LABEL}")
-    return [TaskRoute(image, definition) for definition in catalog]
+    return routes(image, catalog)
+
+
+def routes(image: str, definitions: Iterable[Mapping[str, Any]]) -> list[TaskRoute]:
+    """The tasks of an image's catalog, already checked against the schema."""
+    return [TaskRoute(image, definition) for definition in definitions]
