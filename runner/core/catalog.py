@@ -14,12 +14,13 @@ from functools import cached_property
 from typing import Any
 
 from runner.core.errors import ConfigError
+from runner.core.protocol import NUMERIC_STRING
 
 CATALOG_LABEL = "xc-scenario.catalog"
 TYPE_ANNOTATION_SUFFIXES = ("#type", "#subtype")
 
 _INTEGER_TEXT = r"^\s*[-+]?[0-9]+\s*$"
-_NUMBER_TEXT = r"^\s*[-+]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][-+]?[0-9]+)?\s*$"
+_NUMBER_TEXT = f"^{NUMERIC_STRING.pattern}$"
 _BOOLEAN_TEXT = r"^(true|false|True|False|TRUE|FALSE)$"
 
 # baseType (lower-cased) -> the JSON Schema of one value. Numbers and booleans
