@@ -21,6 +21,7 @@ from jsonschema.protocols import Validator
 from runner.core.catalog import TaskRoute, value_schema
 from runner.core.conformance import Problem
 from runner.core.errors import ConfigError, TaskRejected
+from runner.core.text import clip, short
 
 SCHEMA_FILES = (
     "catalog.schema.json",
@@ -67,16 +68,8 @@ def located(error: ValidationError, noun: str) -> Problem:
     if isinstance(refused, Mapping) and list(refused) == ["required"]:
         return Problem(where, f"must not have {', '.join(repr(n) for n in refused['required'])}")
     if error.validator in ("anyOf", "oneOf", "type") and "title" in schema:
-        return Problem(where, f"{_short(instance)} is not {schema['title']}")
-    return Problem(where, _clip(error.message))
-
-
-def _clip(text: str, limit: int = 200) -> str:
-    return text if len(text) <= limit else text[: limit - 3] + "..."
-
-
-def _short(value: Any) -> str:
-    return _clip(repr(value), 80)
+        return Problem(where, f"{short(instance)} is not {schema['title']}")
+    return Problem(where, clip(error.message, 200))
 
 
 def problem_list(validator: Validator, instance: Any, noun: str) -> list[Problem]:
