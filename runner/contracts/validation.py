@@ -46,11 +46,6 @@ def _location(error: ValidationError, noun: str) -> str:
     return f"{noun}{path}" if path else noun
 
 
-def describe(error: ValidationError, noun: str) -> str:
-    """One sentence naming where the error is and what is wrong."""
-    return str(located(error, noun))
-
-
 def located(error: ValidationError, noun: str) -> Problem:
     """Where the error is (`noun[0].field`) and what is wrong."""
     schema: Mapping[str, Any] = error.schema if isinstance(error.schema, Mapping) else {}
