@@ -158,10 +158,11 @@ class Contracts:
 
     def task_inputs(self, route: TaskRoute, input_data: Mapping[str, Any] | None) -> dict[str, Any]:
         """The inputs a task container receives; TaskRejected names what is wrong."""
-        problem = joined(self.input_problems(route, input_data))
+        values = route.inputs_from(input_data)
+        problem = problems(_derived(route.input_schema), values, "input")
         if problem:
             raise TaskRejected(f"invalid inputs for {route.namespace}/{route.name}: {problem}")
-        return route.inputs_from(input_data)
+        return values
 
     def input_problems(
         self, route: TaskRoute, input_data: Mapping[str, Any] | None
