@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
+from functools import cache
 from typing import Any
 
 from runner.contracts import Contracts
@@ -25,13 +26,19 @@ class ExamplesError(ValueError):
     """The examples are not valid; the message says where and why."""
 
 
+@cache
+def _contracts() -> Contracts:
+    """The schemas, read once for every image built."""
+    return Contracts()
+
+
 def parse_examples(text: str, catalog: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
     """The examples of examples.json; ExamplesError unless valid for this catalog."""
     try:
         examples = json.loads(text)
     except ValueError as exc:
         raise ExamplesError(f"the examples are not JSON: {exc}") from None
-    contracts = Contracts()
+    contracts = _contracts()
     problem = joined(contracts.examples_problems(examples))
     if problem:
         raise ExamplesError(problem)
