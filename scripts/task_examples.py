@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
+from functools import cache
 from typing import Any
 
 from runner.contracts import Contracts
 from runner.contracts.validation import joined
-from runner.core.catalog import CATALOG_LABEL, routes_from_label
+from runner.core.catalog import CATALOG_LABEL, routes
 from runner.core.conformance import Problem
 from runner.core.errors import ConfigError
 from runner.core.examples import EXAMPLES_LABEL, example_route, examples_from
@@ -25,23 +26,29 @@ class ExamplesError(ValueError):
     """The examples are not valid; the message says where and why."""
 
 
+@cache
+def _contracts() -> Contracts:
+    """The schemas, read once for every image built."""
+    return Contracts()
+
+
 def parse_examples(text: str, catalog: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
     """The examples of examples.json; ExamplesError unless valid for this catalog."""
     try:
         examples = json.loads(text)
     except ValueError as exc:
         raise ExamplesError(f"the examples are not JSON: {exc}") from None
-    contracts = Contracts()
+    contracts = _contracts()
     problem = joined(contracts.examples_problems(examples))
     if problem:
         raise ExamplesError(problem)
     try:
-        label = {CATALOG_LABEL: json.dumps(list(catalog))}
-        routes = routes_from_label("(being built)", label, contracts.check_catalog)
+        contracts.check_catalog(list(catalog), f"image (being built): label {CATALOG_LABEL}")
     except ConfigError as exc:
         raise ExamplesError(str(exc)) from None
+    tasks = routes("(being built)", catalog)
     for example in examples_from(examples):
-        found = example_route(example, routes)
+        found = example_route(example, tasks)
         if isinstance(found, Problem):
             raise ExamplesError(str(found))
     result: list[dict[str, Any]] = examples

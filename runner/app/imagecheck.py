@@ -11,7 +11,7 @@ from functools import partial
 from typing import Any
 
 from runner.app.oneshot import OneShot
-from runner.core.catalog import CATALOG_LABEL, Catalog, TaskRoute, routes_from_label
+from runner.core.catalog import CATALOG_LABEL, Catalog, TaskRoute, routes
 from runner.core.conformance import Problem, ProtocolChecks, Violation, protocol_violations
 from runner.core.errors import ConfigError
 from runner.core.examples import EXAMPLES_LABEL, Example, example_route, examples_from, mismatches
@@ -84,13 +84,9 @@ def _catalog(oneshot: OneShot, text: str | None, report: ImageReport) -> Catalog
     report.problems += oneshot.contracts.catalog_problems(document)
     if report.problems:
         return None
-    catalog = Catalog(routes_from_label(report.image, {CATALOG_LABEL: str(text)}, _checked))
+    catalog = Catalog(routes(report.image, document))
     report.tasks = len(catalog)
     return catalog
-
-
-def _checked(catalog: Any, source: str) -> None:
-    """The catalog was checked already, its problems all reported."""
 
 
 def _examples(oneshot: OneShot, text: str, report: ImageReport) -> list[Example]:

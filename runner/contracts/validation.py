@@ -21,6 +21,7 @@ from jsonschema.protocols import Validator
 from runner.core.catalog import TaskRoute, value_schema
 from runner.core.conformance import Problem
 from runner.core.errors import ConfigError, TaskRejected
+from runner.core.text import clip, short
 
 SCHEMA_FILES = (
     "catalog.schema.json",
@@ -45,11 +46,6 @@ def _location(error: ValidationError, noun: str) -> str:
     return f"{noun}{path}" if path else noun
 
 
-def describe(error: ValidationError, noun: str) -> str:
-    """One sentence naming where the error is and what is wrong."""
-    return str(located(error, noun))
-
-
 def located(error: ValidationError, noun: str) -> Problem:
     """Where the error is (`noun[0].field`) and what is wrong."""
     schema: Mapping[str, Any] = error.schema if isinstance(error.schema, Mapping) else {}
@@ -67,16 +63,8 @@ def located(error: ValidationError, noun: str) -> Problem:
     if isinstance(refused, Mapping) and list(refused) == ["required"]:
         return Problem(where, f"must not have {', '.join(repr(n) for n in refused['required'])}")
     if error.validator in ("anyOf", "oneOf", "type") and "title" in schema:
-        return Problem(where, f"{_short(instance)} is not {schema['title']}")
-    return Problem(where, _clip(error.message))
-
-
-def _clip(text: str, limit: int = 200) -> str:
-    return text if len(text) <= limit else text[: limit - 3] + "..."
-
-
-def _short(value: Any) -> str:
-    return _clip(repr(value), 80)
+        return Problem(where, f"{short(instance)} is not {schema['title']}")
+    return Problem(where, clip(error.message, 200))
 
 
 def problem_list(validator: Validator, instance: Any, noun: str) -> list[Problem]:
@@ -170,10 +158,11 @@ class Contracts:
 
     def task_inputs(self, route: TaskRoute, input_data: Mapping[str, Any] | None) -> dict[str, Any]:
         """The inputs a task container receives; TaskRejected names what is wrong."""
-        problem = joined(self.input_problems(route, input_data))
+        values = route.inputs_from(input_data)
+        problem = problems(_derived(route.input_schema), values, "input")
         if problem:
             raise TaskRejected(f"invalid inputs for {route.namespace}/{route.name}: {problem}")
-        return route.inputs_from(input_data)
+        return values
 
     def input_problems(
         self, route: TaskRoute, input_data: Mapping[str, Any] | None

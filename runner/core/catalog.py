@@ -9,16 +9,18 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 from runner.core.errors import ConfigError
+from runner.core.protocol import NUMERIC_STRING
 
 CATALOG_LABEL = "xc-scenario.catalog"
 TYPE_ANNOTATION_SUFFIXES = ("#type", "#subtype")
 
 _INTEGER_TEXT = r"^\s*[-+]?[0-9]+\s*$"
-_NUMBER_TEXT = r"^\s*[-+]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][-+]?[0-9]+)?\s*$"
+_NUMBER_TEXT = f"^{NUMERIC_STRING.pattern}$"
 _BOOLEAN_TEXT = r"^(true|false|True|False|TRUE|FALSE)$"
 
 # baseType (lower-cased) -> the JSON Schema of one value. Numbers and booleans
@@ -134,8 +136,16 @@ class TaskRoute:
 
     image: str
     definition: Mapping[str, Any]
-    input_schema: Mapping[str, Any] = field(repr=False)
-    output_schema: Mapping[str, Any] = field(repr=False)
+
+    @cached_property
+    def input_schema(self) -> Mapping[str, Any]:
+        """JSON Schema of the task's inputs object, derived from its definition."""
+        return parameters_schema(self.definition.get("inputs"))
+
+    @cached_property
+    def output_schema(self) -> Mapping[str, Any]:
+        """JSON Schema of the task's outputs object, derived from its definition."""
+        return parameters_schema(self.definition.get("outputs"))
 
     @property
     def namespace(self) -> str:
@@ -208,12 +218,9 @@ def routes_from_label(
             f"image {image}: label {CATALOG_LABEL} is not valid JSON: {exc}"
         ) from None
     check(catalog, f"image {image}: label {CATALOG_LABEL}")
-    return [
-        TaskRoute(
-            image=image,
-            definition=definition,
-            input_schema=parameters_schema(definition.get("inputs")),
-            output_schema=parameters_schema(definition.get("outputs")),
-        )
-        for definition in catalog
-    ]
+    return routes(image, catalog)
+
+
+def routes(image: str, definitions: Iterable[Mapping[str, Any]]) -> list[TaskRoute]:
+    """The tasks of an image's catalog, already checked against the schema."""
+    return [TaskRoute(image, definition) for definition in definitions]

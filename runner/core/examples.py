@@ -15,6 +15,7 @@ from typing import Any
 from runner.core.catalog import TaskRoute
 from runner.core.conformance import Problem
 from runner.core.model import TaskStatus
+from runner.core.text import clip
 
 EXAMPLES_LABEL = "xc-scenario.examples"
 
@@ -119,5 +120,4 @@ def same_json(a: Any, b: Any) -> bool:
 
 
 def _show(value: Any) -> str:
-    text = json.dumps(value, ensure_ascii=False)
-    return text if len(text) <= 200 else text[:197] + "..."
+    return clip(json.dumps(value, ensure_ascii=False), 200)

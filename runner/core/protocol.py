@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from runner.core.jsoncheck import first_problem, loads, pruned
+from runner.core.text import short
 
 PROTOCOL_VERSION = 1
 MESSAGE_TYPES = frozenset({"notify", "result"})
@@ -191,7 +192,5 @@ def progress_value(value: Any) -> tuple[str | None, str | None]:
     elif isinstance(value, str) and NUMERIC_STRING.fullmatch(value):
         number = float(value)
     if number is None or not 0 <= number <= 1:  # the comparison is also false for NaN
-        shown = repr(value)
-        shown = shown if len(shown) <= 80 else shown[:77] + "..."
-        return None, f"{shown} is not {PROGRESS_IS}"
+        return None, f"{short(value)} is not {PROGRESS_IS}"
     return (value.strip() if isinstance(value, str) else str(float(number))), None

@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass, field
+from functools import cached_property
 
 # Where a task finds its secrets: the convention of Docker and Swarm secrets.
 SECRETS_MOUNT = "/run/secrets"
@@ -49,7 +50,7 @@ class SecretSnapshot:
 
     files: tuple[tuple[str, bytes], ...] = field(default=(), repr=False)
 
-    @property
+    @cached_property
     def version(self) -> str:
         if not self.files:
             return ""

@@ -10,6 +10,8 @@ which are not Unicode text and cannot be encoded as UTF-8, and control character
   command that prints task text goes through it (runner/cli/output.py `say`, and
   the log's text formatter, runner/ops/logs.py); `printable_json` is the same for a
   JSON value printed as JSON (exec's outputs).
+- `clip` cuts a text to a length for a message, `short` a value's repr: a message
+  never echoes a whole value.
 """
 
 from __future__ import annotations
@@ -85,3 +87,13 @@ def _json_escape(ch: str) -> str:
         return f"\\u{code:04x}"
     code -= 0x10000  # a UTF-16 surrogate pair, as JSON writes characters past U+FFFF
     return f"\\u{0xD800 + (code >> 10):04x}\\u{0xDC00 + (code & 0x3FF):04x}"
+
+
+def clip(text: str, limit: int) -> str:
+    """`text`, or its first `limit` - 3 characters and "..." when it is over `limit`."""
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def short(value: Any) -> str:
+    """`repr(value)` clipped to 80 characters."""
+    return clip(repr(value), 80)

@@ -134,31 +134,30 @@ class DockerEngine:
             self._remove(container_id)
 
     def image_labels(self, image: str) -> Mapping[str, str]:
-        try:
-            with self.call(f"cannot inspect image {image}"):
-                info = self._api.inspect_image(image)
-        except (ImageNotFound, NotFound):
-            raise ConfigError(f"image {image} not found in the engine (build it first)") from None
+        info = self._inspect(image, f"image {image} not found in the engine (build it first)")
         labels: Mapping[str, str] = (info.get("Config") or {}).get("Labels") or {}
         return labels
 
     def image_id(self, image: str) -> str:
         """The ID of the image `image` names now (a tag moves when the image is rebuilt)."""
-        try:
-            with self.call(f"cannot inspect image {image}"):
-                image_id: str = self._api.inspect_image(image)["Id"]
-        except (ImageNotFound, NotFound):
-            raise ConfigError(f"image {image} not found in the engine (build it first)") from None
+        info = self._inspect(image, f"image {image} not found in the engine (build it first)")
+        image_id: str = info["Id"]
         return image_id
 
     def image_digests(self, image: str) -> list[str]:
         """The image's RepoDigests (`repository@sha256:...`): empty if never pulled or pushed."""
+        info = self._inspect(image, f"image {image} not found in the engine")
+        digests: list[str] = info.get("RepoDigests") or []
+        return digests
+
+    def _inspect(self, image: str, missing: str) -> Mapping[str, Any]:
+        """The engine's description of the image; ConfigError saying `missing` if it has none."""
         try:
             with self.call(f"cannot inspect image {image}"):
-                digests: list[str] = self._api.inspect_image(image).get("RepoDigests") or []
+                info: Mapping[str, Any] = self._api.inspect_image(image)
         except (ImageNotFound, NotFound):
-            raise ConfigError(f"image {image} not found in the engine") from None
-        return digests
+            raise ConfigError(missing) from None
+        return info
 
     def remove_container(self, container_id: str) -> None:
         """Remove one container, running or not; again later if the engine does not answer."""

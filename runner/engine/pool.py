@@ -89,7 +89,6 @@ class ContainerPool:
         """Start refilling, from these image IDs (those the catalogs were read from)."""
         for image, image_id in image_ids.items():
             self._act(self._machine.resolved(image, image_id))
-            self._check(image, resolve=False)
         self._remover.start()
         self._thread.start()
 
@@ -202,12 +201,11 @@ class ContainerPool:
         for image in images:
             self._check(image)
 
-    def _check(self, image: str, *, resolve: bool = True) -> None:
+    def _check(self, image: str) -> None:
         """Whether the image's tag moved, or its secrets changed (failures: its next creation
         or hand-out says so)."""
         try:
-            if resolve:
-                self._resolve(image)
+            self._resolve(image)
             self._read_secrets(image, self._sources.get(image, ()))
         except EngineError as exc:
             log.debug("warm pool: cannot check image %s: %s", image, exc)

@@ -8,12 +8,12 @@ is checked for its own type and range.
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Mapping
 from typing import Any
 
 from runner.contracts import Contracts
 from runner.core.errors import ConfigError
+from runner.core.protocol import NUMERIC_STRING
 from runner.localserver.errors import HttpError, quoted
 
 _MAX_INT32 = 2**31 - 1
@@ -22,7 +22,6 @@ MAX_TIMEOUT_MS = _MAX_INT32
 MAX_MESSAGE_CHARS = 64 * 1024  # the runner cuts messages at 16 KiB
 MAX_INSTANCE_ID_CHARS = 200
 _MAX_INT64 = 2**63 - 1
-_PROGRESS_TEXT = re.compile(r"\s*[-+]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][-+]?[0-9]+)?\s*")
 _SUBMIT_FIELDS = ("namespace", "name", "inputData", "timeOutInMillis")
 
 
@@ -56,7 +55,7 @@ def _progress(value: Any) -> None:
         return
     number = value
     if isinstance(value, str):
-        number = float(value) if _PROGRESS_TEXT.fullmatch(value) and len(value) <= 64 else None
+        number = float(value) if NUMERIC_STRING.fullmatch(value) and len(value) <= 64 else None
     if number is None or not math.isfinite(number) or not 0 <= number <= 1:
         raise HttpError(
             400,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-_QUOTED_MAX = 80
+from runner.core.text import short
 
 
 class HttpError(Exception):
@@ -19,7 +19,5 @@ class HttpError(Exception):
         self.extra = dict(extra or {})
 
 
-def quoted(value: Any) -> str:
-    """`repr(value)`, cut to a short length: error messages never echo a whole upload."""
-    text = repr(value)
-    return text if len(text) <= _QUOTED_MAX else text[: _QUOTED_MAX - 3] + "..."
+# `repr(value)`, cut to a short length: error messages never echo a whole upload.
+quoted = short

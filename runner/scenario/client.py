@@ -99,14 +99,11 @@ class PlatformClient:
             body=list(definitions),
         )
 
-    def poll(self, namespace: str, name: str | None = None) -> Mapping[str, Any] | None:
+    def poll(self, namespace: str) -> Mapping[str, Any] | None:
         """A task instance taken off the queue, or None when the queue is empty."""
-        params = {"catalogTaskDefinitionName": name} if name else None
         what = f"polling {namespace}"
         response = self._post(
-            what,
-            f"/polling/api/namespaces/{quote(namespace, safe='')}/task-instances/poll",
-            params=params,
+            what, f"/polling/api/namespaces/{quote(namespace, safe='')}/task-instances/poll"
         )
         if response.status_code == 204 or not response.content:
             return None

@@ -107,9 +107,6 @@ class StatusSender:
     def pending(self) -> int:
         return self._outbox.pending()
 
-    def alive(self) -> bool:
-        return self._thread.is_alive()
-
     def trouble(self, stuck_after_s: float) -> str | None:
         """Why the sender thread is not alive (not started, ended, stuck), or None."""
         if not self._thread.is_alive():

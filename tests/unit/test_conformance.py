@@ -8,17 +8,12 @@ from typing import Any
 import pytest
 
 from runner.contracts import Contracts
-from runner.core.catalog import TaskRoute, parameters_schema
+from runner.core.catalog import TaskRoute
 from runner.core.conformance import Problem, ProtocolChecks, Violation, protocol_violations
 
 CONTRACTS = Contracts()
 OUTPUTS = [{"name": "count", "baseType": "Integer"}, {"name": "label", "baseType": "String"}]
-ROUTE = TaskRoute(
-    image="img",
-    definition={"namespace": "n", "name": "t", "outputs": OUTPUTS},
-    input_schema=parameters_schema([]),
-    output_schema=parameters_schema(OUTPUTS),
-)
+ROUTE = TaskRoute(image="img", definition={"namespace": "n", "name": "t", "outputs": OUTPUTS})
 CHECKS = ProtocolChecks(
     message=CONTRACTS.message_problems,
     outputs=lambda outputs: CONTRACTS.output_problems(ROUTE, outputs),

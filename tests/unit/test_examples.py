@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from runner.contracts import Contracts
-from runner.core.catalog import TaskRoute, parameters_schema
+from runner.core.catalog import TaskRoute
 from runner.core.conformance import Problem
 from runner.core.examples import (
     Example,
@@ -23,9 +23,7 @@ CONTRACTS = Contracts()
 
 
 def route(namespace: str, name: str) -> TaskRoute:
-    return TaskRoute(
-        "img", {"namespace": namespace, "name": name}, parameters_schema([]), parameters_schema([])
-    )
+    return TaskRoute("img", {"namespace": namespace, "name": name})
 
 
 ROUTES = [route("a", "add"), route("a", "sub"), route("b", "sub")]

@@ -13,7 +13,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from runner.contracts import Contracts
-from runner.core.catalog import TaskRoute, parameters_schema
+from runner.core.catalog import TaskRoute
 from runner.core.conformance import Problem
 
 _NOUN = "input"  # how Contracts names the inputs object in its problems
@@ -21,12 +21,7 @@ _NOUN = "input"  # how Contracts names the inputs object in its problems
 
 def route_of(definition: Mapping[str, Any]) -> TaskRoute:
     """The task as the runner routes it, from its published definition."""
-    return TaskRoute(
-        image="(the published catalog)",
-        definition=definition,
-        input_schema=parameters_schema(definition.get("inputs")),
-        output_schema=parameters_schema(definition.get("outputs")),
-    )
+    return TaskRoute("(the published catalog)", definition)
 
 
 def input_problems(
