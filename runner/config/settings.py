@@ -31,6 +31,7 @@ from runner.config.options import (
 from runner.config.policy import POLICY_OPTIONS, PolicyFile, build_policies, read_policy_file
 from runner.core.errors import ConfigError
 from runner.core.policy import PolicyTable
+from runner.core.pulling import DEFAULT_PULL_INTERVAL_S
 
 DEFAULT_CANCEL_URL = (
     "/polling/api/Cancelled?catalogTaskDefinitionNamespace={namespace}&taskInstanceId={id}"
@@ -90,7 +91,7 @@ class RunnerSettings:
     cancel_check_s: float = 5.0
     http_addr: tuple[str, int] | None = None  # the operations listener; None: off
     policies: PolicyTable = field(default_factory=PolicyTable)
-    pull_interval_s: float = 300.0  # with the `always` pull policy
+    pull_interval_s: float = DEFAULT_PULL_INTERVAL_S  # with the `always` pull policy
     # Where the secrets given to task containers are copied (and bind-mounted from).
     secrets_dir: Path = field(default_factory=default_secrets_dir)
 
