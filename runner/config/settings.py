@@ -18,13 +18,13 @@ from pathlib import Path
 
 from runner.config.imageconfig import IMAGE_OPTIONS, PULL_INTERVAL_OPTION
 from runner.config.options import (
+    API_KEY_FILE,
     Option,
     parse_bool,
     parse_host_port,
     parse_positive_float,
     parse_positive_int,
     parse_runner_id,
-    parse_secret_file,
     resolve,
     take_key,
 )
@@ -111,13 +111,7 @@ RUNNER_OPTIONS: tuple[Option, ...] = (
         "server_url", "--server", "XC_SCENARIO_SERVER", str, "base URL of the XC Scenario platform"
     ),
     Option("api_key", "--api-key", "XC_SCENARIO_APIKEY", str, "the platform's API key"),
-    Option(
-        "api_key_file",
-        "--api-key-file",
-        "XC_SCENARIO_APIKEY_FILE",
-        parse_secret_file,
-        "file holding the API key instead (a Docker or Kubernetes secret)",
-    ),
+    API_KEY_FILE,
     Option(
         "concurrency",
         "--concurrency",
