@@ -41,6 +41,14 @@ DEMO_OPTIONS = (PORT, DB)
 CLIENT_OPTIONS = (PORT, KEY, API_KEY_FILE)  # submit, status, watch
 
 
+def local_url(host: str, port: int) -> str:
+    """The base URL of a local server listening on host:port (a wildcard host is reached on
+    127.0.0.1)."""
+    wildcard = host in ("", "0.0.0.0", "::")  # noqa: S104 -- compared, not bound
+    reached = "127.0.0.1" if wildcard else host
+    return f"http://[{reached}]:{port}" if ":" in reached else f"http://{reached}:{port}"
+
+
 @dataclass(frozen=True)
 class LocalSettings:
     host: str = DEFAULT_LOCAL_HOST
@@ -50,10 +58,8 @@ class LocalSettings:
 
     @property
     def url(self) -> str:
-        """Where the commands reach the local server (a wildcard host on 127.0.0.1)."""
-        wildcard = self.host in ("", "0.0.0.0", "::")  # noqa: S104 -- compared, not bound
-        host = "127.0.0.1" if wildcard else self.host
-        return f"http://[{host}]:{self.port}" if ":" in host else f"http://{host}:{self.port}"
+        """Where the commands reach the local server."""
+        return local_url(self.host, self.port)
 
 
 def local_settings(
