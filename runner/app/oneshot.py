@@ -5,14 +5,13 @@ containers are all removed at the end. Nothing is written to disk."""
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
 from runner.app.secrecy import RedactedStatuses, check_secrets, secret_launcher
-from runner.app.signals import stop_on_signals
+from runner.app.signals import StopFlag, stop_on_signals
 from runner.app.startup import check_policies
 from runner.config.oneshot import OneShotSettings
 from runner.contracts import Contracts
@@ -36,13 +35,6 @@ from runner.worker.executor import ExecutionSettings, Launcher, TaskExecutor
 log = logging.getLogger(__name__)
 
 _POOL_SIZE = 4  # one task at a time: its container, a stop, a health check, a spare
-
-
-class StopFlag(threading.Event):
-    """Set by SIGTERM/SIGINT: the running task is stopped, and the run ends."""
-
-    def request_stop(self) -> None:
-        self.set()
 
 
 class RecordingContainer:
