@@ -10,9 +10,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from runner.app.secrecy import RedactedStatuses, check_secrets, secret_launcher
+from runner.app.secrecy import redacting
 from runner.app.signals import StopFlag, stop_on_signals
-from runner.app.startup import check_policies
+from runner.app.startup import execution_settings, task_secrets
 from runner.config.oneshot import OneShotSettings
 from runner.contracts import Contracts
 from runner.core.catalog import Catalog, routes_from_label
@@ -30,7 +30,7 @@ from runner.engine.interface import (
     ExitInfo,
 )
 from runner.worker.delivery import StatusSink
-from runner.worker.executor import ExecutionSettings, Launcher, TaskExecutor
+from runner.worker.executor import Launcher, TaskExecutor
 
 log = logging.getLogger(__name__)
 
@@ -115,9 +115,7 @@ class OneShot:
         self.engine = engine
         self.contracts = contracts
         self.stop = StopFlag()
-        check_policies(settings.policies, engine)
-        self.secrets = secret_launcher(engine, settings.secrets_dir, settings.runner_id)
-        self.has_secrets = check_secrets(settings.policies, self.secrets.reader, self.secrets.files)
+        self.secrets, self.has_secrets = task_secrets(settings, engine)
 
     def policy(self, image: str) -> TaskPolicy:
         return self.settings.policies.for_image(image)
@@ -144,13 +142,8 @@ class OneShot:
             catalog=catalog,
             engine=launcher,
             contracts=self.contracts,
-            statuses=RedactedStatuses(collected) if self.has_secrets else collected,
-            settings=ExecutionSettings(
-                runner_id=self.settings.runner_id,
-                policies=self.settings.policies,
-                exit_grace_s=self.settings.exit_grace_s,
-                stop_grace_s=self.settings.stop_grace_s,
-            ),
+            statuses=redacting(collected, self.has_secrets),
+            settings=execution_settings(self.settings),
         ).execute(instance, self.stop)
         # The executor always ends a task with a terminal status, whatever happens.
         status = collected.terminal or error_status(instance.id, "the task did not end")
