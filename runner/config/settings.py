@@ -33,6 +33,10 @@ from runner.core.errors import ConfigError
 from runner.core.policy import PolicyTable
 from runner.core.pulling import DEFAULT_PULL_INTERVAL_S
 
+# How long a task may run on after its terminal message, and between SIGTERM and SIGKILL.
+DEFAULT_EXIT_GRACE_S = 2.0
+DEFAULT_STOP_GRACE_S = 5.0
+
 DEFAULT_CANCEL_URL = (
     "/polling/api/Cancelled?catalogTaskDefinitionNamespace={namespace}&taskInstanceId={id}"
 )
@@ -79,8 +83,8 @@ class RunnerSettings:
     images: tuple[str, ...]
     concurrency: int = 4
     runner_id: str = field(default_factory=default_runner_id)
-    exit_grace_s: float = 2.0
-    stop_grace_s: float = 5.0
+    exit_grace_s: float = DEFAULT_EXIT_GRACE_S
+    stop_grace_s: float = DEFAULT_STOP_GRACE_S
     drain_timeout_s: float = 25.0  # under Kubernetes' default 30 s termination grace
     http_timeout_s: float = 30.0
     poll_max_interval_s: float = 2.0
