@@ -60,7 +60,6 @@ class Runner:
         self.secrets, self.has_secrets = task_secrets(settings, engine)
         self.puller = image_puller(settings, engine, registry)
         self.images = self._served_images()
-        self.catalog = self.images.catalog
         self.client = PlatformClient(
             settings.server_url, settings.api_key, timeout_s=settings.http_timeout_s
         )
@@ -130,6 +129,11 @@ class Runner:
             observer=self.observer,
         )
 
+    @property
+    def catalog(self) -> Catalog:
+        """The served images' catalog, as it is now."""
+        return self.images.catalog
+
     def ready(self) -> str | None:
         """Why no new task should be taken now, or None."""
         return self.statuses.blocked() or self.engine.trouble()
@@ -181,7 +185,6 @@ class Runner:
     def _catalog_changed(self, catalog: Catalog, namespaces: list[str]) -> None:
         """An image's catalog changed: route and poll with it at once; publish it in the
         background."""
-        self.catalog = catalog
         self.executor.use_catalog(catalog)
         self.worker.use_namespaces(catalog.namespaces)
         if self.metrics is not None:
