@@ -7,7 +7,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from runner.app.secrecy import redacting
@@ -84,19 +84,17 @@ class _RecordingLauncher:
 
 @dataclass
 class Collected:
-    """A status sink that keeps what it is given, and tells another sink if there is one."""
+    """A status sink that keeps the first terminal status it is given, and tells another
+    sink of every status if there is one."""
 
     then: StatusSink | None = None
-    statuses: list[TaskStatus] = field(default_factory=list)
+    terminal: TaskStatus | None = None
 
     def submit(self, status: TaskStatus) -> None:
-        self.statuses.append(status)
+        if status.terminal and self.terminal is None:
+            self.terminal = status
         if self.then is not None:
             self.then.submit(status)
-
-    @property
-    def terminal(self) -> TaskStatus | None:
-        return next((s for s in self.statuses if s.terminal), None)
 
 
 @dataclass(frozen=True)
