@@ -5,15 +5,14 @@ containers are all removed at the end. Nothing is written to disk."""
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
-from runner.app.secrecy import RedactedStatuses, check_secrets, secret_launcher
-from runner.app.signals import stop_on_signals
-from runner.app.startup import check_policies
+from runner.app.secrecy import redacting
+from runner.app.signals import StopFlag, stop_on_signals
+from runner.app.startup import execution_settings, task_secrets
 from runner.config.oneshot import OneShotSettings
 from runner.contracts import Contracts
 from runner.core.catalog import Catalog, routes_from_label
@@ -31,18 +30,11 @@ from runner.engine.interface import (
     ExitInfo,
 )
 from runner.worker.delivery import StatusSink
-from runner.worker.executor import ExecutionSettings, Launcher, TaskExecutor
+from runner.worker.executor import Launcher, TaskExecutor
 
 log = logging.getLogger(__name__)
 
 _POOL_SIZE = 4  # one task at a time: its container, a stop, a health check, a spare
-
-
-class StopFlag(threading.Event):
-    """Set by SIGTERM/SIGINT: the running task is stopped, and the run ends."""
-
-    def request_stop(self) -> None:
-        self.set()
 
 
 class RecordingContainer:
@@ -92,19 +84,17 @@ class _RecordingLauncher:
 
 @dataclass
 class Collected:
-    """A status sink that keeps what it is given, and tells another sink if there is one."""
+    """A status sink that keeps the first terminal status it is given, and tells another
+    sink of every status if there is one."""
 
     then: StatusSink | None = None
-    statuses: list[TaskStatus] = field(default_factory=list)
+    terminal: TaskStatus | None = None
 
     def submit(self, status: TaskStatus) -> None:
-        self.statuses.append(status)
+        if status.terminal and self.terminal is None:
+            self.terminal = status
         if self.then is not None:
             self.then.submit(status)
-
-    @property
-    def terminal(self) -> TaskStatus | None:
-        return next((s for s in self.statuses if s.terminal), None)
 
 
 @dataclass(frozen=True)
@@ -123,9 +113,7 @@ class OneShot:
         self.engine = engine
         self.contracts = contracts
         self.stop = StopFlag()
-        check_policies(settings.policies, engine)
-        self.secrets = secret_launcher(engine, settings.secrets_dir, settings.runner_id)
-        self.has_secrets = check_secrets(settings.policies, self.secrets.reader, self.secrets.files)
+        self.secrets, self.has_secrets = task_secrets(settings, engine)
 
     def policy(self, image: str) -> TaskPolicy:
         return self.settings.policies.for_image(image)
@@ -152,13 +140,8 @@ class OneShot:
             catalog=catalog,
             engine=launcher,
             contracts=self.contracts,
-            statuses=RedactedStatuses(collected) if self.has_secrets else collected,
-            settings=ExecutionSettings(
-                runner_id=self.settings.runner_id,
-                policies=self.settings.policies,
-                exit_grace_s=self.settings.exit_grace_s,
-                stop_grace_s=self.settings.stop_grace_s,
-            ),
+            statuses=redacting(collected, self.has_secrets),
+            settings=execution_settings(self.settings),
         ).execute(instance, self.stop)
         # The executor always ends a task with a terminal status, whatever happens.
         status = collected.terminal or error_status(instance.id, "the task did not end")

@@ -24,11 +24,7 @@ def stuck_after_s(settings: RunnerSettings) -> float:
 
 def catalog_tasks(catalog: Catalog) -> list[tuple[str, str]]:
     """Every (namespace, task) of the catalog: the metrics' bounded label values."""
-    return [
-        (namespace, str(definition["name"]))
-        for namespace in catalog.namespaces
-        for definition in catalog.definitions(namespace)
-    ]
+    return [(route.namespace, route.name) for route in catalog]
 
 
 def build_metrics(settings: RunnerSettings, catalog: Catalog) -> Metrics | None:

@@ -14,9 +14,14 @@ from functools import partial
 from runner.app.images import ServedImages
 from runner.app.operations import build_listener, build_metrics, catalog_tasks, stuck_after_s
 from runner.app.parts import connect_engine, image_puller, pool_targets
-from runner.app.secrecy import RedactedStatuses, check_secrets, secret_launcher
+from runner.app.secrecy import redacting
 from runner.app.signals import stop_on_signals
-from runner.app.startup import INTERRUPTED, check_policies, publish_catalogs
+from runner.app.startup import (
+    INTERRUPTED,
+    execution_settings,
+    publish_catalogs,
+    task_secrets,
+)
 from runner.config.settings import RunnerSettings
 from runner.contracts import Contracts
 from runner.core.backoff import IDLE_POLL_BASE_S, PLATFORM_FAILING, Backoff
@@ -35,7 +40,7 @@ from runner.scenario.queue import PlatformQueue
 from runner.state.store import StateStore
 from runner.worker.cancellation import CancelWatch
 from runner.worker.delivery import StatusSender
-from runner.worker.executor import ExecutionSettings, TaskExecutor
+from runner.worker.executor import TaskExecutor
 from runner.worker.loop import Worker
 
 log = logging.getLogger(__name__)
@@ -52,12 +57,9 @@ class Runner:
         self.settings = settings
         self.engine = engine
         self.contracts = Contracts()
-        check_policies(settings.policies, engine)
-        self.secrets = secret_launcher(engine, settings.secrets_dir, settings.runner_id)
-        self.has_secrets = check_secrets(settings.policies, self.secrets.reader, self.secrets.files)
+        self.secrets, self.has_secrets = task_secrets(settings, engine)
         self.puller = image_puller(settings, engine, registry)
         self.images = self._served_images()
-        self.catalog = self.images.catalog
         self.client = PlatformClient(
             settings.server_url, settings.api_key, timeout_s=settings.http_timeout_s
         )
@@ -107,13 +109,8 @@ class Runner:
             catalog=self.catalog,
             engine=self.pool,
             contracts=self.contracts,
-            statuses=RedactedStatuses(self.statuses) if self.has_secrets else self.statuses,
-            settings=ExecutionSettings(
-                runner_id=self.settings.runner_id,
-                policies=self.settings.policies,
-                exit_grace_s=self.settings.exit_grace_s,
-                stop_grace_s=self.settings.stop_grace_s,
-            ),
+            statuses=redacting(self.statuses, self.has_secrets),
+            settings=execution_settings(self.settings),
             cancellations=self.cancellations,
             handouts=self.state.journal,
             observer=self.observer,
@@ -131,6 +128,11 @@ class Runner:
             ready=self.ready,
             observer=self.observer,
         )
+
+    @property
+    def catalog(self) -> Catalog:
+        """The served images' catalog, as it is now."""
+        return self.images.catalog
 
     def ready(self) -> str | None:
         """Why no new task should be taken now, or None."""
@@ -183,7 +185,6 @@ class Runner:
     def _catalog_changed(self, catalog: Catalog, namespaces: list[str]) -> None:
         """An image's catalog changed: route and poll with it at once; publish it in the
         background."""
-        self.catalog = catalog
         self.executor.use_catalog(catalog)
         self.worker.use_namespaces(catalog.namespaces)
         if self.metrics is not None:

@@ -83,6 +83,11 @@ class RedactedStatuses:
         )
 
 
+def redacting(sink: StatusSink, secrets: bool) -> StatusSink:
+    """`sink`, behind a RedactedStatuses when there are secrets to keep out of it."""
+    return RedactedStatuses(sink) if secrets else sink
+
+
 def _clean(value: Any) -> Any:
     if isinstance(value, str):
         return redacted(value)

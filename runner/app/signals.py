@@ -15,6 +15,14 @@ class Stoppable(Protocol):
         """Safe to call from a signal handler: only sets flags."""
 
 
+class StopFlag(threading.Event):
+    """Set by SIGTERM/SIGINT: what waits on it (a one-shot run's task, the local server)
+    stops."""
+
+    def request_stop(self) -> None:
+        self.set()
+
+
 @contextmanager
 def stop_on_signals(worker: Stoppable) -> Iterator[None]:
     """While inside, SIGTERM/SIGINT ask `worker` to stop (on the main thread only)."""

@@ -1,5 +1,6 @@
-"""What the runner does once at start-up: check its task policies, publish the catalogs
-(also when an image's catalog changed), and say how tasks an earlier run left unfinished end."""
+"""What the runner does once at start-up: check its task policies and secrets, publish the
+catalogs (also when an image's catalog changed), and say how tasks an earlier run left
+unfinished end. `run`, `exec` and `check` start their tasks' side the same way."""
 
 from __future__ import annotations
 
@@ -8,11 +9,17 @@ import threading
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Protocol
 
+from runner.app.secrecy import check_secrets, secret_launcher
+from runner.config.oneshot import OneShotSettings
 from runner.config.policy import loosened
+from runner.config.settings import RunnerSettings
 from runner.core.backoff import PLATFORM_FAILING, Stopped, retry
 from runner.core.catalog import Catalog
 from runner.core.errors import ConfigError, PlatformError
 from runner.core.policy import PolicyTable, TaskPolicy
+from runner.engine.interface import Engine
+from runner.engine.secrets import SecretLauncher
+from runner.worker.executor import ExecutionSettings
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +50,29 @@ def check_policies(policies: PolicyTable, engine: ImageInfo) -> None:
         loose = loosened(policy, reference)
         if loose:
             log.warning("%s task policy loosens the defaults: %s", scope, "; ".join(loose))
+
+
+# The settings of `run`, and of `exec` and `check`: both say how tasks run.
+TaskSettings = RunnerSettings | OneShotSettings
+
+
+def task_secrets(settings: TaskSettings, engine: Engine) -> tuple[SecretLauncher, bool]:
+    """The task policies and every image's secrets checked (ConfigError naming what cannot
+    be used); the launcher that gives each container its image's secrets, and whether any
+    image has secrets."""
+    check_policies(settings.policies, engine)
+    secrets = secret_launcher(engine, settings.secrets_dir, settings.runner_id)
+    return secrets, check_secrets(settings.policies, secrets.reader, secrets.files)
+
+
+def execution_settings(settings: TaskSettings) -> ExecutionSettings:
+    """What the executor needs of the settings."""
+    return ExecutionSettings(
+        runner_id=settings.runner_id,
+        policies=settings.policies,
+        exit_grace_s=settings.exit_grace_s,
+        stop_grace_s=settings.stop_grace_s,
+    )
 
 
 Publish = Callable[[str, Sequence[Mapping[str, Any]]], None]

@@ -15,7 +15,6 @@ from runner.app.oneshot import open_oneshot
 from runner.cli.output import say
 from runner.config.oneshot import oneshot_settings
 from runner.core.errors import EXIT_INTERRUPTED, EXIT_OK
-from runner.core.text import printable
 
 EXIT_FAILED = 1  # an image did not pass
 
@@ -30,7 +29,7 @@ def check(args: argparse.Namespace) -> int:
             say(f"{image}")
             reports.append(check_image(oneshot, image))
             for line in report_lines(reports[-1]):
-                say(f"  {printable(line)}")
+                say(f"  {line}")
     say("")
     for line in table(reports):
         say(line)

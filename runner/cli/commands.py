@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import argparse
 import os
-import signal
-import threading
 
 from runner.app.runner import open_runner
+from runner.app.signals import StopFlag, stop_on_signals
 from runner.config.local import SERVE_OPTIONS, local_settings
 from runner.config.settings import runner_settings
 from runner.core.errors import EXIT_OK
@@ -23,16 +22,10 @@ def run(args: argparse.Namespace) -> int:
 
 def serve(args: argparse.Namespace) -> int:
     settings = local_settings(args, os.environ, SERVE_OPTIONS)
-    stop = threading.Event()
-    previous = {
-        sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGTERM, signal.SIGINT)
-    }
-    try:
-        with LocalServer(
-            settings.db, host=settings.host, port=settings.port, api_key=settings.api_key
-        ):
-            stop.wait()  # the server logs where it listens
-    finally:
-        for sig, old in previous.items():
-            signal.signal(sig, old)
+    stop = StopFlag()
+    with (
+        stop_on_signals(stop),
+        LocalServer(settings.db, host=settings.host, port=settings.port, api_key=settings.api_key),
+    ):
+        stop.wait()  # the server logs where it listens
     return EXIT_OK

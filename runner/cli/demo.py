@@ -11,7 +11,8 @@ from collections.abc import Mapping
 from runner.app.runner import Runner, open_runner
 from runner.cli.local import print_new_statuses, skip_to_end
 from runner.cli.output import say
-from runner.config.local import DEMO_OPTIONS, KEY, KEY_FILE, local_settings
+from runner.config.local import DEMO_OPTIONS, KEY, local_settings
+from runner.config.options import API_KEY_FILE
 from runner.config.settings import runner_settings
 from runner.core.errors import EXIT_OK
 from runner.localserver import LocalServer
@@ -47,7 +48,7 @@ class _Background(threading.Thread):
 
 
 def run_demo(args: argparse.Namespace) -> int:
-    local = local_settings(args, os.environ, (*DEMO_OPTIONS, KEY, KEY_FILE))
+    local = local_settings(args, os.environ, (*DEMO_OPTIONS, KEY, API_KEY_FILE))
     with LocalServer(local.db, port=local.port, api_key=local.api_key) as server:
         say(f"cockpit: {server.cockpit_url} (open it in a browser to watch and submit tasks)")
         say(f"local XC Scenario server listening on {server.url} (API key: {local.api_key})")

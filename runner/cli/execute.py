@@ -20,6 +20,7 @@ from typing import Any
 
 from runner.app.oneshot import OneShot, open_oneshot
 from runner.cli.local import parse_assignments
+from runner.cli.output import say
 from runner.config.oneshot import oneshot_settings
 from runner.core.errors import (
     EXIT_INTERRUPTED,
@@ -30,7 +31,7 @@ from runner.core.errors import (
     UsageError,
 )
 from runner.core.model import TaskInstance, TaskStatus
-from runner.core.text import printable, printable_json
+from runner.core.text import printable_json
 
 EXIT_TASK_ERROR = 1  # the task ended in Error
 
@@ -48,7 +49,9 @@ def _exec(oneshot: OneShot, image: str, namespace: str, task: str, inputs: dict[
     try:
         oneshot.admit(catalog, namespace, task, inputs)
     except TaskRejected as exc:
-        _err(f"xc-runner exec: {exc}")
+        # as given, like main's own errors: the user's command line is not task text
+        sys.stderr.write(f"xc-runner exec: {exc}\n")
+        sys.stderr.flush()
         return EXIT_USAGE
     instance = TaskInstance(f"exec-{uuid.uuid4().hex[:12]}", namespace, task, inputs)
     status = oneshot.run(catalog, instance, Printer()).status
@@ -97,21 +100,16 @@ class Printer:
             sys.stdout.write(printable_json(dict(status.output_values or {})) + "\n")
             sys.stdout.flush()
             if status.message:
-                _err(f"Completed: {printable(status.message)}")
+                say(f"Completed: {status.message}", sys.stderr)
         elif status.status == "Error":
-            level = f" ({printable(status.error_level)})" if status.error_level else ""
-            _err(f"Error{level}: {printable(status.message)}")
+            level = f" ({status.error_level})" if status.error_level else ""
+            say(f"Error{level}: {status.message}", sys.stderr)
         else:
-            _err(f"[{_percent(status.progress)}] {printable(status.message)}")
+            say(f"[{_percent(status.progress)}] {status.message}", sys.stderr)
 
 
 def _percent(progress: str | None) -> str:
     try:
         return f"{float(progress or ''):4.0%}"
     except ValueError:
-        return "    " if not progress else printable(progress)
-
-
-def _err(line: str) -> None:
-    sys.stderr.write(line + "\n")
-    sys.stderr.flush()
+        return progress or "    "

@@ -13,14 +13,15 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, TextIO
 
 from runner.core.text import printable
 
 
-def say(line: str) -> None:
-    """One line of user-facing output, made printable; logs go to stderr."""
-    stream = sys.stdout
+def say(line: str, stream: TextIO | None = None) -> None:
+    """One line of user-facing output, made printable, on stdout (or `stream`); logs go to
+    stderr."""
+    stream = sys.stdout if stream is None else stream
     encoding = getattr(stream, "encoding", None) or "utf-8"
     text = printable(line).encode(encoding, "backslashreplace").decode(encoding)
     stream.write(text + "\n")

@@ -9,7 +9,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from runner.config.options import Option, parse_port, parse_secret_file, resolve, take_key
+from runner.config.options import API_KEY_FILE, Option, parse_port, resolve, take_key
 
 DEFAULT_LOCAL_HOST = "127.0.0.1"
 DEFAULT_LOCAL_PORT = 8077
@@ -34,18 +34,19 @@ HOST = Option("host", "--host", "XC_LOCAL_HOST", parse_host, "address to listen 
 PORT = Option("port", "--port", "XC_LOCAL_PORT", parse_port, "the local server's port")
 DB = Option("db", "--db", "XC_LOCAL_DB", Path, "the local server's SQLite file")
 KEY = Option("api_key", "--api-key", "XC_SCENARIO_APIKEY", parse_key, "the API key")
-KEY_FILE = Option(
-    "api_key_file",
-    "--api-key-file",
-    "XC_SCENARIO_APIKEY_FILE",
-    parse_secret_file,
-    "file holding the API key instead (a Docker or Kubernetes secret)",
-)
 
-SERVE_OPTIONS = (HOST, PORT, DB, KEY, KEY_FILE)  # serve: all of them
+SERVE_OPTIONS = (HOST, PORT, DB, KEY, API_KEY_FILE)  # serve: all of them
 # The demo's server listens on loopback only; its key is the runner's --api-key.
 DEMO_OPTIONS = (PORT, DB)
-CLIENT_OPTIONS = (PORT, KEY, KEY_FILE)  # submit, status, watch
+CLIENT_OPTIONS = (PORT, KEY, API_KEY_FILE)  # submit, status, watch
+
+
+def local_url(host: str, port: int) -> str:
+    """The base URL of a local server listening on host:port (a wildcard host is reached on
+    127.0.0.1)."""
+    wildcard = host in ("", "0.0.0.0", "::")  # noqa: S104 -- compared, not bound
+    reached = "127.0.0.1" if wildcard else host
+    return f"http://[{reached}]:{port}" if ":" in reached else f"http://{reached}:{port}"
 
 
 @dataclass(frozen=True)
@@ -57,10 +58,8 @@ class LocalSettings:
 
     @property
     def url(self) -> str:
-        """Where the commands reach the local server (a wildcard host on 127.0.0.1)."""
-        wildcard = self.host in ("", "0.0.0.0", "::")  # noqa: S104 -- compared, not bound
-        host = "127.0.0.1" if wildcard else self.host
-        return f"http://[{host}]:{self.port}" if ":" in host else f"http://{host}:{self.port}"
+        """Where the commands reach the local server."""
+        return local_url(self.host, self.port)
 
 
 def local_settings(

@@ -11,7 +11,12 @@ from pathlib import Path
 
 from runner.config.options import Option, resolve
 from runner.config.policy import POLICY_OPTIONS, PolicyFile, build_policies, read_policy_file
-from runner.config.settings import RUNNER_OPTIONS, default_secrets_dir
+from runner.config.settings import (
+    DEFAULT_EXIT_GRACE_S,
+    DEFAULT_STOP_GRACE_S,
+    RUNNER_OPTIONS,
+    default_secrets_dir,
+)
 from runner.core.policy import PolicyTable
 
 # The options of `run` that still mean something without a platform.
@@ -29,8 +34,8 @@ class OneShotSettings:
     images: tuple[str, ...]
     runner_id: str
     policies: PolicyTable = field(default_factory=PolicyTable)
-    exit_grace_s: float = 2.0
-    stop_grace_s: float = 5.0
+    exit_grace_s: float = DEFAULT_EXIT_GRACE_S
+    stop_grace_s: float = DEFAULT_STOP_GRACE_S
     secrets_dir: Path = field(default_factory=default_secrets_dir)
 
 

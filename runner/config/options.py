@@ -142,6 +142,16 @@ class Option:
         return self.flag.lstrip("-").replace("-", "_")
 
 
+# The API key through a file, for `run` and for the local server and its commands alike.
+API_KEY_FILE = Option(
+    "api_key_file",
+    "--api-key-file",
+    "XC_SCENARIO_APIKEY_FILE",
+    parse_secret_file,
+    "file holding the API key instead (a Docker or Kubernetes secret)",
+)
+
+
 def add_options(parser: argparse.ArgumentParser, options: Sequence[Option]) -> None:
     """One flag per option; its value is parsed later by `resolve`, so that a bad flag and
     a bad environment variable get the same message and exit code."""

@@ -18,19 +18,24 @@ from pathlib import Path
 
 from runner.config.imageconfig import IMAGE_OPTIONS, PULL_INTERVAL_OPTION
 from runner.config.options import (
+    API_KEY_FILE,
     Option,
     parse_bool,
     parse_host_port,
     parse_positive_float,
     parse_positive_int,
     parse_runner_id,
-    parse_secret_file,
     resolve,
     take_key,
 )
 from runner.config.policy import POLICY_OPTIONS, PolicyFile, build_policies, read_policy_file
 from runner.core.errors import ConfigError
 from runner.core.policy import PolicyTable
+from runner.core.pulling import DEFAULT_PULL_INTERVAL_S
+
+# How long a task may run on after its terminal message, and between SIGTERM and SIGKILL.
+DEFAULT_EXIT_GRACE_S = 2.0
+DEFAULT_STOP_GRACE_S = 5.0
 
 DEFAULT_CANCEL_URL = (
     "/polling/api/Cancelled?catalogTaskDefinitionNamespace={namespace}&taskInstanceId={id}"
@@ -78,8 +83,8 @@ class RunnerSettings:
     images: tuple[str, ...]
     concurrency: int = 4
     runner_id: str = field(default_factory=default_runner_id)
-    exit_grace_s: float = 2.0
-    stop_grace_s: float = 5.0
+    exit_grace_s: float = DEFAULT_EXIT_GRACE_S
+    stop_grace_s: float = DEFAULT_STOP_GRACE_S
     drain_timeout_s: float = 25.0  # under Kubernetes' default 30 s termination grace
     http_timeout_s: float = 30.0
     poll_max_interval_s: float = 2.0
@@ -90,7 +95,7 @@ class RunnerSettings:
     cancel_check_s: float = 5.0
     http_addr: tuple[str, int] | None = None  # the operations listener; None: off
     policies: PolicyTable = field(default_factory=PolicyTable)
-    pull_interval_s: float = 300.0  # with the `always` pull policy
+    pull_interval_s: float = DEFAULT_PULL_INTERVAL_S  # with the `always` pull policy
     # Where the secrets given to task containers are copied (and bind-mounted from).
     secrets_dir: Path = field(default_factory=default_secrets_dir)
 
@@ -110,13 +115,7 @@ RUNNER_OPTIONS: tuple[Option, ...] = (
         "server_url", "--server", "XC_SCENARIO_SERVER", str, "base URL of the XC Scenario platform"
     ),
     Option("api_key", "--api-key", "XC_SCENARIO_APIKEY", str, "the platform's API key"),
-    Option(
-        "api_key_file",
-        "--api-key-file",
-        "XC_SCENARIO_APIKEY_FILE",
-        parse_secret_file,
-        "file holding the API key instead (a Docker or Kubernetes secret)",
-    ),
+    API_KEY_FILE,
     Option(
         "concurrency",
         "--concurrency",

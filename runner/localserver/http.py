@@ -14,7 +14,7 @@ import threading
 from pathlib import Path
 from types import TracebackType
 
-from runner.config.local import DEFAULT_LOCAL_KEY, DEFAULT_LOCAL_PORT
+from runner.config.local import DEFAULT_LOCAL_KEY, DEFAULT_LOCAL_PORT, local_url
 from runner.contracts import Contracts
 from runner.core.errors import ConfigError
 from runner.localserver.api import Api
@@ -71,9 +71,7 @@ class LocalServer:
     @property
     def url(self) -> str:
         """The base URL clients use; a wildcard host is reached on 127.0.0.1."""
-        port = self._bound_port or self.port
-        host = "127.0.0.1" if self.host in ("", "0.0.0.0", "::") else self.host  # noqa: S104
-        return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+        return local_url(self.host, self._bound_port or self.port)
 
     @property
     def cockpit_url(self) -> str:

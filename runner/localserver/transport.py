@@ -1,4 +1,6 @@
-"""HTTP/1.1 framing by waitress: the only module that imports it.
+"""HTTP/1.1 framing by waitress: the only module of the local server that imports it (its
+select loop and shutdown are runner.ops.http's `ServerLoop`, shared with the operations
+listener).
 
 waitress parses requests (Content-Length, chunked bodies, keep-alive, limits on
 headers and bodies), keeps idle connections in one select loop without a thread
@@ -24,13 +26,11 @@ from __future__ import annotations
 import json
 import logging
 import socket
-import threading
 import time
 from collections.abc import Callable, Mapping
 from http import HTTPStatus
 from typing import Any, cast
 
-from waitress import wasyncore
 from waitress.channel import HTTPChannel
 from waitress.parser import HTTPRequestParser, ParsingError
 from waitress.server import BaseWSGIServer, create_server
@@ -39,10 +39,9 @@ from waitress.utilities import Error
 
 from runner.localserver.errors import HttpError
 from runner.localserver.wsgi import Application
+from runner.ops.http import ServerLoop
 
 logger = logging.getLogger(__name__)
-
-_LOOP_S = 1.0  # the loop's longest sleep; stop() wakes it at once
 
 # (method, target, headers as waitress names them: "CONTENT_LENGTH"; whether a body follows)
 Screen = Callable[[str, str, Mapping[str, str], bool], HttpError | None]
@@ -187,7 +186,7 @@ def channel_class(screen: Screen) -> type[HTTPChannel]:
     return Channel
 
 
-class Transport:
+class Transport(ServerLoop):
     """waitress serving `app` on an already bound socket: run() in one thread, stop() from another.
 
     `threads` run requests; idle and slow connections wait in the select loop,
@@ -203,16 +202,10 @@ class Transport:
         threads: int,
         max_body_bytes: int,
     ) -> None:
-        # The loop's map of sockets, kept so run() can end the loop itself.
-        self._sockets: dict[int, Any] = {}
-        self._stop = threading.Event()
-        # run() closes every socket, the loop's wake-up trigger too; close_connections()
-        # must not pull a trigger already closed (its number may be another file's now).
-        self._closing = threading.Lock()
-        self._closed = False
+        sockets: dict[int, Any] = {}  # the loop's map, kept so run() can end the loop itself
         server = create_server(
             app,
-            map=self._sockets,
+            map=sockets,
             sockets=[sock],
             threads=threads,
             ident="xc-scenario-local",
@@ -229,23 +222,4 @@ class Transport:
         if not isinstance(server, BaseWSGIServer):
             raise TypeError(f"waitress made a {type(server).__name__} for one socket")
         server.channel_class = channel_class(screen)
-        self._server = server
-
-    def run(self) -> None:
-        """The select loop, until close_connections(); it then closes every socket itself."""
-        while not self._stop.is_set():
-            wasyncore.loop(timeout=_LOOP_S, use_poll=True, map=self._sockets, count=1)
-        with self._closing:
-            wasyncore.close_all(self._sockets)
-            self._closed = True
-
-    def close_connections(self) -> None:
-        """Make run() close the listener and every connection, and return."""
-        with self._closing:
-            self._stop.set()
-            if not self._closed:
-                self._server.pull_trigger()  # wakes the loop now, not at its next timeout
-
-    def stop_threads(self, timeout_s: float) -> None:
-        """Wait for the request threads to finish their request, then end them."""
-        self._server.task_dispatcher.shutdown(cancel_pending=True, timeout=round(timeout_s))
+        super().__init__(server, sockets)

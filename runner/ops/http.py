@@ -3,7 +3,8 @@
 A WSGI application served by waitress (its only importer for this listener): one thread
 runs waitress's select loop, a small fixed pool of threads answers requests. It listens
 only on the address it is given, answers GET only, and knows nothing secret: the API key
-is not among what it can reach.
+is not among what it can reach. `ServerLoop`, that loop and its shutdown, also serves the
+local server's transport.
 """
 
 from __future__ import annotations
@@ -78,6 +79,39 @@ def _send(
     return [body]
 
 
+class ServerLoop:
+    """waitress's select loop over `sockets` (the map `server` was made with): run() in one
+    thread, close_connections() and stop_threads() from another."""
+
+    def __init__(self, server: BaseWSGIServer, sockets: dict[int, Any]) -> None:
+        self._server = server
+        self._sockets = sockets
+        self._stop = threading.Event()
+        # run() closes every socket, the loop's wake-up trigger too; close_connections()
+        # must not pull a trigger already closed (its number may be another file's now).
+        self._closing = threading.Lock()
+        self._closed = False
+
+    def run(self) -> None:
+        """The select loop, until close_connections(); it then closes every socket itself."""
+        while not self._stop.is_set():
+            wasyncore.loop(timeout=_LOOP_S, use_poll=True, map=self._sockets, count=1)
+        with self._closing:
+            wasyncore.close_all(self._sockets)
+            self._closed = True
+
+    def close_connections(self) -> None:
+        """Make run() close the listener and every connection, and return."""
+        with self._closing:
+            self._stop.set()
+            if not self._closed:
+                self._server.pull_trigger()  # wakes the loop now, not at its next timeout
+
+    def stop_threads(self, timeout_s: float) -> None:
+        """Wait for the request threads to finish their request, then end them."""
+        self._server.task_dispatcher.shutdown(cancel_pending=True, timeout=round(timeout_s))
+
+
 class OpsListener:
     """`start()` binds (ConfigError if it cannot) and serves; `stop()` closes it all."""
 
@@ -85,18 +119,17 @@ class OpsListener:
         self._app = app
         self._host = host
         self._port = port
-        self._map: dict[int, Any] = {}
-        self._stopping = threading.Event()
-        self._server: BaseWSGIServer | None = None
+        self._loop: ServerLoop | None = None
         self._thread: threading.Thread | None = None
         self.url = ""
 
     def start(self) -> None:
         sock = _bind(self._host, self._port)
+        sockets: dict[int, Any] = {}
         try:
             server = create_server(
                 self._app,
-                map=self._map,
+                map=sockets,
                 sockets=[sock],
                 threads=_THREADS,
                 connection_limit=_CONNECTIONS,
@@ -109,28 +142,22 @@ class OpsListener:
             raise
         if not isinstance(server, BaseWSGIServer):  # one socket gives one server
             raise TypeError(f"waitress made a {type(server).__name__} of one socket")
-        self._server = server
+        self._loop = ServerLoop(server, sockets)
         host, port = sock.getsockname()[:2]
         self.url = f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
-        self._thread = threading.Thread(target=self._serve, name="ops-http", daemon=True)
+        self._thread = threading.Thread(target=self._loop.run, name="ops-http", daemon=True)
         self._thread.start()
         log.info("operations listener on %s (%s)", self.url, " ".join(PATHS))
 
-    def _serve(self) -> None:
-        while not self._stopping.is_set():
-            wasyncore.loop(timeout=_LOOP_S, map=self._map, use_poll=True, count=1)
-        wasyncore.close_all(self._map)
-
     def stop(self) -> None:
         """Close the listening socket and every connection, and end the threads."""
-        server, thread = self._server, self._thread
-        self._server = self._thread = None
-        if server is None or thread is None:
+        loop, thread = self._loop, self._thread
+        self._loop = self._thread = None
+        if loop is None or thread is None:
             return
-        self._stopping.set()
-        server.pull_trigger()  # wakes the select loop, which then closes everything
+        loop.close_connections()  # wakes the select loop, which then closes everything
         thread.join(_JOIN_S)
-        server.task_dispatcher.shutdown(timeout=_JOIN_S)
+        loop.stop_threads(_JOIN_S)
         log.info("operations listener stopped")
 
 
