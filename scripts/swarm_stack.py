@@ -35,7 +35,8 @@ STACK_LABEL = "com.docker.stack.namespace"
 SERVICE_LABEL = "com.docker.swarm.service.name"
 READY_LINE = re.compile(r"runner (\S+) polling ")
 # What a stopping runner may need beyond its drain: the tasks' stop grace (5 s),
-# the outbox flush (10 s) and removing its containers.
+# the outbox flush (10 s) and removing its containers. The Kubernetes manifests'
+# terminationGracePeriodSeconds are checked against it too (scripts/validate_manifests.py).
 STOP_MARGIN_S = 20
 
 log = logging.getLogger("swarm")
