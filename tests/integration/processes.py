@@ -32,6 +32,17 @@ class RunnerProcess:
         return self.proc.wait(timeout_s)
 
 
+def terminate(proc: subprocess.Popen[bytes], grace_s: float) -> None:
+    """If it still runs: SIGTERM, then SIGKILL if it has not exited within `grace_s`."""
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(grace_s)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(10)
+
+
 @contextmanager
 def runner_process(
     server_url: str,
@@ -64,13 +75,7 @@ def runner_process(
     try:
         yield runner
     finally:
-        if proc.poll() is None:  # a test that failed: stop it as an orchestrator would
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(10)
+        terminate(proc, 30)  # a test that failed: stop it as an orchestrator would
         log_path.unlink(missing_ok=True)
         shutil.rmtree(state_dir, ignore_errors=True)
 
