@@ -143,16 +143,25 @@ def build_image(
     return str(image.id)
 
 
+def user_environment(env: dict[str, str] | None = None) -> dict[str, str]:
+    """This environment without its runner or engine settings (XC_*, DOCKER_*), and `env`."""
+    environ = {k: v for k, v in os.environ.items() if not k.startswith(("XC_", "DOCKER_"))}
+    return {**environ, **(env or {})}
+
+
 def xc_runner(
-    *argv: str, env: dict[str, str] | None = None, timeout_s: float = 300
+    *argv: str,
+    env: dict[str, str] | None = None,
+    stdin: str | None = None,
+    timeout_s: float = 300,
 ) -> subprocess.CompletedProcess[str]:
     """`python -m runner ARGV` as a user runs it, in the repository, with none of this
-    environment's runner or engine settings (but those in `env`)."""
-    environ = {k: v for k, v in os.environ.items() if not k.startswith(("XC_", "DOCKER_"))}
+    environment's runner or engine settings (but those in `env`); `stdin` its input."""
     return subprocess.run(
         [sys.executable, "-m", "runner", *argv],
         cwd=REPO,
-        env={**environ, **(env or {})},
+        env=user_environment(env),
+        input=stdin,
         capture_output=True,
         text=True,
         timeout=timeout_s,

@@ -7,10 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import secrets
-import subprocess
-import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,7 +18,7 @@ import pytest
 from runner.core.model import TERMINAL_STATUSES
 from runner.localserver import LocalServer
 from runner.localserver.client import LocalClient
-from tests.conftest import REPO, runner_containers
+from tests.conftest import runner_containers, xc_runner
 from tests.integration.processes import (
     RunnerProcess,
     container_of,
@@ -204,14 +201,8 @@ def test_exec_gives_an_image_its_env_and_secrets_and_removes_their_copies(
         f'[images."{first}".secrets]\napi_token = "{token}"\n',
     )
     copies = tmp_path / "copies"
-    done = subprocess.run(
-        [sys.executable, "-m", "runner", "exec", first, "seca/look"],
-        cwd=REPO,
-        env={**os.environ, **env, "XC_RUNNER_SECRETS_DIR": str(copies)},
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
+    done = xc_runner(
+        "exec", first, "seca/look", env={**env, "XC_RUNNER_SECRETS_DIR": str(copies)}, timeout_s=120
     )
     assert done.returncode == 0, done.stderr
     outputs = json.loads(done.stdout)
