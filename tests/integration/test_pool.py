@@ -21,13 +21,14 @@ import pytest
 import requests
 
 from runner.core.catalog import CATALOG_LABEL
-from runner.core.model import TERMINAL_STATUSES
 from runner.engine.interface import LABEL_INSTANCE_ID, LABEL_POOL, LABEL_RUNNER_ID
 from runner.localserver import LocalServer
 from runner.localserver.client import LocalClient
 from tests.conftest import REPO, SAMPLE_IMAGE, runner_containers
 from tests.integration.processes import (
     RunnerProcess,
+    brief,
+    ended,
     runner_process,
     task_starts,
     wait_for,
@@ -50,17 +51,6 @@ SAMPLES = {
 def server(tmp_path: Path) -> Iterator[LocalServer]:
     with LocalServer(tmp_path / "scenario.db", port=0, api_key=KEY) as local:
         yield local
-
-
-def brief(view: dict[str, Any]) -> list[tuple[Any, ...]]:
-    return [
-        (s["status"], s["message"], s["progressPercentage"], s["outputValues"])
-        for s in view["statuses"]
-    ]
-
-
-def ended(client: LocalClient, *ids: str) -> bool:
-    return all(client.instance(i)["state"] in TERMINAL_STATUSES for i in ids)
 
 
 def run_samples(

@@ -12,11 +12,16 @@ from typing import Any
 import pytest
 import requests
 
-from runner.core.model import TERMINAL_STATUSES
 from runner.localserver import LocalServer
 from runner.localserver.client import LocalClient
 from tests.conftest import free_port, runner_containers
-from tests.integration.processes import RunnerProcess, runner_process, wait_for, warm_ready
+from tests.integration.processes import (
+    RunnerProcess,
+    ended,
+    runner_process,
+    wait_for,
+    warm_ready,
+)
 from tests.integration.registry_support import (
     PASSWORD,
     USER,
@@ -62,10 +67,6 @@ def run_task(client: LocalClient, runner: RunnerProcess, task: str, **inputs: st
     instance_id = client.submit("registry", task, inputs)["id"]
     wait_for(lambda: ended(client, instance_id), 90, f"{task} to end", runner)
     return client.instance(instance_id)["statuses"][-1]
-
-
-def ended(client: LocalClient, instance_id: str) -> bool:
-    return client.instance(instance_id)["state"] in TERMINAL_STATUSES
 
 
 def built(status: dict[str, Any]) -> str:

@@ -15,13 +15,13 @@ from typing import Any
 
 import pytest
 
-from runner.core.model import TERMINAL_STATUSES
 from runner.localserver import LocalServer
 from runner.localserver.client import LocalClient
 from tests.conftest import runner_containers, xc_runner
 from tests.integration.processes import (
     RunnerProcess,
     container_of,
+    ended,
     runner_process,
     task_starts,
     wait_for,
@@ -68,12 +68,7 @@ def config(folder: Path, text: str) -> dict[str, str]:
 
 def look(client: LocalClient, runner: RunnerProcess, namespace: str, **inputs: str) -> Any:
     instance_id = client.submit(namespace, "look", inputs)["id"]
-    wait_for(
-        lambda: client.instance(instance_id)["state"] in TERMINAL_STATUSES,
-        90,
-        "the look task",
-        runner,
-    )
+    wait_for(lambda: ended(client, instance_id), 90, "the look task", runner)
     return client.instance(instance_id)["statuses"][-1]
 
 
