@@ -16,7 +16,7 @@ import tempfile
 import time
 from collections import Counter
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -124,6 +124,7 @@ def runner(
     with (
         tempfile.TemporaryDirectory() as tmp,
         LocalServer(Path(tmp) / "bench.db", port=0, api_key=KEY) as server,
+        closing(docker.from_env().api) as api,
     ):
         runner_id = f"bench-{os.getpid()}-{time.monotonic_ns()}"
         env = {
@@ -148,10 +149,8 @@ def runner(
                 stderr=subprocess.STDOUT,
             )
         client = LocalClient(server.url, KEY)
-        api = docker.from_env().api
         try:
             yield RunnerUnderTest(client, proc, log_path, runner_id, pool_size, api)
         finally:
-            api.close()
             proc.terminate()
             proc.wait(60)
