@@ -6,6 +6,7 @@ under CI=true, where the engine and images must be there.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import socket
@@ -141,6 +142,19 @@ def build_image(
     finally:
         client.close()
     return str(image.id)
+
+
+def remove_images(*references: str, force: bool = False) -> None:
+    """Remove these images (names or IDs) the tests made, skipping those already gone; an
+    image left with no name goes with its last one. `force`: even one that a stopped
+    container uses, or (given by ID) one with several names."""
+    client = docker.from_env()
+    try:
+        for reference in references:
+            with contextlib.suppress(docker.errors.NotFound):
+                client.images.remove(reference, force=force)
+    finally:
+        client.close()
 
 
 def user_environment(env: dict[str, str] | None = None) -> dict[str, str]:

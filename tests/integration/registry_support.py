@@ -148,17 +148,6 @@ def image_id(reference: str) -> str | None:
         client.close()
 
 
-def untag(*references: str) -> None:
-    """Remove these names from the engine (an image left with no name goes with them)."""
-    client = docker.from_env()
-    try:
-        for reference in references:
-            with contextlib.suppress(docker.errors.NotFound):
-                client.images.remove(reference, noprune=False)
-    finally:
-        client.close()
-
-
 def remove_images_of(*hosts: str) -> None:
     """Every name of an image in these registries (pushed or pulled by the tests): an image
     left with no name goes with it."""

@@ -14,7 +14,7 @@ import requests
 
 from runner.localserver import LocalServer
 from runner.localserver.client import LocalClient
-from tests.conftest import free_port, runner_containers
+from tests.conftest import free_port, remove_images, runner_containers
 from tests.integration.processes import (
     RunnerProcess,
     ended,
@@ -29,7 +29,6 @@ from tests.integration.registry_support import (
     build_task_image,
     image_id,
     push,
-    untag,
     write_docker_config,
 )
 
@@ -84,7 +83,7 @@ def test_an_image_the_engine_lacks_is_pulled_at_start_up_and_served_by_digest(
     registry: Registry, server: LocalServer, runner_id: str
 ) -> None:
     tag, digest = pushed(registry, "pulled")
-    untag(tag)
+    remove_images(tag)
     assert image_id(tag) is None
     port = free_port()
     env = {"DOCKER_CONFIG": str(registry.docker_config), "XC_RUNNER_POOL_SIZE": "1"}
@@ -145,7 +144,7 @@ def test_credentials_the_registry_refuses_stop_the_start_up_with_exit_3(
     registry: Registry, runner_id: str, tmp_path: Path, credentials: str
 ) -> None:
     tag, _ = pushed(registry, "guarded")
-    untag(tag)
+    remove_images(tag)
     config = tmp_path / "docker-config"
     wrong = "not-the-" + PASSWORD
     if credentials == "wrong":

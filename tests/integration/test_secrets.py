@@ -17,7 +17,7 @@ import pytest
 
 from runner.localserver import LocalServer
 from runner.localserver.client import LocalClient
-from tests.conftest import runner_containers, xc_runner
+from tests.conftest import remove_images, runner_containers, xc_runner
 from tests.integration.processes import (
     RunnerProcess,
     container_of,
@@ -27,7 +27,7 @@ from tests.integration.processes import (
     wait_for,
     warm_ready,
 )
-from tests.integration.registry_support import build_task_image, untag
+from tests.integration.registry_support import build_task_image
 from tests.integration.test_gvisor import RUNSC, gvisor  # noqa: F401 -- gvisor: a fixture
 
 pytestmark = pytest.mark.integration
@@ -43,7 +43,7 @@ def images(engine: Any) -> Iterator[tuple[str, str]]:
     build_task_image(first, namespace="seca")
     build_task_image(second, namespace="secb")
     yield first, second
-    untag(first, second)
+    remove_images(first, second)
 
 
 @pytest.fixture
