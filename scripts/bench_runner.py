@@ -16,7 +16,7 @@ import tempfile
 import time
 from collections import Counter
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -46,6 +46,7 @@ class RunnerUnderTest:
     log_path: Path
     runner_id: str
     pool_size: int
+    api: docker.APIClient  # one engine client for the whole run, closed by `runner()`
     _seen: int = 0  # the last status read from the server's feed
 
     def submit(self) -> str:
@@ -77,18 +78,14 @@ class RunnerUnderTest:
         """Until exactly `pool_size` warm containers exist, all idle (used ones removed)."""
         if not self.pool_size:
             return
-        api = docker.from_env().api
-        try:
-            deadline = time.monotonic() + timeout_s
-            labels = [f"{LABEL_RUNNER_ID}={self.runner_id}", LABEL_POOL]
-            while time.monotonic() < deadline:
-                found = api.containers(all=True, filters={"label": labels})
-                if len(found) == self.pool_size and all(c["State"] == "running" for c in found):
-                    return
-                time.sleep(0.05)
-            raise RuntimeError(f"the warm pool did not fill in {timeout_s} s")
-        finally:
-            api.close()
+        deadline = time.monotonic() + timeout_s
+        labels = [f"{LABEL_RUNNER_ID}={self.runner_id}", LABEL_POOL]
+        while time.monotonic() < deadline:
+            found = self.api.containers(all=True, filters={"label": labels})
+            if len(found) == self.pool_size and all(c["State"] == "running" for c in found):
+                return
+            time.sleep(0.05)
+        raise RuntimeError(f"the warm pool did not fill in {timeout_s} s")
 
     def latencies(self, count: int) -> list[float]:
         """Hand-out -> Completed of `count` tasks one at a time (after one warm-up)."""
@@ -102,8 +99,8 @@ class RunnerUnderTest:
         return found[1:]
 
     def throughput(self, count: int) -> float:
-        """Tasks per second, `count` submitted at once: first hand-out to last Completed."""
-        self.wait_pool_full()
+        """Tasks per second, `count` submitted at once: first hand-out to last Completed.
+        The caller waits for a full pool first, before it starts metering CPU."""
         ids = [self.submit() for _ in range(count)]
         self.wait_done(ids)
         spans = [self.span(i) for i in ids]
@@ -127,6 +124,7 @@ def runner(
     with (
         tempfile.TemporaryDirectory() as tmp,
         LocalServer(Path(tmp) / "bench.db", port=0, api_key=KEY) as server,
+        closing(docker.from_env().api) as api,
     ):
         runner_id = f"bench-{os.getpid()}-{time.monotonic_ns()}"
         env = {
@@ -152,7 +150,7 @@ def runner(
             )
         client = LocalClient(server.url, KEY)
         try:
-            yield RunnerUnderTest(client, proc, log_path, runner_id, pool_size)
+            yield RunnerUnderTest(client, proc, log_path, runner_id, pool_size, api)
         finally:
             proc.terminate()
             proc.wait(60)

@@ -27,6 +27,7 @@ from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 
+from runner.core.model import TERMINAL_STATUSES
 from runner.localserver.client import LocalClient
 from scripts.build_images import base_build_args
 from scripts.swarm_cluster import (
@@ -155,7 +156,7 @@ def run_batch(stack: Stack, client: LocalClient, batch: Batch) -> tuple[float, C
         page = client.statuses(after, wait_s=5)
         after = page["last"]
         for status in page["statuses"]:
-            if status["taskInstanceId"] in waiting and status["status"] in ("Completed", "Error"):
+            if status["taskInstanceId"] in waiting and status["status"] in TERMINAL_STATUSES:
                 if status["status"] != "Completed":
                     raise SwarmError(f"a {batch.name} task failed: {status['message']}")
                 waiting.discard(status["taskInstanceId"])

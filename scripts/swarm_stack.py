@@ -21,6 +21,8 @@ from pathlib import Path
 from urllib.error import URLError
 from urllib.request import Request, urlopen
 
+from runner.core.catalog import CATALOG_LABEL
+from runner.engine.interface import LABEL_RUNNER_ID
 from scripts.swarm_cluster import SwarmError, docker, lines, retry, wait_until
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -31,11 +33,10 @@ DEFAULT_IMAGES = ("xc-tasks/sample:latest", "xc-tasks/textstats-node:latest")
 RUNNER_IMAGE = "xc-scenario-runner:latest"
 STACK_LABEL = "com.docker.stack.namespace"
 SERVICE_LABEL = "com.docker.swarm.service.name"
-RUNNER_ID_LABEL = "xc-scenario.runner-id"  # what runner.containers puts on task containers
-CATALOG_LABEL = "xc-scenario.catalog"
 READY_LINE = re.compile(r"runner (\S+) polling ")
 # What a stopping runner may need beyond its drain: the tasks' stop grace (5 s),
-# the outbox flush (10 s) and removing its containers.
+# the outbox flush (10 s) and removing its containers. The Kubernetes manifests'
+# terminationGracePeriodSeconds are checked against it too (scripts/validate_manifests.py).
 STOP_MARGIN_S = 20
 
 log = logging.getLogger("swarm")
@@ -218,8 +219,8 @@ def _listed(kind: str, *filters: str) -> list[str]:
 def task_containers(stack: Stack) -> list[str]:
     """Ids of the task containers on this engine that the stack's runners started."""
     listing = docker(
-        "ps", "-a", "--filter", f"label={RUNNER_ID_LABEL}",
-        "--format", f'{{{{.ID}}}} {{{{.Label "{RUNNER_ID_LABEL}"}}}}',
+        "ps", "-a", "--filter", f"label={LABEL_RUNNER_ID}",
+        "--format", f'{{{{.ID}}}} {{{{.Label "{LABEL_RUNNER_ID}"}}}}',
     )  # fmt: skip
     owned = (line.partition(" ") for line in lines(listing))
     return [cid for cid, _, runner_id in owned if runner_id.startswith(stack.runner_id_prefix)]

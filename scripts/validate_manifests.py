@@ -25,13 +25,14 @@ from typing import Any
 import kubernetes_validate
 import yaml
 
+from scripts.swarm_stack import STOP_MARGIN_S
+
 ROOT = Path(__file__).resolve().parent.parent
 MANIFESTS = ROOT / "deploy" / "kubernetes"
 OLDEST = "1.29.0"  # sidecar containers (initContainers with restartPolicy: Always)
 CUSTOM_KINDS = {("monitoring.coreos.com/v1", "ServiceMonitor")}
 OPS_PORT = 9180
 STATE_DIR = "/var/lib/xc-runner/state"
-STOP_MARGIN_S = 20  # the tasks' stop grace, the outbox flush, removing containers
 
 Resource = dict[str, Any]
 
@@ -91,7 +92,10 @@ def statefulset_errors(where: str, sts: Resource, config: dict[str, str]) -> Ite
     drain_s = int(config.get("XC_RUNNER_DRAIN_TIMEOUT_S", "25"))
     grace_s = pod.get("terminationGracePeriodSeconds", 30)
     if grace_s <= drain_s + STOP_MARGIN_S:
-        yield f"{where}: terminationGracePeriodSeconds {grace_s} must exceed the drain + 20 s"
+        yield (
+            f"{where}: terminationGracePeriodSeconds {grace_s} "
+            f"must exceed the drain + {STOP_MARGIN_S} s"
+        )
     key = _env(runner).get("XC_SCENARIO_APIKEY", {})
     if "secretKeyRef" not in key.get("valueFrom", {}) or "XC_SCENARIO_APIKEY" in config:
         yield f"{where}: XC_SCENARIO_APIKEY must come from a Secret (secretKeyRef)"

@@ -6,6 +6,7 @@ under CI=true, where the engine and images must be there.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import socket
@@ -143,16 +144,38 @@ def build_image(
     return str(image.id)
 
 
+def remove_images(*references: str, force: bool = False) -> None:
+    """Remove these images (names or IDs) the tests made, skipping those already gone; an
+    image left with no name goes with its last one. `force`: even one that a stopped
+    container uses, or (given by ID) one with several names."""
+    client = docker.from_env()
+    try:
+        for reference in references:
+            with contextlib.suppress(docker.errors.NotFound):
+                client.images.remove(reference, force=force)
+    finally:
+        client.close()
+
+
+def user_environment(env: dict[str, str] | None = None) -> dict[str, str]:
+    """This environment without its runner or engine settings (XC_*, DOCKER_*), and `env`."""
+    environ = {k: v for k, v in os.environ.items() if not k.startswith(("XC_", "DOCKER_"))}
+    return {**environ, **(env or {})}
+
+
 def xc_runner(
-    *argv: str, env: dict[str, str] | None = None, timeout_s: float = 300
+    *argv: str,
+    env: dict[str, str] | None = None,
+    stdin: str | None = None,
+    timeout_s: float = 300,
 ) -> subprocess.CompletedProcess[str]:
     """`python -m runner ARGV` as a user runs it, in the repository, with none of this
-    environment's runner or engine settings (but those in `env`)."""
-    environ = {k: v for k, v in os.environ.items() if not k.startswith(("XC_", "DOCKER_"))}
+    environment's runner or engine settings (but those in `env`); `stdin` its input."""
     return subprocess.run(
         [sys.executable, "-m", "runner", *argv],
         cwd=REPO,
-        env={**environ, **(env or {})},
+        env=user_environment(env),
+        input=stdin,
         capture_output=True,
         text=True,
         timeout=timeout_s,

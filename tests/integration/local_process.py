@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import signal
 import socket
 import subprocess
 import sys
@@ -19,6 +18,7 @@ from typing import Any
 import requests
 
 from tests.conftest import REPO, free_port
+from tests.integration.processes import terminate
 
 
 class ServerProcess:
@@ -96,13 +96,7 @@ def server_process(db_path: Path, key: str, *args: str) -> Iterator[ServerProces
         _ready(server, 30)
         yield server
     finally:
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(15)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(10)
+        terminate(proc, 15)
         log_path.unlink(missing_ok=True)
 
 

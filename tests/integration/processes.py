@@ -1,4 +1,5 @@
-"""Running the runner the way users do: as its own process."""
+"""Running the runner the way users do: as its own process; watching its tasks on the local
+server."""
 
 from __future__ import annotations
 
@@ -13,7 +14,10 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
+from runner.core.model import TERMINAL_STATUSES
+from runner.localserver.client import LocalClient
 from tests.conftest import REPO, runner_containers
 
 
@@ -30,6 +34,17 @@ class RunnerProcess:
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
         return self.proc.wait(timeout_s)
+
+
+def terminate(proc: subprocess.Popen[bytes], grace_s: float) -> None:
+    """If it still runs: SIGTERM, then SIGKILL if it has not exited within `grace_s`."""
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(grace_s)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(10)
 
 
 @contextmanager
@@ -64,13 +79,7 @@ def runner_process(
     try:
         yield runner
     finally:
-        if proc.poll() is None:  # a test that failed: stop it as an orchestrator would
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(10)
+        terminate(proc, 30)  # a test that failed: stop it as an orchestrator would
         log_path.unlink(missing_ok=True)
         shutil.rmtree(state_dir, ignore_errors=True)
 
@@ -110,3 +119,16 @@ def container_of(log: str, instance_id: str) -> str | None:
 def warm_ready(runner_id: str, count: int) -> Callable[[], bool]:
     """Whether `count` warm containers of the runner run (before any task: all idle)."""
     return lambda: len(runner_containers(runner_id, running=True, warm=True)) >= count
+
+
+def ended(client: LocalClient, *ids: str) -> bool:
+    """Whether every one of the task instances is in a terminal state on the local server."""
+    return all(client.instance(i)["state"] in TERMINAL_STATUSES for i in ids)
+
+
+def brief(view: dict[str, Any]) -> list[tuple[Any, ...]]:
+    """A task instance's statuses (the local server's view of it), without their times."""
+    return [
+        (s["status"], s["message"], s["progressPercentage"], s["outputValues"])
+        for s in view["statuses"]
+    ]

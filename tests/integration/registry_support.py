@@ -13,7 +13,6 @@ import base64
 import contextlib
 import json
 import shutil
-import signal
 import subprocess
 import tempfile
 import time
@@ -25,6 +24,7 @@ import requests
 
 from runner.core.catalog import CATALOG_LABEL
 from tests.conftest import REPO, build_image, free_port, unavailable
+from tests.integration.processes import terminate
 
 IMAGE_FOLDER = REPO / "tests" / "images" / "registry"
 REGISTRY_BINARY = "/usr/bin/docker-registry"
@@ -87,13 +87,8 @@ class Registry:
         raise AssertionError("the registry did not answer within 30 s")
 
     def stop(self) -> None:
-        if self._proc is not None and self._proc.poll() is None:
-            self._proc.send_signal(signal.SIGTERM)
-            try:
-                self._proc.wait(15)
-            except subprocess.TimeoutExpired:
-                self._proc.kill()
-                self._proc.wait(10)
+        if self._proc is not None:
+            terminate(self._proc, 15)
         self._proc = None
 
     def close(self) -> None:
@@ -149,17 +144,6 @@ def image_id(reference: str) -> str | None:
         return str(client.api.inspect_image(reference)["Id"])
     except docker.errors.ImageNotFound:
         return None
-    finally:
-        client.close()
-
-
-def untag(*references: str) -> None:
-    """Remove these names from the engine (an image left with no name goes with them)."""
-    client = docker.from_env()
-    try:
-        for reference in references:
-            with contextlib.suppress(docker.errors.NotFound):
-                client.images.remove(reference, noprune=False)
     finally:
         client.close()
 

@@ -19,7 +19,7 @@ import requests
 from runner.localserver import LocalServer
 from runner.localserver.client import LocalClient
 from tests.conftest import GO_IMAGE, NODE_IMAGE, REPO, SAMPLE_IMAGE, SH_IMAGE
-from tests.integration.processes import runner_process, wait_for
+from tests.integration.processes import brief, runner_process, wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -38,13 +38,6 @@ def terminal(view: dict[str, Any]) -> bool:
 
 def when(status: dict[str, Any]) -> float:
     return datetime.fromisoformat(status["receivedAt"].replace("Z", "+00:00")).timestamp()
-
-
-def brief(view: dict[str, Any]) -> list[tuple[Any, ...]]:
-    return [
-        (s["status"], s["message"], s["progressPercentage"], s["outputValues"])
-        for s in view["statuses"]
-    ]
 
 
 def test_sample_tasks_end_to_end_through_the_local_server(

@@ -4,7 +4,6 @@ images, a real engine; its exit codes, its stdout and its stderr."""
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -15,7 +14,7 @@ import docker
 import pytest
 
 from runner.engine.interface import LABEL_RUNNER_ID
-from tests.conftest import NODE_IMAGE, REPO, SAMPLE_IMAGE
+from tests.conftest import NODE_IMAGE, REPO, SAMPLE_IMAGE, user_environment, xc_runner
 
 pytestmark = pytest.mark.integration
 
@@ -25,23 +24,14 @@ def _images(task_images: list[str]) -> None:
     """The sample images are built (`make images`), or the module is skipped."""
 
 
-def environment(home: Path) -> dict[str, str]:
-    """A CI job's: no XC_ settings, a home of its own (to see that nothing is written)."""
-    kept = {k: v for k, v in os.environ.items() if not k.startswith(("XC_", "DOCKER_"))}
-    return {**kept, "HOME": str(home), "XDG_STATE_HOME": str(home / "state")}
+def home(folder: Path) -> dict[str, str]:
+    """A CI job's home of its own (to see that nothing is written), on top of no XC_
+    settings (conftest.user_environment)."""
+    return {"HOME": str(folder), "XDG_STATE_HOME": str(folder / "state")}
 
 
 def xc_exec(tmp_path: Path, *argv: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "runner", "exec", *argv],
-        cwd=REPO,
-        env=environment(tmp_path),
-        input=stdin,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    return xc_runner("exec", *argv, env=home(tmp_path), stdin=stdin, timeout_s=120)
 
 
 def exec_containers() -> list[str]:
@@ -196,7 +186,7 @@ def test_sigterm_stops_the_task_removes_its_container_and_exits_130(tmp_path: Pa
             "param=x",
         ],
         cwd=REPO,
-        env=environment(tmp_path),
+        env=user_environment(home(tmp_path)),
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,

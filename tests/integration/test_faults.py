@@ -31,7 +31,14 @@ from tests.integration.faults import (
     EngineProxy,
     FaultyPlatform,
 )
-from tests.integration.processes import RunnerProcess, container_of, runner_process, wait_for
+from tests.integration.processes import (
+    RunnerProcess,
+    brief,
+    container_of,
+    ended,
+    runner_process,
+    wait_for,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -90,13 +97,6 @@ def runner(
             print(f"--- runner log ({runner_id}) ---\n{proc.log()}")
 
 
-def brief(view: dict[str, Any]) -> list[Brief]:
-    return [
-        (s["status"], s["message"], s["progressPercentage"], s["outputValues"])
-        for s in view["statuses"]
-    ]
-
-
 def reporting(n: int, param: str) -> list[Brief]:
     """Every status of sample/reporting_task, as the reference worker posts them."""
     return [
@@ -109,10 +109,6 @@ def reporting(n: int, param: str) -> list[Brief]:
 
 def simple(arg: str) -> list[Brief]:
     return [("Completed", "", None, {"msg": f'The argument received was "{arg}".'})]
-
-
-def ended(client: LocalClient, instance_id: str) -> bool:
-    return client.instance(instance_id)["state"] in ("Completed", "Error")
 
 
 def assert_one_terminal_last(view: dict[str, Any]) -> dict[str, Any]:

@@ -15,7 +15,6 @@ from typing import Any
 import docker
 import pytest
 
-from runner.core.model import TERMINAL_STATUSES
 from runner.core.policy import ContainerLimits
 from runner.core.protocol import encode_envelope
 from runner.engine.docker_engine import DockerEngine
@@ -23,7 +22,13 @@ from runner.engine.interface import LABEL_RUNNER_ID, ContainerSpec
 from runner.localserver import LocalServer
 from runner.localserver.client import LocalClient
 from tests.conftest import SAMPLE_IMAGE, unavailable
-from tests.integration.processes import runner_process, task_starts, wait_for, warm_ready
+from tests.integration.processes import (
+    ended,
+    runner_process,
+    task_starts,
+    wait_for,
+    warm_ready,
+)
 from tests.integration.test_engine import collect
 
 pytestmark = pytest.mark.integration
@@ -179,7 +184,7 @@ def test_the_runner_runs_tasks_under_gvisor_when_told_to(
         simple = client.submit("sample", "simple", {"arg": "sandboxed"})["id"]
         kernel = client.submit("probe", "kernel", {})["id"]
         wait_for(
-            lambda: all(client.instance(i)["state"] in TERMINAL_STATUSES for i in (simple, kernel)),
+            lambda: ended(client, simple, kernel),
             120,
             "both tasks to end",
             runner,

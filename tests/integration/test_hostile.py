@@ -40,7 +40,8 @@ STDOUT_STDERR_CAP = (
 TIMED_OUT = "the task timed out after {} s"
 STOP_GRACE_S = 5  # the runner's default SIGTERM -> SIGKILL delay
 REFUSED_OPERATION = "refused: PermissionError: [Errno 1] Operation not permitted"
-WARM_PER_IMAGE = 8  # the warm pool's default size: the concurrency
+CONCURRENCY = 8
+WARM_PER_IMAGE = CONCURRENCY  # the warm pool's default size: the concurrency
 
 
 @dataclass(frozen=True)
@@ -137,8 +138,8 @@ def brief(statuses: list[dict[str, Any]]) -> list[tuple[Any, ...]]:
     return [(s["status"], s["message"], s["outputValues"]) for s in statuses]
 
 
-def ended_in_log(log: str, ref: str) -> bool:
-    return re.search(re.escape(ref) + r": (?:Completed|Error) in ", log) is not None
+def all_ended_in_log(log: str, refs: Iterable[str]) -> bool:
+    return all(re.search(re.escape(ref) + r": (?:Completed|Error) in ", log) for ref in refs)
 
 
 def run_seconds(log: str, ref: str) -> float:
@@ -169,7 +170,7 @@ def test_hostile_tasks_end_in_the_right_status_and_harm_nothing(
         KEY,
         [hostile_image, probe_image],
         runner_id,
-        env={"XC_RUNNER_CONCURRENCY": "8"},
+        env={"XC_RUNNER_CONCURRENCY": str(CONCURRENCY)},
     ) as runner:
         # The warm pool (on by default: 8 per image) fills first, so tasks run warm.
         wait_for(warm_ready(runner_id, WARM_PER_IMAGE * 2), 120, "the warm pool to fill", runner)
@@ -193,7 +194,7 @@ def test_hostile_tasks_end_in_the_right_status_and_harm_nothing(
         check_statuses(tasks, statuses)
         # A task's status is posted before its container is stopped (a stop may take the
         # stop grace): its end is logged after that.
-        wait_for(lambda: all(ended_in_log(runner.log(), r) for r in refs.values()), 30, "", runner)
+        wait_for(lambda: all_ended_in_log(runner.log(), refs.values()), 30, "", runner)
         log = runner.log()
         check_warm_starts(log, refs)
         check_containers_removed(runner_id, log)

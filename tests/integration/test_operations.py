@@ -18,7 +18,7 @@ from runner.localserver import LocalServer
 from runner.localserver.client import LocalClient
 from tests.conftest import SAMPLE_IMAGE, free_port
 from tests.integration.faults import CATALOG_PATH, STATUS_PATH, FaultyPlatform
-from tests.integration.processes import RunnerProcess, runner_process, wait_for
+from tests.integration.processes import RunnerProcess, ended, runner_process, wait_for
 from tests.integration.registry_support import image_id
 
 pytestmark = pytest.mark.integration
@@ -62,10 +62,6 @@ class Ops:
     def probe(self, path: str) -> tuple[int, Any]:
         reply = self.get(path)
         return reply.status_code, reply.json()
-
-
-def ended(client: LocalClient, instance_id: str) -> bool:
-    return client.instance(instance_id)["state"] in ("Completed", "Error")
 
 
 def tasks_total(ops: Ops, task: str, status: str, namespace: str = "sample") -> float | None:

@@ -6,7 +6,6 @@ so the tasks are handed warm containers, and the log says so.
 
 from __future__ import annotations
 
-import contextlib
 import io
 import json
 import signal
@@ -21,13 +20,14 @@ import pytest
 import requests
 
 from runner.core.catalog import CATALOG_LABEL
-from runner.core.model import TERMINAL_STATUSES
 from runner.engine.interface import LABEL_INSTANCE_ID, LABEL_POOL, LABEL_RUNNER_ID
 from runner.localserver import LocalServer
 from runner.localserver.client import LocalClient
-from tests.conftest import REPO, SAMPLE_IMAGE, runner_containers
+from tests.conftest import REPO, SAMPLE_IMAGE, remove_images, runner_containers
 from tests.integration.processes import (
     RunnerProcess,
+    brief,
+    ended,
     runner_process,
     task_starts,
     wait_for,
@@ -50,17 +50,6 @@ SAMPLES = {
 def server(tmp_path: Path) -> Iterator[LocalServer]:
     with LocalServer(tmp_path / "scenario.db", port=0, api_key=KEY) as local:
         yield local
-
-
-def brief(view: dict[str, Any]) -> list[tuple[Any, ...]]:
-    return [
-        (s["status"], s["message"], s["progressPercentage"], s["outputValues"])
-        for s in view["statuses"]
-    ]
-
-
-def ended(client: LocalClient, *ids: str) -> bool:
-    return all(client.instance(i)["state"] in TERMINAL_STATUSES for i in ids)
 
 
 def run_samples(
@@ -111,16 +100,6 @@ def build_probe_variant(tag: str, lines: str, tasks: list[str], namespace: str =
             rm=True,
         )
         return str(image.id)
-    finally:
-        client.close()
-
-
-def remove_images(*image_ids: str) -> None:
-    client = docker.from_env()
-    try:
-        for image_id in image_ids:
-            with contextlib.suppress(docker.errors.NotFound):
-                client.images.remove(image_id, force=True)
     finally:
         client.close()
 
@@ -184,7 +163,7 @@ def test_a_rebuilt_image_is_used_by_the_next_task_and_its_catalog_followed(
         assert f"image {tag} now names {second[:19]}" in log
         assert list(task_starts(log).values())[-1][0] == "warm", "the new image's pool unused"
     finally:
-        remove_images(*[i for i in (first, second) if i])
+        remove_images(*[i for i in (first, second) if i], force=True)
 
 
 def test_a_namespace_a_rebuilt_image_declares_is_polled_at_once(
@@ -211,7 +190,7 @@ def test_a_namespace_a_rebuilt_image_declares_is_polled_at_once(
         assert f"image {tag} now declares namespace(s) probe-moved: polling them too" in log
         assert f"image {tag} no longer declares namespace(s) probe: they are not polled" in log
     finally:
-        remove_images(*[i for i in (first, second) if i])
+        remove_images(*[i for i in (first, second) if i], force=True)
 
 
 def test_a_killed_idle_container_does_not_fail_the_next_task(
@@ -298,7 +277,7 @@ def test_what_a_warm_container_wrote_before_its_task_is_that_tasks_output(
         assert f"{ref} stderr: warming up" in log
         assert brief(client.instance(instance_id)) == [("Completed", "", None, {"text": "hi"})]
     finally:
-        remove_images(image_id)
+        remove_images(image_id, force=True)
 
 
 def test_an_image_whose_warm_containers_keep_dying_is_reported_once_and_runs_cold(
@@ -321,4 +300,4 @@ def test_an_image_whose_warm_containers_keep_dying_is_reported_once_and_runs_col
         assert f"image {tag}: its warm containers keep exiting" in report
         assert "no task within 1 s" in report
     finally:
-        remove_images(image_id)
+        remove_images(image_id, force=True)

@@ -12,11 +12,16 @@ from typing import Any
 import pytest
 import requests
 
-from runner.core.model import TERMINAL_STATUSES
 from runner.localserver import LocalServer
 from runner.localserver.client import LocalClient
-from tests.conftest import free_port, runner_containers
-from tests.integration.processes import RunnerProcess, runner_process, wait_for, warm_ready
+from tests.conftest import free_port, remove_images, runner_containers
+from tests.integration.processes import (
+    RunnerProcess,
+    ended,
+    runner_process,
+    wait_for,
+    warm_ready,
+)
 from tests.integration.registry_support import (
     PASSWORD,
     USER,
@@ -24,7 +29,6 @@ from tests.integration.registry_support import (
     build_task_image,
     image_id,
     push,
-    untag,
     write_docker_config,
 )
 
@@ -64,10 +68,6 @@ def run_task(client: LocalClient, runner: RunnerProcess, task: str, **inputs: st
     return client.instance(instance_id)["statuses"][-1]
 
 
-def ended(client: LocalClient, instance_id: str) -> bool:
-    return client.instance(instance_id)["state"] in TERMINAL_STATUSES
-
-
 def built(status: dict[str, Any]) -> str:
     assert status["status"] == "Completed", status
     return str(status["outputValues"]["build"])
@@ -83,7 +83,7 @@ def test_an_image_the_engine_lacks_is_pulled_at_start_up_and_served_by_digest(
     registry: Registry, server: LocalServer, runner_id: str
 ) -> None:
     tag, digest = pushed(registry, "pulled")
-    untag(tag)
+    remove_images(tag)
     assert image_id(tag) is None
     port = free_port()
     env = {"DOCKER_CONFIG": str(registry.docker_config), "XC_RUNNER_POOL_SIZE": "1"}
@@ -144,7 +144,7 @@ def test_credentials_the_registry_refuses_stop_the_start_up_with_exit_3(
     registry: Registry, runner_id: str, tmp_path: Path, credentials: str
 ) -> None:
     tag, _ = pushed(registry, "guarded")
-    untag(tag)
+    remove_images(tag)
     config = tmp_path / "docker-config"
     wrong = "not-the-" + PASSWORD
     if credentials == "wrong":

@@ -4,19 +4,17 @@ check` and runs with `xc-runner exec`, with no edits; the image is removed after
 
 from __future__ import annotations
 
-import contextlib
 import json
 import shutil
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
-import docker
 import pytest
 
 from runner.cli.scaffold import LANGUAGES
 from scripts.build_images import build_image
-from tests.conftest import REPO, xc_runner
+from tests.conftest import REPO, remove_images, xc_runner
 from tests.integration.test_check import table_row, xc_check
 
 pytestmark = pytest.mark.integration
@@ -35,14 +33,7 @@ def built() -> Iterator[list[str]]:
     """The tags built by the test, removed at the end."""
     tags: list[str] = []
     yield tags
-    client = docker.from_env()
-    try:
-        for tag in tags:
-            with contextlib.suppress(docker.errors.ImageNotFound):  # its build failed
-                client.images.remove(tag, force=True)
-    finally:
-        client.close()
-
+    remove_images(*tags, force=True)  # one whose build failed is not there: skipped
 
 @pytest.mark.parametrize("language", LANGUAGES)
 def test_new_then_build_check_and_exec_with_no_edits(

@@ -7,10 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import secrets
-import subprocess
-import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,19 +15,19 @@ from typing import Any
 
 import pytest
 
-from runner.core.model import TERMINAL_STATUSES
 from runner.localserver import LocalServer
 from runner.localserver.client import LocalClient
-from tests.conftest import REPO, runner_containers
+from tests.conftest import remove_images, runner_containers, xc_runner
 from tests.integration.processes import (
     RunnerProcess,
     container_of,
+    ended,
     runner_process,
     task_starts,
     wait_for,
     warm_ready,
 )
-from tests.integration.registry_support import build_task_image, untag
+from tests.integration.registry_support import build_task_image
 from tests.integration.test_gvisor import RUNSC, gvisor  # noqa: F401 -- gvisor: a fixture
 
 pytestmark = pytest.mark.integration
@@ -46,7 +43,7 @@ def images(engine: Any) -> Iterator[tuple[str, str]]:
     build_task_image(first, namespace="seca")
     build_task_image(second, namespace="secb")
     yield first, second
-    untag(first, second)
+    remove_images(first, second)
 
 
 @pytest.fixture
@@ -71,12 +68,7 @@ def config(folder: Path, text: str) -> dict[str, str]:
 
 def look(client: LocalClient, runner: RunnerProcess, namespace: str, **inputs: str) -> Any:
     instance_id = client.submit(namespace, "look", inputs)["id"]
-    wait_for(
-        lambda: client.instance(instance_id)["state"] in TERMINAL_STATUSES,
-        90,
-        "the look task",
-        runner,
-    )
+    wait_for(lambda: ended(client, instance_id), 90, "the look task", runner)
     return client.instance(instance_id)["statuses"][-1]
 
 
@@ -204,14 +196,8 @@ def test_exec_gives_an_image_its_env_and_secrets_and_removes_their_copies(
         f'[images."{first}".secrets]\napi_token = "{token}"\n',
     )
     copies = tmp_path / "copies"
-    done = subprocess.run(
-        [sys.executable, "-m", "runner", "exec", first, "seca/look"],
-        cwd=REPO,
-        env={**os.environ, **env, "XC_RUNNER_SECRETS_DIR": str(copies)},
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
+    done = xc_runner(
+        "exec", first, "seca/look", env={**env, "XC_RUNNER_SECRETS_DIR": str(copies)}, timeout_s=120
     )
     assert done.returncode == 0, done.stderr
     outputs = json.loads(done.stdout)

@@ -9,15 +9,14 @@ from __future__ import annotations
 
 import os
 import subprocess
-import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 
 import pytest
 
 from runner.engine.docker_engine import DockerEngine
 from runner.localserver.client import LocalClient
-from scripts.swarm_cluster import SwarmError, docker, ensure_swarm, leave_swarm, lines
+from scripts.swarm_cluster import SwarmError, docker, ensure_swarm, leave_swarm, lines, wait_until
 from scripts.swarm_stack import (
     STACK_LABEL,
     Stack,
@@ -85,13 +84,6 @@ def client(stack: Stack) -> LocalClient:
     return LocalClient(stack.server_url, stack.api_key())
 
 
-def wait_for(predicate: Callable[[], object], timeout_s: float, what: str) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not predicate():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.5)
-
-
 def finished(stack: Stack) -> bool:
     """Whether every container that ran a task is gone (the runners remove each after its
     terminal status); the warm ones, waiting for a task, stay while their runner runs."""
@@ -107,7 +99,7 @@ def test_150_sample_tasks_each_run_once_spread_over_the_replicas(
         wait_terminal(client, jobs, timeout_s=300)
         # The runners remove a container after its terminal status: wait for that,
         # so that a second run of anything would have shown by now.
-        wait_for(lambda: finished(stack), 60, "the task containers to go")
+        wait_until(lambda: finished(stack), 60, "the task containers to go")
         logs = runner_logs(stack.runner_service)
         endings, per_runner = check_all(client, jobs, creates, logs)
     print(f"\ncontainers per runner id: {dict(sorted(per_runner.items()))}")
@@ -125,7 +117,7 @@ def test_a_forced_rolling_update_drains_the_running_tasks(
         jobs = submit(
             client, sample_mix(60, kinds=("reporting_task", "simple", "double"), sleep_s=3)
         )
-        wait_for(
+        wait_until(
             lambda: len(running(client, jobs, "reporting_task")) >= 3, 60, "reporting tasks to run"
         )
         docker(
@@ -134,7 +126,7 @@ def test_a_forced_rolling_update_drains_the_running_tasks(
         )  # fmt: skip
         new_runners = wait_ready(stack)
         wait_terminal(client, jobs, timeout_s=300)
-        wait_for(lambda: finished(stack), 60, "the task containers to go")
+        wait_until(lambda: finished(stack), 60, "the task containers to go")
         logs = runner_logs(stack.runner_service)
         endings, per_runner = check_all(client, jobs, creates, logs)
     print(
@@ -154,7 +146,7 @@ def test_make_swarm_down_leaves_no_stack_service_or_task_container(
     stack: Stack, client: LocalClient
 ) -> None:
     jobs = submit(client, sample_mix(6, kinds=("reporting_task",), sleep_s=3))
-    wait_for(lambda: running(client, jobs, "reporting_task"), 60, "tasks to run")
+    wait_until(lambda: bool(running(client, jobs, "reporting_task")), 60, "tasks to run")
     done = subprocess.run(
         ["make", "--no-print-directory", "swarm-down", f"SWARM_STACK={stack.name}"],
         cwd=REPO,

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from runner.localserver.records import annotate_inputs, next_version
-from runner.localserver.rules import StatusConflict, next_state
+from runner.localserver.rules import StatusConflict
 from runner.localserver.store import PAGE_BYTES, Store, StoreClosed
 
 SIMPLE = {
@@ -66,13 +66,6 @@ def test_annotations_only_for_declared_inputs_present() -> None:
         "nbr_in#type": "Integer",
         "extra": 1,
     }
-
-
-def test_terminal_state_is_final() -> None:
-    assert next_state("Taken", "InProgress") == "InProgress"
-    assert next_state("InProgress", "Completed") == "Completed"
-    assert next_state("Completed", "InProgress") == "Completed"
-    assert next_state("Error", "Completed") == "Error"
 
 
 def test_version_ignores_version_number() -> None:
