@@ -39,7 +39,7 @@ from waitress.utilities import Error
 
 from runner.localserver.errors import HttpError
 from runner.localserver.wsgi import Application
-from runner.ops.http import ServerLoop
+from runner.ops.serverloop import ServerLoop
 
 logger = logging.getLogger(__name__)
 

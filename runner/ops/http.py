@@ -18,11 +18,11 @@ from http import HTTPStatus
 from typing import Any
 
 from prometheus_client import CollectorRegistry, make_wsgi_app
-from waitress import wasyncore
 from waitress.server import BaseWSGIServer, create_server
 
 from runner.core.errors import ConfigError
 from runner.ops.probes import Answer, Probes
+from runner.ops.serverloop import ServerLoop
 
 log = logging.getLogger(__name__)
 
@@ -30,7 +30,6 @@ PATHS = ("/metrics", "/healthz", "/readyz", "/status")
 _THREADS = 2
 _CONNECTIONS = 32
 _IDLE_CONNECTION_S = 30
-_LOOP_S = 1.0  # the select loop's longest sleep; stop() wakes it at once
 _JOIN_S = 5
 
 StartResponse = Callable[..., Any]
@@ -77,39 +76,6 @@ def _send(
     ]
     start_response(f"{answer.code} {HTTPStatus(answer.code).phrase}", headers)
     return [body]
-
-
-class ServerLoop:
-    """waitress's select loop over `sockets` (the map `server` was made with): run() in one
-    thread, close_connections() and stop_threads() from another."""
-
-    def __init__(self, server: BaseWSGIServer, sockets: dict[int, Any]) -> None:
-        self._server = server
-        self._sockets = sockets
-        self._stop = threading.Event()
-        # run() closes every socket, the loop's wake-up trigger too; close_connections()
-        # must not pull a trigger already closed (its number may be another file's now).
-        self._closing = threading.Lock()
-        self._closed = False
-
-    def run(self) -> None:
-        """The select loop, until close_connections(); it then closes every socket itself."""
-        while not self._stop.is_set():
-            wasyncore.loop(timeout=_LOOP_S, use_poll=True, map=self._sockets, count=1)
-        with self._closing:
-            wasyncore.close_all(self._sockets)
-            self._closed = True
-
-    def close_connections(self) -> None:
-        """Make run() close the listener and every connection, and return."""
-        with self._closing:
-            self._stop.set()
-            if not self._closed:
-                self._server.pull_trigger()  # wakes the loop now, not at its next timeout
-
-    def stop_threads(self, timeout_s: float) -> None:
-        """Wait for the request threads to finish their request, then end them."""
-        self._server.task_dispatcher.shutdown(cancel_pending=True, timeout=round(timeout_s))
 
 
 class OpsListener:
