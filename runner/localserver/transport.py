@@ -1,6 +1,6 @@
 """HTTP/1.1 framing by waitress: the only module of the local server that imports it (its
-select loop and shutdown are runner.ops.http's `ServerLoop`, shared with the operations
-listener).
+select loop and shutdown are runner.ops.serverloop's `ServerLoop`, shared with the
+operations listener).
 
 waitress parses requests (Content-Length, chunked bodies, keep-alive, limits on
 headers and bodies), keeps idle connections in one select loop without a thread
