@@ -1,9 +1,13 @@
-"""Container removal on a thread of its own, so that no task waits for it; and the
-container a task is handed, whose removal goes there.
+"""Container removal on a thread of its own, so that no task waits for it; the container a
+task is handed, whose removal goes there; and the containers the engine would not remove,
+kept to be removed again.
 
 A task's container is still removed in its `finally`: the removal is queued
 there, and carried out here in the order queued. At close, what is queued is
 removed before the runner goes on; a removal asked for after close happens at once.
+A container the engine fails to remove is tried again each time the engine answers a
+ping; the log says when removals start failing and when every such container is gone,
+with the count in between, not each failed try (runner.core.condition).
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ import queue
 import threading
 from typing import Protocol
 
+from runner.core.condition import Change, Condition
 from runner.engine.interface import Chunk, Container, ExitInfo
 
 log = logging.getLogger(__name__)
@@ -98,3 +103,51 @@ class HandedOut:
         if not self._removed:
             self._removed = True
             self._remover.remove(self._container)
+
+
+class Orphans:
+    """Containers the engine could not remove yet; thread-safe. A removal's outcome is told
+    here (`failed`, `removed`), and `pending()` is what to try again."""
+
+    def __init__(self, condition: Condition | None = None) -> None:
+        self._ids: set[str] = set()
+        self._lock = threading.Lock()
+        self._condition = condition or Condition()
+
+    def pending(self) -> list[str]:
+        with self._lock:
+            return sorted(self._ids)
+
+    def failed(self, container_id: str, problem: Exception) -> None:
+        with self._lock:
+            self._ids.add(container_id)
+            report = self._condition.failed(f"{container_id[:12]}: {problem}")
+            left = len(self._ids)
+        if report is None:
+            return
+        if report.change is Change.STARTED:
+            log.warning(
+                "could not remove container %s (will try again while the engine answers; "
+                "further failures are counted, not logged): %s",
+                container_id[:12],
+                problem,
+            )
+        else:
+            log.warning(
+                "still cannot remove %d container(s): %d more failed tries (%s); latest %s",
+                left,
+                report.unreported,
+                report.summary(),
+                report.detail,
+            )
+
+    def removed(self, container_id: str) -> None:
+        """`container_id` is gone (removed, or found gone)."""
+        with self._lock:
+            self._ids.discard(container_id)
+            report = self._condition.ok() if not self._ids and self._condition.active else None
+        if report is not None:
+            log.info(
+                "every container that could not be removed is removed now (%s)",
+                report.summary(),
+            )
