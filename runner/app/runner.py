@@ -14,22 +14,16 @@ from functools import partial
 from runner.app.images import ServedImages
 from runner.app.operations import build_listener, build_metrics, catalog_tasks, stuck_after_s
 from runner.app.parts import connect_engine, image_puller, pool_targets
+from runner.app.recovery import end_interrupted
 from runner.app.secrecy import redacting
 from runner.app.signals import stop_on_signals
-from runner.app.startup import (
-    INTERRUPTED,
-    execution_settings,
-    publish_catalogs,
-    task_secrets,
-)
+from runner.app.startup import execution_settings, publish_catalogs, task_secrets
 from runner.config.settings import RunnerSettings
 from runner.contracts import Contracts
 from runner.core.backoff import IDLE_POLL_BASE_S, PLATFORM_FAILING, Backoff
 from runner.core.catalog import Catalog
 from runner.core.errors import PlatformError
-from runner.core.model import error_status
 from runner.core.observer import NullObserver, Observer
-from runner.core.taskcontext import about_task
 from runner.engine.docker_engine import DockerEngine
 from runner.engine.interface import LABEL_RUNNER_ID
 from runner.engine.pool import ContainerPool
@@ -64,7 +58,11 @@ class Runner:
             settings.server_url, settings.api_key, timeout_s=settings.http_timeout_s
         )
         self.state = StateStore(
-            settings.state_dir, settings.runner_id, max_statuses=settings.outbox_max_statuses
+            settings.state_dir,
+            settings.runner_id,
+            server_url=settings.server_url,
+            max_statuses=settings.outbox_max_statuses,
+            journal_keep=settings.journal_keep,
         )
         self.metrics = build_metrics(settings, self.catalog)
         self.observer: Observer = self.metrics or NullObserver()
@@ -164,6 +162,7 @@ class Runner:
         watching for cancellations."""
         if self.listener is not None:
             self.listener.start()
+        self.state.start()
         self.statuses.start()
         self.cancellations.start()
 
@@ -218,15 +217,7 @@ class Runner:
     def _recover(self) -> None:
         """End the tasks an earlier run was running, removing their containers, then every
         other container of this runner id (warm ones included), and their secrets' copies."""
-        for taken in self.state.journal.unfinished():
-            with about_task(taken.namespace, taken.name, taken.instance_id):
-                log.warning(
-                    "%s: interrupted by the runner's previous stop; posting Error", taken.ref
-                )
-                if taken.container:
-                    log.warning("%s: removing its container %s", taken.ref, taken.container[:12])
-                    self.engine.remove_container(taken.container)
-                self.statuses.submit(error_status(taken.instance_id, INTERRUPTED))
+        end_interrupted(self.state, self.engine.remove_container, self.statuses.submit)
         self._remove_leftovers("start-up")
         self.secrets.files.clear()
 
