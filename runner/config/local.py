@@ -9,12 +9,21 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from runner.config.options import API_KEY_FILE, Option, parse_port, resolve, take_key
+from runner.config.options import (
+    API_KEY_FILE,
+    Option,
+    parse_count,
+    parse_port,
+    parse_positive_float,
+    resolve,
+    take_key,
+)
 
 DEFAULT_LOCAL_HOST = "127.0.0.1"
 DEFAULT_LOCAL_PORT = 8077
 DEFAULT_LOCAL_KEY = "local-dev-key"  # refused on any address but loopback
 DEFAULT_LOCAL_DB = Path(".local/scenario.db")
+DEFAULT_KEEP_ENDED = 10_000  # ended task instances the local server keeps
 
 
 def parse_host(text: str) -> str:
@@ -34,10 +43,25 @@ HOST = Option("host", "--host", "XC_LOCAL_HOST", parse_host, "address to listen 
 PORT = Option("port", "--port", "XC_LOCAL_PORT", parse_port, "the local server's port")
 DB = Option("db", "--db", "XC_LOCAL_DB", Path, "the local server's SQLite file")
 KEY = Option("api_key", "--api-key", "XC_SCENARIO_APIKEY", parse_key, "the API key")
+KEEP_ENDED = Option(
+    "keep_ended",
+    "--keep-ended",
+    "XC_LOCAL_KEEP_ENDED",
+    parse_count,
+    f"ended task instances the local server keeps, newest first, with their statuses "
+    f"(default {DEFAULT_KEEP_ENDED})",
+)
+KEEP_ENDED_DAYS = Option(
+    "keep_ended_days",
+    "--keep-ended-days",
+    "XC_LOCAL_KEEP_ENDED_DAYS",
+    parse_positive_float,
+    "and none created longer ago than this many days (default: no age limit)",
+)
 
-SERVE_OPTIONS = (HOST, PORT, DB, KEY, API_KEY_FILE)  # serve: all of them
+SERVE_OPTIONS = (HOST, PORT, DB, KEY, API_KEY_FILE, KEEP_ENDED, KEEP_ENDED_DAYS)  # serve: all
 # The demo's server listens on loopback only; its key is the runner's --api-key.
-DEMO_OPTIONS = (PORT, DB)
+DEMO_OPTIONS = (PORT, DB, KEEP_ENDED, KEEP_ENDED_DAYS)
 CLIENT_OPTIONS = (PORT, KEY, API_KEY_FILE)  # submit, status, watch
 
 
@@ -55,6 +79,8 @@ class LocalSettings:
     port: int = DEFAULT_LOCAL_PORT
     db: Path = DEFAULT_LOCAL_DB
     api_key: str = field(default=DEFAULT_LOCAL_KEY, repr=False)
+    keep_ended: int = DEFAULT_KEEP_ENDED
+    keep_ended_days: float | None = None
 
     @property
     def url(self) -> str:

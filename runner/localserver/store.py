@@ -55,6 +55,7 @@ class Store:
         self.path = path
         self._database = Database(path, SCHEMA)
         self.read = self._database.read  # read-only queries, here and in the cockpit
+        self.write = self._database.write  # writes from outside: runner.localserver.retention
         self._write = self._database.write
         self._new_status = threading.Condition()
         self._status_count = 0
