@@ -78,8 +78,8 @@ class StateStore:
         elsewhere = self.outbox.owed_elsewhere()
         if elsewhere:
             log.warning(
-                "keeping %s in %s: owed to other platforms, they are not sent to %s; "
-                "runner %s started against each platform delivers its own",
+                "keeping %s in %s; they are not sent to %s (this runner's platform): runner %s "
+                "delivers them when started against their own",
                 ", ".join(f"{count} status(es) owed to {url}" for url, count in elsewhere.items()),
                 self.path,
                 self.platform,

@@ -88,7 +88,7 @@ def test_a_runner_started_against_another_platform_keeps_the_first_ones_statuses
     assert production.outbox.owed_elsewhere() == {STAGING: 2}
     [line] = [r.getMessage() for r in caplog.records]
     assert f"keeping 2 status(es) owed to {STAGING} in {production.path}" in line
-    assert f"not sent to {PRODUCTION}" in line
+    assert f"not sent to {PRODUCTION} (this runner's platform)" in line
     production.journal.taken(TaskInstance("s1", "ns", "task"))  # the same id, elsewhere
     production.outbox.put(TaskStatus("s1", "Completed"))
     [(_, status)] = [production.outbox.head()]  # type: ignore[misc]
