@@ -55,7 +55,7 @@ def _progress(value: Any) -> None:
         return
     number = value
     if isinstance(value, str):
-        number = float(value) if NUMERIC_STRING.fullmatch(value) and len(value) <= 64 else None
+        number = float(value) if len(value) <= 64 and NUMERIC_STRING.fullmatch(value) else None
     if number is None or not math.isfinite(number) or not 0 <= number <= 1:
         raise HttpError(
             400,
