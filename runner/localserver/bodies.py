@@ -13,6 +13,7 @@ from typing import Any
 
 from runner.contracts import Contracts
 from runner.core.errors import ConfigError
+from runner.core.names import NAME_RULE, name_problem
 from runner.core.protocol import NUMERIC_STRING
 from runner.localserver.errors import HttpError, quoted
 
@@ -81,6 +82,8 @@ def submission(body: Any, contracts: Contracts) -> tuple[str, str, dict[str, Any
         )
         if problem:
             raise HttpError(400, problem)
+        if (why := name_problem(body[field])) is not None:
+            raise HttpError(400, f"body.{field}: {quoted(body[field])}: {why} ({NAME_RULE})")
     inputs = body.get("inputData")
     if inputs is not None and not isinstance(inputs, dict):
         raise HttpError(400, f"body.inputData: must be an object, not {type(inputs).__name__}")
