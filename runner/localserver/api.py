@@ -145,7 +145,11 @@ class Api:
         return 200, view
 
     def cancel(self, request: Request) -> Reply:
-        if not self.store.cancel(request.args[0]):
+        try:
+            known = self.store.cancel(request.args[0])
+        except StatusConflict as exc:
+            raise HttpError(409, str(exc)) from None
+        if not known:
             raise HttpError(404, f"unknown task instance {quoted(request.args[0])}")
         return 200, {"cancelled": True}
 
