@@ -80,7 +80,8 @@ def close_idle(server: Any, now: float, kind: type[Any], limit: int) -> None:
         for channel in list(server.active_channels.values())
         if isinstance(channel, kind) and not channel.will_close
     }
-    for key in to_close([seen(channel) for channel in channels.values()], now, limit):
+    room = limit - (len(server._map) - len(server.active_channels))  # the listener's, the trigger's
+    for key in to_close([seen(channel) for channel in channels.values()], now, room):
         channels[key].will_close = True  # the loop closes it
 
 
@@ -90,3 +91,15 @@ def accepting(server: Any, kind: type[Any], limit: int) -> bool:
     if len(server._map) >= limit:
         close_idle(server, time.time(), kind, limit)
     return bool(type(server).readable(server))
+
+
+def accept_many(server: Any, limit: int, most: int = 64) -> None:
+    """waitress's handle_accept() takes one connection per turn of its loop; this takes
+    those waiting, up to `most` and the limit, so that a queue of connections drains fast."""
+    for _ in range(most):
+        before = len(server._map)
+        if before >= limit:
+            return
+        type(server).handle_accept(server)
+        if len(server._map) == before:  # none was waiting (or it failed)
+            return

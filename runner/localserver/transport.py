@@ -272,6 +272,7 @@ class Transport(ServerLoop):
         loop: Any = server
         loop.maintenance = lambda now: idle.close_idle(loop, now, _Channel, _CONNECTION_LIMIT)
         loop.readable = lambda: idle.accepting(loop, _Channel, _CONNECTION_LIMIT)
+        loop.handle_accept = lambda: idle.accept_many(loop, _CONNECTION_LIMIT)
         # waitress warns "Task queue depth is N" for every request that waits for a
         # thread: a line per request under load. Requests wait by design (THREADS).
         logging.getLogger("waitress.queue").setLevel(logging.ERROR)
