@@ -62,6 +62,11 @@ class Sample:
         )
 
 
+def say(text: str) -> None:
+    sys.stdout.write(text + "\n")
+    sys.stdout.flush()
+
+
 def process_status(pid: int) -> dict[str, str]:
     found = {}
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
@@ -153,10 +158,10 @@ def soak(total: int, every: int, tmp: Path) -> list[Sample]:
                 samples.append(
                     sample(proc.pid, state_dir, feeder.ended, time.monotonic() - started)
                 )
-                print(samples[-1].line(), flush=True)
+                say(samples[-1].line())
                 next_report += every
         if feeder.errors:
-            print(f"{feeder.errors} task(s) ended in Error; see {log_path}")
+            say(f"{feeder.errors} task(s) ended in Error; see {log_path}")
     return samples
 
 
@@ -168,14 +173,14 @@ def verdict(samples: list[Sample], max_growth_mib: float, max_state_bytes: int) 
     problems = []
     peak = max(samples, key=lambda s: s.rss_mib)
     growth = peak.rss_mib - first.rss_mib
-    print(
+    say(
         f"RSS after {first.tasks} tasks {first.rss_mib:.1f} MiB, highest {peak.rss_mib:.1f} MiB "
         f"(after {peak.tasks}): grew {growth:+.1f} MiB (bound {max_growth_mib:g} MiB)"
     )
     if growth >= max_growth_mib:
         problems.append(f"the runner's RSS grew by {growth:.1f} MiB after {first.tasks} tasks")
     largest = max(s.state_bytes for s in samples)
-    print(f"largest state file {largest / 1000:.1f} kB (bound {max_state_bytes / 1000:g} kB)")
+    say(f"largest state file {largest / 1000:.1f} kB (bound {max_state_bytes / 1000:g} kB)")
     if largest >= max_state_bytes:
         problems.append(f"the state file reached {largest} bytes")
     return problems
@@ -190,13 +195,13 @@ def main() -> int:
     args = parser.parse_args()
     if args.tasks < args.every:
         parser.error(f"--tasks ({args.tasks}) must be at least --every ({args.every})")
-    print(f"soak: {args.tasks} tasks of {IMAGE}; load average {os.getloadavg()[0]:.2f}")
+    say(f"soak: {args.tasks} tasks of {IMAGE}; load average {os.getloadavg()[0]:.2f}")
     with tempfile.TemporaryDirectory(prefix="xc-soak-") as tmp:
         samples = soak(args.tasks, args.every, Path(tmp))
-    print(f"load average {os.getloadavg()[0]:.2f}")
+    say(f"load average {os.getloadavg()[0]:.2f}")
     problems = verdict(samples, args.max_rss_growth_mib, args.max_state_bytes)
     for problem in problems:
-        print(f"FAIL: {problem}")
+        say(f"FAIL: {problem}")
     return 1 if problems else 0
 
 
