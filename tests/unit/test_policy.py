@@ -79,13 +79,13 @@ task_timeout_s = 60
         ("[defaults]\nmemroy = '1g'\n", "unknown key 'memroy'"),
         ("[default]\nmemory = '1g'\n", "unknown section(s) default"),
         ("[defaults]\nmemory = 'lots'\n", "[defaults]: memory: not a size"),
-        ("[defaults]\npids = 0\n", "pids: must be at least 1"),
+        ("[defaults]\npids = 0\n", "pids: must be 2 to 4194304"),
         ("[defaults]\ncpus = true\n", "cpus must be a string or a number"),
         ('[images."a:1"]\nnetwork = "host"\n', "would share a namespace with the host"),
         ('[images."a:1"]\nuser = "x y"\n', "not a user"),
         ('[images."c:3"]\npids = 10\n', "does not serve: c:3"),
         ("[defaults\n", "is not valid TOML"),
-        ("[defaults]\npool_size = -1\n", "pool_size: must be 0 or more"),
+        ("[defaults]\npool_size = -1\n", "pool_size: must be 0 to 256"),
         ("[defaults]\npool_size = 'many'\n", "pool_size: not a whole number"),
     ],
 )
@@ -119,7 +119,7 @@ def test_loosened_lists_every_weaker_setting() -> None:
         "runs as root (0:0)",
         "runtime engine default (instead of runsc)",
     ]
-    assert found[3:] == ["memory 2048 MiB (instead of 512 MiB)"]
+    assert found[3:] == ["memory 2g (instead of 512m)"]
     tighter = strict.replace({"memory_bytes": 1024**2, "pids": 10, "user": "1000:1000"})
     assert loosened(tighter, strict) == []
 
