@@ -14,7 +14,7 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 import docker
-from docker.errors import DockerException, ImageNotFound, NotFound
+from docker.errors import APIError, DockerException, ImageNotFound, NotFound
 from docker.types import LogConfig, Mount, Ulimit
 
 from runner.core.errors import ConfigError, EngineError
@@ -157,6 +157,10 @@ class DockerEngine:
                 info: Mapping[str, Any] = self._api.inspect_image(image)
         except (ImageNotFound, NotFound):
             raise ConfigError(missing) from None
+        except EngineError as exc:  # a 400 is the engine's answer: the name is wrong
+            if isinstance(exc.__cause__, APIError) and exc.__cause__.status_code == 400:
+                raise ConfigError(f"image {image}: {exc.__cause__.explanation}") from None
+            raise
         return info
 
     def remove_container(self, container_id: str) -> None:
