@@ -135,7 +135,6 @@ API_KEY_FILE = Option(
     "XC_SCENARIO_APIKEY_FILE",
     parse_api_key_file,
     "file holding the API key instead (a Docker or Kubernetes secret)",
-    secret=True,
 )
 
 
