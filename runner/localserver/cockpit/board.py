@@ -122,8 +122,7 @@ class Board:
             ids = [row["id"] for row in rows]
             marks = ", ".join(["?"] * len(ids))
             last = {
-                r["instance_id"]: status_record(r)
-                for r in db.execute(_LAST.format(ids=marks), ids)
+                r["instance_id"]: status_record(r) for r in db.execute(_LAST.format(ids=marks), ids)
             }
             progress = {
                 r["instance_id"]: stored(r["progress"])
