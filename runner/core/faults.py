@@ -86,8 +86,13 @@ class FaultBook:
         return fault.condition.failed(detail, now, fault.then)
 
     def cleared(self, scope: Scope, now: float) -> Say | None:
-        """`scope` worked: its fault, if any, has ended; what to log, if anything."""
+        """`scope` worked: its fault, if any, has ended; what to log, if anything. When the
+        engine answers again, every other fault is due for a probe at once (an engine back
+        from a restart has likely mended them too)."""
         fault = self._faults.pop(scope, None)
+        if fault is not None and scope == ENGINE_ANSWER:
+            for other in self._faults.values():
+                other.next_probe = now
         return None if fault is None else fault.condition.ok(now)
 
     def holds(self, scope: Scope) -> bool:

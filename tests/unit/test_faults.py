@@ -150,3 +150,15 @@ def test_faults_are_logged_once_each_way(caplog: pytest.LogCaptureFixture) -> No
     ]
     assert [level for level, _ in lines] == ["ERROR", "INFO"]
     assert "(50 failure(s))" in lines[1][1]
+
+
+def test_when_the_engine_answers_again_every_other_fault_is_probed_at_once() -> None:
+    book = FaultBook()
+    book.failed(ENGINE_ANSWER, "connection refused", 0.0)
+    book.failed(ENGINE_CREATE, "connection refused", 0.0)
+    book.failed(image_scope(IMAGE), "gone", 0.0)
+    for t in (1, 3, 7, 15, 25):
+        book.due(float(t))
+    assert book.due(26.0) == []
+    book.cleared(ENGINE_ANSWER, 26.0)
+    assert book.due(26.0) == [ENGINE_CREATE, image_scope(IMAGE)]
