@@ -80,6 +80,7 @@ class Doctor:
 
     def _pinging(self) -> None:
         while not self._stop.is_set():
+            mark = self._faults.mark()
             try:
                 self._engine.ping()
             except EngineError as exc:
@@ -87,7 +88,7 @@ class Doctor:
             except Exception:  # a bug must not end the pings silently
                 log.exception("pinging the engine failed unexpectedly; carrying on")
             else:
-                self._faults.answered()
+                self._faults.answered(mark)
             self._wake.set()  # faults may have begun: the prober looks
             self._engine.wait_suspect(PING_EVERY_S)
 
@@ -119,6 +120,7 @@ class Doctor:
             limits=policy.limits,
             env=policy.env,
         )
+        mark = self._faults.mark()
         try:
             container = self._launcher.launch(spec)
         except EngineError as exc:  # secrets that cannot be read included
@@ -126,7 +128,7 @@ class Doctor:
             self._faults.launch_failed(image, exc)
             return
         container.remove()
-        self._faults.launched(image, created=True)
+        self._faults.launched(image, created=True, mark=mark)
 
     def _healthy_image(self) -> str:
         """A served image with no fault of its own (the first one if all have one)."""

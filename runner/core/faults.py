@@ -68,32 +68,46 @@ class _Fault:
     then: str
     probes: int = 0
     next_probe: float = 0.0
+    last_failure: int = 0  # the mark of its latest failure
 
 
 class FaultBook:
     def __init__(self, probe: Schedule = PROBE) -> None:
         self._probe = probe
         self._faults: dict[Scope, _Fault] = {}
+        self._failures = 0  # failures told so far, of any scope
+
+    def mark(self) -> int:
+        """A mark to take before an attempt, and give back with its success: a success of
+        an attempt that began before the latest failure of its scope proves nothing (it was
+        under way when the fault began), and ends no fault."""
+        return self._failures
 
     def failed(self, scope: Scope, detail: str, now: float) -> Say | None:
         """`scope` failed: the fault begins (or goes on); what to log, if anything."""
+        self._failures += 1
         fault = self._faults.get(scope)
         if fault is None:
             began, ended, then = (w.format(image=scope.image) for w in _WORDS[scope.kind])
             fault = _Fault(Condition(began, ended, level="error"), then)
             self._faults[scope] = fault
             fault.next_probe = now + self._delay(0)
+        fault.last_failure = self._failures
         return fault.condition.failed(detail, now, fault.then)
 
-    def cleared(self, scope: Scope, now: float) -> Say | None:
-        """`scope` worked: its fault, if any, has ended; what to log, if anything. When the
-        engine answers again, every other fault is due for a probe at once (an engine back
-        from a restart has likely mended them too)."""
-        fault = self._faults.pop(scope, None)
-        if fault is not None and scope == ENGINE_ANSWER:
+    def cleared(self, scope: Scope, now: float, mark: int) -> Say | None:
+        """`scope` worked, in an attempt begun at `mark`: its fault, if any, has ended
+        (unless it failed again since the mark); what to log, if anything. When the engine
+        answers again, every other fault is due for a probe at once (an engine back from a
+        restart has likely mended them too)."""
+        fault = self._faults.get(scope)
+        if fault is None or fault.last_failure > mark:
+            return None
+        del self._faults[scope]
+        if scope == ENGINE_ANSWER:
             for other in self._faults.values():
                 other.next_probe = now
-        return None if fault is None else fault.condition.ok(now)
+        return fault.condition.ok(now)
 
     def holds(self, scope: Scope) -> bool:
         return scope in self._faults

@@ -129,15 +129,35 @@ OnMoved = Callable[[str, str], None]
 class LaunchReports(Protocol):
     """Who hears how launches go (the runner's fault tracker, runner.worker.faults)."""
 
-    def launched(self, image: str, *, created: bool) -> None:
+    def mark(self) -> int:
+        """To take before an attempt, and give back with its success: a success of an
+        attempt begun before the latest failure proves nothing."""
+
+    def launched(self, image: str, *, created: bool, mark: int) -> None:
         """A container of `image` (by its name) was launched for a task (`created`: just
         now, not a warm one)."""
 
-    def created(self) -> None:
+    def created(self, mark: int) -> None:
         """A container was created and started (of an image ID: its name may be gone)."""
 
     def launch_failed(self, image: str, error: EngineError) -> None:
         """A container of `image` could not be launched."""
+
+
+class NoReports:
+    """Hears nothing (a pool with no fault tracker)."""
+
+    def mark(self) -> int:
+        return 0
+
+    def launched(self, image: str, *, created: bool, mark: int) -> None:
+        pass
+
+    def created(self, mark: int) -> None:
+        pass
+
+    def launch_failed(self, image: str, error: EngineError) -> None:
+        pass
 
 
 class PoolObserver(Protocol):

@@ -34,6 +34,7 @@ from runner.engine.interface import (
     Container,
     ContainerSpec,
     LaunchReports,
+    NoReports,
     OnMoved,
     PoolContainer,
     PoolEngine,
@@ -69,7 +70,7 @@ class ContainerPool:
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._engine = engine
-        self._health = health
+        self._health = health or NoReports()
         self._secrets = secrets
         self._observer = observer
         self._runner_id = runner_id
@@ -284,15 +285,14 @@ class ContainerPool:
                 env=create.key.env,
                 secrets=secrets if secrets.files else None,
             )
+            mark = self._health.mark()
             container = self._engine.launch(spec)
-        except (EngineError, ConfigError) as exc:
+        except EngineError as exc:  # SecretError included
             with self._lock:
                 events = self._machine.creation_failed(create, str(exc), self._clock())
-            if self._health is not None and isinstance(exc, EngineError):
-                self._health.launch_failed(create.image, exc)
+            self._health.launch_failed(create.image, exc)
         else:
-            if self._health is not None:
-                self._health.created()
+            self._health.created(mark)
             with self._lock:
                 self._containers[container.id] = container
                 events = self._machine.created(create, container.id)

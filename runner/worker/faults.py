@@ -40,28 +40,33 @@ class RunnerFaults:
 
     # What the task threads, the pool and the doctor tell.
 
-    def launched(self, image: str, *, created: bool) -> None:
-        """A container of `image`, by its name, was launched (`created`: just now, not taken
-        from the warm pool, so the engine creates containers)."""
+    def mark(self) -> int:
+        """To take before an attempt, and give back with its success (FaultBook.mark)."""
+        return self._book.mark()
+
+    def launched(self, image: str, *, created: bool, mark: int) -> None:
+        """A container of `image`, by its name, was launched in an attempt begun at `mark`
+        (`created`: just now, not taken from the warm pool, so the engine creates
+        containers)."""
         if not self._any:
             return
-        self._clear(image_scope(image))
+        self._clear(image_scope(image), mark)
         if created:
-            self._clear(ENGINE_CREATE)
+            self._clear(ENGINE_CREATE, mark)
 
-    def created(self) -> None:
+    def created(self, mark: int) -> None:
         """A container was created (from an image ID: that says nothing of any name)."""
         if self._any:
-            self._clear(ENGINE_CREATE)
+            self._clear(ENGINE_CREATE, mark)
 
     def launch_failed(self, image: str, error: EngineError) -> None:
         """A container of `image` could not be launched."""
         self.failed(scope_of(image, error), str(error))
 
-    def answered(self) -> None:
-        """The engine answered a ping."""
+    def answered(self, mark: int) -> None:
+        """The engine answered a ping begun at `mark`."""
         if self._any:
-            self._clear(ENGINE_ANSWER)
+            self._clear(ENGINE_ANSWER, mark)
 
     def failed(self, scope: Scope, detail: str) -> None:
         with self._changed:
@@ -69,13 +74,9 @@ class RunnerFaults:
             self._any = True
         _log(said)
 
-    def cleared(self, scope: Scope) -> None:
-        """`scope` was seen working (a probe)."""
-        self._clear(scope)
-
-    def _clear(self, scope: Scope) -> None:
+    def _clear(self, scope: Scope, mark: int) -> None:
         with self._changed:
-            said = self._book.cleared(scope, self._clock())
+            said = self._book.cleared(scope, self._clock(), mark)
             self._any = bool(self._book.engine_problem() or self._book.image_problems())
             if said is not None:
                 self._ended += 1

@@ -78,6 +78,7 @@ class Launching:
         began = self._clock()
         while True:
             since = health.ended() if health is not None else 0
+            mark = health.mark() if health is not None else 0
             try:
                 container = self._engine.launch(spec)
             except EngineError as exc:
@@ -101,7 +102,7 @@ class Launching:
                     return Unstarted(f"{stopped[0]}; it had not started: {exc}", stopped[1])
             else:
                 if health is not None:
-                    health.launched(image, created=not container.warm)
+                    health.launched(image, created=not container.warm, mark=mark)
                 return container
 
     def _wait(

@@ -140,10 +140,9 @@ def test_an_engine_that_cannot_create_containers_fails_no_task_and_the_runner_sa
         assert ops.get("/healthz").status_code == 200  # its own loops are fine
         time.sleep(5)
         second = [client.submit("sample", "simple", {"arg": f"b{i}"})["id"] for i in range(6)]
-        while time.monotonic() - began < 25:  # no task ends, none in Error, for 25 s
-            assert not any(
-                s in ("Error", "Completed") for s in states(client, first + second).values()
-            )
+        while time.monotonic() - began < 25:  # no task ends in Error for 25 s
+            # (a task may complete: a warm container made before the fault serves it)
+            assert "Error" not in states(client, first + second).values(), runner.log()
             time.sleep(0.5)
         assert sum(s == "Queued" for s in states(client, second).values()) == 6, (
             "taken while broken"

@@ -60,11 +60,12 @@ def test_a_fault_is_logged_as_an_error_once_and_ends_by_itself() -> None:
     )
     assert book.failed(ENGINE_CREATE, "500 again", 1.0) is None
     assert book.engine_problem() == "the container engine cannot start containers: 500 again"
-    ended = book.cleared(ENGINE_CREATE, 25.0)
+    ended = book.cleared(ENGINE_CREATE, 25.0, book.mark())
     assert ended == Say(
         "info", "the container engine starts containers again after 25.0 s (2 failure(s))"
     )
-    assert book.engine_problem() is None and book.cleared(ENGINE_CREATE, 26.0) is None
+    assert book.engine_problem() is None
+    assert book.cleared(ENGINE_CREATE, 26.0, book.mark()) is None
 
 
 def test_an_image_fault_pauses_that_image_only() -> None:
@@ -105,10 +106,10 @@ def test_a_warm_container_ends_an_image_fault_but_only_a_creation_ends_an_engine
     faults = RunnerFaults(Clock())
     faults.launch_failed(IMAGE, EngineError("500"))
     faults.launch_failed(IMAGE, ImageMissing("gone"))
-    faults.launched(IMAGE, created=False)
+    faults.launched(IMAGE, created=False, mark=faults.mark())
     assert faults.image_problems() == {}
     assert faults.engine_problem() == "the container engine cannot start containers: 500"
-    faults.launched(IMAGE, created=True)
+    faults.launched(IMAGE, created=True, mark=faults.mark())
     assert faults.engine_problem() is None
 
 
@@ -118,9 +119,9 @@ def test_the_engine_answer_ends_with_a_ping_answered() -> None:
     assert faults.engine_problem() == (
         "the container engine does not answer: no answer to a ping: timed out"
     )
-    faults.launched(IMAGE, created=True)  # a launch says nothing of the pings
+    faults.launched(IMAGE, created=True, mark=faults.mark())  # says nothing of the pings
     assert faults.engine_problem() is not None
-    faults.answered()
+    faults.answered(faults.mark())
     assert faults.engine_problem() is None
 
 
@@ -129,7 +130,7 @@ def test_a_waiting_task_wakes_when_a_fault_ends() -> None:
     faults.launch_failed(IMAGE, EngineError("500"))
     since = faults.ended()
     assert not faults.wait_ended(since, 0.01)
-    timer = threading.Timer(0.1, faults.launched, (IMAGE,), {"created": True})
+    timer = threading.Timer(0.1, faults.created, (faults.mark(),))
     timer.start()
     began = time.monotonic()
     assert faults.wait_ended(since, 10)
@@ -144,7 +145,7 @@ def test_faults_are_logged_once_each_way(caplog: pytest.LogCaptureFixture) -> No
     for _ in range(50):
         faults.launch_failed(IMAGE, EngineError("500"))
         clock.now += 0.1
-    faults.launched(IMAGE, created=True)
+    faults.launched(IMAGE, created=True, mark=faults.mark())
     lines = [
         (r.levelname, r.getMessage()) for r in caplog.records if r.name == "runner.worker.faults"
     ]
@@ -160,5 +161,15 @@ def test_when_the_engine_answers_again_every_other_fault_is_probed_at_once() -> 
     for t in (1, 3, 7, 15, 25):
         book.due(float(t))
     assert book.due(26.0) == []
-    book.cleared(ENGINE_ANSWER, 26.0)
+    book.cleared(ENGINE_ANSWER, 26.0, book.mark())
     assert book.due(26.0) == [ENGINE_CREATE, image_scope(IMAGE)]
+
+
+def test_a_success_of_an_attempt_begun_before_the_latest_failure_ends_no_fault() -> None:
+    faults = RunnerFaults(Clock())
+    mark = faults.mark()  # a creation goes out...
+    faults.launch_failed(IMAGE, EngineError("500"))  # ...another fails meanwhile...
+    faults.created(mark)  # ...then the first one succeeds: it was under way before
+    assert faults.engine_problem() is not None
+    faults.created(faults.mark())  # one begun after the failure
+    assert faults.engine_problem() is None

@@ -43,8 +43,14 @@ class Timeline:
         self.now += timeout_s
         return False
 
-    def launched(self, image: str, *, created: bool) -> None:
-        self._faults.launched(image, created=created)
+    def mark(self) -> int:
+        return self._faults.mark()
+
+    def launched(self, image: str, *, created: bool, mark: int) -> None:
+        self._faults.launched(image, created=created, mark=mark)
+
+    def created(self, mark: int) -> None:
+        self._faults.created(mark)
 
     def launch_failed(self, image: str, error: EngineError) -> None:
         self._faults.launch_failed(image, error)
