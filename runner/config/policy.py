@@ -33,6 +33,14 @@ def parse_user(text: str) -> str:
     return text
 
 
+def parse_budget_s(text: str) -> float:
+    """Seconds, 0 included (no retry)."""
+    value = float(text)
+    if not 0 <= value <= 86400:
+        raise ValueError(f"must be from 0 to 86400 seconds, got {text!r}")
+    return value
+
+
 def parse_network(text: str) -> str:
     if text == "host" or text.startswith("container:"):
         raise ValueError(
@@ -122,6 +130,15 @@ POLICY_OPTIONS: tuple[Option, ...] = (
         "cap on a task's result message",
     ),
     Option(
+        "launch_budget_s",
+        "--launch-budget-s",
+        "XC_RUNNER_LAUNCH_BUDGET_S",
+        parse_budget_s,
+        "how long a task taken is retried when the runner cannot start its container (the "
+        "engine fails, the image is missing) before it ends in Error; never past the task's "
+        "time limit; 0: not retried",
+    ),
+    Option(
         "pool_size",
         "--pool-size",
         "XC_RUNNER_POOL_SIZE",
@@ -130,7 +147,7 @@ POLICY_OPTIONS: tuple[Option, ...] = (
     ),
 )
 # Settings that are not limits: a higher value loosens nothing.
-_NOT_LIMITS = frozenset({"pool_size"})
+_NOT_LIMITS = frozenset({"pool_size", "launch_budget_s"})
 
 _BY_KEY = {option.key: option for option in POLICY_OPTIONS + IMAGE_OPTIONS}
 

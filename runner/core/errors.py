@@ -56,6 +56,17 @@ class EngineError(RunnerError):
     """The container engine failed or could not be reached."""
 
 
+class ImageFault(EngineError):
+    """A served image cannot be launched now, though the engine works: the engine refuses
+    its containers (a 4xx answer to creating or starting one). The runner's fault (it serves
+    an image it cannot run), not its tasks'."""
+
+
+class ImageMissing(ImageFault):
+    """A served image is not in the engine now (its tag was removed, or moved to an image
+    that is gone)."""
+
+
 class SecretError(EngineError):
     """A secret file cannot be read or given to a container. The message names the image,
     the secret and its file, never what it holds."""
