@@ -33,14 +33,6 @@ def parse_user(text: str) -> str:
     return text
 
 
-def parse_budget_s(text: str) -> float:
-    """Seconds, 0 included (no retry)."""
-    value = float(text)
-    if not 0 <= value <= 86400:
-        raise ValueError(f"must be from 0 to 86400 seconds, got {text!r}")
-    return value
-
-
 def parse_network(text: str) -> str:
     if text == "host" or text.startswith("container:"):
         raise ValueError(
@@ -133,7 +125,7 @@ POLICY_OPTIONS: tuple[Option, ...] = (
         "launch_budget_s",
         "--launch-budget-s",
         "XC_RUNNER_LAUNCH_BUDGET_S",
-        parse_budget_s,
+        seconds(0.0, 86400.0),  # 0 included: no retry
         "how long a task taken is retried when the runner cannot start its container (the "
         "engine fails, the image is missing) before it ends in Error; never past the task's "
         "time limit; 0: not retried",
