@@ -155,13 +155,14 @@ class DockerEngine:
         """The engine's description of the image; ConfigError saying `missing` if it has none."""
         try:
             with self.call(f"cannot inspect image {image}"):
-                info: Mapping[str, Any] = self._api.inspect_image(image)
+                try:
+                    info: Mapping[str, Any] = self._api.inspect_image(image)
+                except APIError as exc:  # a 400 is the engine's answer: the name is wrong
+                    if exc.status_code != 400:
+                        raise
+                    raise ConfigError(f"image {image}: {exc.explanation or exc}") from None
         except (ImageNotFound, NotFound):
             raise ConfigError(missing) from None
-        except EngineError as exc:  # a 400 is the engine's answer: the name is wrong
-            if isinstance(exc.__cause__, APIError) and exc.__cause__.status_code == 400:
-                raise ConfigError(f"image {image}: {exc.__cause__.explanation}") from None
-            raise
         return info
 
     def remove_container(self, container_id: str) -> None:

@@ -16,4 +16,5 @@ pytestmark = pytest.mark.integration
 def test_the_engine_refusing_a_name_is_a_bad_name(engine: DockerEngine, image: str) -> None:
     with pytest.raises(ConfigError, match=f"image {image}: "):
         engine.image_labels(image)
-    assert engine.trouble() is None  # the engine is fine
+    assert not engine.wait_suspect(0)  # not taken for the engine in trouble
+    engine.ping()  # which answers
