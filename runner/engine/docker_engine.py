@@ -155,7 +155,12 @@ class DockerEngine:
         """The engine's description of the image; ConfigError saying `missing` if it has none."""
         try:
             with self.call(f"cannot inspect image {image}"):
-                info: Mapping[str, Any] = self._api.inspect_image(image)
+                try:
+                    info: Mapping[str, Any] = self._api.inspect_image(image)
+                except APIError as exc:  # a 400 is the engine's answer: the name is wrong
+                    if exc.status_code != 400:
+                        raise
+                    raise ConfigError(f"image {image}: {exc.explanation or exc}") from None
         except (ImageNotFound, NotFound):
             raise ConfigError(missing) from None
         return info
