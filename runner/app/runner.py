@@ -34,7 +34,7 @@ from runner.engine.docker_engine import DockerEngine
 from runner.engine.interface import LABEL_RUNNER_ID
 from runner.engine.pool import ContainerPool
 from runner.engine.registry import DockerRegistry
-from runner.ops.logs import redact
+from runner.ops.logs import redact, redacted
 from runner.scenario.client import PlatformClient
 from runner.scenario.queue import PlatformQueue
 from runner.state.store import StateStore
@@ -42,6 +42,7 @@ from runner.worker.cancellation import CancelWatch
 from runner.worker.delivery import StatusSender
 from runner.worker.executor import TaskExecutor
 from runner.worker.loop import Worker
+from runner.worker.tasklogs import TaskLogs, TaskLogSender
 
 log = logging.getLogger(__name__)
 
@@ -70,6 +71,10 @@ class Runner:
         self.observer: Observer = self.metrics or NullObserver()
         self.statuses = StatusSender(
             self.client.post_status, self.state.outbox, observer=self.observer
+        )
+        # Each task's log, to a server that takes them (the local server's cockpit).
+        self.task_logs = TaskLogSender(
+            self.client.post_task_log, lambda: self.client.takes_task_logs, clean=redacted
         )
         self.cancellations = CancelWatch(
             partial(self.client.is_cancelled, settings.cancel_url) if settings.cancel_url else None,
@@ -114,6 +119,7 @@ class Runner:
             cancellations=self.cancellations,
             handouts=self.state.journal,
             observer=self.observer,
+            task_logs=TaskLogs(self.settings.runner_id, self.task_logs),
         )
 
     def _worker(self) -> Worker:
@@ -165,6 +171,7 @@ class Runner:
         if self.listener is not None:
             self.listener.start()
         self.statuses.start()
+        self.task_logs.start()
         self.cancellations.start()
 
     def publish(self, stop: threading.Event, namespaces: list[str] | None = None) -> bool:
@@ -252,6 +259,7 @@ class Runner:
         try:
             self.pool.close()
             self.statuses.stop(_FLUSH_TIMEOUT_S)
+            self.task_logs.stop()
             self._remove_leftovers("shutdown")
             self.secrets.files.clear()
         finally:

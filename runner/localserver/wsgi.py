@@ -21,13 +21,15 @@ from runner.localserver.cockpit import access, assets
 from runner.localserver.database import StoreClosed, StoreError
 from runner.localserver.errors import HttpError, quoted
 from runner.localserver.gate import Gate, Need
+from runner.localserver.tasklogs import HEADER as TASK_LOGS
 
 logger = logging.getLogger(__name__)
 
 _JSON = "application/json"
 
 _BODY_METHODS = ("POST", "PUT", "PATCH")
-_HEADERS = [("Cache-Control", "no-store"), *assets.SECURITY_HEADERS]
+# TASK_LOGS: this server takes each task's log from its runners (tasklogs.py).
+_HEADERS = [("Cache-Control", "no-store"), *assets.SECURITY_HEADERS, TASK_LOGS]
 
 
 def request_target(environ: WSGIEnvironment) -> str:

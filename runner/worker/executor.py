@@ -28,6 +28,7 @@ from runner.engine.interface import (
 )
 from runner.worker.delivery import StatusSink
 from runner.worker.running import MIN_PROGRESS_INTERVAL_S, Clock, Outcome, RunningTask, Stops
+from runner.worker.tasklogs import NO_TASK_LOGS, Capture, TaskLogs
 
 log = logging.getLogger(__name__)
 
@@ -103,7 +104,7 @@ class ExecutionSettings:
 
 
 class TaskExecutor:
-    def __init__(
+    def __init__(  # noqa: PLR0913 -- keyword-only, each a part of its own
         self,
         *,
         catalog: Catalog,
@@ -114,8 +115,10 @@ class TaskExecutor:
         cancellations: Cancellations | None = None,
         handouts: HandOuts | None = None,
         observer: Observer | None = None,
+        task_logs: TaskLogs | None = None,
     ) -> None:
         self._catalog = catalog
+        self._logs = task_logs or NO_TASK_LOGS
         self._observer = observer or NullObserver()
         self._cancellations = cancellations or _NoCancellations()
         self._handouts = handouts or _NoHandOuts()
@@ -138,8 +141,9 @@ class TaskExecutor:
         taken = time.monotonic()
         timing = _Timing()
         outcome = Outcome(self._statuses)
+        capture = self._logs.capture(instance)
         try:
-            self._execute(instance, outcome, stop, timing)
+            self._execute(instance, outcome, stop, timing, capture)
         except TaskRejected as exc:
             outcome.post(error_status(instance.id, str(exc)))
         except SecretError as exc:  # a secret file gone or emptied since start-up
@@ -156,6 +160,7 @@ class TaskExecutor:
         finally:
             final = outcome.status or error_status(instance.id, "the runner was interrupted")
             outcome.post(final)
+            capture.end()
             took_s = time.monotonic() - timing.since
             _log_end(instance, final, outcome, took_s, timing.start)
             # The metric counts what the platform sees: from the poll to the terminal status.
@@ -164,7 +169,12 @@ class TaskExecutor:
         return Executed(final, timing.start, took_s)
 
     def _execute(
-        self, instance: TaskInstance, outcome: Outcome, stop: threading.Event, timing: _Timing
+        self,
+        instance: TaskInstance,
+        outcome: Outcome,
+        stop: threading.Event,
+        timing: _Timing,
+        capture: Capture,
     ) -> None:
         task = self._admit(instance)
         cancelled = self._cancellations.watch(instance)
@@ -172,10 +182,12 @@ class TaskExecutor:
             container = self._engine.launch(self._spec(task))
             try:
                 self._hand_out(instance, container, timing)
+                capture.handed_out(container.id)
                 container.send(
                     encode_envelope(task.route.namespace, task.route.name, instance.id, task.inputs)
                 )
-                self._running(task, container, outcome, Stops(stop, cancelled)).pump()
+                stops = Stops(stop, cancelled)
+                self._running(task, container, outcome, stops, capture).pump()
             finally:
                 container.remove()
         finally:
@@ -204,13 +216,19 @@ class TaskExecutor:
         return _Admitted(instance, route, inputs, self._settings.policies.for_image(route.image))
 
     def _running(
-        self, task: _Admitted, container: Container, outcome: Outcome, stops: Stops
+        self,
+        task: _Admitted,
+        container: Container,
+        outcome: Outcome,
+        stops: Stops,
+        capture: Capture,
     ) -> RunningTask:
         run = TaskRun(
             task.instance.id,
             check_message=self._contracts.check_message,
             check_outputs=partial(self._contracts.task_outputs, task.route),
             limits=task.policy.output_limits(),
+            log=capture.tail,
         )
         clock = Clock(
             timeout_s=task.timeout_s(),
