@@ -12,6 +12,7 @@ even when the statuses reached the server late.
 
 from __future__ import annotations
 
+import time
 from collections import deque
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -25,9 +26,13 @@ LOG_TAIL_BYTES = 64 * 1024  # what the runner keeps of each task's log: its last
 MAX_LINE_CHARS = 8 * 1024  # a longer line is cut, saying so
 
 
-def wall_clock() -> str:
-    """Now, as ISO 8601 UTC with milliseconds and `Z` (as the local server writes times)."""
-    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+def wall_clock(monotonic: float | None = None) -> str:
+    """Now, or the moment `monotonic` (a `time.monotonic()` reading) was, as ISO 8601 UTC
+    with milliseconds and `Z` (as the local server writes times)."""
+    moment = time.time() if monotonic is None else time.time() - (time.monotonic() - monotonic)
+    return datetime.fromtimestamp(moment, UTC).isoformat(timespec="milliseconds").replace(
+        "+00:00", "Z"
+    )
 
 
 class LogTail:

@@ -160,7 +160,7 @@ class TaskExecutor:
         finally:
             final = outcome.status or error_status(instance.id, "the runner was interrupted")
             outcome.post(final)
-            capture.end()
+            capture.end(outcome.posted_at)
             took_s = time.monotonic() - timing.since
             _log_end(instance, final, outcome, took_s, timing.start)
             # The metric counts what the platform sees: from the poll to the terminal status.

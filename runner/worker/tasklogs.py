@@ -49,7 +49,9 @@ class Capture:
         self._container_id = container_id
         self._started_at = wall_clock()
 
-    def end(self) -> None:
+    def end(self, ended: float | None = None) -> None:
+        """The task ended (at `ended`, a monotonic reading, when its terminal status was
+        decided; else now): send its log."""
         tail = self.tail or LogTail()
         self._send(
             TaskLog(
@@ -57,7 +59,7 @@ class Capture:
                 runner_id=self._runner_id,
                 container_id=self._container_id,
                 started_at=self._started_at,
-                ended_at=wall_clock(),
+                ended_at=wall_clock(ended),
                 lines=tuple(tail.lines()),
                 dropped_lines=tail.dropped_lines,
                 dropped_bytes=tail.dropped_bytes,
@@ -72,7 +74,7 @@ class _NoCapture(Capture):
     def handed_out(self, container_id: str) -> None:
         pass
 
-    def end(self) -> None:
+    def end(self, ended: float | None = None) -> None:
         pass
 
 
