@@ -16,17 +16,12 @@ import os
 import re
 import time
 import uuid
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
-import requests
-from selenium.common.exceptions import NoAlertPresentException, StaleElementReferenceException
-from selenium.webdriver.chrome.webdriver import WebDriver
+from selenium.common.exceptions import NoAlertPresentException
 from selenium.webdriver.common.by import By
-from selenium.webdriver.remote.webelement import WebElement
 from selenium.webdriver.support.ui import Select
 
 from runner.contracts import Contracts
@@ -39,7 +34,8 @@ from runner.localserver.cockpit.form import route_of
 from tests.conftest import SAMPLE_IMAGE, build_test_image, unavailable
 from tests.integration import browser
 from tests.integration.browser import ServerForTheNetwork
-from tests.integration.processes import RunnerProcess, runner_process, wait_for
+from tests.integration.cockpit_page import NO_RUNNER, Cockpit, cockpit_api
+from tests.integration.processes import runner_process, wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -47,89 +43,6 @@ KEY = "cockpit-key"
 UNTRUSTED_IMAGE = "xc-test/untrusted:latest"
 MARKUP = "<img src=x onerror=alert(1)>"
 SCREENSHOT = os.environ.get("XC_COCKPIT_SCREENSHOT")
-
-
-@dataclass
-class Cockpit:
-    server: LocalServer
-    client: LocalClient
-    driver: WebDriver
-    runner: RunnerProcess
-
-    def open(self) -> None:
-        self.driver.get(self.server.cockpit_url)
-        self.until(lambda: self.live() == "live", "the page to load its data")
-
-    def live(self) -> str | None:
-        return self.driver.find_element(By.ID, "live").get_attribute("data-state")
-
-    def until(self, check: Callable[[], Any], what: str, timeout_s: float = 60) -> Any:
-        deadline = time.monotonic() + timeout_s
-        while True:
-            try:
-                found = check()
-            except StaleElementReferenceException:  # a row re-rendered under our feet
-                found = None
-            if found:
-                return found
-            if time.monotonic() > deadline:
-                page = self.driver.find_element(By.TAG_NAME, "body").text
-                raise AssertionError(f"timed out waiting for {what}\n{page}\n{self.runner.log()}")
-            time.sleep(0.05)
-
-    def submit(self, namespace: str, task: str, inputs: dict[str, Any] | None = None) -> str:
-        """Queued through the admin API, as another user would."""
-        return str(self.client.submit(namespace, task, inputs or {})["id"])
-
-    def row(self, instance_id: str) -> WebElement:
-        return self.driver.find_element(By.CSS_SELECTOR, f'tr[data-id="{instance_id}"]')
-
-    def ended(self, instance_id: str, state: str) -> WebElement | None:
-        rows = self.driver.find_elements(By.CSS_SELECTOR, f'tr[data-id="{instance_id}"]')
-        if rows and rows[0].get_attribute("data-state") == state:
-            return rows[0]
-        return None
-
-    def pick(self, task: str) -> None:
-        option = self.driver.find_element(By.CSS_SELECTOR, f'option[data-task="{task}"]')
-        Select(self.driver.find_element(By.ID, "task-picker")).select_by_value(
-            str(option.get_attribute("value"))
-        )
-        self.until(lambda: self.field_names() is not None, f"the fields of {task}")
-
-    def field_names(self) -> list[str] | None:
-        fields = self.driver.find_elements(By.CSS_SELECTOR, "#fields [data-input]")
-        return [str(f.get_attribute("data-input")) for f in fields] or None
-
-    def fill(self, name: str, text: str) -> None:
-        field = self.driver.find_element(By.CSS_SELECTOR, f'#fields [data-input="{name}"]')
-        field.clear()
-        field.send_keys(text)
-
-    def instances(self, namespace: str, task: str) -> int:
-        """How many instances of a task the server holds (its own records, not the page's)."""
-        found = cockpit_api(self.server, "tasks", limit=500)["tasks"]
-        return sum(1 for t in found if (t["namespace"], t["name"]) == (namespace, task))
-
-
-def cockpit_api(server: LocalServer, path: str, **params: Any) -> Any:
-    """GET /local/api/cockpit/<path> with the key, as any API client."""
-    answer = requests.get(
-        f"{server.url}/local/api/cockpit/{path}",
-        params=params,
-        headers={"Authorization": f"bearer {KEY}"},
-        timeout=10,
-    )
-    answer.raise_for_status()
-    return answer.json()
-
-
-class _NoRunner:
-    def log(self) -> str:
-        return "(no runner)"
-
-
-NO_RUNNER: Any = _NoRunner()
 
 
 @pytest.fixture(scope="module")

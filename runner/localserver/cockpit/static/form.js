@@ -198,7 +198,7 @@ function makeField(input, index) {
     el("span", { className: "type", text: typeText(input), attrs: { id: `${id}-type` } }),
   ]);
   const hints = [];
-  if (!required) hints.push(`left empty, the default is used: ${valueText(input.defaultValue)}`);
+  if (!required) hints.push(`default: ${valueText(input.defaultValue)} (used when left empty)`);
   if (input.description || input.shortDescription) hints.push(input.shortDescription || input.description);
   const error = el("div", { className: "field-error", attrs: { id: `${id}-error`, "data-error-for": input.name } });
   const hint = el("div", { className: "hint", text: hints.join(" · "), attrs: { id: `${id}-hint` } });

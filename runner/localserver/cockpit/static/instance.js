@@ -25,6 +25,7 @@ export class InstanceView {
       event.preventDefault(); // Esc: closed here, so that the URL follows
       this.close();
     });
+    this.dialog.addEventListener("keydown", (event) => this.trap(event));
     byId("instance-copy").addEventListener("click", () => this.copy());
     byId("instance-again").addEventListener("click", () => this.again());
     byId("instance-cancel").addEventListener("click", () => this.askCancel(true));
@@ -47,6 +48,23 @@ export class InstanceView {
       byId("instance-title").focus();
     }
     await this.refresh();
+  }
+
+  // Tab and Shift+Tab go round the dialog's controls, never out of it to the browser.
+  trap(event) {
+    if (event.key !== "Tab") return;
+    const stops = [...this.dialog.querySelectorAll("button, [href], input, select, textarea, [tabindex]")]
+      .filter((node) => node.tabIndex >= 0 && !node.disabled && node.getClientRects().length);
+    if (!stops.length) return;
+    const [first, last] = [stops[0], stops[stops.length - 1]];
+    const at = document.activeElement;
+    if (event.shiftKey && (at === first || at === byId("instance-title"))) {
+      event.preventDefault();
+      last.focus();
+    } else if (!event.shiftKey && at === last) {
+      event.preventDefault();
+      first.focus();
+    }
   }
 
   // Closes the dialog, and says so (the page drops #task/<id> from its URL).

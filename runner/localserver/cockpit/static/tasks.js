@@ -53,7 +53,7 @@ export class TaskList {
     this.next = answer.next;
     this.total = answer.total;
     byId("list-error").textContent = "";
-    this.apply(answer.tasks);
+    this.apply(answer.tasks, true);
     this.showCount();
   }
 
@@ -65,7 +65,7 @@ export class TaskList {
     this.keep = this.rows.size + PAGE;
     this.next = answer.next;
     this.total = answer.total;
-    for (const task of answer.tasks) this.put(task, true);
+    this.apply(answer.tasks, true);
     this.showCount();
   }
 
@@ -96,8 +96,10 @@ export class TaskList {
     this.onTiles(answer.tiles);
   }
 
-  apply(tasks) {
-    for (const task of tasks) this.put(task, false);
+  // Shows these task lines; `paged`: they are a page the user asked for (else changes,
+  // which are shown only where they fall among the rows loaded).
+  apply(tasks, paged = false) {
+    for (const task of tasks) this.put(task, paged);
     while (this.rows.size > this.keep) {
       const row = this.body.lastElementChild;
       this.rows.delete(row.dataset.id);
