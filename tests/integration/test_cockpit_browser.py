@@ -1,13 +1,15 @@
 """The cockpit in a real headless browser, against the local server and a runner process.
 
-The runner serves xc-tasks/sample and tests/images/untrusted (whose task `markup`
-writes `<img src=x onerror=alert(1)>` as its message and output). Through the page:
-sample/double is submitted with the form and becomes Completed with its outputs;
-reporting_task's progress bar moves; zero_division's error message is shown; an
-input of the wrong type is refused next to its field and nothing is queued; and the
-HTML-like text is shown as text (no element made of it, no alert). With
-XC_COCKPIT_SCREENSHOT=PATH (`make screenshot`), a last test saves a picture of the
-page with tasks in every state.
+The runner serves xc-tasks/sample, xc-tasks/numbers-go and tests/images/untrusted
+(whose task `markup` writes `<img src=x onerror=alert(1)>` as its message and
+output). Through the page: sample/double is submitted with the form and becomes
+Completed with its outputs; reporting_task's progress bar moves; zero_division's
+error message is shown, and its traceback in its log, as a Go task's panic; a running
+reporting_task is cancelled; a task is run again with the same inputs; an input of the
+wrong type is refused next to its field and nothing is queued; and the HTML-like text
+is shown as text (no element made of it, no alert). With XC_COCKPIT_SCREENSHOT=PATH
+(`make screenshot`), a last test saves a desktop and a phone picture of the page with
+tasks in every state.
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ from runner.engine.interface import LABEL_RUNNER_ID
 from runner.localserver import LocalServer
 from runner.localserver.client import LocalClient
 from runner.localserver.cockpit.form import route_of
-from tests.conftest import SAMPLE_IMAGE, build_test_image, unavailable
+from tests.conftest import GO_IMAGE, SAMPLE_IMAGE, build_test_image, unavailable
 from tests.integration import browser
 from tests.integration.browser import ServerForTheNetwork
 from tests.integration.cockpit_page import NO_RUNNER, Cockpit, cockpit_api
@@ -50,10 +52,11 @@ def cockpit(engine: DockerEngine, tmp_path_factory: pytest.TempPathFactory) -> I
     lacking = browser.missing()
     if lacking:
         unavailable(lacking)
-    try:
-        engine.image_labels(SAMPLE_IMAGE)
-    except Exception:  # noqa: BLE001 -- any failure means the same: not built
-        unavailable(f"task image {SAMPLE_IMAGE} is not built (run `make images`)")
+    for image in (SAMPLE_IMAGE, GO_IMAGE):
+        try:
+            engine.image_labels(image)
+        except Exception:  # noqa: BLE001 -- any failure means the same: not built
+            unavailable(f"task image {image} is not built (run `make images`)")
     build_test_image("untrusted", UNTRUSTED_IMAGE)
     folder = tmp_path_factory.mktemp("cockpit")
     runner_id = f"test-{uuid.uuid4().hex[:10]}"
@@ -61,7 +64,7 @@ def cockpit(engine: DockerEngine, tmp_path_factory: pytest.TempPathFactory) -> I
         with (
             LocalServer(folder / "scenario.db", port=0, api_key=KEY) as server,
             runner_process(
-                server.url, KEY, [SAMPLE_IMAGE, UNTRUSTED_IMAGE], runner_id,
+                server.url, KEY, [SAMPLE_IMAGE, GO_IMAGE, UNTRUSTED_IMAGE], runner_id,
                 "--concurrency", "3", "--drain-timeout-s", "2",
             ) as runner,
             browser.chromium(folder / "profile") as driver,
@@ -77,7 +80,7 @@ def cockpit(engine: DockerEngine, tmp_path_factory: pytest.TempPathFactory) -> I
 
 def published(server: LocalServer) -> bool:
     names = {(t["namespace"], t["name"]) for t in cockpit_api(server, "catalog")["tasks"]}
-    return {("sample", "double"), ("untrusted", "markup")} <= names
+    return {("sample", "double"), ("numbers", "divide"), ("untrusted", "markup")} <= names
 
 
 def test_double_submitted_with_the_form_completes_with_its_outputs(cockpit: Cockpit) -> None:
@@ -159,6 +162,75 @@ def test_zero_division_shows_its_error_message(cockpit: Cockpit) -> None:
     assert row.find_element(By.CSS_SELECTOR, ".badge").text == "Error"
     message = row.find_element(By.CSS_SELECTOR, ".error-text").text
     assert message == "ZeroDivisionError: division by zero"
+
+
+def test_the_log_shows_a_python_traceback_and_a_go_panic(cockpit: Cockpit) -> None:
+    cockpit.open()
+    python = cockpit.submit("sample", "zero_division")
+    go = cockpit.submit("numbers", "divide", {"dividend": "7", "divisor": "0"})
+    body = cockpit.open_instance(python, "Traceback (most recent call last)")
+    log = cockpit.text("instance-body").split("LOG", 1)[1]
+    assert 'sample.py", line' in log and "in zero_division" in log
+    assert log.index("Traceback") < log.index("ZeroDivisionError: division by zero")
+    container = cockpit.client.instance(python)  # the server's record of who ran it
+    assert re.search(r"ran on\s+runner test-\w+, container [0-9a-f]{12}", body), body
+    assert container["state"] == "Error"
+    body = cockpit.open_instance(go, "goroutine")
+    assert "panic: runtime error: integer divide by zero" in body
+    assert "main.divide" in body
+    stderr = cockpit.driver.find_elements(By.CSS_SELECTOR, "#instance-body .log-stderr")
+    assert stderr and all(line.value_of_css_property("color") for line in stderr)
+    cockpit.driver.find_element(By.ID, "instance-close").click()
+
+
+def test_a_running_reporting_task_is_cancelled_from_its_view(cockpit: Cockpit) -> None:
+    cockpit.open()
+    instance_id = cockpit.submit("sample", "reporting_task", {"n": "30", "param": "long"})
+    cockpit.until(
+        lambda: cockpit.ended(instance_id, "InProgress")
+        and cockpit.row(instance_id).find_element(By.CSS_SELECTOR, ".pct").text not in ("", "0%"),
+        "reporting_task to run",
+    )
+    cockpit.row(instance_id).click()
+    cockpit.until(lambda: cockpit.dialog_open() and "InProgress" in cockpit.dialog_text(), "view")
+    cockpit.driver.find_element(By.ID, "instance-cancel").click()
+    assert cockpit.driver.find_element(By.ID, "cancel-confirm").is_displayed()
+    assert cockpit.client.instance(instance_id)["cancelled"] is False  # nothing before "yes"
+    asked = time.monotonic()
+    cockpit.driver.find_element(By.ID, "cancel-yes").click()
+    cockpit.until(lambda: "its runner stops it" in cockpit.text("instance-note"), "the answer")
+    row = cockpit.until(lambda: cockpit.ended(instance_id, "Error"), "the task to end", 30)
+    print(f"\ncancelled reporting_task ended {time.monotonic() - asked:.1f} s after the click")
+    assert "cancelled" in row.find_element(By.CSS_SELECTOR, ".error-text").text
+    assert row.find_element(By.CSS_SELECTOR, ".tag").text == "cancelled"
+    stored = cockpit.client.instance(instance_id)
+    assert stored["cancelled"] is True
+    assert stored["statuses"][-1]["message"] == "the task was cancelled on the platform"
+    assert not cockpit.driver.find_element(By.ID, "instance-cancel").is_displayed()
+    cockpit.driver.find_element(By.ID, "instance-close").click()
+
+
+def test_run_again_fills_the_form_with_the_instances_inputs(cockpit: Cockpit) -> None:
+    cockpit.open()
+    first = cockpit.submit("sample", "double", {"str_in": "xy", "nbr_in": "5"})
+    cockpit.until(lambda: cockpit.ended(first, "Completed"), "double to complete")
+    cockpit.open_instance(first, "xyxy")
+    cockpit.driver.find_element(By.ID, "instance-again").click()
+    cockpit.until(lambda: not cockpit.dialog_open(), "the view to close")
+    assert cockpit.field("str_in").get_attribute("value") == "xy"
+    assert cockpit.field("nbr_in").get_attribute("value") == "5"
+    assert cockpit.focused().get_attribute("data-input") == "str_in"
+    assert "Filled in with the inputs of sample/double" in cockpit.text("form-note")
+    cockpit.driver.find_element(By.ID, "submit-button").click()
+    link = cockpit.until(
+        lambda: cockpit.driver.find_elements(By.CSS_SELECTOR, "#form-result [data-id]"),
+        "the form to say the task was queued",
+    )[0]
+    again = str(link.get_attribute("data-id"))
+    assert again != first
+    cockpit.until(lambda: cockpit.ended(again, "Completed"), "the second run to complete")
+    outputs = [cockpit.client.instance(i)["statuses"][-1]["outputValues"] for i in (first, again)]
+    assert outputs[0] == outputs[1] == {"str_out": "xyxy", "nbr_out": "10"}
 
 
 def test_an_input_of_the_wrong_type_is_refused_in_the_form(cockpit: Cockpit) -> None:
