@@ -337,18 +337,22 @@ def test_off_loopback_the_page_asks_for_the_key_and_keeps_it_out_of_urls(
 
 @pytest.mark.skipif(not SCREENSHOT, reason="set XC_COCKPIT_SCREENSHOT=PATH (make screenshot)")
 def test_screenshot(cockpit: Cockpit) -> None:
-    """docs/cockpit.png: tasks in every state over about a minute, and one instance's view."""
+    """docs/cockpit.png: tasks in every state over about a minute; docs/cockpit-phone.png:
+    the list as cards on a phone; docs/cockpit-instance.png: a failed task's view, with the
+    traceback its runner sent."""
     waves = [
         ("sample", "double", {"str_in": "ab", "nbr_in": "21"}),
         ("sample", "simple", {"arg": "hello"}),
         ("sample", "rectangle", {"width": "3", "height": "4"}),
         ("sample", "reporting_task", {"n": "3", "param": "demo"}),
+        ("numbers", "count_primes", {"limit": "100000"}),
     ]
+    failed = ""
     for index in range(10):
-        for namespace, task, inputs in waves[: 2 + index % 3]:
+        for namespace, task, inputs in waves[: 2 + index % 4]:
             cockpit.submit(namespace, task, inputs)
         if index % 3 == 2:
-            cockpit.submit("sample", "zero_division")
+            failed = cockpit.submit("sample", "zero_division")
         time.sleep(5)
     cockpit.submit("sample", "error_placeholder")
     cockpit.submit("untrusted", "markup", {"end": "result"})
@@ -357,11 +361,24 @@ def test_screenshot(cockpit: Cockpit) -> None:
     time.sleep(2)
     for _ in range(3):
         cockpit.submit("sample", "reporting_task", {"n": "20", "param": "queued"})
-    cockpit.driver.set_window_size(1400, 1250)
-    cockpit.open()
-    Select(cockpit.driver.find_element(By.ID, "chart-minutes")).select_by_value("5")
-    cockpit.driver.execute_script("document.activeElement.blur()")
-    time.sleep(9)
     path = Path(SCREENSHOT or "")
     path.parent.mkdir(parents=True, exist_ok=True)
-    assert cockpit.driver.save_screenshot(str(path))
+    driver = cockpit.driver
+    driver.set_window_size(1400, 1250)
+    cockpit.open()
+    Select(driver.find_element(By.ID, "chart-minutes")).select_by_value("5")
+    driver.execute_script("document.activeElement.blur()")
+    time.sleep(9)
+    assert driver.save_screenshot(str(path))
+
+    cockpit.open_instance(failed, "ZeroDivisionError: division by zero")
+    driver.execute_script("document.activeElement.blur()")
+    assert driver.save_screenshot(str(path.with_name(f"{path.stem}-instance{path.suffix}")))
+
+    driver.set_window_size(390, 844)
+    cockpit.open()
+    driver.execute_script("document.getElementById('list-title').scrollIntoView()")
+    driver.execute_script("document.activeElement.blur()")
+    time.sleep(1)
+    assert driver.save_screenshot(str(path.with_name(f"{path.stem}-phone{path.suffix}")))
+    driver.set_window_size(1400, 1000)

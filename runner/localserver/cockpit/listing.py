@@ -64,13 +64,16 @@ class Filters:
 
 def _search(text: str) -> tuple[str, dict[str, Any]]:
     values: dict[str, Any] = {"id_low": text, "id_high": text + _LAST_CHARACTER}
-    condition = "i.id >= :id_low AND i.id < :id_high"
-    if len(text) >= MIN_TEXT_SEARCH:
-        # LIKE without ESCAPE, which the trigram index serves (a `%` or `_` in the text
-        # matches more there); instr() then keeps the exact matches.
-        values["like"] = f"%{text}%"
-        values["lower"] = text.translate(_ASCII_LOWER)
-        condition += f" OR i.ordinal IN (SELECT rowid FROM instance_text WHERE {_MATCH})"  # noqa: S608 -- constants only; values are bound
+    if len(text) < MIN_TEXT_SEARCH:
+        return "i.id >= :id_low AND i.id < :id_high", values
+    # LIKE without ESCAPE, which the trigram index serves (a `%` or `_` in the text
+    # matches more there); instr() then keeps the exact matches. One list of matching
+    # ordinals, tested row by row (`+`: not looked up by ordinal), so a page of a
+    # common word stops after its rows, and a rare word is one index lookup.
+    values["like"] = f"%{text}%"
+    values["lower"] = text.translate(_ASCII_LOWER)
+    condition = f"""+i.ordinal IN (SELECT rowid FROM instance_text WHERE {_MATCH}
+        UNION ALL SELECT ordinal FROM instances WHERE id >= :id_low AND id < :id_high)"""  # noqa: S608 -- constants only; values are bound
     return condition, values
 
 
