@@ -124,10 +124,12 @@ class Cockpit:
         self.driver.get(f"{self.server.cockpit_url}#task/{instance_id}")
         return str(
             self.until(
-                lambda: self.dialog_open()
-                and until in (body := self.dialog_text())
-                and "Reading it" not in body
-                and body,
+                lambda: (
+                    self.dialog_open()
+                    and until in (body := self.dialog_text())
+                    and "Reading it" not in body
+                    and body
+                ),
                 f"the instance view of {instance_id} showing {until!r}",
             )
         )

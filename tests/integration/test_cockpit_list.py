@@ -186,6 +186,20 @@ def seeded(world: tuple[Cockpit, Seeded]) -> Seeded:
     return world[1]
 
 
+def contrast(one: str, other: str) -> float:
+    """WCAG's contrast ratio of two CSS colours as the browser computes them (`rgb(r, g, b)`)."""
+
+    def luminance(color: str) -> float:
+        red, green, blue = (int(c) / 255 for c in re.findall(r"\d+", color)[:3])
+        linear = [
+            c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in (red, green, blue)
+        ]
+        return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+
+    light, dark = sorted((luminance(one), luminance(other)), reverse=True)
+    return (light + 0.05) / (dark + 0.05)
+
+
 def total(page: Cockpit, **filters: Any) -> int:
     return int(cockpit_api(page.server, "tasks", limit=1, **filters)["total"])
 
@@ -265,6 +279,18 @@ def test_durations_are_the_runners_with_the_servers_beside_them(
         "return [...document.querySelectorAll('#chart title')].map(t => t.textContent)"
     )
     assert "odd/text: Completed after 21.2 s" in titles
+
+    # The id, copied in one click.
+    page.driver.execute_cdp_cmd(
+        "Browser.grantPermissions",
+        {
+            "origin": page.server.url,
+            "permissions": ["clipboardReadWrite", "clipboardSanitizedWrite"],
+        },
+    )
+    page.driver.find_element(By.ID, "instance-copy").click()
+    page.until(lambda: page.text("instance-note") == f"Copied {seeded.timed}.", "copied")
+    assert page.js("return navigator.clipboard.readText()") == seeded.timed
     page.keys(Keys.ESCAPE)
     page.until(lambda: not page.dialog_open(), "the dialog to close")
 
@@ -330,6 +356,12 @@ def test_keyboard_alone_submits_opens_closes_and_cancels(page: Cockpit, seeded: 
         presses += 1
     assert page.focused().get_attribute("data-id") == queued, "no row within 11 Tab presses"
     print(f"\nfrom the skip link to the first row: {presses} Tab presses")
+    style = page.js(
+        "const s = getComputedStyle(document.activeElement);"
+        "return [s.outlineStyle, parseFloat(s.outlineWidth), s.outlineColor]"
+    )
+    assert style[0] == "solid" and style[1] >= 2, f"the focused row shows no outline: {style}"
+    assert contrast(style[2], "rgb(255, 255, 255)") >= 3, style
     page.keys(Keys.ARROW_DOWN, Keys.ARROW_UP, Keys.ENTER)
     page.until(lambda: page.dialog_open() and "Queued" in page.dialog_text(), "the dialog")
     assert page.focused_id() == "instance-title", "the dialog did not take the focus"
@@ -372,6 +404,16 @@ def test_axe_finds_no_serious_or_critical_violation(page: Cockpit, seeded: Seede
     page.until(lambda: page.text("form-error"), "the form's problems")
     failing, found["form with its problems"] = browser.axe(page.driver)
     assert failing == [], browser.describe(failing)
+    # What axe does not check: the borders of the controls (3:1), the chart's words.
+    borders = page.js(
+        "return [...document.querySelectorAll('#submit-form select, #submit-form input')]"
+        ".map(c => getComputedStyle(c).borderTopColor)"
+    )
+    assert borders and all(contrast(b, "rgb(255, 255, 255)") >= 3 for b in borders), borders
+    assert page.text("chart-summary").startswith("In the last 15 minutes")
+    described = page.field("n").get_attribute("aria-describedby") or ""
+    said = [page.driver.find_element(By.ID, i).text for i in described.split()]
+    assert "missing 'n'" in said and page.field("n").get_attribute("aria-invalid") == "true"
 
     page.open_instance(seeded.timed, "21.2 s")
     failing, found["instance view"] = browser.axe(page.driver)

@@ -90,8 +90,10 @@ def test_an_outage_is_said_and_the_page_recovers_within_5_s(cockpit: Cockpit) ->
     page.open()
     instance_id = page.submit("sample", "reporting_task", {"n": "5", "param": "outage"})
     page.until(
-        lambda: page.ended(instance_id, "InProgress")
-        and page.row(instance_id).find_element(By.CSS_SELECTOR, ".pct").text not in ("", "0%"),
+        lambda: (
+            page.ended(instance_id, "InProgress")
+            and page.row(instance_id).find_element(By.CSS_SELECTOR, ".pct").text not in ("", "0%")
+        ),
         "reporting_task to run",
     )
     page.server.stop()
@@ -126,8 +128,10 @@ def test_an_outage_is_said_and_the_page_recovers_within_5_s(cockpit: Cockpit) ->
     summary = page.until(lambda: _summary(page, instance_id), "the runner's log", 30)
     assert summary["receivedDurationS"] > summary["durationS"] + 3, summary
     page.until(
-        lambda: page.row(instance_id).find_element(By.CSS_SELECTOR, ".duration").text
-        == _duration(summary["durationS"]),
+        lambda: (
+            page.row(instance_id).find_element(By.CSS_SELECTOR, ".duration").text
+            == _duration(summary["durationS"])
+        ),
         "the runner's duration in the row",
     )
     body = page.open_instance(instance_id, "as its runner timed it")
