@@ -116,6 +116,7 @@ class TaskLogSender:
         self._cond = threading.Condition()
         self._stopping = threading.Event()
         self._failing: str | None = None
+        self._refusing = False
         self.sent = 0
         self.dropped = 0
         self._thread = threading.Thread(target=self._run, name="task-log-sender", daemon=True)
@@ -166,7 +167,7 @@ class TaskLogSender:
                 self._post(body)
             except PlatformError as exc:
                 if not exc.transient:
-                    log.warning("task log of %s refused: %s", task_log.task_instance_id, exc)
+                    self._refused(str(exc))
                     return True
                 self._failed(str(exc))
                 self._stopping.wait(backoff.next())
@@ -175,6 +176,7 @@ class TaskLogSender:
                 log.exception("task log of %s not sent", task_log.task_instance_id)
                 return True
             self._recovered()
+            self._refusing = False
             self.sent += 1
             return True
         return False
@@ -183,6 +185,14 @@ class TaskLogSender:
         body = task_log.to_wire()
         body["lines"] = [[stream, self._clean(text)] for stream, text in body["lines"]]
         return body
+
+    def _refused(self, why: str) -> None:
+        """Said once, until a log is accepted again (a server that stopped taking them
+        would otherwise have every task say so)."""
+        self.dropped += 1
+        if not self._refusing:
+            log.warning("a task log was refused and dropped: %s (more are not logged)", why)
+        self._refusing = True
 
     def _failed(self, why: str) -> None:
         if self._failing is None:

@@ -216,19 +216,17 @@ export class TaskList {
       className: `task-row state-${task.state.toLowerCase()}`,
       attrs: { "data-id": task.id, "data-ordinal": task.ordinal, "data-state": task.state, tabindex: -1 },
     });
-    const state = el("td", { attrs: { "data-label": "State" } }, [badge(task.state)]);
-    if (task.cancelled && task.state !== "Cancelled") state.append(el("span", { className: "tag", text: task.state === "InProgress" ? "cancelling" : "cancelled" }));
+    const tag = task.cancelled && task.state !== "Cancelled"
+      ? el("span", { className: "tag", text: task.state === "InProgress" ? "cancelling" : "cancelled" })
+      : null;
     row.append(
-      el("td", { className: "task-name", attrs: { "data-label": "Task" } }, [
-        el("span", { className: "ns", text: `${task.namespace}/` }),
-        el("strong", { text: task.name }),
-      ]),
-      el("td", { className: "mono instance", attrs: { "data-label": "Instance", title: task.id } }, [shortId(task.id)]),
-      state,
-      el("td", { className: "progress-cell", attrs: { "data-label": "Progress" } }, [progressBar(task)]),
-      el("td", { className: "detail", attrs: { "data-label": "Details" } }, [detail(task)]),
-      el("td", { className: "num duration", text: this.elapsed(task), attrs: { "data-label": "Duration" } }),
-      el("td", { className: "muted submitted", text: when(task.createdAt), attrs: { "data-label": "Submitted", title: task.createdAt } }),
+      cell("Task", "task-name", [el("span", { className: "ns", text: `${task.namespace}/` }), el("strong", { text: task.name })]),
+      cell("Instance", "mono instance", [shortId(task.id)], { title: task.id }),
+      cell("State", "", [badge(task.state), tag]),
+      cell("Progress", "progress-cell", [progressBar(task)]),
+      cell("Details", "detail", [detail(task)]),
+      cell("Duration", "num duration", [this.elapsed(task)]),
+      cell("Submitted", "muted submitted", [when(task.createdAt)], { title: task.createdAt }),
     );
     return row;
   }
@@ -245,13 +243,18 @@ export class TaskList {
   tick() {
     if (this.frozen) return;
     for (const { task, row } of this.rows.values()) {
-      if (task.durationS === null) row.querySelector(".duration").textContent = this.elapsed(task);
+      if (task.durationS === null) row.querySelector(".duration .cell").textContent = this.elapsed(task);
     }
   }
 
   failed(error) {
     byId("list-error").textContent = `The list could not be read: ${error.message}.`;
   }
+}
+
+// One cell of a row: its content in one box (a card on phones shows its label beside it).
+function cell(label, className, children, attrs = {}) {
+  return el("td", { className, attrs: { "data-label": label, ...attrs } }, [el("span", { className: "cell" }, children)]);
 }
 
 // How far along what a task line says is: its last status, then whether it was handed out,
