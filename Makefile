@@ -17,7 +17,8 @@ GVISOR      ?= 0
 WITH_GVISOR := $(if $(filter 1 true yes,$(GVISOR)),gvisor)
 
 .PHONY: run test lint sdk-test toolchains images base-images runner-image engine gvisor venv \
-        bench compose-up clean swarm-up swarm-down swarm-nodes browser axe screenshot registry
+        bench compose-up clean swarm-up swarm-down swarm-nodes browser axe screenshot registry \
+        docs docs-serve
 
 run: venv engine images
 ifdef XC_SCENARIO_SERVER
@@ -47,19 +48,33 @@ axe:
 	test -f build/axe/node_modules/axe-core/axe.min.js || \
 	    npm install --prefix build/axe --no-audit --no-fund --save-exact axe-core@$(AXE_VERSION)
 
-# docs/cockpit.png, docs/cockpit-phone.png and docs/cockpit-instance.png, the README's
-# pictures of the cockpit: the browser test, once more, with tasks in every state.
+# docs/cockpit.png, docs/cockpit-phone.png and docs/cockpit-instance.png, the pictures of
+# the cockpit in the README and the site: the browser test, once more, with tasks in
+# every state.
 screenshot: venv engine images browser
 	XC_COCKPIT_SCREENSHOT=docs/cockpit.png $(VENV)/bin/pytest -q \
 	    tests/integration/test_cockpit_browser.py -k screenshot
 
 # ruff (style, complexity, and which module may import which library), mypy --strict,
-# and import-linter (the layers: pyproject.toml [tool.importlinter]).
+# import-linter (the layers: pyproject.toml [tool.importlinter]), the manifests, and the
+# documentation site built strictly (a broken link or anchor fails).
 lint: venv
 	$(VENV)/bin/ruff check runner tests scripts task_images
 	$(VENV)/bin/mypy
 	$(VENV)/bin/lint-imports
 	$(PY) -m scripts.validate_manifests
+	$(MKDOCS) build --strict --quiet
+
+# The documentation site (mkdocs.yml, docs/): built into build/site, offline.
+# MkDocs' and the theme's banners about their future versions are off.
+MKDOCS := NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs
+docs: venv
+	$(MKDOCS) build --strict
+
+# The site on http://127.0.0.1:$(DOCS_PORT)/, rebuilt when a page changes.
+DOCS_PORT ?= 8000
+docs-serve: venv
+	$(MKDOCS) serve --strict --dev-addr 127.0.0.1:$(DOCS_PORT)
 
 # The task SDKs' own tests, in their languages (the shell SDK's run from pytest).
 sdk-test: toolchains
@@ -102,7 +117,7 @@ runner-image: venv base-images
 compose-up: images runner-image
 	docker-compose -f compose.yaml up
 
-# The stack of deploy/swarm/ (README: Docker Swarm). swarm-up makes a single-node
+# The stack of deploy/swarm/ (docs/running/swarm.md). swarm-up makes a single-node
 # swarm if the engine is in none and leaves it (`docker swarm leave --force`).
 SWARM_STACK   ?= xc
 SWARM_RUNNERS ?= 3
@@ -113,7 +128,7 @@ swarm-down: venv
 	$(PY) -m scripts.swarm down --name $(SWARM_STACK)
 
 # Two more engines in containers join a swarm of their own as workers; the
-# runners' throughput on 1 and 3 nodes (README: Docker Swarm). Not run by `make test`.
+# runners' throughput on 1 and 3 nodes (docs/running/swarm.md). Not run by `make test`.
 swarm-nodes: images runner-image
 	$(PY) -m scripts.swarm_nodes
 

@@ -2,7 +2,9 @@
 
 The only module of the runner that imports jsonschema. Validation errors become
 short sentences that name the offending field; callers get either a problem
-string or one of the runner's typed errors.
+string or one of the runner's typed errors. Every `pattern` is matched by RE2
+(runner/contracts/regex.py), in time linear in the text, never by Python's
+backtracking `re`; a catalog whose customRegex RE2 cannot run is refused.
 """
 
 from __future__ import annotations
@@ -18,10 +20,12 @@ import referencing
 from jsonschema.exceptions import ValidationError
 from jsonschema.protocols import Validator
 
+from runner.contracts import regex
 from runner.core.catalog import TaskRoute, value_schema
 from runner.core.conformance import Problem
 from runner.core.errors import ConfigError, TaskRejected
-from runner.core.text import clip, short
+from runner.core.names import NAME_RULE, name_problem
+from runner.core.text import clip, printable, short
 
 SCHEMA_FILES = (
     "catalog.schema.json",
@@ -32,6 +36,24 @@ SCHEMA_FILES = (
     "task-examples.schema.json",
 )
 _MAX_REPORTED = 5
+
+
+def _pattern(validator: Any, pattern: str, instance: Any, schema: Any) -> Iterator[ValidationError]:
+    """The `pattern` keyword, matched by RE2 with Python's syntax and meaning."""
+    if not validator.is_type(instance, "string"):
+        return
+    try:
+        found = regex.search(pattern, instance)
+    except regex.RegexRefused as exc:
+        yield ValidationError(f"the pattern {pattern!r} cannot be run: {exc}")
+        return
+    if not found:
+        yield ValidationError(f"{instance!r} does not match {pattern!r}")
+
+
+_Draft: type[Validator] = jsonschema.validators.extend(  # type: ignore[no-untyped-call]
+    jsonschema.Draft202012Validator, {"pattern": _pattern}
+)
 
 
 def schema_dir() -> Path:
@@ -109,7 +131,7 @@ class Contracts:
         uri = self.schemas[name]["$id"] + pointer
         validator = self._validators.get(uri)
         if validator is None:
-            validator = jsonschema.Draft202012Validator(
+            validator = _Draft(
                 {"$ref": uri},
                 registry=self._registry,
                 format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER,
@@ -123,8 +145,12 @@ class Contracts:
             raise ConfigError(f"{source}: {problem}")
 
     def catalog_problems(self, catalog: Any) -> list[Problem]:
-        """Every problem of a catalog: its schema's, else those the schema cannot say."""
+        """Every problem of a catalog: its schema's, else those the schema cannot say.
+        A namespace or name against the rule of runner/core/names.py is named with it."""
+        names = list(_name_problems(catalog))
+        named = {problem.path for problem in names}
         found = problem_list(self.validator("catalog.schema.json"), catalog, "catalog")
+        found = names + [problem for problem in found if problem.path not in named]
         return found or list(_semantic_problems(catalog))
 
     def examples_problems(self, examples: Any) -> list[Problem]:
@@ -188,7 +214,19 @@ def _derived(schema: Mapping[str, Any]) -> Validator:
 
 @lru_cache(maxsize=1024)
 def _compile_derived(schema_text: str) -> Validator:
-    return jsonschema.Draft202012Validator(json.loads(schema_text))
+    return _Draft(json.loads(schema_text))
+
+
+def _name_problems(catalog: Any) -> Iterator[Problem]:
+    """Each namespace and task name of a catalog against the rule of runner/core/names.py."""
+    if not isinstance(catalog, list):
+        return
+    for index, definition in enumerate(catalog):
+        for field in ("namespace", "name"):
+            value = definition.get(field) if isinstance(definition, dict) else None
+            if isinstance(value, str) and (why := name_problem(value)) is not None:
+                shown = printable(repr(value[:80]))
+                yield Problem(f"catalog[{index}].{field}", f"{shown}: {why} ({NAME_RULE})")
 
 
 def _semantic_problems(catalog: Iterable[Mapping[str, Any]]) -> Iterator[Problem]:
@@ -223,6 +261,14 @@ def _parameter_problems(
                 f"{what} {name!r} declared twice (first at {where}[{seen[name]}])",
             )
         seen.setdefault(name, index)
+        pattern = param.get("customRegex")
+        if pattern and (why := regex.refusal(pattern)) is not None:
+            yield Problem(
+                f"{where}[{index}].customRegex",
+                f"{what} {name!r}: customRegex {printable(repr(pattern[:200]))} is refused "
+                f"(catalog regexes are run by RE2, in linear time): {why}",
+            )
+            continue
         default = param.get("defaultValue")
         if default is not None:
             validator = _derived(value_schema(param))

@@ -9,7 +9,11 @@ first offending place by its path. A line too deep for `loads` is read again wit
 `pruned`, which keeps its shape down to just past the depth limit.
 
 The checks cost little on good input: a few string searches over the JSON text (C), and
-a walk in Python only when they find something that may be wrong.
+a walk in Python only when they find something that may be wrong. Every scan here is
+linear in the length of the text, whatever it holds: strings are found by replacing
+escaped backslashes and quotes, then splitting on quotes (no regex that could scan the
+rest of the text again from each quote of an unclosed string), and depths are counted
+in chunks, so that no single call runs long while holding the interpreter's lock.
 """
 
 from __future__ import annotations
@@ -20,13 +24,13 @@ import operator
 import re
 from array import array
 from dataclasses import dataclass
-from itertools import accumulate, chain, compress, repeat
+from itertools import accumulate, compress, islice, repeat
 from typing import Any
 
 from runner.core.text import printable, text_problem
 
 _SHOWN_KEY_CHARS = 40
-_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"')
+_CHUNK = 1 << 12  # characters counted per call (each call holds the interpreter's lock)
 _STEP = bytes(1 if b in b"[{" else 255 if b in b"]}" else 0 for b in range(256))  # 255: -1
 _NOT_BRACKETS = bytes(b for b in range(256) if b not in b"[]{}")
 _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
@@ -52,13 +56,60 @@ def pruned(text: str, limit: int) -> str:
     gone: if `text` is JSON, so is the result, and `loads` reads it whatever the depth of
     `text`, and `first_problem` finds the first place it was too deep."""
     level = limit + 1
-    masked = _STRING.sub(lambda m: "_" * len(m.group()), text)  # brackets in strings are text
-    steps = array("b", masked.encode("ascii", "replace").translate(_STEP))
-    after = array("i", accumulate(steps))  # the depth after each character
-    # A character is kept unless it is inside a container of that level (its brackets stay).
-    outside_before = map(operator.lt, chain((0,), after), repeat(level))
-    outside_after = map(operator.lt, after, repeat(level))
-    return "".join(compress(text, map(operator.or_, outside_before, outside_after)))
+    masked = masked_strings(text).encode("ascii", "replace")  # brackets in strings are text
+    kept: list[str] = []
+    depth = 0
+    for start in range(0, len(masked), _CHUNK):  # in chunks: each call holds the lock
+        piece, chunk = text[start : start + _CHUNK], masked[start : start + _CHUNK]
+        opens, closes = chunk.count(b"[") + chunk.count(b"{"), chunk.count(b"]") + chunk.count(b"}")
+        if depth + opens < level or depth - closes >= level:  # all of it on one side
+            kept.append(piece if depth < level else "")
+            depth += opens - closes
+            continue
+        steps = array("b", chunk.translate(_STEP))
+        depths = array("i", accumulate(steps, initial=depth))  # before each, and after the last
+        depth = depths[-1]
+        if max(depths) < level:
+            kept.append(piece)
+        elif min(depths) < level:
+            # A character is kept unless it is inside a container of that level (its
+            # brackets stay): the depth before or after it is below the level.
+            outside = map(operator.lt, depths, repeat(level))
+            outside_after = map(operator.lt, islice(depths, 1, None), repeat(level))
+            kept.append("".join(compress(piece, map(operator.or_, outside, outside_after))))
+    return "".join(kept)
+
+
+def masked_strings(text: str) -> str:
+    """`text` with every character of its strings but the quotes made `_`: as long as
+    `text`, and where `text` is JSON (or the start of JSON), its brackets outside strings
+    are those left. Linear: an unclosed string runs to the end."""
+    pieces = text.replace("\\\\", "__").replace('\\"', "__").split('"')
+    pieces[1::2] = ["_" * len(piece) for piece in pieces[1::2]]
+    return '"'.join(pieces)
+
+
+def outside_strings(text: str) -> tuple[str, bool]:
+    """What `text` (JSON) holds outside its strings, and whether its last string is left
+    open. Outside strings, JSON has no backslash: drop escaped backslashes and quotes,
+    and every other piece between quotes is outside a string."""
+    pieces = text.replace("\\\\", "").replace('\\"', "").split('"')
+    return "".join(pieces[::2]), len(pieces) % 2 == 0
+
+
+def deepest(outside: str, limit: int) -> int:
+    """How deep arrays and objects nest in `outside` (JSON without its strings), counted
+    in chunks; once past `limit`, a depth past it (not necessarily the deepest)."""
+    brackets = outside.encode("ascii", "ignore").translate(None, _NOT_BRACKETS)
+    depth = most = 0
+    for start in range(0, len(brackets), _CHUNK):
+        steps = array("b", brackets[start : start + _CHUNK].translate(_STEP))
+        depths = array("i", accumulate(steps, initial=depth))
+        most = max(most, *depths)
+        if most > limit:
+            return most
+        depth = depths[-1]
+    return most
 
 
 def depth_problem(limit: int) -> str:
@@ -97,11 +148,7 @@ def _fine(text: str, limit: int) -> bool:
         return False
     if text.count("[") + text.count("{") <= limit:
         return True
-    # Outside strings, JSON has no backslash: drop escaped backslashes and quotes, and
-    # every other piece between quotes is outside a string.
-    unquoted = text.replace("\\\\", "").replace('\\"', "").split('"')[::2]
-    brackets = "".join(unquoted).encode("ascii", "ignore").translate(None, _NOT_BRACKETS)
-    return max(accumulate(array("b", brackets.translate(_STEP))), default=0) <= limit
+    return deepest(outside_strings(text)[0], limit) <= limit
 
 
 def _suspect(text: str) -> bool:
@@ -110,13 +157,19 @@ def _suspect(text: str) -> bool:
     any, it holds none."""
     if "NaN" in text or "Infinity" in text:
         return True
-    if "\\u" in text and _SURROGATE_ESCAPE.search(text):
+    if may_hold_surrogates(text):
         return True
     try:
         shape = text.encode("utf-8").translate(_DIGITS)
     except UnicodeEncodeError:  # a surrogate written as it is, not escaped
         return True
     return any(overflow in shape for overflow in _OVERFLOWS)
+
+
+def may_hold_surrogates(text: str) -> bool:
+    """Whether JSON `text` (valid Unicode) may decode to a string with a lone surrogate:
+    only an escape can spell one."""
+    return "\\u" in text and _SURROGATE_ESCAPE.search(text) is not None
 
 
 def _walk(value: Any, root: str, limit: int, level: int) -> tuple[str, str] | None:

@@ -24,8 +24,10 @@ MESSAGE_TYPES = frozenset({"notify", "result"})
 MAX_MESSAGE_DEPTH = 32
 # What progressPercentage must be; the message schema's title says the same.
 PROGRESS_IS = "a fraction between 0 and 1, as a number or a numeric string"
-# A numeric string, as the message schema's pattern for progressPercentage has it.
-NUMERIC_STRING = re.compile(r"\s*[-+]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][-+]?[0-9]+)?\s*")
+# A numeric string, as the message schema's pattern for progressPercentage has it. Each
+# text has one way to match (`[0-9]+\.?[0-9]*` had many: a run of digits then a letter
+# took time growing with the square of the run to refuse).
+NUMERIC_STRING = re.compile(r"\s*[-+]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][-+]?[0-9]+)?\s*")
 
 # Checks a decoded message against the message schema; returns the problem or None.
 MessageCheck = Callable[[Mapping[str, Any]], "str | None"]

@@ -5,19 +5,27 @@
 from __future__ import annotations
 
 import re
-from urllib.parse import parse_qs, unquote, urlsplit
+from urllib.parse import parse_qs, unquote
 
 from runner.contracts import Contracts
 from runner.localserver import bodies
 from runner.localserver.cockpit.endpoints import Cockpit
 from runner.localserver.errors import HttpError, quoted
-from runner.localserver.routing import LongPolls, Reply, Request, Route
+from runner.localserver.routing import (
+    LongPolls,
+    Reply,
+    Request,
+    Route,
+    target_parts,
+    target_path,
+)
 from runner.localserver.rules import StatusConflict
 from runner.localserver.store import Store
 from runner.localserver.tasklogs import PATH as TASK_LOGS_PATH
 from runner.localserver.tasklogs import TaskLogs
 
 STATUS_PAGE = 500
+
 
 class Api:
     """Routes a request to the store; answers with (status, JSON) or raises HttpError.
@@ -63,21 +71,21 @@ class Api:
 
     def takes_body(self, method: str, target: str) -> bool:
         """Whether the endpoint reads a body (so a request for it must say how long it is)."""
-        found = self.route(method, urlsplit(target).path)
+        found = self.route(method, target_path(target))
         return found is not None and found[0].takes_body
 
     def handle(self, method: str, target: str, body: bytes) -> Reply:
-        parts = urlsplit(target)
-        found = self.route(method, parts.path)
+        path, query_text = target_parts(target)
+        found = self.route(method, path)
         if found is None:
-            allowed = [r.method for r in self.routes if r.pattern.fullmatch(parts.path)]
+            allowed = [r.method for r in self.routes if r.pattern.fullmatch(path)]
             if allowed:
                 raise HttpError(
-                    405, f"{method} is not allowed on {parts.path}; use {' or '.join(allowed)}"
+                    405, f"{method} is not allowed on {path}; use {' or '.join(allowed)}"
                 )
-            raise HttpError(404, f"no such endpoint: {quoted(parts.path)}")
+            raise HttpError(404, f"no such endpoint: {quoted(path)}")
         route, match = found
-        query = {k: v[-1] for k, v in parse_qs(parts.query, keep_blank_values=True).items()}
+        query = {k: v[-1] for k, v in parse_qs(query_text, keep_blank_values=True).items()}
         return route.handler(Request(tuple(unquote(g) for g in match.groups()), query, body))
 
     def publish(self, request: Request) -> Reply:
@@ -140,7 +148,11 @@ class Api:
         return 200, view
 
     def cancel(self, request: Request) -> Reply:
-        if not self.store.cancel(request.args[0]):
+        try:
+            known = self.store.cancel(request.args[0])
+        except StatusConflict as exc:
+            raise HttpError(409, str(exc)) from None
+        if not known:
             raise HttpError(404, f"unknown task instance {quoted(request.args[0])}")
         return 200, {"cancelled": True}
 

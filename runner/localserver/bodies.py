@@ -13,6 +13,7 @@ from typing import Any
 
 from runner.contracts import Contracts
 from runner.core.errors import ConfigError
+from runner.core.names import NAME_RULE, name_problem
 from runner.core.protocol import NUMERIC_STRING
 from runner.localserver.errors import HttpError, quoted
 
@@ -55,7 +56,7 @@ def _progress(value: Any) -> None:
         return
     number = value
     if isinstance(value, str):
-        number = float(value) if NUMERIC_STRING.fullmatch(value) and len(value) <= 64 else None
+        number = float(value) if len(value) <= 64 and NUMERIC_STRING.fullmatch(value) else None
     if number is None or not math.isfinite(number) or not 0 <= number <= 1:
         raise HttpError(
             400,
@@ -81,6 +82,8 @@ def submission(body: Any, contracts: Contracts) -> tuple[str, str, dict[str, Any
         )
         if problem:
             raise HttpError(400, problem)
+        if (why := name_problem(body[field])) is not None:
+            raise HttpError(400, f"body.{field}: {quoted(body[field])}: {why} ({NAME_RULE})")
     inputs = body.get("inputData")
     if inputs is not None and not isinstance(inputs, dict):
         raise HttpError(400, f"body.inputData: must be an object, not {type(inputs).__name__}")

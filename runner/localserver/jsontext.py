@@ -4,7 +4,9 @@
 input; it accepts NaN, Infinity and 1e999 (which it cannot write back as JSON)
 and lone UTF-16 surrogates (which cannot be encoded as UTF-8). So the depth is
 measured on the text before parsing, and every number and string is checked
-after, with the place of the first problem named.
+after, with the place of the first problem named. Every step is linear in the
+length of the body (runner/core/jsoncheck.py finds strings and depths), and the
+walk over the value is iterative.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import math
 import re
 from typing import Any
 
+from runner.core.jsoncheck import deepest, may_hold_surrogates, outside_strings
 from runner.localserver.errors import HttpError, quoted
 
 logger = logging.getLogger(__name__)
@@ -24,8 +27,6 @@ MAX_DEPTH = 64
 # digits than the largest double has (309), and no overflow to infinity.
 _MAX_INT_DIGITS = 309
 
-_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
-_NOT_BRACKET = re.compile(r"[^\[\]{}]+")
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
 
@@ -54,22 +55,7 @@ def _int(text: str) -> int | _BadNumber:
 
 def nesting_depth(text: str, limit: int = MAX_DEPTH) -> int:
     """How deep arrays and objects nest in `text`; stops counting past `limit`."""
-    return _depth(_STRING.sub("", text), limit)
-
-
-def _depth(outside: str, limit: int) -> int:
-    """nesting_depth of a text whose strings `_STRING` already took out."""
-    brackets = _NOT_BRACKET.sub("", outside)
-    depth = deepest = 0
-    for char in brackets:
-        if char in "[{":
-            depth += 1
-            if depth > limit:
-                return depth
-            deepest = max(deepest, depth)
-        else:
-            depth -= 1
-    return deepest
+    return min(deepest(outside_strings(text)[0], limit), limit + 1)
 
 
 def parse(body: bytes, noun: str) -> Any:
@@ -80,46 +66,85 @@ def parse(body: bytes, noun: str) -> Any:
         text = body.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise HttpError(400, f"{noun} is not UTF-8: invalid byte at offset {exc.start}") from None
-    outside = _STRING.sub("", text)  # one pass over the text serves both checks below
-    if '"' in outside:
+    outside, open_string = outside_strings(text)  # one pass serves both checks below
+    if open_string:
         raise HttpError(400, f"{noun} is not JSON: a string is not terminated")
-    if _depth(outside, MAX_DEPTH) > MAX_DEPTH:
+    if deepest(outside, MAX_DEPTH) > MAX_DEPTH:
         raise HttpError(
             400, f"{noun} is nested deeper than the limit of {MAX_DEPTH} levels of arrays/objects"
         )
+    bad_numbers: list[_BadNumber] = []
     try:
-        value = _loads(text)
+        value = _loads(text, bad_numbers)
     except ValueError as exc:
         raise HttpError(400, f"{noun} is not JSON: {exc}") from None
+    if not bad_numbers and not may_hold_surrogates(text):
+        return value  # nothing for the walk to find: it is skipped
     problem = text_problem(value, noun)
     if problem:
         raise HttpError(400, problem)
     return value
 
 
-def _loads(text: str) -> Any:
-    # Safe only after the depth check in parse(): the decoder recurses once per level.
-    return json.loads(text, parse_float=_float, parse_int=_int, parse_constant=_BadNumber)
+def _loads(text: str, bad_numbers: list[_BadNumber]) -> Any:
+    """The value of `text`; each number that does not fit a double is a `_BadNumber`, also
+    added to `bad_numbers`. Safe only after the depth check in parse(): the decoder
+    recurses once per level."""
+
+    def seen(bad: float | int | _BadNumber) -> float | int | _BadNumber:
+        if isinstance(bad, _BadNumber):
+            bad_numbers.append(bad)
+        return bad
+
+    return json.loads(
+        text,
+        parse_float=lambda number: seen(_float(number)),
+        parse_int=lambda number: seen(_int(number)),
+        parse_constant=lambda name: seen(_BadNumber(name)),
+    )
 
 
 def text_problem(value: Any, where: str) -> str | None:
-    """The first number that is not a finite double, or string that is not Unicode text."""
-    if isinstance(value, _BadNumber):
-        return f"{where}: {quoted(value.text)} is not a finite number that fits a double"
-    if isinstance(value, str):
-        return _string_problem(value, where)
-    if isinstance(value, list):
-        for index, item in enumerate(value):
-            problem = text_problem(item, f"{where}[{index}]")
-            if problem:
-                return problem
-    elif isinstance(value, dict):
-        for key, item in value.items():
-            place = f"{where}.{_segment(key)}"
-            problem = _string_problem(key, f"{place} (the key)") or text_problem(item, place)
-            if problem:
-                return problem
+    """The first number that is not a finite double, or string that is not Unicode text.
+
+    Iterative, with a stack as deep as the value (not as long): a path is spelled only
+    for the place that is wrong, and nothing is kept per node."""
+    if not isinstance(value, list | dict):
+        problem = _leaf_problem(value)
+        return f"{where}: {problem}" if problem else None
+    stack: list[tuple[Any, Any]] = [(value, _items(value))]
+    positions: list[str | int] = []
+    while stack:
+        container, items = stack[-1]
+        for position, item in items:
+            if isinstance(container, dict) and (problem := _string_problem(position)):
+                return f"{_path(where, [*positions, position])} (the key): {problem}"
+            if isinstance(item, list | dict):
+                stack.append((item, _items(item)))
+                positions.append(position)
+                break
+            if (problem := _leaf_problem(item)) is not None:
+                return f"{_path(where, [*positions, position])}: {problem}"
+        else:
+            stack.pop()
+            if positions:
+                positions.pop()
     return None
+
+
+def _items(container: list[Any] | dict[str, Any]) -> Any:
+    return iter(container.items()) if isinstance(container, dict) else enumerate(container)
+
+
+def _leaf_problem(value: Any) -> str | None:
+    if isinstance(value, _BadNumber):
+        return f"{quoted(value.text)} is not a finite number that fits a double"
+    return _string_problem(value) if isinstance(value, str) else None
+
+
+def _path(where: str, positions: list[str | int]) -> str:
+    parts = [f"[{p}]" if isinstance(p, int) else f".{_segment(p)}" for p in positions]
+    return where + "".join(parts)
 
 
 def _segment(key: str) -> str:
@@ -128,12 +153,12 @@ def _segment(key: str) -> str:
     return _SURROGATE.sub(lambda found: f"\\u{ord(found.group()):04x}", short)
 
 
-def _string_problem(text: str, where: str) -> str | None:
+def _string_problem(text: str) -> str | None:
     found = _SURROGATE.search(text)
     if found is None:
         return None
     return (
-        f"{where}: a string holds a lone UTF-16 surrogate "
+        "a string holds a lone UTF-16 surrogate "
         f"(\\u{ord(found.group()):04x} at character {found.start()}); only Unicode text is accepted"
     )
 

@@ -46,9 +46,7 @@ def _content(definition: Mapping[str, Any]) -> str:
     return json.dumps({k: v for k, v in definition.items() if k != "versionNumber"}, sort_keys=True)
 
 
-def task_instance(
-    row: Row, definition: Mapping[str, Any] | None, status: str
-) -> dict[str, Any]:
+def task_instance(row: Row, definition: Mapping[str, Any] | None, status: str) -> dict[str, Any]:
     definition = definition or {}
     timeout = (
         row["timeout_ms"] if row["timeout_ms"] is not None else definition.get("timeOutInMillis")

@@ -12,14 +12,33 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, NamedTuple
+from urllib.parse import urlsplit
 
 from runner.localserver import jsontext
 from runner.localserver.errors import HttpError, quoted
 
 Reply = tuple[int, Any]  # status and JSON body; None means no body (204)
 
+_WHOLE_NUMBER = re.compile(r"[0-9]{1,19}", re.ASCII)
+_NUMBER = re.compile(r"[0-9]{1,19}(?:\.[0-9]{1,19})?", re.ASCII)
+
 MAX_WAIT_S = 30.0  # the longest a long poll waits, whatever it asks
 MAX_SEQ = 2**63 - 1  # SQLite integers stop here
+
+
+def target_parts(target: str) -> tuple[str, str]:
+    """The path and the query of a request target as sent. Only a target in absolute form
+    (`http://host/path`) names a host: `//host/path` is a path (urlsplit would read a
+    host there, and route `//evil.example/local/api/statuses` as `/local/api/statuses`)."""
+    if target.startswith(("http://", "https://")):
+        parts = urlsplit(target)
+        return parts.path, parts.query
+    path, _, query = target.partition("?")
+    return path, query.partition("#")[0]
+
+
+def target_path(target: str) -> str:
+    return target_parts(target)[0]
 
 
 @dataclass(frozen=True)
@@ -36,10 +55,10 @@ class Request:
         text = self.query.get(name)
         if text is None or text == "":
             return default
-        try:
-            value = int(text) if integer else float(text)
-        except ValueError:
-            value = -1
+        # Plain ASCII digits only: int() and float() also read 1_000, full-width
+        # digits, spaces, signs, exponents, inf and nan.
+        strict = _WHOLE_NUMBER if integer else _NUMBER
+        value = (int(text) if integer else float(text)) if strict.fullmatch(text) else -1
         if value < 0 or not math.isfinite(value):
             kind = "whole number" if integer else "number"
             raise HttpError(400, f"query parameter {name}={quoted(text)} is not a {kind} >= 0")

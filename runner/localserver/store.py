@@ -19,6 +19,7 @@ from typing import Any
 
 from runner.core.model import TERMINAL_STATUSES
 from runner.localserver.database import Database, StoreClosed
+from runner.localserver.errors import quoted
 from runner.localserver.jsontext import stored
 from runner.localserver.records import (
     dumps,
@@ -29,7 +30,7 @@ from runner.localserver.records import (
     task_instance,
     utc_now,
 )
-from runner.localserver.rules import next_state, repeat_of
+from runner.localserver.rules import StatusConflict, next_state, repeat_of
 from runner.localserver.sql import (
     CLAIM_OLDEST,
     INSERT_INSTANCE,
@@ -193,8 +194,15 @@ class Store:
         }
 
     def cancel(self, instance_id: str) -> bool:
-        """Flag the instance cancelled (a queued one is then never handed out); False if unknown."""
+        """Flag the instance cancelled (a queued one is then never handed out); False if unknown.
+        Raises StatusConflict for an instance that already ended: it stays as it ended."""
         with self._write() as db:
+            row = db.execute("SELECT state FROM instances WHERE id = ?", (instance_id,)).fetchone()
+            if row is not None and row["state"] in TERMINAL_STATUSES:
+                raise StatusConflict(
+                    f"task instance {quoted(instance_id)} already ended ({row['state']}); "
+                    "only a queued or running instance can be cancelled"
+                )
             cursor = db.execute("UPDATE instances SET cancelled = 1 WHERE id = ?", (instance_id,))
             return cursor.rowcount > 0
 

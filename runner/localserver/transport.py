@@ -15,7 +15,13 @@ added where waitress reads a request, before the application sees it:
 - a request whose body ends early (the client half-closed) gets a 400, not silence;
 - a 204 keeps the connection open (waitress closes every answer without a
   Content-Length, and a 204 may not carry one), so the runner's empty polls
-  reuse their connection.
+  reuse their connection;
+- what is not an HTTP/1.x request (a TLS handshake, lines ending in a bare LF,
+  an unknown HTTP version) is answered 400 or 505 and closed at once;
+- idle connections are closed by the policy of idle.py, so that idle
+  connections can never take every slot.
+
+Every answer made here carries the same security headers as the application's.
 
 These use waitress's parser, channel and task classes, not only its public
 `create_server`; the tests of the local server cover each of them.
@@ -37,12 +43,14 @@ from waitress.server import BaseWSGIServer, create_server
 from waitress.task import ErrorTask, WSGITask
 from waitress.utilities import Error
 
+from runner.localserver import framing, idle
 from runner.localserver.errors import HttpError
-from runner.localserver.wsgi import Application
+from runner.localserver.wsgi import ANSWER_HEADERS, Application
 from runner.ops.serverloop import ServerLoop
 
 logger = logging.getLogger(__name__)
 
+_CONNECTION_LIMIT = 256
 # (method, target, headers as waitress names them: "CONTENT_LENGTH"; whether a body follows)
 Screen = Callable[[str, str, Mapping[str, str], bool], HttpError | None]
 
@@ -65,8 +73,8 @@ class _JsonErrorTask(ErrorTask):
         message = error.body if isinstance(error, _Refusal) else f"{error.reason}: {error.body}"
         body = json.dumps({"error": message}).encode()
         self.status = f"{error.code} {error.reason}"
-        cast(list[tuple[str, str]], self.response_headers).append(
-            ("Content-Type", "application/json")
+        cast(list[tuple[str, str]], self.response_headers).extend(
+            [*ANSWER_HEADERS, ("Content-Type", "application/json")]
         )
         self.set_close_on_finish()
         self.content_length = len(body)
@@ -100,33 +108,70 @@ class _Task(WSGITask):
 
 
 class _ScreenedParser(HTTPRequestParser):
+    _last_byte = b""  # the last byte of the header received so far
+    _method_seen = False  # a whole method name (then a space) was received
+
     def refusal(
         self, method: str, target: str, headers: Mapping[str, str], body: bool
     ) -> HttpError | None:
         return None  # each server's channel_class() says
 
+    def received(self, data: bytes) -> int:
+        if not self.completed and self.body_rcv is None and not self.headers_finished:
+            problem = self._garbage(data)
+            if problem is not None:
+                HTTPRequestParser.parse_header(self, b"GET / HTTP/1.0\r\n")  # for the answer
+                self.error = _Refusal(HttpError(400, problem))
+                self.completed = True
+                return len(data)
+        return int(super().received(data))
+
+    def _garbage(self, data: bytes) -> str | None:
+        """Why the header bytes so far cannot be HTTP/1.x (framing.py), or None."""
+        if framing.bare_lf(data, self._last_byte):
+            return "not an HTTP/1.1 request: a header line does not end in CR LF"
+        self._last_byte = data[-1:]
+        if self._method_seen:
+            return None
+        start = self.header_plus[:64] + data[:64]
+        self._method_seen = framing.method_read(start)
+        return framing.method_problem(start)
+
     def parse_header(self, header_plus: bytes) -> None:
         try:
             super().parse_header(header_plus)
         except ParsingError:
+            # The Host and the key are checked before the framing (when the request
+            # line could be read): a stranger learns nothing from the framing errors.
+            refusal = self._refusal(gate_only=True) if getattr(self, "command", None) else None
+            if refusal is not None:
+                self._refuse(refusal)
+                return
             if "," in self.headers.get("CONTENT_LENGTH", ""):
                 raise ParsingError("the request has more than one Content-Length header") from None
             raise
         refusal = self._refusal()
-        if refusal is not None:
-            self.body_rcv = None  # waitress now reads no body for this request
-            self.content_length = 0
-            self.expect_continue = False  # nor asks the client to send it
-            self.error = _Refusal(refusal)
-            self.completed = True
-
-    def _refusal(self) -> HttpError | None:
-        if self.chunked and "CONTENT_LENGTH" in self.headers:
+        if refusal is None and self.version not in ("1.0", "1.1"):
+            version = f"HTTP/{self.version}" if self.version else "no HTTP version"
+            refusal = HttpError(505, f"{version} is not supported; use HTTP/1.1")
+        if refusal is None and self.chunked and "CONTENT_LENGTH" in self.headers:
             # RFC 9112 6.3: a sign of request smuggling, to be handled as an error.
-            return HttpError(400, "the request has both Transfer-Encoding and Content-Length")
+            refusal = HttpError(400, "the request has both Transfer-Encoding and Content-Length")
+        if refusal is not None:
+            self._refuse(refusal)
+
+    def _refuse(self, refusal: HttpError) -> None:
+        self.body_rcv = None  # waitress now reads no body for this request
+        self.content_length = 0
+        self.expect_continue = False  # nor asks the client to send it
+        self.error = _Refusal(refusal)
+        self.completed = True
+
+    def _refusal(self, *, gate_only: bool = False) -> HttpError | None:
         method, target = str(self.command), str(getattr(self, "request_uri", ""))
         try:
-            return self.refusal(method, target, self.headers, self.body_rcv is not None)
+            has_body = gate_only or self.body_rcv is not None
+            return self.refusal(method, target, self.headers, has_body)
         except Exception:  # this runs in the select loop: a bug must not take it down
             logger.exception("local server: screening %s %s failed", method, target)
             return HttpError(500, "internal error in the local server (see its log)")
@@ -135,6 +180,7 @@ class _ScreenedParser(HTTPRequestParser):
 class _Channel(HTTPChannel):
     task_class = _Task
     error_task_class = _JsonErrorTask
+    started = False  # the headers of a request were received (idle.py)
 
     def handle_read(self) -> None:
         if self.socket is None:
@@ -210,9 +256,9 @@ class Transport(ServerLoop):
             threads=threads,
             ident="xc-scenario-local",
             backlog=1024,
-            connection_limit=256,
-            channel_timeout=120,
-            cleanup_interval=10,
+            connection_limit=_CONNECTION_LIMIT,
+            channel_timeout=120,  # idle.py closes idle connections much sooner
+            cleanup_interval=1,
             # The screen refuses a longer Content-Length first; this caps chunked bodies.
             max_request_body_size=max_body_bytes + 1,
             max_request_header_size=64 * 1024,
@@ -222,4 +268,12 @@ class Transport(ServerLoop):
         if not isinstance(server, BaseWSGIServer):
             raise TypeError(f"waitress made a {type(server).__name__} for one socket")
         server.channel_class = channel_class(screen)
+        # waitress's loop asks these; idle.py closes idle connections to make room.
+        loop: Any = server
+        loop.maintenance = lambda now: idle.close_idle(loop, now, _Channel, _CONNECTION_LIMIT)
+        loop.readable = lambda: idle.accepting(loop, _Channel, _CONNECTION_LIMIT)
+        loop.handle_accept = lambda: idle.accept_many(loop, _CONNECTION_LIMIT)
+        # waitress warns "Task queue depth is N" for every request that waits for a
+        # thread: a line per request under load. Requests wait by design (THREADS).
+        logging.getLogger("waitress.queue").setLevel(logging.ERROR)
         super().__init__(server, sockets)

@@ -21,6 +21,7 @@ from runner.localserver.cockpit import access, assets
 from runner.localserver.database import StoreClosed, StoreError
 from runner.localserver.errors import HttpError, quoted
 from runner.localserver.gate import Gate, Need
+from runner.localserver.routing import target_path
 from runner.localserver.tasklogs import HEADER as TASK_LOGS
 
 logger = logging.getLogger(__name__)
@@ -28,8 +29,9 @@ logger = logging.getLogger(__name__)
 _JSON = "application/json"
 
 _BODY_METHODS = ("POST", "PUT", "PATCH")
-# TASK_LOGS: this server takes each task's log from its runners (tasklogs.py).
-_HEADERS = [("Cache-Control", "no-store"), *assets.SECURITY_HEADERS, TASK_LOGS]
+# On every answer, those the transport makes itself (transport.py) included. TASK_LOGS:
+# this server takes each task's log from its runners (tasklogs.py).
+ANSWER_HEADERS = (("Cache-Control", "no-store"), *assets.SECURITY_HEADERS, TASK_LOGS)
 
 
 def request_target(environ: WSGIEnvironment) -> str:
@@ -51,7 +53,7 @@ class Application:
 
     def need(self, method: str, target: str, header: access.Header) -> Need:
         """What the request needs besides a right Host: the key, or not (cockpit/access.py)."""
-        return access.need(method, urlsplit(target).path, header, self.gate.host_names)
+        return access.need(method, target_path(target), header, self.gate.host_names)
 
     def screen(
         self, method: str, target: str, headers: Mapping[str, str], has_body: bool
@@ -62,25 +64,29 @@ class Application:
         fails the gate or is too long; one whose endpoint reads a body must say
         how long it is.
         """
-        if has_body:
-            length = int(headers.get("CONTENT_LENGTH") or 0)  # waitress checked its digits
-            host = _host(target, headers.get("HOST"))
-            need = self.need(method, target, lambda name: headers.get(_waitress_name(name)))
-            refusal = self.gate.refusal(host, headers.get("AUTHORIZATION"), need)
-            if refusal is None and length > self.max_body_bytes:
-                refusal = HttpError(
-                    413,
-                    f"request body of {length} bytes is over the limit of "
-                    f"{self.max_body_bytes} bytes",
-                )
-            return refusal
-        if (
-            method in _BODY_METHODS
+        needs_length = (
+            not has_body
+            and method in _BODY_METHODS
             and "CONTENT_LENGTH" not in headers
             and self.api.takes_body(method, target)
-        ):
-            path = target.split("?", maxsplit=1)[0]
+        )
+        if not has_body and not needs_length:
+            return None  # the gate is asked when the request is answered
+        # The Host and the key first: a stranger learns nothing of the framing rules.
+        host = _host(target, headers.get("HOST"))
+        need = self.need(method, target, lambda name: headers.get(_waitress_name(name)))
+        refusal = self.gate.refusal(host, headers.get("AUTHORIZATION"), need)
+        if refusal is not None:
+            return refusal
+        if needs_length:
+            path = target_path(target)
             return HttpError(411, f"{method} {path} needs a Content-Length header (or chunks)")
+        length = _length(headers.get("CONTENT_LENGTH"))
+        if length > self.max_body_bytes:
+            return HttpError(
+                413,
+                f"request body of {length} bytes is over the limit of {self.max_body_bytes} bytes",
+            )
         return None
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
@@ -88,7 +94,7 @@ class Application:
         target = request_target(environ)
         status, data, kind = self._answer(method, target, environ)
         logger.debug("local server: %s %s -> %s", method, target, status)
-        headers = list(_HEADERS)
+        headers = list(ANSWER_HEADERS)
         if data is not None:
             headers += [("Content-Type", kind), ("Content-Length", str(len(data)))]
         start_response(f"{status} {HTTPStatus(status).phrase}", headers)
@@ -104,7 +110,7 @@ class Application:
             if refusal is not None:
                 raise refusal
             if need is Need.NOTHING:
-                return self._file(urlsplit(target).path)
+                return self._file(target_path(target))
             status, payload = self.api.handle(method, target, _body(environ))
             return status, None if payload is None else _json(payload), _JSON
         except HttpError as exc:
@@ -133,6 +139,14 @@ def _host(target: str, header: str | None) -> str | None:
     if target.startswith(("http://", "https://")):
         return urlsplit(target).netloc
     return header
+
+
+def _length(header: str | None) -> int:
+    """The Content-Length (waitress checked its digits, unless its framing is broken)."""
+    try:
+        return int(header or 0)
+    except ValueError:
+        return 0
 
 
 def _waitress_name(header: str) -> str:

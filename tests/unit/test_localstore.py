@@ -344,6 +344,16 @@ def test_cancel(store: Store) -> None:
     assert store.instance_view(running)["cancelled"] is True  # type: ignore[index]
     assert store.poll("sample") is None, "a cancelled queued instance is never handed out"
     assert store.cancel("no-such-id") is False
+
+
+def test_an_ended_instance_cannot_be_cancelled(store: Store) -> None:
+    store.publish_catalog("sample", [SIMPLE])
+    done = store.submit("sample", "simple", {"arg": "1"})["id"]
+    store.poll("sample")
+    store.record_status(status(done, "Completed"))
+    with pytest.raises(StatusConflict, match="already ended"):
+        store.cancel(done)
+    assert store.is_cancelled(done) is False
     assert store.is_cancelled("no-such-id") is None
 
 
@@ -354,11 +364,12 @@ def test_restart_keeps_everything(db_path: Path) -> None:
         queued = first.submit("sample", "simple", {"arg": "2"})["id"]
         first.poll("sample")
         seq = first.record_status(status(done, "Completed"))
-        first.cancel(done)
+        cancelled = first.submit("sample", "simple", {"arg": "3"})["id"]
+        first.cancel(cancelled)
     with Store(db_path) as second:
         assert second.definition("sample", "simple") is not None
         assert second.instance_view(done)["state"] == "Completed"  # type: ignore[index]
-        assert second.is_cancelled(done) is True
+        assert second.is_cancelled(cancelled) is True
         assert [r["seq"] for r in second.statuses_since(0)] == [seq]
         taken = second.poll("sample")
         assert taken is not None and taken["id"] == queued

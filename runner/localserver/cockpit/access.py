@@ -9,7 +9,8 @@ and a few headers.
   on loopback, as long as the request shows it comes from the page itself: it
   carries the `X-XC-Cockpit` header, which another site's page cannot add
   without the server's consent to a CORS preflight (never given), and an
-  `Origin`, when there is one, naming this server. Elsewhere it needs the key.
+  `Origin`, when there is one, naming this server: its host and its port (the
+  Host header's). Elsewhere it needs the key.
 - Everything else needs the key, as before.
 
 The Host check against DNS rebinding (gate.py) applies to all of them.
@@ -26,6 +27,7 @@ PAGE_PREFIX = "/cockpit/"
 DATA_PREFIX = "/local/api/cockpit/"
 PAGE_HEADER = "X-XC-Cockpit"  # the page sends it, with the value "1", on every data request
 _SAME_SITE = ("same-origin", "none")
+_DEFAULT_PORTS = {"http": 80, "https": 443}
 
 Header = Callable[[str], str | None]  # a request header by its name ("Origin"), or None
 
@@ -50,7 +52,21 @@ def from_the_page(header: Header, own_names: Collection[str]) -> bool:
     if origin is None:
         return True
     try:
-        netloc = urlsplit(origin).netloc
+        parts = urlsplit(origin)
+        port = parts.port or _DEFAULT_PORTS.get(parts.scheme)
     except ValueError:
         return False
-    return host_name(netloc) in own_names if netloc else False
+    if not parts.netloc or host_name(parts.netloc) not in own_names:
+        return False
+    # The same host on another port is another site (another server on loopback).
+    return port is not None and port == _host_port(header("Host"))
+
+
+def _host_port(host: str | None) -> int | None:
+    """The port the Host header names (80 when it names none)."""
+    if not host:
+        return None
+    try:
+        return urlsplit(f"http://{host.strip()}").port or 80
+    except ValueError:
+        return None

@@ -135,8 +135,7 @@ class Board:
         marks = ", ".join(["?"] * len(ids))
         with self._store.read() as db:
             last = {
-                r["instance_id"]: status_record(r)
-                for r in db.execute(_LAST.format(ids=marks), ids)
+                r["instance_id"]: status_record(r) for r in db.execute(_LAST.format(ids=marks), ids)
             }
             progress = {
                 r["instance_id"]: stored(r["progress"])

@@ -20,7 +20,6 @@ from __future__ import annotations
 import re
 
 from runner.contracts import Contracts
-from runner.core.model import TERMINAL_STATUSES
 from runner.localserver import bodies
 from runner.localserver.cockpit import detail
 from runner.localserver.cockpit.board import Board, Marks
@@ -29,6 +28,7 @@ from runner.localserver.cockpit.listing import MAX_SEARCH_CHARS, STATES, Filters
 from runner.localserver.errors import HttpError, quoted
 from runner.localserver.records import utc_now
 from runner.localserver.routing import LongPolls, Reply, Request, Route
+from runner.localserver.rules import StatusConflict
 from runner.localserver.store import Store
 
 BASE = "/local/api/cockpit"
@@ -93,16 +93,12 @@ class Cockpit:
 
     def cancel(self, request: Request) -> Reply:
         instance_id = request.args[0]
-        summary = self.board.summary(instance_id)
-        if summary is None:
+        try:
+            known = self.store.cancel(instance_id)
+        except StatusConflict as exc:  # it ended: there is nothing to cancel
+            raise HttpError(409, str(exc)) from None
+        if not known:
             raise HttpError(404, f"unknown task instance {quoted(instance_id)}")
-        if summary["state"] in TERMINAL_STATUSES:
-            raise HttpError(
-                409,
-                f"task instance {quoted(instance_id)} already ended ({summary['state']}): "
-                "there is nothing to cancel",
-            )
-        self.store.cancel(instance_id)
         return 200, {"task": self.board.summary(instance_id)}
 
     def catalog(self, request: Request) -> Reply:
