@@ -114,8 +114,16 @@ bench: venv engine images $(WITH_GVISOR)
 runner-image: venv base-images
 	$(PY) -m scripts.build_runner_image
 
+# compose.yaml reads the API key from a file (a secret, never the environment) and
+# reaches the engine's socket through its group: a random key is made once in
+# .local/compose-apikey (the folder private, the file readable by the runner's uid).
+COMPOSE_KEY_FILE ?= $(CURDIR)/.local/compose-apikey
 compose-up: images runner-image
-	docker-compose -f compose.yaml up
+	mkdir -p .local && chmod 700 .local
+	test -s $(COMPOSE_KEY_FILE) || (umask 022 && $(PY) -c \
+	    'import secrets; print(secrets.token_urlsafe(24))' > $(COMPOSE_KEY_FILE))
+	XC_COMPOSE_APIKEY_FILE=$(COMPOSE_KEY_FILE) DOCKER_GID=$$(stat -c %g /var/run/docker.sock) \
+	    docker-compose -f compose.yaml up
 
 # The stack of deploy/swarm/ (docs/running/swarm.md). swarm-up makes a single-node
 # swarm if the engine is in none and leaves it (`docker swarm leave --force`).
