@@ -82,10 +82,15 @@ class Cockpit:
         return self.driver.find_element(By.CSS_SELECTOR, f'tr[data-id="{instance_id}"]')
 
     def ended(self, instance_id: str, state: str) -> WebElement | None:
+        """The row once it shows `state`; with a runner, once its log came in too (the row
+        is drawn again then, with the runner's duration)."""
         rows = self.driver.find_elements(By.CSS_SELECTOR, f'tr[data-id="{instance_id}"]')
-        if rows and rows[0].get_attribute("data-state") == state:
-            return rows[0]
-        return None
+        if not rows or rows[0].get_attribute("data-state") != state:
+            return None
+        waiting = self.runner is not NO_RUNNER and state in ("Completed", "Error")
+        if waiting and rows[0].get_attribute("data-timed") != "true":
+            return None
+        return rows[0]
 
     def pick(self, task: str) -> None:
         option = self.driver.find_element(By.CSS_SELECTOR, f'option[data-task="{task}"]')

@@ -214,7 +214,7 @@ export class TaskList {
   render(task) {
     const row = el("tr", {
       className: `task-row state-${task.state.toLowerCase()}`,
-      attrs: { "data-id": task.id, "data-ordinal": task.ordinal, "data-state": task.state, tabindex: -1 },
+      attrs: { "data-id": task.id, "data-ordinal": task.ordinal, "data-state": task.state, "data-timed": task.run ? "true" : null, tabindex: -1 },
     });
     const tag = task.cancelled && task.state !== "Cancelled"
       ? el("span", { className: "tag", text: task.state === "InProgress" ? "cancelling" : "cancelled" })
