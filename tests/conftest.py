@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import docker
+import hypothesis
 import pytest
 
 from runner.core.catalog import CATALOG_LABEL
@@ -27,6 +28,13 @@ from runner.engine.docker_engine import DockerEngine
 from runner.engine.interface import LABEL_POOL, LABEL_RUNNER_ID
 from scripts.build_images import BASE_ARGS, BASE_ENV_FILE, base_build_args
 from scripts.build_runner_image import main as build_runner_image
+
+# Property tests (Hypothesis) explore new examples on a developer's machine, and keep
+# those that failed in .hypothesis/; under CI they draw the same examples every run, so that
+# a submission does not fail on an example no change of its own brought.
+hypothesis.settings.register_profile("ci", derandomize=True, database=None)
+if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
+    hypothesis.settings.load_profile("ci")
 
 # testcontainers' reaper image cannot be pulled where no registry answers;
 # fixtures remove what they create instead. Set before testcontainers is imported.

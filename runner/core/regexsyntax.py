@@ -152,9 +152,12 @@ def _class(items: Any, flags: int) -> str:
         return f"[{'^' if negated else ''}{''.join(plain)}]"
     if negated and not plain and len(complements) == 1:  # [^\W] is \w
         return f"[{complements[0]}]"
-    if negated or len(complements) > 1:
-        raise Unsupported("a class that holds \\W or \\S with other items cannot be run by RE2")
-    parts = [f"[^{complements[0]}]"] + ([f"[{''.join(plain)}]"] if plain else [])
+    if negated:  # the complement of a union with a complement in it: an intersection
+        raise Unsupported("a negated class that holds \\W, \\S or \\D with other items "
+                          "cannot be run by RE2")
+    # A class matches one character in any of its items: an alternation of them, each
+    # complement a class of its own.
+    parts = [f"[^{c}]" for c in complements] + ([f"[{''.join(plain)}]"] if plain else [])
     return "(?:" + "|".join(parts) + ")"
 
 
