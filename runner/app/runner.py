@@ -31,7 +31,7 @@ from runner.core.observer import NullObserver, Observer
 from runner.engine.docker_engine import DockerEngine
 from runner.engine.pool import ContainerPool
 from runner.engine.registry import DockerRegistry
-from runner.ops.logs import redact
+from runner.ops.logs import redact, redacted
 from runner.scenario.client import PlatformClient
 from runner.scenario.queue import PlatformQueue
 from runner.state.store import StateStore
@@ -40,6 +40,7 @@ from runner.worker.delivery import StatusSender
 from runner.worker.executor import TaskExecutor
 from runner.worker.faults import RunnerFaults
 from runner.worker.loop import Worker
+from runner.worker.tasklogs import TaskLogs, TaskLogSender
 
 log = logging.getLogger(__name__)
 
@@ -120,6 +121,10 @@ class Runner:
         )
 
     def _executor(self) -> TaskExecutor:
+        # Each task's log, to a server that takes them (the local server's cockpit).
+        self.task_logs = TaskLogSender(
+            self.client.post_task_log, lambda: self.client.takes_task_logs, clean=redacted
+        )
         return TaskExecutor(
             catalog=self.catalog,
             engine=self.pool,
@@ -130,6 +135,7 @@ class Runner:
             handouts=self.state.journal,
             observer=self.observer,
             health=self.faults,
+            task_logs=TaskLogs(self.settings.runner_id, self.task_logs),
         )
 
     def _worker(self) -> Worker:
@@ -198,6 +204,7 @@ class Runner:
             self.listener.start()
         self.doctor.start()
         self.statuses.start()
+        self.task_logs.start()
         self.cancellations.start()
 
     def _catalog_changed(self, catalog: Catalog, namespaces: list[str]) -> None:
@@ -244,6 +251,7 @@ class Runner:
         try:
             self.pool.close()
             self.statuses.stop(_FLUSH_TIMEOUT_S)
+            self.task_logs.stop()
             remove_leftovers(self.engine, self.settings.runner_id, "shutdown")
             self.secrets.files.clear()
         finally:

@@ -26,6 +26,7 @@ from runner.core.protocol import (
     Stream,
     parse_line,
 )
+from runner.core.tasklog import LogTail
 
 # Checks result outputs against the catalog: (values to post, problem or None).
 OutputCheck = Callable[[Mapping[str, Any]], tuple[dict[str, Any], "str | None"]]
@@ -85,8 +86,10 @@ class TaskRun:
         check_message: MessageCheck,
         check_outputs: OutputCheck,
         limits: OutputLimits,
+        log: LogTail | None = None,
     ) -> None:
         self._id = instance_id
+        self._kept = log  # every log line, past the logging cap too (the cockpit's log)
         self._check_message = check_message
         self._check_outputs = check_outputs
         self._limits = limits
@@ -206,6 +209,8 @@ class TaskRun:
         return message[:limit] + f"... ({len(message) - limit} more characters cut by the runner)"
 
     def _log(self, stream: Stream, text: str) -> list[Event]:
+        if self._kept is not None:
+            self._kept.add(stream, text.rstrip("\r"))
         self._logged += 1
         if self._logged > self._limits.max_logged_lines:
             if self._logged == self._limits.max_logged_lines + 1:

@@ -57,6 +57,7 @@ class Store:
         self._database = Database(path, SCHEMA)
         self.read = self._database.read  # read-only queries, here and in the cockpit
         self._write = self._database.write
+        self.write = self._write  # the cockpit's own tables (task logs)
         self._new_status = threading.Condition()
         self._status_count = 0
         logger.debug("store opened at %s", path)

@@ -29,6 +29,7 @@ from runner.engine.interface import (
 from runner.worker.delivery import StatusSink
 from runner.worker.launching import Launcher, LaunchHealth, Launching, Unstarted
 from runner.worker.running import MIN_PROGRESS_INTERVAL_S, Clock, Outcome, RunningTask, Stops
+from runner.worker.tasklogs import NO_TASK_LOGS, Capture, TaskLogs
 
 log = logging.getLogger(__name__)
 
@@ -113,9 +114,11 @@ class TaskExecutor:
         handouts: HandOuts | None = None,
         observer: Observer | None = None,
         health: LaunchHealth | None = None,
+        task_logs: TaskLogs | None = None,
     ) -> None:
         self._catalog = catalog
         self._launching = Launching(engine, health)
+        self._logs = task_logs or NO_TASK_LOGS
         self._observer = observer or NullObserver()
         self._cancellations = cancellations or _NoCancellations()
         self._handouts = handouts or _NoHandOuts()
@@ -137,8 +140,9 @@ class TaskExecutor:
         taken = time.monotonic()
         timing = _Timing()
         outcome = Outcome(self._statuses)
+        capture = self._logs.capture(instance)
         try:
-            self._execute(instance, outcome, stop, timing)
+            self._execute(instance, outcome, stop, timing, capture)
         except TaskRejected as exc:
             outcome.post(error_status(instance.id, str(exc)), "input")
         except SecretError as exc:  # a secret file gone or emptied since start-up
@@ -155,6 +159,7 @@ class TaskExecutor:
         finally:
             final = outcome.status or error_status(instance.id, "the runner was interrupted")
             outcome.post(final, "interrupted")
+            capture.end(outcome.posted_at)
             took_s = time.monotonic() - timing.since
             _log_end(instance, final, outcome, took_s, timing.start)
             # The metric counts what the platform sees: from the poll to the terminal status.
@@ -165,7 +170,12 @@ class TaskExecutor:
         return Executed(final, timing.start, took_s, outcome.reason)
 
     def _execute(
-        self, instance: TaskInstance, outcome: Outcome, stop: threading.Event, timing: _Timing
+        self,
+        instance: TaskInstance,
+        outcome: Outcome,
+        stop: threading.Event,
+        timing: _Timing,
+        capture: Capture,
     ) -> None:
         task = self._admit(instance)
         stops = Stops(stop, self._cancellations.watch(instance))
@@ -178,10 +188,11 @@ class TaskExecutor:
                 return
             try:
                 self._hand_out(instance, container, timing)
+                capture.handed_out(container.id)
                 container.send(
                     encode_envelope(task.route.namespace, task.route.name, instance.id, task.inputs)
                 )
-                self._running(task, container, outcome, stops).pump()
+                self._running(task, container, outcome, stops, capture).pump()
             finally:
                 container.remove()
         finally:
@@ -210,13 +221,19 @@ class TaskExecutor:
         return _Admitted(instance, route, inputs, self._settings.policies.for_image(route.image))
 
     def _running(
-        self, task: _Admitted, container: Container, outcome: Outcome, stops: Stops
+        self,
+        task: _Admitted,
+        container: Container,
+        outcome: Outcome,
+        stops: Stops,
+        capture: Capture,
     ) -> RunningTask:
         run = TaskRun(
             task.instance.id,
             check_message=self._contracts.check_message,
             check_outputs=partial(self._contracts.task_outputs, task.route),
             limits=task.policy.output_limits(),
+            log=capture.tail,
         )
         clock = Clock(
             timeout_s=task.timeout_s(),
