@@ -17,7 +17,8 @@ GVISOR      ?= 0
 WITH_GVISOR := $(if $(filter 1 true yes,$(GVISOR)),gvisor)
 
 .PHONY: run test lint sdk-test toolchains images base-images runner-image engine gvisor venv \
-        bench soak compose-up clean swarm-up swarm-down swarm-nodes browser screenshot registry \
+        bench soak compose-up clean swarm-up swarm-down swarm-nodes browser axe screenshot \
+        registry \
         docs docs-serve
 
 run: venv engine images
@@ -35,13 +36,22 @@ test: venv engine images browser registry $(WITH_GVISOR) lint sdk-test
 registry:
 	sh scripts/ensure-registry.sh
 
-# Debian's chromium and chromium-driver on the host, for the cockpit's browser test
-# (selenium drives them; nothing is downloaded). Debian packages; root.
+# Debian's chromium, chromium-driver and npm on the host, for the cockpit's browser
+# tests (selenium drives the browser; nothing is downloaded but axe-core). Root.
 browser:
 	sh scripts/ensure-chromium.sh
+	$(MAKE) axe
 
-# docs/cockpit.png, the picture of the cockpit in the README and the site: the browser test, once more,
-# with tasks in every state.
+# axe-core from npm, for the cockpit's accessibility test, into build/axe (git ignores
+# build/); the test installs it itself when it is missing.
+AXE_VERSION := 4.10.3
+axe:
+	test -f build/axe/node_modules/axe-core/axe.min.js || \
+	    npm install --prefix build/axe --no-audit --no-fund --save-exact axe-core@$(AXE_VERSION)
+
+# docs/cockpit.png, docs/cockpit-phone.png and docs/cockpit-instance.png, the pictures of
+# the cockpit in the README and the site: the browser test, once more, with tasks in
+# every state.
 screenshot: venv engine images browser
 	XC_COCKPIT_SCREENSHOT=docs/cockpit.png $(VENV)/bin/pytest -q \
 	    tests/integration/test_cockpit_browser.py -k screenshot
@@ -113,8 +123,16 @@ soak: venv engine images
 runner-image: venv base-images
 	$(PY) -m scripts.build_runner_image
 
+# compose.yaml reads the API key from a file (a secret, never the environment) and
+# reaches the engine's socket through its group: a random key is made once in
+# .local/compose-apikey (the folder private, the file readable by the runner's uid).
+COMPOSE_KEY_FILE ?= $(CURDIR)/.local/compose-apikey
 compose-up: images runner-image
-	docker-compose -f compose.yaml up
+	mkdir -p .local && chmod 700 .local
+	test -s $(COMPOSE_KEY_FILE) || (umask 022 && $(PY) -c \
+	    'import secrets; print(secrets.token_urlsafe(24))' > $(COMPOSE_KEY_FILE))
+	XC_COMPOSE_APIKEY_FILE=$(COMPOSE_KEY_FILE) DOCKER_GID=$$(stat -c %g /var/run/docker.sock) \
+	    docker-compose -f compose.yaml up
 
 # The stack of deploy/swarm/ (docs/running/swarm.md). swarm-up makes a single-node
 # swarm if the engine is in none and leaves it (`docker swarm leave --force`).

@@ -1,7 +1,8 @@
 #!/bin/sh
 # Make sure the host has a headless browser for the cockpit's browser test:
 # Debian's chromium and chromium-driver (selenium drives them, given both paths,
-# so it never downloads a browser or a driver). Idempotent: installs only what
+# so it never downloads a browser or a driver), and npm, which installs axe-core
+# for the accessibility test (`make axe`). Idempotent: installs only what
 # is missing, and only as root on a machine with apt-get (CI, fresh Debian
 # boxes); elsewhere it names what to install and fails.
 set -eu
@@ -9,6 +10,7 @@ set -eu
 missing=''
 [ -x /usr/bin/chromium ] || missing="$missing chromium"
 [ -x /usr/bin/chromedriver ] || missing="$missing chromium-driver"
+command -v npm >/dev/null 2>&1 || missing="$missing npm"
 
 if [ -z "$missing" ]; then
     exit 0

@@ -38,7 +38,15 @@ from scripts.swarm_cluster import (
     swarm_state,
     wait_until,
 )
-from scripts.swarm_stack import DEFAULT_IMAGES, RUNNER_IMAGE, Stack, deploy, remove, wait_ready
+from scripts.swarm_stack import (
+    DEFAULT_IMAGES,
+    RUNNER_IMAGE,
+    Stack,
+    deploy,
+    docker_gid,
+    remove,
+    wait_ready,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 DIND_IMAGE = "xc-test/dind:latest"
@@ -104,6 +112,7 @@ def start_node(name: str, manager_addr: str) -> None:
     docker(
         "run", "-d", "--name", name, "--hostname", name, "--label", f"{NODE_LABEL}=1",
         "--network", NETWORK, *DIND_RUN_ARGS, DIND_IMAGE,
+        "--group", str(docker_gid()),  # the runners reach every node's socket alike
     )  # fmt: skip
     wait_until(
         lambda: _answers(name),

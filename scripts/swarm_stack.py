@@ -29,6 +29,7 @@ ROOT = Path(__file__).resolve().parent.parent
 STACK_FILE = ROOT / "deploy" / "swarm" / "stack.yaml"
 REPLICATED_FILE = ROOT / "deploy" / "swarm" / "replicated.yaml"
 DEFAULT_KEY_FILE = ROOT / ".local" / "swarm-apikey"
+ENGINE_SOCKET = Path("/var/run/docker.sock")
 DEFAULT_IMAGES = ("xc-tasks/sample:latest", "xc-tasks/textstats-node:latest")
 RUNNER_IMAGE = "xc-scenario-runner:latest"
 STACK_LABEL = "com.docker.stack.namespace"
@@ -86,7 +87,18 @@ class Stack:
             "XC_RUNNER_CONCURRENCY": str(self.concurrency),
             "XC_RUNNER_DRAIN_TIMEOUT_S": str(self.drain_timeout_s),
             "XC_RUNNER_STOP_GRACE_PERIOD": f"{self.drain_timeout_s + STOP_MARGIN_S}s",
+            "DOCKER_GID": str(docker_gid()),
         }
+
+
+def docker_gid() -> int:
+    """The group of this engine's socket (DOCKER_GID, else the socket's own): the runners
+    (uid 10001) open it through it. Every node's socket must have the same group
+    (scripts/swarm_nodes.py starts its engines so)."""
+    given = os.environ.get("DOCKER_GID", "")
+    if given.isdigit():
+        return int(given)
+    return ENGINE_SOCKET.stat().st_gid if ENGINE_SOCKET.exists() else 0
 
 
 def ensure_key_file(path: Path) -> None:

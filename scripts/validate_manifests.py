@@ -10,9 +10,14 @@
   (LabelSelector) are validated against the Kubernetes schemas, and it must
   select the runner's Service and name one of its ports; the rest of its spec
   is not checked against a schema.
-- The rules that tie the runner's manifests together: a grace period longer than
-  the drain, the API key from a Secret, the state on a volume, probes on the
-  operations listener.
+- The rules that tie the runner's manifests together (scripts/manifest_rules.py):
+  a grace period of at least the drain + 20 s, the API key from a Secret's volume
+  (never an environment variable), the state on a volume claim, probes on the
+  operations listener, a liveness probe on the engine sidecar, resources on every
+  container, the runners spread over nodes, the task secrets' shared in-memory
+  volume, one Namespace whose Pod Security admits the privileged engine and holds
+  everything else, and a NetworkPolicy that lets only the monitoring namespace
+  reach the ops port.
 """
 
 from __future__ import annotations
@@ -25,14 +30,12 @@ from typing import Any
 import kubernetes_validate
 import yaml
 
-from scripts.swarm_stack import STOP_MARGIN_S
+from scripts.manifest_rules import namespace_errors, network_policy_errors, statefulset_errors
 
 ROOT = Path(__file__).resolve().parent.parent
 MANIFESTS = ROOT / "deploy" / "kubernetes"
 OLDEST = "1.29.0"  # sidecar containers (initContainers with restartPolicy: Always)
 CUSTOM_KINDS = {("monitoring.coreos.com/v1", "ServiceMonitor")}
-OPS_PORT = 9180
-STATE_DIR = "/var/lib/xc-runner/state"
 
 Resource = dict[str, Any]
 
@@ -79,37 +82,6 @@ def monitor_errors(where: str, monitor: Resource, services: list[Resource]) -> I
             yield f"{where}: endpoint path must start with /"
 
 
-def _env(container: Resource) -> dict[str, Resource]:
-    return {e["name"]: e for e in container.get("env", [])}
-
-
-def statefulset_errors(where: str, sts: Resource, config: dict[str, str]) -> Iterator[str]:
-    pod = sts["spec"]["template"]["spec"]
-    runner = next((c for c in pod["containers"] if c["name"] == "runner"), None)
-    if runner is None:
-        yield f"{where}: no container named runner"
-        return
-    drain_s = int(config.get("XC_RUNNER_DRAIN_TIMEOUT_S", "25"))
-    grace_s = pod.get("terminationGracePeriodSeconds", 30)
-    if grace_s <= drain_s + STOP_MARGIN_S:
-        yield (
-            f"{where}: terminationGracePeriodSeconds {grace_s} "
-            f"must exceed the drain + {STOP_MARGIN_S} s"
-        )
-    key = _env(runner).get("XC_SCENARIO_APIKEY", {})
-    if "secretKeyRef" not in key.get("valueFrom", {}) or "XC_SCENARIO_APIKEY" in config:
-        yield f"{where}: XC_SCENARIO_APIKEY must come from a Secret (secretKeyRef)"
-    claims = {t["metadata"]["name"] for t in sts["spec"].get("volumeClaimTemplates", [])}
-    mounts = {m["mountPath"]: m["name"] for m in runner.get("volumeMounts", [])}
-    if mounts.get(STATE_DIR) not in claims:
-        yield f"{where}: {STATE_DIR} must be a volume claim of the StatefulSet"
-    ports = {p.get("name"): p["containerPort"] for p in runner.get("ports", [])}
-    for probe, path in (("livenessProbe", "/healthz"), ("readinessProbe", "/readyz")):
-        http = runner.get(probe, {}).get("httpGet", {})
-        if http.get("path") != path or ports.get(http.get("port")) != OPS_PORT:
-            yield f"{where}: {probe} must GET {path} on the ops port {OPS_PORT}"
-
-
 def errors(resources: list[tuple[str, Resource]]) -> Iterator[str]:
     services = [r for _, r in resources if r["kind"] == "Service"]
     config: dict[str, str] = {}
@@ -123,6 +95,8 @@ def errors(resources: list[tuple[str, Resource]]) -> Iterator[str]:
         yield from schema_errors(where, resource)
         if resource["kind"] == "StatefulSet":
             yield from statefulset_errors(where, resource, config)
+    yield from namespace_errors(resources)
+    yield from network_policy_errors(resources)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

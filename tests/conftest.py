@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import docker
+import hypothesis
 import pytest
 
 from runner.core.catalog import CATALOG_LABEL
@@ -25,8 +26,15 @@ from runner.core.errors import ConfigError, EngineError
 from runner.core.examples import EXAMPLES_LABEL
 from runner.engine.docker_engine import DockerEngine
 from runner.engine.interface import LABEL_POOL, LABEL_RUNNER_ID
-from scripts.build_images import base_build_args
+from scripts.build_images import BASE_ARGS, BASE_ENV_FILE, base_build_args
 from scripts.build_runner_image import main as build_runner_image
+
+# Property tests (Hypothesis) explore new examples on a developer's machine, and keep
+# those that failed in .hypothesis/; under CI they draw the same examples every run, so that
+# a submission does not fail on an example no change of its own brought.
+hypothesis.settings.register_profile("ci", derandomize=True, database=None)
+if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
+    hypothesis.settings.load_profile("ci")
 
 # testcontainers' reaper image cannot be pulled where no registry answers;
 # fixtures remove what they create instead. Set before testcontainers is imported.
@@ -55,6 +63,31 @@ def unavailable(reason: str) -> None:
     if IN_CI:
         pytest.fail(f"{reason} (integration tests must run under CI=true)")
     pytest.skip(reason)
+
+
+def missing_set_up() -> str | None:
+    """The set-up step a fresh worktree lacks for building test images, or None."""
+    if set(base_build_args()) < set(BASE_ARGS):
+        return (
+            f"{BASE_ENV_FILE.relative_to(REPO)} is missing (the base images to build on): "
+            "run `make base-images` (or `make images`) first"
+        )
+    return None
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """Why tests were skipped, each reason once with its count, even without -rs: a
+    fresh worktree learns which set-up step its integration tests wait for."""
+    reasons: dict[str, int] = {}
+    for report in terminalreporter.stats.get("skipped", []):
+        longrepr = getattr(report, "longrepr", None)
+        reason = longrepr[2] if isinstance(longrepr, tuple) else str(longrepr)
+        reason = reason.removeprefix("Skipped: ")
+        reasons[reason] = reasons.get(reason, 0) + 1
+    if reasons:
+        terminalreporter.section("skipped, and why")
+        for reason, count in sorted(reasons.items(), key=lambda item: -item[1]):
+            terminalreporter.write_line(f"{count:5d}  {reason}")
 
 
 @pytest.fixture(scope="session")
@@ -127,6 +160,9 @@ def build_image(
 ) -> str:
     """A test image built from `folder`, FROM the local bases, with these labels; its ID.
     It cannot be built: the test is unavailable (skipped, or failed under CI=true)."""
+    setup = missing_set_up()
+    if setup is not None:
+        unavailable(f"cannot build {tag}: {setup}")
     client = docker.from_env()
     try:
         image, _ = client.images.build(
@@ -210,5 +246,8 @@ def hostile_image(engine: DockerEngine) -> str:
 @pytest.fixture(scope="session")
 def runner_image(engine: DockerEngine) -> str:
     """The runner's own image (`make runner-image`), built once per session."""
+    setup = missing_set_up()
+    if setup is not None:
+        unavailable(f"cannot build the runner's image: {setup}")
     build_runner_image()
     return "xc-scenario-runner:latest"

@@ -30,7 +30,8 @@ from runner.engine.interface import (
     ExitInfo,
 )
 from runner.worker.delivery import StatusSink
-from runner.worker.executor import Launcher, TaskExecutor
+from runner.worker.executor import TaskExecutor
+from runner.worker.launching import Launcher
 
 log = logging.getLogger(__name__)
 

@@ -3,14 +3,13 @@ probes ask the runner. Off when no address is set; the worker then reports to no
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 from runner import __version__
 from runner.config.settings import RunnerSettings
 from runner.core.catalog import Catalog
 from runner.ops.http import OpsApp, OpsListener
 from runner.ops.metrics import Metrics
 from runner.ops.probes import Identity, Probes, RunnerView
+from runner.worker.faults import RunnerFaults
 
 # A loop beats at least every second, except while it waits for one request to the
 # platform, which its timeout bounds (plus 5 s to connect); past that it is stuck.
@@ -31,19 +30,30 @@ def build_metrics(settings: RunnerSettings, catalog: Catalog) -> Metrics | None:
     """The metrics, when the listener is on."""
     if settings.http_addr is None:
         return None
-    return Metrics(catalog_tasks(catalog), images=settings.images, slots=settings.concurrency)
+    return Metrics(
+        catalog_tasks(catalog),
+        images=settings.images,
+        slots=settings.concurrency,
+        version=__version__,
+    )
 
 
 def build_listener(
     settings: RunnerSettings,
     metrics: Metrics,
     runner: RunnerView,
-    engine_up: Callable[[], bool],
+    faults: RunnerFaults,
 ) -> OpsListener:
-    """The listener of `settings.http_addr`, not started yet."""
+    """The listener of `settings.http_addr`, not started yet. Every answer comes from
+    memory: none waits on the engine or the platform."""
     if settings.http_addr is None:
         raise ValueError("the operations listener needs an address")
-    metrics.watch(outbox_pending=runner.outbox_pending, engine_up=engine_up)
+    metrics.watch(
+        outbox_pending=runner.outbox_pending,
+        engine_up=lambda: faults.engine_problem() is None,
+        ready=lambda: runner.readiness() is None,
+        image_up=lambda image: image not in faults.image_problems(),
+    )
     identity = Identity(settings.runner_id, __version__, settings.images, settings.concurrency)
     app = OpsApp(Probes(runner, metrics, identity), metrics.registry)
     host, port = settings.http_addr

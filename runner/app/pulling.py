@@ -18,7 +18,15 @@ from collections.abc import Callable, Mapping
 from typing import Any, Protocol
 
 from runner.core.errors import ConfigError, EngineError, RegistryError
-from runner.core.pulling import RegistryWatch, Start, image_ref, is_current, on_start, watched
+from runner.core.pulling import (
+    RegistryWatch,
+    Repulls,
+    Start,
+    image_ref,
+    is_current,
+    on_start,
+    watched,
+)
 from runner.core.pullprogress import PullProgress
 
 log = logging.getLogger(__name__)
@@ -50,6 +58,8 @@ class ImagePuller:
         self._policies = dict(policies)  # image -> its pull policy
         self._clock = clock
         self._watch = RegistryWatch(watched(self._policies.items()), interval_s, clock())
+        self._repulls = Repulls()
+        self._pulling = threading.Lock()  # one pull at a time: the background and a repull
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="image-puller", daemon=True)
         self.on_pulled: Callable[[str], None] = lambda image: None
@@ -88,8 +98,34 @@ class ImagePuller:
             return False
         return True
 
+    def recover(self, image: str) -> bool:
+        """`image` may be gone from the engine (removed since start-up): pull it again if its
+        pull policy lets (missing, always) and its backoff allows; whether the engine has it
+        now."""
+        if self._present(image):
+            self._repulls.done(image)
+            return True
+        if self._policies.get(image) == "never" or not self._repulls.due(image, self._clock()):
+            return False
+        log.warning("image %s is gone from the engine: pulling it again", image)
+        try:
+            self._pull(image)
+        except (RegistryError, EngineError) as exc:
+            said = self._repulls.failed(image, str(exc), self._clock())
+            if said is not None:
+                log.warning("%s", said)
+            return False
+        self._repulls.done(image)
+        self.on_pulled(image)
+        return True
+
     def _check(self, image: str) -> bool:
-        """Pull `image` if its registry's tag names a build the engine lacks; whether it did."""
+        """Pull `image` if its registry's tag names a build the engine lacks, or the engine
+        has none any more; whether it did."""
+        if not self._present(image):
+            log.warning("image %s is gone from the engine: pulling it again", image)
+            self._pull(image)
+            return True
         remote = self._registry.remote_digest(image)
         if is_current(image, self._engine.image_digests(image), remote):
             log.debug("image %s is up to date (digest %s)", image, remote)
@@ -107,7 +143,8 @@ class ImagePuller:
             if line is not None:
                 log.info("%s", line)
 
-        self._registry.pull(image, on_event)
+        with self._pulling:
+            self._registry.pull(image, on_event)
         log.info("%s", progress.finished(self._clock()))
 
     def start(self) -> None:

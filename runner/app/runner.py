@@ -6,36 +6,40 @@ only their interfaces."""
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import partial
 
 from runner.app.images import ServedImages
 from runner.app.operations import build_listener, build_metrics, catalog_tasks, stuck_after_s
-from runner.app.parts import connect_engine, image_puller, pool_targets
-from runner.app.recovery import end_interrupted
+from runner.app.parts import connect_engine, image_puller, open_state, pool_targets
+from runner.app.publication import Publication
+from runner.app.recovery import Doctor
 from runner.app.secrecy import redacting
 from runner.app.signals import stop_on_signals
-from runner.app.startup import execution_settings, publish_catalogs, task_secrets
+from runner.app.startup import (
+    end_interrupted,
+    execution_settings,
+    remove_leftovers,
+    task_secrets,
+)
 from runner.config.settings import RunnerSettings
 from runner.contracts import Contracts
 from runner.core.backoff import IDLE_POLL_BASE_S, PLATFORM_FAILING, Backoff
 from runner.core.catalog import Catalog
-from runner.core.errors import PlatformError
 from runner.core.observer import NullObserver, Observer
 from runner.engine.docker_engine import DockerEngine
-from runner.engine.interface import LABEL_RUNNER_ID
 from runner.engine.pool import ContainerPool
 from runner.engine.registry import DockerRegistry
-from runner.ops.logs import redact
+from runner.ops.logs import redact, redacted
 from runner.scenario.client import PlatformClient
 from runner.scenario.queue import PlatformQueue
-from runner.state.store import StateStore
 from runner.worker.cancellation import CancelWatch
 from runner.worker.delivery import StatusSender
 from runner.worker.executor import TaskExecutor
+from runner.worker.faults import RunnerFaults
 from runner.worker.loop import Worker
+from runner.worker.tasklogs import TaskLogs, TaskLogSender
 
 log = logging.getLogger(__name__)
 
@@ -57,15 +61,10 @@ class Runner:
         self.client = PlatformClient(
             settings.server_url, settings.api_key, timeout_s=settings.http_timeout_s
         )
-        self.state = StateStore(
-            settings.state_dir,
-            settings.runner_id,
-            server_url=settings.server_url,
-            max_statuses=settings.outbox_max_statuses,
-            journal_keep=settings.journal_keep,
-        )
+        self.state = open_state(settings)
         self.metrics = build_metrics(settings, self.catalog)
         self.observer: Observer = self.metrics or NullObserver()
+        self.faults = RunnerFaults()
         self.statuses = StatusSender(
             self.client.post_status, self.state.outbox, observer=self.observer
         )
@@ -77,12 +76,16 @@ class Runner:
         self.pool = self._pool()
         self.executor = self._executor()
         self.worker = self._worker()
+        self.doctor = self._doctor()
+        self.publication = Publication(
+            lambda: self.catalog,
+            partial(self.client.publish_catalog, remove_previous=settings.remove_previous_tasks),
+            self.worker.stopping,
+            self.observer.platform_error,
+        )
         self.images.on_change = self._catalog_changed
-        self.published = False
         self.listener = (
-            build_listener(settings, self.metrics, self, lambda: engine.trouble() is None)
-            if self.metrics
-            else None
+            build_listener(settings, self.metrics, self, self.faults) if self.metrics else None
         )
 
     def _served_images(self) -> ServedImages:
@@ -100,9 +103,25 @@ class Runner:
             on_moved=self.images.moved,
             observer=self.observer,
             secrets=self.secrets,
+            health=self.faults,
+        )
+
+    def _doctor(self) -> Doctor:
+        return Doctor(
+            engine=self.engine,
+            launcher=self.secrets,
+            faults=self.faults,
+            images=self.settings.images,
+            policies=self.settings.policies,
+            runner_id=self.settings.runner_id,
+            repull=self.puller.recover,
         )
 
     def _executor(self) -> TaskExecutor:
+        # Each task's log, to a server that takes them (the local server's cockpit).
+        self.task_logs = TaskLogSender(
+            self.client.post_task_log, lambda: self.client.takes_task_logs, clean=redacted
+        )
         return TaskExecutor(
             catalog=self.catalog,
             engine=self.pool,
@@ -112,6 +131,8 @@ class Runner:
             cancellations=self.cancellations,
             handouts=self.state.journal,
             observer=self.observer,
+            health=self.faults,
+            task_logs=TaskLogs(self.settings.runner_id, self.task_logs),
         )
 
     def _worker(self) -> Worker:
@@ -124,6 +145,7 @@ class Runner:
             failing=PLATFORM_FAILING.backoff(),
             drain_timeout_s=self.settings.drain_timeout_s,
             ready=self.ready,
+            paused=self.paused_namespaces,
             observer=self.observer,
         )
 
@@ -133,16 +155,31 @@ class Runner:
         return self.images.catalog
 
     def ready(self) -> str | None:
-        """Why no new task should be taken now, or None."""
-        return self.statuses.blocked() or self.engine.trouble()
+        """Why no new task should be taken now, or None. From memory: never waits."""
+        return self.statuses.blocked() or self.faults.engine_problem()
+
+    def paused_namespaces(self) -> tuple[set[str], str]:
+        """The namespaces not to poll now (an image of theirs cannot be launched), and why."""
+        problems = self.faults.image_problems()
+        if not problems:
+            return set(), ""
+        namespaces = {route.namespace for route in self.catalog if route.image in problems}
+        why = "; ".join(f"image {image} cannot be launched: {d}" for image, d in problems.items())
+        return namespaces, why
 
     def readiness(self) -> str | None:
-        """Why the runner takes no task now, or None (for /readyz)."""
+        """Why the runner does not take all its tasks now, or None (for /readyz). From
+        memory: never waits."""
         if self.worker.stopping.is_set():
             return "the runner is stopping"
-        if not self.published:
-            return "the catalog is not published yet"
-        return self.ready()
+        if not self.publication.published:
+            return f"the catalog is not published yet: {self.publication.problem}"
+        paused, why = self.paused_namespaces()
+        return (
+            self.ready()
+            or self.worker.platform_problem()
+            or (f"namespace(s) {', '.join(sorted(paused))} not polled: {why}" if paused else None)
+        )
 
     def health(self) -> str | None:
         """Why the poll loop or the status sender has stopped or is stuck, or None."""
@@ -158,28 +195,15 @@ class Runner:
 
     def start(self) -> None:
         """Listen for operations (first: a port already taken stops the runner before
-        anything runs), start delivering statuses (an earlier run's owed ones first) and
-        watching for cancellations."""
+        anything runs), start watching the engine, delivering statuses (an earlier run's
+        owed ones first) and watching for cancellations."""
         if self.listener is not None:
             self.listener.start()
         self.state.start()
+        self.doctor.start()
         self.statuses.start()
+        self.task_logs.start()
         self.cancellations.start()
-
-    def publish(self, stop: threading.Event, namespaces: list[str] | None = None) -> bool:
-        """Publish the catalog (of these namespaces); False if `stop` was set before it could
-        be."""
-        published = publish_catalogs(
-            self.catalog,
-            partial(
-                self.client.publish_catalog, remove_previous=self.settings.remove_previous_tasks
-            ),
-            stop,
-            namespaces,
-            on_error=self.observer.platform_error,
-        )
-        self.published = self.published or (published and namespaces is None)
-        return published
 
     def _catalog_changed(self, catalog: Catalog, namespaces: list[str]) -> None:
         """An image's catalog changed: route and poll with it at once; publish it in the
@@ -189,15 +213,7 @@ class Runner:
         if self.metrics is not None:
             self.metrics.add_tasks(catalog_tasks(catalog))
         if namespaces:
-            threading.Thread(
-                target=self._republish, args=(namespaces,), name="catalog-publisher", daemon=True
-            ).start()
-
-    def _republish(self, namespaces: list[str]) -> None:
-        try:
-            self.publish(self.worker.stopping, namespaces)
-        except PlatformError as exc:
-            log.error("the platform refused the changed catalog of %s: %s", namespaces, exc)
+            self.publication.again(namespaces)
 
     def run(self) -> None:
         """Recover from an earlier crash, fill the warm pool, then poll and run tasks until
@@ -217,20 +233,15 @@ class Runner:
     def _recover(self) -> None:
         """End the tasks an earlier run was running, removing their containers, then every
         other container of this runner id (warm ones included), and their secrets' copies."""
-        end_interrupted(self.state, self.engine.remove_container, self.statuses.submit)
-        self._remove_leftovers("start-up")
+        end_interrupted(
+            self.state.journal.unfinished(),
+            self.engine,
+            self.statuses,
+            platform=self.state.platform,
+            keep=self.state.outbox.put,
+        )
+        remove_leftovers(self.engine, self.settings.runner_id, "start-up")
         self.secrets.files.clear()
-
-    def _remove_leftovers(self, when: str) -> None:
-        removed = self.engine.remove_labelled({LABEL_RUNNER_ID: self.settings.runner_id})
-        if removed:
-            log.warning(
-                "%s: removed %d container(s) of runner %s: %s",
-                when,
-                len(removed),
-                self.settings.runner_id,
-                ", ".join(c[:12] for c in removed),
-            )
 
     def close(self) -> None:
         """Stop what `start()` and `run()` started, delivering what is owed for a while;
@@ -240,10 +251,12 @@ class Runner:
             self.listener.stop()
         self.cancellations.stop()
         self.puller.stop()
+        self.doctor.stop()
         try:
             self.pool.close()
             self.statuses.stop(_FLUSH_TIMEOUT_S)
-            self._remove_leftovers("shutdown")
+            self.task_logs.stop()
+            remove_leftovers(self.engine, self.settings.runner_id, "shutdown")
             self.secrets.files.clear()
         finally:
             self.client.close()
@@ -267,7 +280,7 @@ def open_runner(settings: RunnerSettings) -> Iterator[Runner | None]:
             try:
                 runner.start()
                 with stop_on_signals(runner.worker):
-                    yield runner if runner.publish(runner.worker.stopping) else None
+                    yield runner if runner.publication.publish() else None
             finally:
                 runner.close()
         finally:

@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Mapping, Sequence
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, Protocol
 
 from runner.app.secrecy import check_secrets, secret_launcher
@@ -15,11 +16,17 @@ from runner.config.policy import loosened
 from runner.config.settings import RunnerSettings
 from runner.core.backoff import PLATFORM_FAILING, Stopped, retry
 from runner.core.catalog import Catalog
+from runner.core.condition import Condition
 from runner.core.errors import ConfigError, PlatformError
+from runner.core.model import TaskStatus, error_status
 from runner.core.policy import PolicyTable, TaskPolicy
-from runner.engine.interface import Engine
+from runner.core.taskcontext import about_task
+from runner.engine.interface import LABEL_RUNNER_ID, Engine
 from runner.engine.secrets import SecretLauncher
+from runner.state.journal import Taken
+from runner.worker.delivery import StatusSink
 from runner.worker.executor import ExecutionSettings
+from runner.worker.faults import log_said
 
 log = logging.getLogger(__name__)
 
@@ -83,7 +90,7 @@ def publish_catalogs(
     publish: Publish,
     stop: threading.Event,
     namespaces: Sequence[str] | None = None,
-    on_error: Callable[[], None] = lambda: None,
+    on_error: Callable[[Exception], None] = lambda exc: None,
 ) -> bool:
     """Publish each namespace's catalog (or these namespaces'), retrying while the platform
     is unreachable (`on_error` is told of each failure).
@@ -91,6 +98,13 @@ def publish_catalogs(
     AuthError and other refusals propagate; False if `stop` was set first.
     """
     backoff = PLATFORM_FAILING.backoff()
+    failing = Condition("the catalog cannot be published", "the catalog can be published")
+
+    def retrying(exc: Exception, delay_s: float) -> None:
+        on_error(exc)
+        log.debug("%s; trying again in %.1f s", exc, delay_s)
+        log_said(log, failing.failed(str(exc), time.monotonic(), "trying again later"))
+
     for namespace in catalog.namespaces if namespaces is None else namespaces:
         definitions = catalog.definitions(namespace)
         try:
@@ -99,14 +113,60 @@ def publish_catalogs(
                 retryable=lambda exc: isinstance(exc, PlatformError) and exc.transient,
                 backoff=backoff,
                 wait=stop.wait,
-                on_retry=lambda exc, delay: _retrying(exc, delay, on_error),
+                on_retry=retrying,
             )
         except Stopped:
             return False
+        log_said(log, failing.ok(time.monotonic()))
         log.info("published %d task(s) of namespace %s", len(definitions), namespace)
     return True
 
 
-def _retrying(exc: Exception, delay_s: float, on_error: Callable[[], None]) -> None:
-    on_error()
-    log.warning("%s; trying again in %.1f s", exc, delay_s)
+class Leftovers(Protocol):
+    def remove_container(self, container_id: str) -> None: ...
+    def remove_labelled(self, labels: Mapping[str, str]) -> list[str]: ...
+
+
+def end_interrupted(
+    unfinished: Iterable[Taken],
+    engine: Leftovers,
+    statuses: StatusSink,
+    *,
+    platform: str,
+    keep: Callable[[TaskStatus, str], object],
+) -> None:
+    """End each task an earlier run left unfinished with an Error, removing its container.
+
+    The Error is owed to the platform the task was taken from: submitted when that is
+    `platform` (this runner's), else kept for it (`keep(status, its platform)`), to be
+    delivered by a runner started against that platform.
+    """
+    for taken in unfinished:
+        with about_task(taken.namespace, taken.name, taken.instance_id):
+            ours = taken.platform == platform
+            log.warning(
+                "%s: interrupted by the runner's previous stop; %s",
+                taken.ref,
+                "posting Error" if ours else f"its Error is kept for {taken.platform}",
+            )
+            if taken.container:
+                log.warning("%s: removing its container %s", taken.ref, taken.container[:12])
+                engine.remove_container(taken.container)
+            status = error_status(taken.instance_id, INTERRUPTED)
+            if ours:
+                statuses.submit(status)
+            else:
+                keep(status, taken.platform)
+
+
+def remove_leftovers(engine: Leftovers, runner_id: str, when: str) -> None:
+    """Remove every container of this runner id, saying so if there were any."""
+    removed = engine.remove_labelled({LABEL_RUNNER_ID: runner_id})
+    if removed:
+        log.warning(
+            "%s: removed %d container(s) of runner %s: %s",
+            when,
+            len(removed),
+            runner_id,
+            ", ".join(c[:12] for c in removed),
+        )

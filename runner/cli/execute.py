@@ -14,7 +14,6 @@ import json
 import os
 import sys
 import uuid
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +25,6 @@ from runner.core.errors import (
     EXIT_INTERRUPTED,
     EXIT_OK,
     EXIT_USAGE,
-    ConfigError,
     TaskRejected,
     UsageError,
 )
@@ -38,7 +36,8 @@ EXIT_TASK_ERROR = 1  # the task ended in Error
 
 def exec_task(args: argparse.Namespace) -> int:
     namespace, task = task_name(args.task)
-    inputs = {**read_input_json(args.input_json), **_pairs(args.inputs)}
+    inputs = {**read_input_json(args.input_json), **parse_assignments(args.inputs)}
+    check_inputs(inputs)
     settings = oneshot_settings("exec", [args.image], args, os.environ)
     with open_oneshot(settings) as oneshot:
         return _exec(oneshot, args.image, namespace, task, inputs)
@@ -67,11 +66,19 @@ def task_name(text: str) -> tuple[str, str]:
     return namespace, task
 
 
-def _pairs(pairs: Sequence[str]) -> dict[str, str]:
-    try:
-        return parse_assignments(pairs)
-    except ConfigError as exc:
-        raise UsageError(str(exc)) from None
+def check_inputs(inputs: dict[str, Any]) -> None:
+    """Each input can be sent to the task as UTF-8 JSON: no lone surrogate (from a `\\ud800`
+    escape in --input-json, or bytes that are not UTF-8 in a NAME=VALUE pair)."""
+    for name, value in inputs.items():
+        try:
+            json.dumps({name: value}, ensure_ascii=False).encode()
+        except UnicodeEncodeError:
+            raise UsageError(
+                f"input {name!r}: not valid Unicode text (a lone surrogate, or bytes that are "
+                "not UTF-8)"
+            ) from None
+        except RecursionError:
+            raise UsageError(f"input {name!r}: nested too deep") from None
 
 
 def read_input_json(source: str | None) -> dict[str, Any]:
@@ -87,6 +94,8 @@ def read_input_json(source: str | None) -> dict[str, Any]:
         value = json.loads(text)
     except ValueError as exc:
         raise UsageError(f"--input-json: {name} is not valid JSON: {exc}") from None
+    except RecursionError:
+        raise UsageError(f"--input-json: {name} is nested too deep") from None
     if not isinstance(value, dict):
         raise UsageError(f"--input-json: {name} must hold a JSON object of inputs by name")
     return value

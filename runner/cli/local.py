@@ -12,43 +12,61 @@ from collections.abc import Sequence
 
 from runner.cli.output import say, status_line
 from runner.config.local import CLIENT_OPTIONS, local_settings
-from runner.core.errors import EXIT_OK, ConfigError
+from runner.config.values import counts
+from runner.core.errors import EXIT_OK, UsageError
 from runner.core.model import TERMINAL_STATUSES
+from runner.core.text import text_problem
 from runner.localserver.client import LocalClient
 
 log = logging.getLogger(__name__)
 
 _WAIT_POLL_S = 0.5
+_TIMEOUT_MS = counts(1, 30 * 86400 * 1000)
 
 
 def local_client(args: argparse.Namespace) -> LocalClient:
-    """A client of XC_SCENARIO_SERVER if set, else of the local server's port."""
+    """A client of --server (XC_SCENARIO_SERVER) if set, else of the local server's port."""
     settings = local_settings(args, os.environ, CLIENT_OPTIONS)
-    return LocalClient(os.environ.get("XC_SCENARIO_SERVER") or settings.url, settings.api_key)
+    return LocalClient(settings.url, settings.api_key)
 
 
 def parse_assignments(pairs: Sequence[str]) -> dict[str, str]:
-    """`["a=1", "b=x=y"]` -> `{"a": "1", "b": "x=y"}`."""
+    """`["a=1", "b=x=y"]` -> `{"a": "1", "b": "x=y"}`. A name or value that is not text
+    (bytes that are not UTF-8 in the command line, kept by Python as lone surrogates) is
+    refused: it could be sent neither to a task nor to a server."""
     values: dict[str, str] = {}
     for pair in pairs:
         name, sep, value = pair.partition("=")
         if not sep or not name:
-            raise ConfigError(f"input {pair!r} is not NAME=VALUE")
+            raise UsageError(f"input {pair!r} is not NAME=VALUE")
+        if text_problem(pair):
+            raise UsageError(f"input {name!r}: not UTF-8 text")
         values[name] = value
     return values
 
 
 def submit(args: argparse.Namespace) -> int:
     client = local_client(args)
-    created = client.submit(
-        args.namespace, args.task, parse_assignments(args.inputs), timeout_ms=args.timeout_ms
-    )
+    if text_problem(args.namespace + args.task):
+        raise UsageError("the namespace or the task name is not UTF-8 text")
+    inputs = parse_assignments(args.inputs)
+    created = client.submit(args.namespace, args.task, inputs, timeout_ms=timeout_ms(args))
     if created.get("warning"):
         log.warning("%s", created["warning"])
     say(str(created["id"]))
     if args.wait:
         follow(client, str(created["id"]))
     return EXIT_OK
+
+
+def timeout_ms(args: argparse.Namespace) -> int | None:
+    """--timeout-ms, within a month."""
+    if args.timeout_ms is None:
+        return None
+    try:
+        return int(_TIMEOUT_MS(args.timeout_ms))
+    except ValueError as exc:
+        raise UsageError(f"--timeout-ms: {exc}") from None
 
 
 def follow(client: LocalClient, instance_id: str) -> None:
@@ -66,6 +84,8 @@ def follow(client: LocalClient, instance_id: str) -> None:
 
 
 def status(args: argparse.Namespace) -> int:
+    if text_problem(args.instance_id):
+        raise UsageError("the instance id is not UTF-8 text")
     record = local_client(args).instance(args.instance_id)
     instance = record.get("instance") or {}
     say(

@@ -1,5 +1,9 @@
-"""Command line: `xc-runner run|demo|serve|submit|status|watch|exec|check` (also
-`python -m runner`)."""
+"""`xc-runner COMMAND` (also `python -m runner`): the command line's entry point.
+
+Each error the runner expects becomes one line on stderr and its exit code
+(runner.cli.exits); whatever slips through is caught at the top (one line, exit 70,
+never a key), as a net under the fixes where errors arise.
+"""
 
 from __future__ import annotations
 
@@ -7,23 +11,24 @@ import argparse
 import logging
 import os
 import sys
+import traceback
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from runner import __version__
-from runner.cli import check, commands, demo, execute, local, scaffold
-from runner.cli.scaffold import LANGUAGES
-from runner.config.imageconfig import IMAGE_OPTIONS
-from runner.config.local import CLIENT_OPTIONS, DEMO_OPTIONS, SERVE_OPTIONS
-from runner.config.oneshot import ONESHOT_OPTIONS
-from runner.config.options import Option, add_options, resolve
-from runner.config.policy import POLICY_OPTIONS
+from runner.cli import check, commands, completion, demo, execute, local, parser, scaffold
+from runner.cli.logopts import LOG_OPTIONS
+from runner.cli.output import OutputClosed
+from runner.config.local import KEY
+from runner.config.options import API_KEY_FILE, resolve
 from runner.config.settings import RUNNER_OPTIONS
 from runner.core.errors import (
     EXIT_AUTH,
     EXIT_CONFIG,
     EXIT_ENGINE,
+    EXIT_INTERNAL,
+    EXIT_INTERRUPTED,
+    EXIT_OUTPUT_CLOSED,
     EXIT_PLATFORM,
     EXIT_USAGE,
     AuthError,
@@ -31,125 +36,57 @@ from runner.core.errors import (
     EngineError,
     PlatformError,
     RunnerError,
+    SettingError,
     UsageError,
 )
-from runner.ops.logs import LOG_FORMATS, configure
+from runner.ops.logs import configure, redact
 
 log = logging.getLogger("runner")
 
-# Most specific first: AuthError is a PlatformError.
+# Most specific first: AuthError is a PlatformError, SettingError a ConfigError.
 _EXIT_CODES: tuple[tuple[type[RunnerError], int], ...] = (
     (AuthError, EXIT_AUTH),
     (UsageError, EXIT_USAGE),
+    (SettingError, EXIT_USAGE),
     (ConfigError, EXIT_CONFIG),
     (EngineError, EXIT_ENGINE),
     (PlatformError, EXIT_PLATFORM),
     (RunnerError, EXIT_CONFIG),
 )
-_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 # Commands whose output is for a person or a CI log: the runner's INFO lines would drown
 # it, and the task author's commands log in lines that read like their own output.
-_QUIET_COMMANDS = ("demo", "exec", "check")
+_QUIET_COMMANDS = ("demo", "exec", "check", "completion")
 _LOG_FORMATS = {command: f"xc-runner {command}: %(message)s" for command in ("exec", "check")}
-
-
-def parse_log_level(text: str) -> str:
-    level = text.strip().upper()
-    if level not in _LEVELS:
-        raise ValueError(f"not a log level: {text!r} (use {', '.join(_LEVELS)})")
-    return level
-
-
-def parse_log_format(text: str) -> str:
-    log_format = text.strip().lower()
-    if log_format not in LOG_FORMATS:
-        raise ValueError(f"not a log format: {text!r} (use {' or '.join(LOG_FORMATS)})")
-    return log_format
-
-
-LOG_LEVEL = Option("log_level", "--log-level", "XC_RUNNER_LOG_LEVEL", parse_log_level, "log level")
-LOG_FORMAT = Option(
-    "log_format",
-    "--log-format",
-    "XC_RUNNER_LOG_FORMAT",
-    parse_log_format,
-    "log line format: text, or json (one object per line)",
-)
-LOG_OPTIONS = (LOG_LEVEL, LOG_FORMAT)
-
-
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="xc-runner", description=__doc__)
-    parser.add_argument("--version", action="version", version=__version__)
-    add_options(parser, LOG_OPTIONS)
-    commands_ = parser.add_subparsers(dest="command", required=True)
-
-    run = commands_.add_parser("run", help="run tasks of the given images for a platform")
-    run.add_argument("images", nargs="*", help="task images [env XC_RUNNER_IMAGES]")
-    add_options(run, RUNNER_OPTIONS + POLICY_OPTIONS + IMAGE_OPTIONS)
-
-    demo_ = commands_.add_parser("demo", help="local server + runner + one of each sample task")
-    demo_.add_argument("images", nargs="*", help="task images [env XC_RUNNER_IMAGES]")
-    add_options(demo_, DEMO_OPTIONS + RUNNER_OPTIONS + POLICY_OPTIONS + IMAGE_OPTIONS)
-
-    serve = commands_.add_parser("serve", help="run the local Scenario-compatible server")
-    add_options(serve, SERVE_OPTIONS)
-
-    submit = commands_.add_parser("submit", help="queue a task instance on the local server")
-    submit.add_argument("namespace")
-    submit.add_argument("task")
-    submit.add_argument("inputs", nargs="*", metavar="NAME=VALUE")
-    submit.add_argument("--timeout-ms", type=int, default=None)
-    submit.add_argument("--wait", action="store_true", help="print its statuses until it ends")
-    add_options(submit, CLIENT_OPTIONS)
-
-    status = commands_.add_parser("status", help="a task instance's state and statuses")
-    status.add_argument("instance_id")
-    add_options(status, CLIENT_OPTIONS)
-
-    watch = commands_.add_parser("watch", help="print statuses as the local server receives them")
-    add_options(watch, CLIENT_OPTIONS)
-    _author_commands(commands_)
-    return parser
-
-
-def _author_commands(commands_: Any) -> None:
-    """The task author's loop: `exec` runs one task, `check` checks whole images."""
-    exec_ = commands_.add_parser(
-        "exec",
-        help="run one task of an image with no platform (exit 0 Completed, 1 Error, 2 bad usage)",
-    )
-    exec_.add_argument("image")
-    exec_.add_argument("task", metavar="NAMESPACE/TASK")
-    exec_.add_argument("inputs", nargs="*", metavar="NAME=VALUE")
-    exec_.add_argument(
-        "--input-json",
-        metavar="FILE",
-        help="a JSON object of inputs by name, from FILE or - (stdin); NAME=VALUE pairs win",
-    )
-    add_options(exec_, ONESHOT_OPTIONS + POLICY_OPTIONS)
-    check_ = commands_.add_parser(
-        "check", help="check task images: catalog, examples, protocol (exit 0 all passed)"
-    )
-    check_.add_argument("images", nargs="+", metavar="IMAGE")
-    add_options(check_, ONESHOT_OPTIONS + POLICY_OPTIONS)
-    new = commands_.add_parser(
-        "new", help="create task_images/NAME/ for a new task image: Dockerfile, code, catalog"
-    )
-    new.add_argument("language", help=f"one of {', '.join(LANGUAGES)}")
-    new.add_argument("name", help="the folder, the image (xc-tasks/NAME) and the namespace")
-    new.add_argument(
-        "--dir", type=Path, default=Path("task_images"), help="where (default: task_images)"
-    )
+_SWITCHES = tuple(option.flag for option in RUNNER_OPTIONS if option.switch)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    try:
+        return _main(sys.argv[1:] if argv is None else argv)
+    except (OutputClosed, BrokenPipeError):
+        # Whoever read stdout has gone (`| head -1`): stop quietly, as `yes | head` does.
+        _drop_stdout()
+        return EXIT_OUTPUT_CLOSED
+    except KeyboardInterrupt:
+        return EXIT_INTERRUPTED
+    except Exception as exc:  # the net: a bug, told in one line, with no key in it
+        where = traceback.extract_tb(exc.__traceback__)[-1]
+        sys.stderr.write(
+            f"xc-runner: internal error: {type(exc).__name__} at {Path(where.filename).name}:"
+            f"{where.lineno} (a bug: please report it; --log-level DEBUG shows where)\n"
+        )
+        log.debug("the internal error", exc_info=True)  # keys are redacted from log lines
+        return EXIT_INTERNAL
+
+
+def _main(argv: Sequence[str]) -> int:
+    args = parser.parser().parse_args(parser.old_switch_values(argv, _SWITCHES))
+    _redact_keys(args)
     try:
         logs: dict[str, Any] = resolve(LOG_OPTIONS, args, os.environ)
-    except ConfigError as exc:
+    except SettingError as exc:
         sys.stderr.write(f"xc-runner: {exc}\n")
-        return EXIT_CONFIG
+        return EXIT_USAGE
     configure(
         logs.get("log_level") or ("WARNING" if args.command in _QUIET_COMMANDS else "INFO"),
         logs.get("log_format", "text"),
@@ -163,6 +100,26 @@ def main(argv: Sequence[str] | None = None) -> int:
         return next(code for kind, code in _EXIT_CODES if isinstance(exc, kind))
 
 
+def _redact_keys(args: argparse.Namespace) -> None:
+    """No log line, traceback included, may show an API key however it was given."""
+    for option in (KEY, API_KEY_FILE):
+        try:
+            key = resolve((option,), args, os.environ).get(option.dest)
+        except SettingError:  # the command says so, naming the setting
+            continue
+        if key:
+            redact(key)
+
+
+def _drop_stdout() -> None:
+    """stdout to /dev/null, so that the interpreter's last flush has nowhere to fail."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):  # no stdout at all
+        pass
+
+
 def _dispatch(args: argparse.Namespace) -> int:
     handlers = {
         "run": commands.run,
@@ -174,5 +131,6 @@ def _dispatch(args: argparse.Namespace) -> int:
         "exec": execute.exec_task,
         "check": check.check,
         "new": scaffold.new,
+        "completion": completion.print_script,
     }
     return handlers[args.command](args)

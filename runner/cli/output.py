@@ -18,14 +18,22 @@ from typing import Any, TextIO
 from runner.core.text import printable
 
 
+class OutputClosed(Exception):
+    """Whoever read the output has gone (`xc-runner status ID | head -1`): the command
+    stops quietly (runner.cli.main)."""
+
+
 def say(line: str, stream: TextIO | None = None) -> None:
     """One line of user-facing output, made printable, on stdout (or `stream`); logs go to
-    stderr."""
+    stderr. OutputClosed when the reader has gone."""
     stream = sys.stdout if stream is None else stream
     encoding = getattr(stream, "encoding", None) or "utf-8"
     text = printable(line).encode(encoding, "backslashreplace").decode(encoding)
-    stream.write(text + "\n")
-    stream.flush()
+    try:
+        stream.write(text + "\n")
+        stream.flush()
+    except BrokenPipeError:
+        raise OutputClosed from None
 
 
 def status_line(item: Mapping[str, Any]) -> str:

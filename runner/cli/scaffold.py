@@ -82,6 +82,15 @@ def scaffold(language: str, name: str, images_dir: Path) -> list[Path]:
         target.mkdir()
     except FileExistsError:
         raise ScaffoldError(f"{target} already exists: nothing was changed") from None
+    except OSError as exc:  # a read-only or virtual file system: /proc, /sys
+        raise ScaffoldError(f"cannot create {target}: {exc.strerror}") from None
+    try:
+        return _write(target, files, name)
+    except OSError as exc:
+        raise ScaffoldError(f"cannot write in {target}: {exc.strerror}") from None
+
+
+def _write(target: Path, files: list[tuple[str, str]], name: str) -> list[Path]:
     written = []
     for relative, text in files:
         path = target / relative

@@ -13,8 +13,9 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from runner.config.options import Option, parse_positive_float
-from runner.core.errors import ConfigError
+from runner.config.options import Option
+from runner.config.values import seconds
+from runner.core.errors import SettingError
 from runner.core.policy import PULL_POLICIES, ContainerEnv
 from runner.core.secrets import SecretSource, secret_name_problem
 
@@ -45,7 +46,7 @@ PULL_INTERVAL_OPTION = Option(
     "pull_interval_s",
     "--pull-interval-s",
     "XC_RUNNER_PULL_INTERVAL_S",
-    parse_positive_float,
+    seconds(1.0, 7 * 86400.0),
     "with --pull always: how often the registry is asked whether a tag names a new build",
 )
 
@@ -63,12 +64,12 @@ def _variables(table: Any, where: str) -> tuple[tuple[str, str], ...]:
     found = []
     for name, value in _table(table, where).items():
         if not _VARIABLE.fullmatch(name):
-            raise ConfigError(f"{where}: {name!r} is not an environment variable name")
+            raise SettingError(f"{where}: {name!r} is not an environment variable name")
         if isinstance(value, bool) or not isinstance(value, str | int | float):
-            raise ConfigError(f"{where}: {name} must be a string or a number")
+            raise SettingError(f"{where}: {name} must be a string or a number")
         text = str(value)
         if "\0" in text:
-            raise ConfigError(f"{where}: {name} holds a NUL character")
+            raise SettingError(f"{where}: {name} holds a NUL character")
         found.append((name, text))
     return tuple(found)
 
@@ -78,14 +79,14 @@ def _secrets(table: Any, where: str, base: Path) -> tuple[SecretSource, ...]:
     for name, path in _table(table, where).items():
         problem = secret_name_problem(name)
         if problem is not None:
-            raise ConfigError(f"{where}: {problem}")
+            raise SettingError(f"{where}: {problem}")
         if not isinstance(path, str) or not path:
-            raise ConfigError(f"{where}: {name} must be the path of a file on this host")
+            raise SettingError(f"{where}: {name} must be the path of a file on this host")
         found.append(SecretSource(name, str(base / Path(path).expanduser())))
     return tuple(found)
 
 
 def _table(table: Any, where: str) -> dict[str, Any]:
     if not isinstance(table, dict):
-        raise ConfigError(f'{where} must be a table of NAME = "..." lines')
+        raise SettingError(f'{where} must be a table of NAME = "..." lines')
     return table

@@ -17,6 +17,8 @@ from runner.config.settings import (
     RUNNER_OPTIONS,
     default_secrets_dir,
 )
+from runner.config.values import parse_image
+from runner.core.errors import SettingError
 from runner.core.policy import PolicyTable
 
 # The options of `run` that still mean something without a platform.
@@ -47,6 +49,11 @@ def oneshot_settings(
 ) -> OneShotSettings:
     """Built as `run` builds its own, except that the file's sections for other images
     are left out; ConfigError names a bad flag, variable or file."""
+    for image in images:
+        try:
+            parse_image(image)
+        except ValueError as exc:
+            raise SettingError(f"IMAGE: {exc}") from None
     values = resolve(ONESHOT_OPTIONS, args, environ)
     config_path: Path | None = values.pop("config_path", None)
     file = read_policy_file(config_path) if config_path else PolicyFile()

@@ -4,63 +4,37 @@ where it comes from (one flag and one environment variable; the flag wins)."""
 from __future__ import annotations
 
 import argparse
-import math
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from runner.core.errors import ConfigError
+from runner.config.values import (
+    Bounded,
+    counts,
+    parse_api_key,
+    read_integer,
+    read_size,
+    seconds,
+)
+from runner.core.errors import SettingError
 
 _RUNNER_ID = re.compile(r"[A-Za-z0-9]([A-Za-z0-9_.-]{0,61}[A-Za-z0-9])?")
-_SIZE = re.compile(r"^\s*(\d+)\s*([kmg]?)i?b?\s*$", re.IGNORECASE)
-_SIZE_FACTORS = {"": 1, "k": 1024, "m": 1024**2, "g": 1024**3}
+# Bounds for settings that do not name their own.
+_MAX_COUNT = 1_000_000_000
+_MAX_SECONDS = 30 * 86400.0  # a month
 
-
-def parse_bytes(text: str) -> int:
-    """`"512m"` -> 536870912. Binary units (k, m, g), as the docker CLI reads them."""
-    match = _SIZE.match(text)
-    if not match:
-        raise ValueError(f"not a size: {text!r} (use a whole number with k, m or g, e.g. 512m)")
-    return int(match.group(1)) * _SIZE_FACTORS[match.group(2).lower()]
-
-
-def parse_positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise ValueError(f"not a whole number: {text!r}") from None
-    if value < 1:
-        raise ValueError(f"must be at least 1, got {value}")
-    return value
-
-
-def parse_count(text: str) -> int:
-    """A whole number, 0 or more."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise ValueError(f"not a whole number: {text!r}") from None
-    if value < 0:
-        raise ValueError(f"must be 0 or more, got {value}")
-    return value
-
-
-def parse_positive_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise ValueError(f"not a number: {text!r}") from None
-    if not math.isfinite(value) or value <= 0:
-        raise ValueError(f"must be a positive number, got {text!r}")
-    return value
+parse_bytes = read_size  # unbounded: the settings use runner.config.values.sizes(...)
+parse_positive_int = counts(1, _MAX_COUNT)
+parse_count = counts(0, _MAX_COUNT)
+parse_positive_float = seconds(0.001, _MAX_SECONDS)
 
 
 def parse_port(text: str) -> int:
     """A TCP port, 0 (any free port) to 65535."""
     try:
-        value = int(text)
+        value = read_integer(text)
     except ValueError:
         raise ValueError(f"not a port number: {text!r}") from None
     if not 0 <= value <= 65535:
@@ -95,12 +69,20 @@ def parse_secret_file(text: str) -> str:
     return secret
 
 
+def parse_api_key_file(text: str) -> str:
+    """The API key a file holds; the message names the file, never the key."""
+    try:
+        return parse_api_key(parse_secret_file(text))
+    except ValueError as exc:
+        raise ValueError(str(exc).replace("the API key", f"the API key in {text}", 1)) from None
+
+
 def take_key(values: dict[str, Any], key: str, key_file: str) -> str | None:
     """Pop the secret given directly (`key`) or through a file (`key_file`) from resolved
-    `values`; ConfigError when both are given, so neither wins silently."""
+    `values`; SettingError when both are given, so neither wins silently."""
     direct, from_file = values.pop(key, None), values.pop(key_file, None)
     if direct is not None and from_file is not None:
-        raise ConfigError("the API key is given twice: set XC_SCENARIO_APIKEY or its _FILE")
+        raise SettingError("the API key is given twice: set XC_SCENARIO_APIKEY or its _FILE")
     return str(direct) if direct is not None else from_file
 
 
@@ -128,7 +110,9 @@ class Option:
     """One setting: where it comes from and how its text is read.
 
     Its key in the configuration file is the flag without its dashes
-    (`--open-files` -> `open_files`).
+    (`--open-files` -> `open_files`). A `switch` is a flag without a value (`--x`, and
+    `--no-x` to turn it off); its variable takes true or false. An empty variable counts
+    as unset, except for a `secret`, where it is refused (never a fall-back to a default).
     """
 
     dest: str
@@ -136,6 +120,8 @@ class Option:
     env: str
     parse: Callable[[str], Any]
     help: str
+    switch: bool = False
+    secret: bool = False
 
     @property
     def key(self) -> str:
@@ -147,18 +133,61 @@ API_KEY_FILE = Option(
     "api_key_file",
     "--api-key-file",
     "XC_SCENARIO_APIKEY_FILE",
-    parse_secret_file,
+    parse_api_key_file,
     "file holding the API key instead (a Docker or Kubernetes secret)",
 )
 
 
-def add_options(parser: argparse.ArgumentParser, options: Sequence[Option]) -> None:
+def add_options(
+    parser: argparse.ArgumentParser,
+    options: Sequence[Option],
+    defaults: Mapping[str, Any] | None = None,
+) -> None:
     """One flag per option; its value is parsed later by `resolve`, so that a bad flag and
-    a bad environment variable get the same message and exit code."""
+    a bad environment variable get the same message and exit code. `defaults` (by dest)
+    are shown in the help, with each option's bounds."""
     for option in options:
-        parser.add_argument(
-            option.flag, dest=option.dest, default=None, help=f"{option.help} [env {option.env}]"
-        )
+        text = f"{option.help}{_help_tail(option, (defaults or {}).get(option.dest))}"
+        text = text.replace("%", "%%") + f" [env {option.env}]"
+        if option.switch:
+            parser.add_argument(
+                option.flag, dest=option.dest, action="store_const", const="true", help=text
+            )
+            parser.add_argument(
+                f"--no-{option.flag.removeprefix('--')}",
+                dest=option.dest,
+                action="store_const",
+                const="false",
+                help=argparse.SUPPRESS,
+            )
+        else:
+            metavar = option.flag.removeprefix("--").upper().replace("-", "_")
+            parser.add_argument(
+                option.flag, dest=option.dest, default=None, metavar=metavar, help=text
+            )
+
+
+def _help_tail(option: Option, value: Any) -> str:
+    """` (1 to 256; default: 4)`: the option's bounds and default, as far as known."""
+    bounds = option.parse.bounds() if isinstance(option.parse, Bounded) else None
+    shown = show_default(option, value)
+    if shown and not shown.startswith("required"):
+        shown = f"default: {shown}"
+    parts = [p for p in (bounds, shown) if p]
+    return f" ({'; '.join(parts)})" if parts else ""
+
+
+def show_default(option: Option, value: Any) -> str | None:
+    """A setting's default as a user would write it."""
+    if value is None or isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "on" if value else "off"
+    if isinstance(option.parse, Bounded):
+        return option.parse.show(value)
+    if isinstance(value, tuple):
+        return ",".join(str(v) for v in value)
+    return str(value)
 
 
 def resolve(
@@ -166,7 +195,7 @@ def resolve(
 ) -> dict[str, Any]:
     """Values given by a flag or the environment, parsed; absent ones are left out.
 
-    ConfigError names the flag or the variable whose value is wrong.
+    SettingError names the flag or the variable whose value is wrong.
     """
     values: dict[str, Any] = {}
     for option in options:
@@ -176,12 +205,12 @@ def resolve(
             if flag_value is not None
             else (option.env, environ.get(option.env))
         )
-        if text is None or (text == "" and source == option.env):
+        if text is None or (text == "" and source == option.env and not option.secret):
             continue
         try:
             values[option.dest] = option.parse(text)
         except ValueError as exc:
-            raise ConfigError(f"{source}: {exc}") from None
+            raise SettingError(f"{source}: {exc}") from None
     return values
 
 
@@ -195,11 +224,11 @@ def resolve_file(
     for key, value in table.items():
         option = known.get(key)
         if option is None:
-            raise ConfigError(f"{where}: unknown key {key!r} (known: {', '.join(sorted(known))})")
+            raise SettingError(f"{where}: unknown key {key!r} (known: {', '.join(sorted(known))})")
         if isinstance(value, bool) or not isinstance(value, str | int | float):
-            raise ConfigError(f"{where}: {key} must be a string or a number, got {value!r}")
+            raise SettingError(f"{where}: {key} must be a string or a number, got {value!r}")
         try:
             values[option.dest] = option.parse(str(value))
         except ValueError as exc:
-            raise ConfigError(f"{where}: {key}: {exc}") from None
+            raise SettingError(f"{where}: {key}: {exc}") from None
     return values

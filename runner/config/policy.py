@@ -18,14 +18,9 @@ from pathlib import Path
 from typing import Any
 
 from runner.config.imageconfig import IMAGE_OPTIONS, TABLES, container_env
-from runner.config.options import (
-    Option,
-    parse_bytes,
-    parse_count,
-    parse_positive_float,
-    parse_positive_int,
-)
-from runner.core.errors import ConfigError
+from runner.config.options import Option
+from runner.config.values import Bounded, counts, read_decimal, seconds, sizes
+from runner.core.errors import SettingError
 from runner.core.policy import PolicyTable, TaskPolicy
 
 _USER = re.compile(r"^[A-Za-z0-9_.-]+(:[A-Za-z0-9_.-]+)?$")
@@ -55,28 +50,32 @@ def parse_runtime(text: str) -> str:
     return "" if text == "runc" else text
 
 
+MAX_POOL_SIZE = 256
+# What a task needs at least (`--init` and one process; a few files; a protocol line) and
+# what no host offers: 0 means "no limit" to Docker and tmpfs, so it is refused like them.
+_LINE_SIZE = sizes(1024, 64 * 1024**2)
 POLICY_OPTIONS: tuple[Option, ...] = (
     Option(
         "memory_bytes",
         "--memory",
         "XC_RUNNER_MEMORY",
-        parse_bytes,
+        sizes(6 * 1024**2, 1024**4),
         "memory limit per task (swap included)",
     ),
-    Option("cpus", "--cpus", "XC_RUNNER_CPUS", parse_positive_float, "CPUs per task"),
-    Option("pids", "--pids", "XC_RUNNER_PIDS", parse_positive_int, "process limit per task"),
+    Option("cpus", "--cpus", "XC_RUNNER_CPUS", Bounded(read_decimal, 0.01, 1024), "CPUs per task"),
+    Option("pids", "--pids", "XC_RUNNER_PIDS", counts(2, 4_194_304), "process limit per task"),
     Option(
         "open_files",
         "--open-files",
         "XC_RUNNER_OPEN_FILES",
-        parse_positive_int,
+        counts(16, 1024**2),
         "open files per task",
     ),
     Option(
         "tmpfs_bytes",
         "--tmpfs-size",
         "XC_RUNNER_TMPFS_SIZE",
-        parse_bytes,
+        sizes(1024**2, 1024**4),
         "size of the writable /tmp",
     ),
     Option("user", "--user", "XC_RUNNER_USER", parse_user, "uid:gid tasks run as"),
@@ -98,40 +97,49 @@ POLICY_OPTIONS: tuple[Option, ...] = (
         "timeout_s",
         "--task-timeout-s",
         "XC_RUNNER_TASK_TIMEOUT_S",
-        parse_positive_float,
+        seconds(0.01, 30 * 86400.0),
         "time limit of a task when neither the instance nor the catalog sets one",
     ),
     Option(
         "max_output_bytes",
         "--max-output-bytes",
         "XC_RUNNER_MAX_OUTPUT_BYTES",
-        parse_bytes,
+        sizes(1024, 1024**3),
         "cap on a task's stdout+stderr",
     ),
     Option(
         "max_line_bytes",
         "--max-line-bytes",
         "XC_RUNNER_MAX_LINE_BYTES",
-        parse_bytes,
+        _LINE_SIZE,
         "cap on one stdout line",
     ),
     Option(
         "max_result_bytes",
         "--max-result-bytes",
         "XC_RUNNER_MAX_RESULT_BYTES",
-        parse_bytes,
+        _LINE_SIZE,
         "cap on a task's result message",
+    ),
+    Option(
+        "launch_budget_s",
+        "--launch-budget-s",
+        "XC_RUNNER_LAUNCH_BUDGET_S",
+        seconds(0.0, 86400.0),  # 0 included: no retry
+        "how long a task taken is retried when the runner cannot start its container (the "
+        "engine fails, the image is missing) before it ends in Error; never past the task's "
+        "time limit; 0: not retried",
     ),
     Option(
         "pool_size",
         "--pool-size",
         "XC_RUNNER_POOL_SIZE",
-        parse_count,
-        "warm containers kept ready per image (default: --concurrency; 0: none)",
+        counts(0, MAX_POOL_SIZE),
+        "warm containers kept ready per image (0: none)",
     ),
 )
 # Settings that are not limits: a higher value loosens nothing.
-_NOT_LIMITS = frozenset({"pool_size"})
+_NOT_LIMITS = frozenset({"pool_size", "launch_budget_s"})
 
 _BY_KEY = {option.key: option for option in POLICY_OPTIONS + IMAGE_OPTIONS}
 
@@ -151,9 +159,12 @@ def read_policy_file(path: Path) -> PolicyFile:
         with path.open("rb") as handle:
             document = tomllib.load(handle)
     except OSError as exc:
-        raise ConfigError(f"cannot read the configuration file {path}: {exc}") from None
+        reason = exc.strerror or type(exc).__name__
+        raise SettingError(f"cannot read the configuration file {path}: {reason}") from None
+    except UnicodeDecodeError as exc:
+        raise SettingError(f"{path} is not UTF-8 text (byte {exc.start + 1})") from None
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path} is not valid TOML: {exc}") from None
+        raise SettingError(f"{path} is not valid TOML: {exc}") from None
     return policy_file(document, str(path), path.parent)
 
 
@@ -162,16 +173,16 @@ def policy_file(document: Mapping[str, Any], source: str, base: Path | None = No
     current folder by default)."""
     unknown = set(document) - {"defaults", "images", "runner"}
     if unknown:
-        raise ConfigError(
+        raise SettingError(
             f"{source}: unknown section(s) {', '.join(sorted(unknown))} "
             "(expected [defaults], [images.\"name:tag\"] and [runner])"
         )
     runner = document.get("runner", {})
     if not isinstance(runner, dict):
-        raise ConfigError(f"{source} [runner] must be a table")
+        raise SettingError(f"{source} [runner] must be a table")
     images = document.get("images", {})
     if not isinstance(images, dict) or not all(isinstance(v, dict) for v in images.values()):
-        raise ConfigError(f'{source}: images must be tables, e.g. [images."xc-tasks/x:latest"]')
+        raise SettingError(f'{source}: images must be tables, e.g. [images."xc-tasks/x:latest"]')
     return PolicyFile(
         defaults=_section(document.get("defaults", {}), f"{source} [defaults]"),
         images={
@@ -193,25 +204,25 @@ def _image_section(values: dict[str, Any], where: str, base: Path) -> dict[str, 
 
 def _section(values: Any, where: str) -> dict[str, Any]:
     if not isinstance(values, dict):
-        raise ConfigError(f"{where} must be a table")
+        raise SettingError(f"{where} must be a table")
     parsed: dict[str, Any] = {}
     for key, value in values.items():
         if key in TABLES:
-            raise ConfigError(
+            raise SettingError(
                 f"{where}: {key} is an image's own: set it in [images.\"IMAGE\".{key}]"
             )
         option = _BY_KEY.get(key)
         if option is None:
-            raise ConfigError(
+            raise SettingError(
                 f"{where}: unknown key {key!r} (known: {', '.join(sorted(_BY_KEY))}; and an "
                 "image's env and secrets tables)"
             )
         if isinstance(value, bool) or not isinstance(value, str | int | float):
-            raise ConfigError(f"{where}: {key} must be a string or a number, got {value!r}")
+            raise SettingError(f"{where}: {key} must be a string or a number, got {value!r}")
         try:
             parsed[option.dest] = option.parse(str(value))
         except ValueError as exc:
-            raise ConfigError(f"{where}: {key}: {exc}") from None
+            raise SettingError(f"{where}: {key}: {exc}") from None
     return parsed
 
 
@@ -223,7 +234,7 @@ def build_policies(
     per_image = {image: base.replace(values) for image, values in file.images.items()}
     unserved = sorted(set(per_image) - set(images))
     if unserved:
-        raise ConfigError(
+        raise SettingError(
             f"the configuration file has sections for images this runner does not serve: "
             f"{', '.join(unserved)} (served: {', '.join(images)})"
         )
@@ -245,17 +256,9 @@ def loosened(policy: TaskPolicy, reference: TaskPolicy) -> list[str]:
             continue
         value, was = policy.value(option.dest), reference.value(option.dest)
         if isinstance(value, int | float) and value > was:
-            show = _size if option.parse is parse_bytes else _number
+            show = option.parse.show if isinstance(option.parse, Bounded) else str
             found.append(f"{option.key} {show(value)} (instead of {show(was)})")
     return found
-
-
-def _size(count: float) -> str:
-    return f"{count / 1024**2:g} MiB" if count >= 1024**2 else f"{count / 1024:g} KiB"
-
-
-def _number(value: float) -> str:
-    return f"{value:g}" if isinstance(value, float) else str(value)
 
 
 def _is_root(user: str) -> bool:

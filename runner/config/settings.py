@@ -23,15 +23,14 @@ from runner.config.options import (
     parse_bool,
     parse_count,
     parse_host_port,
-    parse_positive_float,
-    parse_positive_int,
     parse_runner_id,
     resolve,
     resolve_file,
     take_key,
 )
 from runner.config.policy import POLICY_OPTIONS, PolicyFile, build_policies, read_policy_file
-from runner.core.errors import ConfigError
+from runner.config.values import counts, parse_api_key, parse_image, parse_server_url, seconds
+from runner.core.errors import SettingError
 from runner.core.policy import PolicyTable
 from runner.core.pulling import DEFAULT_PULL_INTERVAL_S
 
@@ -44,8 +43,14 @@ DEFAULT_CANCEL_URL = (
 )
 
 
+# Bounds of the runner's own counts and durations.
+MAX_CONCURRENCY = 256
+_SHORT_S = seconds(0.01, 3600.0)  # graces, timeouts of a request, intervals: up to an hour
+_DRAIN_S = seconds(0.01, 86400.0)
+
+
 def parse_images(text: str) -> tuple[str, ...]:
-    return tuple(part for part in re.split(r"[\s,]+", text) if part)
+    return tuple(parse_image(part) for part in re.split(r"[\s,]+", text) if part)
 
 
 def parse_cancel_url(text: str) -> str:
@@ -125,15 +130,26 @@ FILE_OPTIONS: tuple[Option, ...] = (JOURNAL_KEEP,)
 
 RUNNER_OPTIONS: tuple[Option, ...] = (
     Option(
-        "server_url", "--server", "XC_SCENARIO_SERVER", str, "base URL of the XC Scenario platform"
+        "server_url",
+        "--server",
+        "XC_SCENARIO_SERVER",
+        parse_server_url,
+        "base URL of the XC Scenario platform",
     ),
-    Option("api_key", "--api-key", "XC_SCENARIO_APIKEY", str, "the platform's API key"),
+    Option(
+        "api_key",
+        "--api-key",
+        "XC_SCENARIO_APIKEY",
+        parse_api_key,
+        "the platform's API key",
+        secret=True,
+    ),
     API_KEY_FILE,
     Option(
         "concurrency",
         "--concurrency",
         "XC_RUNNER_CONCURRENCY",
-        parse_positive_int,
+        counts(1, MAX_CONCURRENCY),
         "tasks run at once",
     ),
     Option(
@@ -148,41 +164,41 @@ RUNNER_OPTIONS: tuple[Option, ...] = (
         "--config",
         "XC_RUNNER_CONFIG",
         Path,
-        "TOML file of task policy defaults and per-image overrides",
+        "TOML file of task policy defaults and per-image overrides (examples/runner.toml)",
     ),
     Option(
         "exit_grace_s",
         "--exit-grace-s",
         "XC_RUNNER_EXIT_GRACE_S",
-        parse_positive_float,
+        _SHORT_S,
         "how long a task may keep running after its terminal message",
     ),
     Option(
         "stop_grace_s",
         "--stop-grace-s",
         "XC_RUNNER_STOP_GRACE_S",
-        parse_positive_float,
+        _SHORT_S,
         "time between SIGTERM and SIGKILL when a task is stopped",
     ),
     Option(
         "drain_timeout_s",
         "--drain-timeout-s",
         "XC_RUNNER_DRAIN_TIMEOUT_S",
-        parse_positive_float,
+        _DRAIN_S,
         "on SIGTERM/SIGINT, how long running tasks may finish",
     ),
     Option(
         "http_timeout_s",
         "--http-timeout-s",
         "XC_RUNNER_HTTP_TIMEOUT_S",
-        parse_positive_float,
+        _SHORT_S,
         "timeout of each request to the platform",
     ),
     Option(
         "poll_max_interval_s",
         "--poll-max-interval-s",
         "XC_RUNNER_POLL_MAX_INTERVAL_S",
-        parse_positive_float,
+        _SHORT_S,
         "cap of the idle polling backoff",
     ),
     Option(
@@ -191,6 +207,7 @@ RUNNER_OPTIONS: tuple[Option, ...] = (
         "XC_RUNNER_REMOVE_PREVIOUS_TASKS",
         parse_bool,
         "publish the catalog with removePreviousTasks=true",
+        switch=True,
     ),
     Option(
         "state_dir",
@@ -203,7 +220,7 @@ RUNNER_OPTIONS: tuple[Option, ...] = (
         "outbox_max_statuses",
         "--outbox-max-statuses",
         "XC_RUNNER_OUTBOX_MAX_STATUSES",
-        parse_positive_int,
+        counts(1, 10_000_000),
         "undelivered statuses kept before progress statuses are dropped and polling pauses",
     ),
     JOURNAL_KEEP,
@@ -218,7 +235,7 @@ RUNNER_OPTIONS: tuple[Option, ...] = (
         "cancel_check_s",
         "--cancel-check-s",
         "XC_RUNNER_CANCEL_CHECK_S",
-        parse_positive_float,
+        _SHORT_S,
         "how often a running task's cancellation is checked",
     ),
     PULL_INTERVAL_OPTION,
@@ -242,19 +259,13 @@ RUNNER_OPTIONS: tuple[Option, ...] = (
 
 def runner_settings(args: argparse.Namespace, environ: Mapping[str, str]) -> RunnerSettings:
     values = resolve(RUNNER_OPTIONS, args, environ)
-    images = tuple(getattr(args, "images", None) or ()) or parse_images(
-        environ.get("XC_RUNNER_IMAGES", "")
-    )
-    if not images:
-        raise ConfigError("no task image given: name at least one (or set XC_RUNNER_IMAGES)")
-    server = str(values.pop("server_url", "")).rstrip("/")
-    if not re.match(r"^https?://[^/\s]+", server):
-        raise ConfigError(
-            f"XC_SCENARIO_SERVER (or --server) must be an http(s) URL, got {server!r}"
-        )
+    images = _images(args, environ)
+    server = values.pop("server_url", None)
+    if server is None:
+        raise SettingError("XC_SCENARIO_SERVER (or --server) is not set: the platform's URL")
     api_key = take_key(values, "api_key", "api_key_file")
     if not api_key:
-        raise ConfigError(
+        raise SettingError(
             "XC_SCENARIO_APIKEY (or --api-key) is not set, nor XC_SCENARIO_APIKEY_FILE"
         )
     config_path = values.pop("config_path", None)
@@ -264,3 +275,17 @@ def runner_settings(args: argparse.Namespace, environ: Mapping[str, str]) -> Run
     return RunnerSettings(
         server_url=server, api_key=api_key, images=images, policies=policies, **values
     )
+
+
+def _images(args: argparse.Namespace, environ: Mapping[str, str]) -> tuple[str, ...]:
+    """The positional images, else XC_RUNNER_IMAGES; SettingError names a bad one."""
+    given = tuple(getattr(args, "images", None) or ())
+    try:
+        images = tuple(parse_image(i) for i in given) or parse_images(
+            environ.get("XC_RUNNER_IMAGES", "")
+        )
+    except ValueError as exc:
+        raise SettingError(f"{'IMAGE' if given else 'XC_RUNNER_IMAGES'}: {exc}") from None
+    if not images:
+        raise SettingError("no task image given: name at least one (or set XC_RUNNER_IMAGES)")
+    return images

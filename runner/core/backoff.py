@@ -65,6 +65,11 @@ class Backoff:
     def reset(self) -> None:
         self._attempt = 0
 
+    @property
+    def attempts(self) -> int:
+        """Delays given since the last reset."""
+        return self._attempt
+
 
 @dataclass(frozen=True)
 class Schedule:
@@ -86,6 +91,9 @@ class Schedule:
 PLATFORM_FAILING = Schedule(base_s=0.5, cap_s=10.0)
 # A status the platform does not accept yet: retried for as long as the runner runs.
 STATUS_DELIVERY = Schedule(base_s=0.5, cap_s=30.0)
+# A task's container the runner cannot launch (its own fault): tried again within the task's
+# launch budget, soon at first, then at most every 5 s (sooner when the fault ends).
+LAUNCH_RETRY = Schedule(base_s=0.5, cap_s=5.0)
 # An empty queue: poll again soon while tasks flow; the cap is a setting.
 IDLE_POLL_BASE_S = 0.05
 

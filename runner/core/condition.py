@@ -1,102 +1,83 @@
-"""A condition that starts, lasts and ends (containers the engine will not remove, an engine
-that does not answer, an image that is missing), and what is worth a log line about it.
+"""How something that fails for a while is logged: one line when it begins, a count now
+and then while it lasts, one line when it ends; never a line per failure.
 
-A pure state machine, like runner.core.warmpool: the caller tells it each failure
-(`failed`) and when the condition is over (`ok`), and logs what it returns. In an outage
-that fails the same thing every second this gives one line when the condition starts, at
-most one every `remind_every_s` while it lasts, counting the failures since the last line,
-and one when it ends, with the whole count and how long it lasted, instead of one line
-per failure. The caller decides what "over" means (for example: no container is left to
-remove), and holds whatever lock its callers share.
+A `Condition` is told of each failure and each success, and returns the line to log, if
+any (pure: the caller passes the time and does the logging). An outage of the engine, the
+platform or a registry then costs a few lines, however long it lasts and however many
+requests fail meanwhile.
 """
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
 from dataclasses import dataclass
-from enum import Enum
 
-DEFAULT_REMIND_EVERY_S = 300.0
-
-
-class Change(Enum):
-    STARTED = "started"  # the first failure: log it, as the failure it is
-    LASTING = "lasting"  # still failing, `remind_every_s` after the last line: log the count
-    ENDED = "ended"  # over: log that it is, with the count and the duration
+# While a condition lasts, a line with the count of failures at most this often.
+SUMMARY_EVERY_S = 60.0
 
 
 @dataclass(frozen=True)
-class Report:
-    """What to log: the change, the failures counted, how long the condition has lasted."""
+class Say:
+    """A line to log: `level` is "info", "warning" or "error"."""
 
-    change: Change
-    failures: int  # since the condition started
-    unreported: int  # failures since the last report, this one included (0 for ENDED)
-    lasted_s: float  # since the first failure
-    detail: str  # the latest failure's detail
-
-    def summary(self) -> str:
-        """`"3 failures in 41 s"`, for the caller's line."""
-        plural = "" if self.failures == 1 else "s"
-        return f"{self.failures} failure{plural} in {self.lasted_s:.0f} s"
+    level: str
+    message: str
 
 
 class Condition:
-    """Not thread-safe: the caller serialises `failed` and `ok`."""
+    """One thing that can fail and come right again (the engine, an image, the platform).
+
+    `began` names it failing ("the Docker engine cannot create containers"), `ended` names
+    it working again ("the Docker engine creates containers again"); `level` is the level
+    of the line that says it began, and of the counts."""
 
     def __init__(
         self,
+        began: str,
+        ended: str,
         *,
-        remind_every_s: float | None = DEFAULT_REMIND_EVERY_S,
-        clock: Callable[[], float] = time.monotonic,
+        level: str = "warning",
+        summary_every_s: float = SUMMARY_EVERY_S,
     ) -> None:
-        self._remind_every_s = remind_every_s
-        self._clock = clock
-        self._started: float | None = None
-        self._reported = 0.0  # when the last report was made
-        self._failures = 0
-        self._unreported = 0
-        self._detail = ""
+        self._began = began
+        self._ended = ended
+        self._level = level
+        self._summary_every_s = summary_every_s
+        self.since: float | None = None  # when it began; None while all is well
+        self.detail = ""  # what the latest failure said
+        self.failures = 0  # since it began
+        self._said_at = 0.0
+        self._unsaid = 0  # failures since the last line
 
     @property
-    def active(self) -> bool:
-        """Whether the condition holds: it failed since it was last over."""
-        return self._started is not None
+    def failing(self) -> bool:
+        return self.since is not None
 
-    @property
-    def failures(self) -> int:
-        return self._failures
-
-    def failed(self, detail: str = "") -> Report | None:
-        """One more failure: a report when the condition starts, or when it has lasted
-        `remind_every_s` since the last one; None otherwise (the failure is counted)."""
-        now = self._clock()
-        self._failures += 1
-        self._unreported += 1
-        self._detail = detail
-        if self._started is None:
-            self._started = now
-            return self._report(Change.STARTED, now, now)
-        remind = self._remind_every_s
-        if remind is not None and now - self._reported >= remind:
-            return self._report(Change.LASTING, now, self._started)
-        return None
-
-    def ok(self) -> Report | None:
-        """The condition is over: a report if it held, None if it did not."""
-        if self._started is None:
+    def failed(self, detail: str, now: float, then: str = "") -> Say | None:
+        """A failure; `then` says what the runner does about it (in the first line only)."""
+        self.detail = detail
+        self.failures += 1
+        if self.since is None:
+            self.since, self._said_at, self._unsaid = now, now, 0
+            return Say(self._level, f"{self._began}: {detail}" + (f"; {then}" if then else ""))
+        self._unsaid += 1
+        if now - self._said_at < self._summary_every_s:
             return None
-        report = Report(
-            Change.ENDED, self._failures, 0, self._clock() - self._started, self._detail
+        said = Say(
+            self._level,
+            f"{self._began}, still: {self._unsaid} more failure(s) in the last "
+            f"{now - self._said_at:.0f} s ({self.failures} since {now - self.since:.0f} s "
+            f"ago); the latest: {detail}",
         )
-        self._started = None
-        self._failures = self._unreported = 0
-        self._detail = ""
-        return report
+        self._said_at, self._unsaid = now, 0
+        return said
 
-    def _report(self, change: Change, now: float, started: float) -> Report:
-        report = Report(change, self._failures, self._unreported, now - started, self._detail)
-        self._reported = now
-        self._unreported = 0
-        return report
+    def ok(self, now: float) -> Say | None:
+        """A success: the line that says the condition ended, if it was on."""
+        if self.since is None:
+            return None
+        said = Say(
+            "info",
+            f"{self._ended} after {now - self.since:.1f} s ({self.failures} failure(s))",
+        )
+        self.since, self.detail, self.failures, self._unsaid = None, "", 0, 0
+        return said

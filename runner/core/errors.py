@@ -17,6 +17,11 @@ class ConfigError(RunnerError):
     """Bad settings, image or catalog: the runner refuses to start."""
 
 
+class SettingError(ConfigError):
+    """A setting's value is wrong, however it was given (a flag, an environment variable,
+    the configuration file): a bad command line, found before anything starts (exit 2)."""
+
+
 def transient_http_status(code: int) -> bool:
     """Whether an HTTP error status may go away if the request is tried again later:
     5xx, 408 (request timeout) and 429 (too many requests)."""
@@ -51,6 +56,17 @@ class EngineError(RunnerError):
     """The container engine failed or could not be reached."""
 
 
+class ImageFault(EngineError):
+    """A served image cannot be launched now, though the engine works: the engine refuses
+    its containers (a 4xx answer to creating or starting one). The runner's fault (it serves
+    an image it cannot run), not its tasks'."""
+
+
+class ImageMissing(ImageFault):
+    """A served image is not in the engine now (its tag was removed, or moved to an image
+    that is gone)."""
+
+
 class SecretError(EngineError):
     """A secret file cannot be read or given to a container. The message names the image,
     the secret and its file, never what it holds."""
@@ -79,9 +95,11 @@ class TaskRejected(RunnerError):
 
 # Process exit codes, named so scripts and orchestrators can tell them apart.
 EXIT_OK = 0
-EXIT_USAGE = 2
-EXIT_CONFIG = 3
+EXIT_USAGE = 2  # the command line or a setting is wrong: nothing was started
+EXIT_CONFIG = 3  # well-formed settings the world refuses: an image, a catalog, a secret, a port
 EXIT_AUTH = 4
 EXIT_ENGINE = 5
 EXIT_PLATFORM = 6
-EXIT_INTERRUPTED = 130  # exec and check: SIGINT or SIGTERM stopped the task (128 + SIGINT)
+EXIT_INTERNAL = 70  # a bug: an error the runner does not expect (sysexits' EX_SOFTWARE)
+EXIT_INTERRUPTED = 130  # SIGINT or SIGTERM stopped the command (128 + SIGINT)
+EXIT_OUTPUT_CLOSED = 141  # the reader of stdout went away (128 + SIGPIPE, as `yes | head`)

@@ -11,6 +11,42 @@ TERMINAL_STATUSES: frozenset[str] = frozenset({"Error", "Completed"})
 
 JsonObject = Mapping[str, Any]
 
+# Why a task ended in Error: a bounded set, for metrics and logs (never sent to the platform).
+# The task's own faults: it reported an Error, raised or exited without a result ("task");
+# its inputs were refused or its task is unknown ("input"); it ran past its time limit
+# ("timeout") or out of memory ("memory"); its output broke a limit or its result the
+# catalog ("output"); its stdout did not speak the protocol ("protocol").
+# Cancelled on the platform ("cancelled").
+# The runner's faults: the engine failed on the task's path ("engine"), its image is
+# missing ("image"), its secrets cannot be read ("secret"), the runner stopped before it
+# ended ("interrupted"), a runner bug ("internal").
+ErrorReason = Literal[
+    "task",
+    "input",
+    "timeout",
+    "memory",
+    "output",
+    "protocol",
+    "cancelled",
+    "engine",
+    "image",
+    "secret",
+    "interrupted",
+    "internal",
+]
+ERROR_REASONS: tuple[ErrorReason, ...] = (
+    *("task", "input", "timeout", "memory", "output", "protocol"),
+    *("cancelled", "engine", "image", "secret", "interrupted", "internal"),
+)
+RUNNER_FAULTS: frozenset[str] = frozenset({"engine", "image", "secret", "interrupted", "internal"})
+
+
+def fault_of(reason: ErrorReason) -> str:
+    """Whose fault an Error of this reason is: "task", "runner" or "user" (cancelled)."""
+    if reason in RUNNER_FAULTS:
+        return "runner"
+    return "user" if reason == "cancelled" else "task"
+
 
 def task_ref(namespace: str, name: str, instance_id: str | int) -> str:
     """`namespace/name#id`, the way every log line names a task instance."""

@@ -8,11 +8,13 @@ from __future__ import annotations
 
 from typing import Literal, Protocol
 
-from runner.core.model import StatusName, TaskInstance
+from runner.core.model import ErrorReason, StatusName, TaskInstance
 
 # How a task's container started: taken ready from a pool of started containers (warm),
 # or created for the task (cold).
 Start = Literal["warm", "cold"]
+# How a task that ended had started: as above, or "none" (it never got a container).
+Began = Literal["warm", "cold", "none"]
 # What one poll of the platform's queue gave.
 PollResult = Literal["task", "empty", "error"]
 
@@ -22,9 +24,15 @@ class Observer(Protocol):
         """The instance was handed out and its run begins."""
 
     def task_ended(
-        self, instance: TaskInstance, status: StatusName, duration_s: float, start: Start
+        self,
+        instance: TaskInstance,
+        status: StatusName,
+        duration_s: float,
+        start: Began,
+        reason: ErrorReason | None,
     ) -> None:
-        """Its terminal status was handed to delivery, `duration_s` after it began."""
+        """Its terminal status was handed to delivery, `duration_s` after it began; `reason`
+        says why it is an Error (None when it completed)."""
 
     def polled(self, result: PollResult) -> None:
         """One poll of one namespace's queue ended."""
@@ -44,7 +52,12 @@ class NullObserver:
         pass
 
     def task_ended(
-        self, instance: TaskInstance, status: StatusName, duration_s: float, start: Start
+        self,
+        instance: TaskInstance,
+        status: StatusName,
+        duration_s: float,
+        start: Began,
+        reason: ErrorReason | None,
     ) -> None:
         pass
 

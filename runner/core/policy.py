@@ -66,6 +66,9 @@ class TaskPolicy:
     pool_size: int | None = None
     # When the image is pulled from its registry: PULL_POLICIES (runner.core.pulling).
     pull: str = "missing"
+    # How long the runner tries to start a task it has taken when the fault is its own (the
+    # engine cannot create containers, the image is missing), before ending it in Error.
+    launch_budget_s: float = 60.0
     env: ContainerEnv = field(default_factory=ContainerEnv)
 
     def replace(self, values: Mapping[str, Any]) -> TaskPolicy:

@@ -175,3 +175,37 @@ class RegistryWatch:
             f"keep running on {serving}; checking again later and later (said once until it "
             "answers)"
         )
+
+
+# A served image gone from the engine, pulled again: at once, then after each failure twice
+# as long, up to this.
+REPULL_BASE_S = 5.0
+REPULL_CAP_S = 300.0
+
+
+class Repulls:
+    """When a served image that went missing from the engine may be pulled again, and what
+    to say of the failures: the first of a run of them, once."""
+
+    def __init__(self) -> None:
+        self._failed: dict[str, _Watch] = {}
+
+    def due(self, image: str, now: float) -> bool:
+        watch = self._failed.get(image)
+        return watch is None or now >= watch.due_at
+
+    def failed(self, image: str, problem: str, now: float) -> str | None:
+        watch = self._failed.setdefault(image, _Watch(now))
+        watch.due_at = now + backoff_delay(
+            watch.failures, base_s=REPULL_BASE_S, factor=2.0, cap_s=REPULL_CAP_S, jitter=0.0
+        )
+        watch.failures += 1
+        if watch.failures > 1:
+            return None
+        return (
+            f"image {image} is gone from the engine, and pulling it again failed: {problem}; "
+            "trying again later and later (said once), and using it as soon as it is back"
+        )
+
+    def done(self, image: str) -> None:
+        self._failed.pop(image, None)

@@ -72,7 +72,25 @@ def to_re2(pattern: str) -> str:
         raise Unsupported(f"not a valid regex: {exc}") from None
     except RecursionError:
         raise Unsupported("nested too deep to read") from None
+    _end_last(parsed, parsed.state.flags, followed=False)
     return _sequence(parsed, parsed.state.flags)
+
+
+def _end_last(items: Any, flags: int, *, followed: bool) -> None:
+    """Refuse a `$` (not multiline) that more of the regex may follow: Python's `$` stands
+    before a final newline and leaves it to what follows (`$\\s` matches "\\n"), which
+    RE2's cannot; at the end of the regex, as `$` is meant, both agree."""
+    for index, (op, av) in enumerate(items):
+        after = followed or any((o, a) != (sre.AT, sre.AT_END) for o, a in items[index + 1 :])
+        if op is sre.AT and av is sre.AT_END and not flags & _FLAG_M and after:
+            raise Unsupported("it has a $ before more of the regex, which RE2 reads otherwise")
+        if op is sre.BRANCH:
+            for branch in av[1]:
+                _end_last(branch, flags, followed=after)
+        elif op is sre.SUBPATTERN:
+            _end_last(av[3], (flags | av[1]) & ~av[2], followed=after)
+        elif op in (sre.MAX_REPEAT, sre.MIN_REPEAT):
+            _end_last(av[2], flags, followed=after or av[1] > 1)
 
 
 def _sequence(items: Any, flags: int) -> str:
@@ -152,9 +170,12 @@ def _class(items: Any, flags: int) -> str:
         return f"[{'^' if negated else ''}{''.join(plain)}]"
     if negated and not plain and len(complements) == 1:  # [^\W] is \w
         return f"[{complements[0]}]"
-    if negated or len(complements) > 1:
-        raise Unsupported("a class that holds \\W or \\S with other items cannot be run by RE2")
-    parts = [f"[^{complements[0]}]"] + ([f"[{''.join(plain)}]"] if plain else [])
+    if negated:  # the complement of a union with a complement in it: an intersection
+        raise Unsupported("a negated class that holds \\W, \\S or \\D with other items "
+                          "cannot be run by RE2")
+    # A class matches one character in any of its items: an alternation of them, each
+    # complement a class of its own.
+    parts = [f"[^{c}]" for c in complements] + ([f"[{''.join(plain)}]"] if plain else [])
     return "(?:" + "|".join(parts) + ")"
 
 

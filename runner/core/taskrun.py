@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from runner.core.jsoncheck import first_problem
-from runner.core.model import TaskStatus
+from runner.core.model import ErrorReason, TaskStatus
 from runner.core.protocol import (
     MAX_MESSAGE_DEPTH,
     Invalid,
@@ -26,6 +26,7 @@ from runner.core.protocol import (
     Stream,
     parse_line,
 )
+from runner.core.tasklog import LogTail
 
 # Checks result outputs against the catalog: (values to post, problem or None).
 OutputCheck = Callable[[Mapping[str, Any]], tuple[dict[str, Any], "str | None"]]
@@ -42,9 +43,10 @@ class Relay:
 
 @dataclass(frozen=True)
 class Finish:
-    """The task's one terminal status."""
+    """The task's one terminal status; for an Error, why (runner.core.model.ErrorReason)."""
 
     status: TaskStatus
+    reason: ErrorReason | None = None
 
 
 @dataclass(frozen=True)
@@ -84,8 +86,10 @@ class TaskRun:
         check_message: MessageCheck,
         check_outputs: OutputCheck,
         limits: OutputLimits,
+        log: LogTail | None = None,
     ) -> None:
         self._id = instance_id
+        self._kept = log  # every log line, past the logging cap too (the cockpit's log)
         self._check_message = check_message
         self._check_outputs = check_outputs
         self._limits = limits
@@ -98,6 +102,7 @@ class TaskRun:
         self._logged = 0
         self._killed = False
         self.terminal: TaskStatus | None = None
+        self.reason: ErrorReason | None = None  # why the terminal status is an Error
 
     def feed(self, stream: Stream, data: bytes) -> list[Event]:
         if self._killed:
@@ -106,7 +111,8 @@ class TaskRun:
         if self._output_bytes > self._limits.max_output_bytes:
             return self._kill(
                 f"output limit exceeded: the task wrote more than "
-                f"{self._limits.max_output_bytes} bytes to stdout and stderr"
+                f"{self._limits.max_output_bytes} bytes to stdout and stderr",
+                "output",
             )
         if stream == Stream.STDERR:
             self._tail += data
@@ -129,19 +135,23 @@ class TaskRun:
                     events += self._line(stream, line)
         if oom_killed:
             limit = f" (limit {memory_bytes / 1024**2:g} MiB)" if memory_bytes else ""
-            return events + self.fail(f"the task ran out of memory{limit} and was killed")
-        return events + self.fail(self._exit_message(exit_code))
+            message = f"the task ran out of memory{limit} and was killed"
+            return events + self.fail(message, "memory")
+        return events + self.fail(self._exit_message(exit_code), "task")
 
-    def fail(self, message: str) -> list[Event]:
+    def fail(self, message: str, reason: ErrorReason) -> list[Event]:
         """Finish with an Error, unless a terminal status was already decided."""
         if self.terminal is not None:
             return []
-        self.terminal = TaskStatus(self._id, "Error", message)
-        return [Finish(self.terminal)]
+        return self._finish(TaskStatus(self._id, "Error", message), reason)
 
-    def _kill(self, reason: str) -> list[Event]:
+    def _finish(self, status: TaskStatus, reason: ErrorReason | None) -> list[Event]:
+        self.terminal, self.reason = status, reason
+        return [Finish(status, reason)]
+
+    def _kill(self, message: str, reason: ErrorReason) -> list[Event]:
         self._killed = True
-        return [*self.fail(reason), Kill(reason)]
+        return [*self.fail(message, reason), Kill(message)]
 
     def _exit_message(self, exit_code: int | None) -> str:
         code = "without an exit code" if exit_code is None else f"with code {exit_code}"
@@ -156,7 +166,8 @@ class TaskRun:
         if isinstance(line, Overlong):
             if stream == Stream.STDOUT:
                 return self._kill(
-                    f"output limit exceeded: a stdout line is longer than {line.limit} bytes"
+                    f"output limit exceeded: a stdout line is longer than {line.limit} bytes",
+                    "output",
                 )
             return self._log(stream, f"<a stderr line longer than {line.limit} bytes>")
         if stream == Stream.STDERR:
@@ -169,25 +180,26 @@ class TaskRun:
         if self.terminal is not None:
             return self._log(Stream.STDOUT, "<message after the terminal one, ignored>")
         if isinstance(parsed, Invalid):
-            return self.fail(parsed.problem)
+            return self.fail(parsed.problem, "protocol")
         if isinstance(parsed, Result):
             if size > self._limits.max_result_bytes:
                 return self.fail(
                     f"result too large: the result message is {size} bytes, over the limit "
-                    f"of {self._limits.max_result_bytes} bytes; it was not posted"
+                    f"of {self._limits.max_result_bytes} bytes; it was not posted",
+                    "output",
                 )
             values, problem = self._check_outputs(parsed.outputs)
             # The values were checked as the task wrote them; defaults from the catalog
             # (image text too) are checked here, at the level a status carries them.
             problem = problem or first_problem(values, "output", MAX_MESSAGE_DEPTH, level=2)
             if problem:
-                return self.fail(f"invalid result: {problem}")
-            self.terminal = TaskStatus(self._id, "Completed", parsed.message, output_values=values)
-            return [Finish(self.terminal)]
+                return self.fail(f"invalid result: {problem}", "output")
+            completed = TaskStatus(self._id, "Completed", parsed.message, output_values=values)
+            return self._finish(completed, None)
         message = self._clip(parsed.message)
         if parsed.status == "Error":
-            self.terminal = TaskStatus(self._id, "Error", message, error_level=parsed.error_level)
-            return [Finish(self.terminal)]
+            error = TaskStatus(self._id, "Error", message, error_level=parsed.error_level)
+            return self._finish(error, "task")
         return [Relay(TaskStatus(self._id, "InProgress", message, progress=parsed.progress))]
 
     def _clip(self, message: str) -> str:
@@ -197,6 +209,8 @@ class TaskRun:
         return message[:limit] + f"... ({len(message) - limit} more characters cut by the runner)"
 
     def _log(self, stream: Stream, text: str) -> list[Event]:
+        if self._kept is not None:
+            self._kept.add(stream, text.rstrip("\r"))
         self._logged += 1
         if self._logged > self._limits.max_logged_lines:
             if self._logged == self._limits.max_logged_lines + 1:

@@ -272,3 +272,10 @@ class WarmPool:
         discards: list[Event] = [Discard(cid, reason) for cid in pool.idle]
         pool.idle.clear()
         return discards
+
+
+def death(exit_code: int, oom_killed: bool, stderr: str) -> str:
+    """How an idle container died, in words, for `WarmPool.died`."""
+    what = "was killed for lack of memory" if oom_killed else "exited"
+    text = f"{what} with code {exit_code}"
+    return f"{text}; stderr ends with: {stderr}" if stderr else text

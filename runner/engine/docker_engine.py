@@ -9,15 +9,14 @@ from __future__ import annotations
 import contextlib
 import logging
 import threading
-import time
 from collections.abc import Iterator, Mapping
 from typing import Any
 
 import docker
-from docker.errors import DockerException, ImageNotFound, NotFound
+from docker.errors import APIError, DockerException, ImageNotFound, NotFound
 from docker.types import LogConfig, Mount, Ulimit
 
-from runner.core.errors import ConfigError, EngineError
+from runner.core.errors import ConfigError, EngineError, ImageFault, ImageMissing
 from runner.core.policy import ContainerLimits
 from runner.engine.interface import Chunk, ContainerSpec, ExitInfo
 from runner.engine.remover import Orphans
@@ -25,10 +24,10 @@ from runner.engine.stream import AttachStream
 
 log = logging.getLogger(__name__)
 
-_PING_TIMEOUT_S = 5
+# A ping is the engine's cheapest request: one not answered within this, it does not answer.
+_PING_TIMEOUT_S = 3
 _RUNSC_BASE_THREADS = 64
 _RUNSC_THREADS_PER_PROCESS = 8
-_HEALTHY_PING_EVERY_S = 1.0
 # Requests to the engine; a transport failure is an OSError (requests' too).
 _ENGINE_ERRORS = (DockerException, OSError)
 
@@ -44,6 +43,20 @@ def _engine_call(what: str, suspect: threading.Event | None = None) -> Iterator[
         if suspect is not None:
             suspect.set()
         raise EngineError(f"{what}: {exc}") from exc
+
+
+@contextlib.contextmanager
+def _refused(what: str) -> Iterator[None]:
+    """The engine refusing to create or start a container (4xx) is about that image or its
+    container's settings, not the engine: ImageFault. (Inside `_engine_call`.)"""
+    try:
+        yield
+    except NotFound:
+        raise
+    except APIError as exc:
+        if exc.status_code is not None and 400 <= exc.status_code < 500:
+            raise ImageFault(f"{what}: the engine refused it: {exc.explanation or exc}") from exc
+        raise
 
 
 def _pids_limit(limits: ContainerLimits) -> int:
@@ -75,9 +88,7 @@ class DockerEngine:
             self._api.ping()
             # Health checks must not wait as long as a container creation may.
             self._probe = _local(docker.from_env(timeout=_PING_TIMEOUT_S).api)
-        self._trouble: str | None = None
         self._suspect = threading.Event()  # an engine call failed: check health now
-        self._checked = 0.0
         self._orphans = Orphans()  # containers that could not be removed yet
 
     def close(self) -> None:
@@ -89,30 +100,20 @@ class DockerEngine:
         engine's health is checked at once."""
         return _engine_call(what, self._suspect)
 
-    def trouble(self) -> str | None:
-        """Why the engine cannot run tasks now, or None. Pings at most once a second while
-        healthy; once it answers again, containers it failed to remove are removed."""
-        now = time.monotonic()
-        if (
-            self._trouble is None
-            and not self._suspect.is_set()
-            and now - self._checked < _HEALTHY_PING_EVERY_S
-        ):
-            return None
-        self._checked = now
+    def ping(self) -> None:
+        """Ask the engine whether it answers (EngineError if not, within a few seconds); once
+        it does, containers it failed to remove are removed."""
         self._suspect.clear()
         try:
             self._probe.ping()
         except _ENGINE_ERRORS as exc:
-            if self._trouble is None:
-                log.error("the Docker engine does not answer: %s", exc)
-            self._trouble = f"the Docker engine does not answer: {exc}"
-            return self._trouble
-        if self._trouble is not None:
-            log.info("the Docker engine answers again")
-            self._trouble = None
+            raise EngineError(f"no answer to a ping: {exc}") from exc
         self._remove_orphans()
-        return None
+
+    def wait_suspect(self, timeout_s: float) -> bool:
+        """Wait up to `timeout_s` for an engine request to fail; whether one did (the engine
+        is worth pinging at once)."""
+        return self._suspect.wait(timeout_s)
 
     def _remove(self, container_id: str) -> None:
         """Remove a container; if the engine cannot be reached, again once it answers."""
@@ -150,7 +151,12 @@ class DockerEngine:
         """The engine's description of the image; ConfigError saying `missing` if it has none."""
         try:
             with self.call(f"cannot inspect image {image}"):
-                info: Mapping[str, Any] = self._api.inspect_image(image)
+                try:
+                    info: Mapping[str, Any] = self._api.inspect_image(image)
+                except APIError as exc:  # a 400 is the engine's answer: the name is wrong
+                    if exc.status_code != 400:
+                        raise
+                    raise ConfigError(f"image {image}: {exc.explanation or exc}") from None
         except (ImageNotFound, NotFound):
             raise ConfigError(missing) from None
         return info
@@ -167,7 +173,8 @@ class DockerEngine:
     def launch(self, spec: ContainerSpec) -> DockerContainer:
         container_id = self._create(spec)
         try:
-            with self.call(f"cannot start container {container_id[:12]} of {spec.image}"):
+            what = f"cannot start container {container_id[:12]} of {spec.image}"
+            with self.call(what), _refused(what):
                 sock = self._api.attach_socket(
                     container_id, params={"stdin": 1, "stdout": 1, "stderr": 1, "stream": 1}
                 )
@@ -179,7 +186,8 @@ class DockerEngine:
 
     def _create(self, spec: ContainerSpec) -> str:
         try:
-            with self.call(f"cannot create a container of {spec.image}"):
+            what = f"cannot create a container of {spec.image}"
+            with self.call(what), _refused(what):
                 created = self._api.create_container(
                     spec.image,
                     command=list(spec.command) if spec.command else None,
@@ -193,7 +201,7 @@ class DockerEngine:
                     host_config=self._host_config(spec),
                 )
         except NotFound:
-            raise EngineError(
+            raise ImageMissing(
                 f"cannot create a container of {spec.image}: no such image in the engine"
             ) from None
         container_id: str = created["Id"]

@@ -12,6 +12,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from runner.core.errors import EngineError
 from runner.core.policy import ContainerEnv, ContainerLimits
 from runner.core.protocol import Stream
 from runner.core.secrets import SecretSnapshot, SecretSource
@@ -91,8 +92,11 @@ class Engine(Protocol):
     def remove_labelled(self, labels: Mapping[str, str]) -> list[str]:
         """Remove every container carrying all these labels; their ids."""
 
-    def trouble(self) -> str | None:
-        """Why the engine cannot run containers now (it does not answer), or None."""
+    def ping(self) -> None:
+        """Whether the engine answers: EngineError if it does not, within a few seconds."""
+
+    def wait_suspect(self, timeout_s: float) -> bool:
+        """Wait up to `timeout_s` for an engine request to fail; whether one did."""
 
 
 class PoolContainer(Container, Protocol):
@@ -120,6 +124,40 @@ class Snapshots(Protocol):
 
 # Called (off the tasks' threads) when a served image's tag moved: (image, new image ID).
 OnMoved = Callable[[str, str], None]
+
+
+class LaunchReports(Protocol):
+    """Who hears how launches go (the runner's fault tracker, runner.worker.faults)."""
+
+    def mark(self) -> int:
+        """To take before an attempt, and give back with its success: a success of an
+        attempt begun before the latest failure proves nothing."""
+
+    def launched(self, image: str, *, created: bool, mark: int) -> None:
+        """A container of `image` (by its name) was launched for a task (`created`: just
+        now, not a warm one)."""
+
+    def created(self, mark: int) -> None:
+        """A container was created and started (of an image ID: its name may be gone)."""
+
+    def launch_failed(self, image: str, error: EngineError) -> None:
+        """A container of `image` could not be launched."""
+
+
+class NoReports:
+    """Hears nothing (a pool with no fault tracker)."""
+
+    def mark(self) -> int:
+        return 0
+
+    def launched(self, image: str, *, created: bool, mark: int) -> None:
+        pass
+
+    def created(self, mark: int) -> None:
+        pass
+
+    def launch_failed(self, image: str, error: EngineError) -> None:
+        pass
 
 
 class PoolObserver(Protocol):

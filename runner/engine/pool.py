@@ -24,7 +24,8 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 
-from runner.core.errors import ConfigError, EngineError
+from runner.core import warmpool
+from runner.core.errors import ConfigError, EngineError, ImageMissing
 from runner.core.secrets import SecretSnapshot, SecretSource
 from runner.core.warmpool import Create, Discard, Event, Moved, PoolKey, Report, Target, WarmPool
 from runner.engine.interface import (
@@ -32,7 +33,8 @@ from runner.engine.interface import (
     LABEL_RUNNER_ID,
     Container,
     ContainerSpec,
-    ExitInfo,
+    LaunchReports,
+    NoReports,
     OnMoved,
     PoolContainer,
     PoolEngine,
@@ -64,9 +66,11 @@ class ContainerPool:
         on_moved: OnMoved | None = None,
         observer: PoolObserver | None = None,
         secrets: Snapshots | None = None,
+        health: LaunchReports | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._engine = engine
+        self._health = health or NoReports()
         self._secrets = secrets
         self._observer = observer
         self._runner_id = runner_id
@@ -122,8 +126,11 @@ class ContainerPool:
     def _resolve(self, image: str) -> str:
         try:
             image_id = self._engine.image_id(image)
-        except ConfigError as exc:  # removed since the runner started
-            raise EngineError(str(exc)) from None
+        except ConfigError:  # removed since the runner started
+            raise ImageMissing(
+                f"image {image} is not in the engine any more (removed, or its tag moved to "
+                "an image that is gone)"
+            ) from None
         with self._lock:
             events = self._machine.resolved(image, image_id)
         self._act(events)
@@ -235,7 +242,9 @@ class ContainerPool:
             if container is None:
                 continue
             try:
-                detail = _describe(container.wait(_EXAMINE_WAIT_S), container.early_stderr())
+                ended = container.wait(_EXAMINE_WAIT_S)
+                stderr = container.early_stderr()
+                detail = warmpool.death(ended.exit_code, ended.oom_killed, stderr)
             except EngineError as exc:
                 log.debug("warm container %s: %s", container_id[:12], exc)
                 with self._lock:
@@ -276,18 +285,16 @@ class ContainerPool:
                 env=create.key.env,
                 secrets=secrets if secrets.files else None,
             )
+            mark = self._health.mark()
             container = self._engine.launch(spec)
-        except (EngineError, ConfigError) as exc:
+        except EngineError as exc:  # SecretError included
             with self._lock:
                 events = self._machine.creation_failed(create, str(exc), self._clock())
+            self._health.launch_failed(create.image, exc)
         else:
+            self._health.created(mark)
             with self._lock:
                 self._containers[container.id] = container
                 events = self._machine.created(create, container.id)
         self._act(events)
 
-
-def _describe(exit_info: ExitInfo, stderr: str) -> str:
-    what = "was killed for lack of memory" if exit_info.oom_killed else "exited"
-    text = f"{what} with code {exit_info.exit_code}"
-    return f"{text}; stderr ends with: {stderr}" if stderr else text

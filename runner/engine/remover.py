@@ -15,9 +15,11 @@ from __future__ import annotations
 import logging
 import queue
 import threading
+import time
+from collections.abc import Callable
 from typing import Protocol
 
-from runner.core.condition import Change, Condition
+from runner.core.condition import Condition, Say
 from runner.engine.interface import Chunk, Container, ExitInfo
 
 log = logging.getLogger(__name__)
@@ -109,10 +111,14 @@ class Orphans:
     """Containers the engine could not remove yet; thread-safe. A removal's outcome is told
     here (`failed`, `removed`), and `pending()` is what to try again."""
 
-    def __init__(self, condition: Condition | None = None) -> None:
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         self._ids: set[str] = set()
         self._lock = threading.Lock()
-        self._condition = condition or Condition()
+        self._clock = clock
+        self._condition = Condition(
+            "the Docker engine cannot remove containers",
+            "every container the Docker engine could not remove is removed now",
+        )
 
     def pending(self) -> list[str]:
         with self._lock:
@@ -121,33 +127,22 @@ class Orphans:
     def failed(self, container_id: str, problem: Exception) -> None:
         with self._lock:
             self._ids.add(container_id)
-            report = self._condition.failed(f"{container_id[:12]}: {problem}")
-            left = len(self._ids)
-        if report is None:
-            return
-        if report.change is Change.STARTED:
-            log.warning(
-                "could not remove container %s (will try again while the engine answers; "
-                "further failures are counted, not logged): %s",
-                container_id[:12],
-                problem,
+            said = self._condition.failed(
+                f"container {container_id[:12]}: {problem}",
+                self._clock(),
+                "each is tried again while the engine answers; failures are counted, "
+                "not logged",
             )
-        else:
-            log.warning(
-                "still cannot remove %d container(s): %d more failed tries (%s); latest %s",
-                left,
-                report.unreported,
-                report.summary(),
-                report.detail,
-            )
+        _log(said)
 
     def removed(self, container_id: str) -> None:
         """`container_id` is gone (removed, or found gone)."""
         with self._lock:
             self._ids.discard(container_id)
-            report = self._condition.ok() if not self._ids and self._condition.active else None
-        if report is not None:
-            log.info(
-                "every container that could not be removed is removed now (%s)",
-                report.summary(),
-            )
+            said = self._condition.ok(self._clock()) if not self._ids else None
+        _log(said)
+
+
+def _log(said: Say | None) -> None:
+    if said is not None:
+        log.log(logging.INFO if said.level == "info" else logging.WARNING, "%s", said.message)

@@ -21,6 +21,8 @@ from runner.localserver.routing import (
 )
 from runner.localserver.rules import StatusConflict
 from runner.localserver.store import Store
+from runner.localserver.tasklogs import PATH as TASK_LOGS_PATH
+from runner.localserver.tasklogs import TaskLogs
 
 STATUS_PAGE = 500
 
@@ -56,6 +58,7 @@ class Api:
             Route("GET", re.compile(r"/local/api/task-instances/([^/]+)"), self.instance),
             Route("POST", re.compile(r"/local/api/task-instances/([^/]+)/cancel"), self.cancel),
             Route("GET", re.compile(r"/local/api/statuses"), self.statuses),
+            Route("POST", re.compile(TASK_LOGS_PATH), TaskLogs(store).post, takes_body=True),
             *Cockpit(store, contracts, self.long_polls).routes,
         )
 

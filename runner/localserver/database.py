@@ -43,13 +43,15 @@ class Database:
         self.closed = False
         try:
             self._db.row_factory = sqlite3.Row
-            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA journal_mode=WAL")  # the first read of the file
             with self.write() as db:
                 for statement in schema:
                     db.execute(statement)
-        except StoreError:
+        except (StoreError, sqlite3.Error) as exc:
             self._db.close()
-            raise
+            if isinstance(exc, StoreError):
+                raise
+            raise StoreError(str(exc)) from exc  # e.g. "file is not a database"
 
     def close(self) -> None:
         with self._lock:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from runner.localserver.cockpit.tables import COCKPIT_SCHEMA
+
 SCHEMA = (
     """CREATE TABLE IF NOT EXISTS catalog (
         namespace TEXT NOT NULL,
@@ -37,6 +39,7 @@ SCHEMA = (
     "CREATE INDEX IF NOT EXISTS statuses_instance ON statuses (instance_id, seq)",
     # The cockpit's chart reads the statuses of the last minutes.
     "CREATE INDEX IF NOT EXISTS statuses_received ON statuses (received_at)",
+    *COCKPIT_SCHEMA,  # the cockpit's filters, search, task logs (additive)
 )
 
 # One statement claims the oldest queued instance: no other poller, in this

@@ -22,14 +22,16 @@ from runner.localserver.database import StoreClosed, StoreError
 from runner.localserver.errors import HttpError, quoted
 from runner.localserver.gate import Gate, Need
 from runner.localserver.routing import target_path
+from runner.localserver.tasklogs import HEADER as TASK_LOGS
 
 logger = logging.getLogger(__name__)
 
 _JSON = "application/json"
 
 _BODY_METHODS = ("POST", "PUT", "PATCH")
-# On every answer, those the transport makes itself (transport.py) included.
-ANSWER_HEADERS = (("Cache-Control", "no-store"), *assets.SECURITY_HEADERS)
+# On every answer, those the transport makes itself (transport.py) included. TASK_LOGS:
+# this server takes each task's log from its runners (tasklogs.py).
+ANSWER_HEADERS = (("Cache-Control", "no-store"), *assets.SECURITY_HEADERS, TASK_LOGS)
 
 
 def request_target(environ: WSGIEnvironment) -> str:

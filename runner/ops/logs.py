@@ -86,10 +86,15 @@ def redacted(text: str) -> str:
 
 class TextFormatter(logging.Formatter):
     """Text lines made printable: they quote task output and messages, which must not
-    drive the terminal or the log viewer (escape sequences, carriage returns)."""
+    drive the terminal or the log viewer (escape sequences, carriage returns). Their time
+    is local, with its offset from UTC: `2025-03-01T12:00:01.234+01:00`."""
 
     def format(self, record: logging.LogRecord) -> str:
         return printable(super().format(record), multiline=True)
+
+    def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:
+        when = datetime.fromtimestamp(record.created).astimezone()
+        return when.isoformat(timespec="milliseconds")
 
 
 class JsonFormatter(logging.Formatter):

@@ -7,6 +7,7 @@ come from the settings. Task instance ids are never labels (they are on /status)
 
 from __future__ import annotations
 
+import platform
 import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -21,8 +22,8 @@ from prometheus_client import (
     disable_created_metrics,
 )
 
-from runner.core.model import StatusName, TaskInstance
-from runner.core.observer import PollResult, Start
+from runner.core.model import ERROR_REASONS, ErrorReason, StatusName, TaskInstance, fault_of
+from runner.core.observer import Began, PollResult
 
 # No `_created` series (when each counter began): in the text format they would double the
 # series scraped, for a time nobody reads. A process-wide switch; these are its only metrics.
@@ -38,7 +39,7 @@ DURATION_BUCKETS_S = (
     *(1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 600.0, 1200.0, 1800.0, 3600.0),
 )
 STATUSES: tuple[StatusName, ...] = ("Completed", "Error")
-STARTS: tuple[Start, ...] = ("warm", "cold")
+STARTS: tuple[Began, ...] = ("warm", "cold", "none")
 POLL_RESULTS: tuple[PollResult, ...] = ("task", "empty", "error")
 
 
@@ -61,6 +62,7 @@ class Metrics:
         *,
         images: Sequence[str],
         slots: int,
+        version: str = "",
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._tasks = frozenset(tasks)
@@ -72,6 +74,7 @@ class Metrics:
         self.registry = CollectorRegistry(auto_describe=True)
         self._define()
         self._slots.set(slots)
+        self._build_info.labels(version, platform.python_version()).set(1)
         self._zero(images)
         ProcessCollector(registry=self.registry)
 
@@ -80,8 +83,15 @@ class Metrics:
         self._tasks_total = Counter(
             "xc_runner_tasks",
             "Task instances that ended, by terminal status and container start (warm: taken "
-            "from the pool of started containers)",
+            "from the pool of started containers; none: it never got a container)",
             ("namespace", "task", "status", "start"),
+            registry=registry,
+        )
+        self._errors = Counter(
+            "xc_runner_task_errors",
+            "Task instances that ended in Error, by reason, and whose fault it was (task, "
+            "runner or user)",
+            ("namespace", "task", "reason", "fault"),
             registry=registry,
         )
         self._duration = Histogram(
@@ -93,12 +103,47 @@ class Metrics:
         )
         running = Gauge("xc_runner_tasks_running", "Task instances running now", registry=registry)
         running.set_function(lambda: len(self._running))
+        self._define_state()
+        self._define_requests()
+
+    def _define_state(self) -> None:
+        """The gauges of the runner's state."""
+        registry = self.registry
+        self._build_info = Gauge(
+            "xc_runner_build_info",
+            "Always 1: the runner's version and Python",
+            ("version", "python"),
+            registry=registry,
+        )
+        self._ready = Gauge(
+            "xc_runner_ready",
+            "1 if the runner takes tasks (what /readyz says), else 0",
+            registry=registry,
+        )
+        self._image_up = Gauge(
+            "xc_runner_image_available",
+            "1 if the runner can launch containers of the served image, else 0",
+            ("image",),
+            registry=registry,
+        )
         self._slots = Gauge("xc_runner_slots", "Tasks run at once at most", registry=registry)
+        self._engine_up = Gauge(
+            "xc_runner_engine_up",
+            "1 if the container engine answers and starts containers, else 0",
+            registry=registry,
+        )
+        self._pool_idle = Gauge(
+            "xc_runner_pool_idle_containers",
+            "Started containers waiting in the pool for a task, by image",
+            ("image",),
+            registry=registry,
+        )
+
+    def _define_requests(self) -> None:
+        """What the platform is asked, and what waits to be sent to it."""
+        registry = self.registry
         self._outbox = Gauge(
             "xc_runner_outbox_pending", "Statuses not delivered yet", registry=registry
-        )
-        self._engine_up = Gauge(
-            "xc_runner_engine_up", "1 if the container engine answers, else 0", registry=registry
         )
         self._polls = Counter(
             "xc_runner_polls", "Polls of a task queue, by result", ("result",), registry=registry
@@ -107,12 +152,6 @@ class Metrics:
             "xc_runner_platform_errors",
             "Requests to the platform that failed (catalog publication, polls, status posts, "
             "cancellation checks)",
-            registry=registry,
-        )
-        self._pool_idle = Gauge(
-            "xc_runner_pool_idle_containers",
-            "Started containers waiting in the pool for a task, by image",
-            ("image",),
             registry=registry,
         )
 
@@ -138,11 +177,25 @@ class Metrics:
             for status in STATUSES:
                 for start in STARTS:
                     self._tasks_total.labels(namespace, task, status, start)
+            for reason in ERROR_REASONS:
+                self._errors.labels(namespace, task, reason, fault_of(reason))
 
-    def watch(self, *, outbox_pending: Callable[[], int], engine_up: Callable[[], bool]) -> None:
-        """Gauges read when scraped."""
+    def watch(
+        self,
+        *,
+        outbox_pending: Callable[[], int],
+        engine_up: Callable[[], bool],
+        ready: Callable[[], bool],
+        image_up: Callable[[str], bool],
+    ) -> None:
+        """Gauges read when scraped (from memory: none may wait on the engine or platform)."""
         self._outbox.set_function(lambda: float(outbox_pending()))
         self._engine_up.set_function(lambda: 1.0 if engine_up() else 0.0)
+        self._ready.set_function(lambda: 1.0 if ready() else 0.0)
+        for image in self._images:
+            self._image_up.labels(image).set_function(
+                lambda image=image: 1.0 if image_up(image) else 0.0  # type: ignore[misc]
+            )
 
     def labels(self, namespace: str, task: str) -> tuple[str, str]:
         """The (namespace, task) label values of a task instance: UNKNOWN for what the
@@ -167,13 +220,21 @@ class Metrics:
             self._running[key] = Running(key, instance.namespace, instance.name, self._clock())
 
     def task_ended(
-        self, instance: TaskInstance, status: StatusName, duration_s: float, start: Start
+        self,
+        instance: TaskInstance,
+        status: StatusName,
+        duration_s: float,
+        start: Began,
+        reason: ErrorReason | None,
     ) -> None:
         with self._lock:
             self._running.pop(str(instance.id), None)
         namespace, task = self.labels(instance.namespace, instance.name)
         self._tasks_total.labels(namespace, task, status, start).inc()
         self._duration.labels(namespace, task).observe(duration_s)
+        if status == "Error":
+            why = reason or "internal"
+            self._errors.labels(namespace, task, why, fault_of(why)).inc()
 
     def polled(self, result: PollResult) -> None:
         self._polls.labels(result).inc()

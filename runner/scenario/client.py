@@ -22,6 +22,10 @@ from runner.core.model import TaskStatus
 log = logging.getLogger(__name__)
 
 _CONNECT_TIMEOUT_S = 5.0
+# The local server's answers carry this header: it takes each task's log (an extension
+# of the local server only; the platform's answers never carry it).
+TASK_LOGS_HEADER = "X-XC-Task-Logs"
+TASK_LOGS_PATH = "/local/api/task-logs"
 _MAX_ERROR_TEXT = 300
 
 
@@ -37,6 +41,7 @@ class PlatformClient:
         self._local = threading.local()
         self._sessions: list[requests.Session] = []
         self._lock = threading.Lock()
+        self.takes_task_logs = False  # the server said so on an answer
 
     def _session(self) -> requests.Session:
         session: requests.Session | None = getattr(self._local, "session", None)
@@ -75,6 +80,8 @@ class PlatformClient:
         except requests.RequestException as exc:
             where = url.split("?", 1)[0] if absolute else self._base
             raise PlatformError(f"{what}: cannot reach {where}: {exc}", transient=True) from exc
+        if response.headers.get(TASK_LOGS_HEADER) == "1" and not absolute:
+            self.takes_task_logs = True
         if response.status_code not in answered:
             _raise_for_status(what, response)
         return response
@@ -140,6 +147,14 @@ class PlatformClient:
                 f"{what}: unexpected answer: {_clip(response.text)}", transient=False
             )
         return str(answer["isCanceled"]).strip().lower() == "true"
+
+    def post_task_log(self, body: Mapping[str, Any]) -> None:
+        """A task's log, to a server that said it takes them (`takes_task_logs`)."""
+        self._post(
+            f"sending the log of task instance {body['taskInstanceId']}",
+            TASK_LOGS_PATH,
+            body=dict(body),
+        )
 
     def post_status(self, status: TaskStatus) -> None:
         self._post(

@@ -13,16 +13,19 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Protocol
 
 from runner.core.backoff import STATUS_DELIVERY, Backoff, Stopped, retry
+from runner.core.condition import Condition
 from runner.core.errors import AuthError, PlatformError, StateError
 from runner.core.heartbeat import Heartbeat, wait_beating
 from runner.core.model import TaskStatus
 from runner.core.observer import NullObserver, Observer
 from runner.core.taskcontext import about_instance, forget
+from runner.worker.faults import log_said
 
 log = logging.getLogger(__name__)
 
@@ -70,6 +73,9 @@ class StatusSender:
         self._closing = False
         self._abandon = threading.Event()
         self._failure: str | None = None  # why the oldest status is not delivered yet
+        self._failing = Condition(
+            "statuses cannot be delivered", "statuses are delivered again", level="warning"
+        )
         self._thread = threading.Thread(target=self._run, name="status-sender", daemon=True)
 
     def start(self) -> None:
@@ -199,10 +205,18 @@ class StatusSender:
             log.exception(
                 "status dropped: %s for task instance %s", status.status, status.task_instance_id
             )
+        else:
+            log_said(log, self._failing.ok(time.monotonic()))
         self._failure = None
         return True
 
     def _retrying(self, exc: Exception, delay: float) -> None:
         self._observer.platform_error()
         self._failure = str(exc)
-        log.warning("%s; retrying in %.1f s", exc, delay)
+        log.debug("%s; retrying in %.1f s", exc, delay)
+        log_said(
+            log,
+            self._failing.failed(
+                str(exc), time.monotonic(), "they wait in the outbox, in order, and polling pauses"
+            ),
+        )

@@ -12,7 +12,7 @@ from typing import Any, Protocol
 
 from runner.core.catalog import Catalog, TaskRoute
 from runner.core.errors import EngineError, SecretError, StateError, TaskRejected
-from runner.core.model import TaskInstance, TaskStatus, error_status
+from runner.core.model import ErrorReason, TaskInstance, TaskStatus, error_status
 from runner.core.observer import NullObserver, Observer, Start
 from runner.core.policy import PolicyTable, TaskPolicy
 from runner.core.protocol import encode_envelope
@@ -27,7 +27,9 @@ from runner.engine.interface import (
     ContainerSpec,
 )
 from runner.worker.delivery import StatusSink
+from runner.worker.launching import Launcher, LaunchHealth, Launching, Unstarted
 from runner.worker.running import MIN_PROGRESS_INTERVAL_S, Clock, Outcome, RunningTask, Stops
+from runner.worker.tasklogs import NO_TASK_LOGS, Capture, TaskLogs
 
 log = logging.getLogger(__name__)
 
@@ -40,11 +42,6 @@ class TaskContracts(Protocol):
         self, route: TaskRoute, outputs: Mapping[str, Any]
     ) -> tuple[dict[str, Any], str | None]: ...
     def check_message(self, message: Mapping[str, Any]) -> str | None: ...
-
-
-class Launcher(Protocol):
-    def launch(self, spec: ContainerSpec) -> Container:
-        """A started container, waiting for its input on stdin."""
 
 
 class HandOuts(Protocol):
@@ -74,12 +71,14 @@ class _NoCancellations:
 @dataclass(frozen=True)
 class Executed:
     """What became of a task: its terminal status, how its container started ("warm": one
-    kept ready by the pool, "cold": created for it, None: it got none), and how long it
-    took from its hand-out to the container (from its admission if it got none)."""
+    kept ready by the pool, "cold": created for it, None: it got none), how long it
+    took from its hand-out to the container (from its admission if it got none), and why
+    it ended in Error (None if it completed)."""
 
     status: TaskStatus
     start: Start | None
     took_s: float
+    reason: ErrorReason | None = None
 
 
 @dataclass
@@ -103,7 +102,7 @@ class ExecutionSettings:
 
 
 class TaskExecutor:
-    def __init__(
+    def __init__(  # noqa: PLR0913 -- keyword-only, each a part of its own
         self,
         *,
         catalog: Catalog,
@@ -114,12 +113,15 @@ class TaskExecutor:
         cancellations: Cancellations | None = None,
         handouts: HandOuts | None = None,
         observer: Observer | None = None,
+        health: LaunchHealth | None = None,
+        task_logs: TaskLogs | None = None,
     ) -> None:
         self._catalog = catalog
+        self._launching = Launching(engine, health)
+        self._logs = task_logs or NO_TASK_LOGS
         self._observer = observer or NullObserver()
         self._cancellations = cancellations or _NoCancellations()
         self._handouts = handouts or _NoHandOuts()
-        self._engine = engine
         self._contracts = contracts
         self._statuses = statuses
         self._settings = settings
@@ -138,44 +140,59 @@ class TaskExecutor:
         taken = time.monotonic()
         timing = _Timing()
         outcome = Outcome(self._statuses)
+        capture = self._logs.capture(instance)
         try:
-            self._execute(instance, outcome, stop, timing)
+            self._execute(instance, outcome, stop, timing, capture)
         except TaskRejected as exc:
-            outcome.post(error_status(instance.id, str(exc)))
+            outcome.post(error_status(instance.id, str(exc)), "input")
         except SecretError as exc:  # a secret file gone or emptied since start-up
             log.error("%s: %s", instance.ref, exc)
-            outcome.post(error_status(instance.id, f"the task cannot be given its secrets: {exc}"))
-        except EngineError as exc:
+            message = f"the task cannot be given its secrets: {exc}"
+            outcome.post(error_status(instance.id, message), "secret")
+        except EngineError as exc:  # after its start: the task may have run, it is not retried
             log.error("%s: %s", instance.ref, exc)
-            outcome.post(error_status(instance.id, f"the container engine failed: {exc}"))
+            outcome.post(error_status(instance.id, f"the container engine failed: {exc}"), "engine")
         except Exception as exc:  # a runner bug must still end the task with a status
             log.exception("%s: internal error", instance.ref)
-            outcome.post(
-                error_status(instance.id, f"internal runner error: {type(exc).__name__}: {exc}")
-            )
+            message = f"internal runner error: {type(exc).__name__}: {exc}"
+            outcome.post(error_status(instance.id, message), "internal")
         finally:
             final = outcome.status or error_status(instance.id, "the runner was interrupted")
-            outcome.post(final)
+            outcome.post(final, "interrupted")
+            capture.end(outcome.posted_at)
             took_s = time.monotonic() - timing.since
             _log_end(instance, final, outcome, took_s, timing.start)
             # The metric counts what the platform sees: from the poll to the terminal status.
             reported_s = (outcome.posted_at or time.monotonic()) - taken
-            self._observer.task_ended(instance, final.status, reported_s, timing.start or "cold")
-        return Executed(final, timing.start, took_s)
+            self._observer.task_ended(
+                instance, final.status, reported_s, timing.start or "none", outcome.reason
+            )
+        return Executed(final, timing.start, took_s, outcome.reason)
 
     def _execute(
-        self, instance: TaskInstance, outcome: Outcome, stop: threading.Event, timing: _Timing
+        self,
+        instance: TaskInstance,
+        outcome: Outcome,
+        stop: threading.Event,
+        timing: _Timing,
+        capture: Capture,
     ) -> None:
         task = self._admit(instance)
-        cancelled = self._cancellations.watch(instance)
+        stops = Stops(stop, self._cancellations.watch(instance))
         try:
-            container = self._engine.launch(self._spec(task))
+            container = self._launching.launch(
+                instance, self._spec(task), task.route.image, task.launch_budget_s(), stops
+            )
+            if isinstance(container, Unstarted):
+                outcome.post(error_status(instance.id, container.message), container.reason)
+                return
             try:
                 self._hand_out(instance, container, timing)
+                capture.handed_out(container.id)
                 container.send(
                     encode_envelope(task.route.namespace, task.route.name, instance.id, task.inputs)
                 )
-                self._running(task, container, outcome, Stops(stop, cancelled)).pump()
+                self._running(task, container, outcome, stops, capture).pump()
             finally:
                 container.remove()
         finally:
@@ -204,13 +221,19 @@ class TaskExecutor:
         return _Admitted(instance, route, inputs, self._settings.policies.for_image(route.image))
 
     def _running(
-        self, task: _Admitted, container: Container, outcome: Outcome, stops: Stops
+        self,
+        task: _Admitted,
+        container: Container,
+        outcome: Outcome,
+        stops: Stops,
+        capture: Capture,
     ) -> RunningTask:
         run = TaskRun(
             task.instance.id,
             check_message=self._contracts.check_message,
             check_outputs=partial(self._contracts.task_outputs, task.route),
             limits=task.policy.output_limits(),
+            log=capture.tail,
         )
         clock = Clock(
             timeout_s=task.timeout_s(),
@@ -248,6 +271,11 @@ class _Admitted:
             if millis and millis > 0:
                 return millis / 1000.0
         return self.policy.timeout_s
+
+    def launch_budget_s(self) -> float:
+        """How long the runner may try to start it: the policy's budget, never past the
+        task's own time limit."""
+        return min(self.policy.launch_budget_s, self.timeout_s())
 
 
 def _log_end(

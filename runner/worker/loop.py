@@ -10,15 +10,17 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from typing import Protocol
 
 from runner.core.backoff import Backoff
+from runner.core.condition import Condition, Say
 from runner.core.errors import AuthError, PlatformError
 from runner.core.heartbeat import Heartbeat, wait_beating
 from runner.core.model import TaskInstance
 from runner.core.observer import NullObserver, Observer
+from runner.worker.faults import log_said
 
 log = logging.getLogger(__name__)
 
@@ -36,8 +38,16 @@ class Executor(Protocol):
 
 # Why no new task should be taken now (statuses undeliverable, engine down), or None.
 ReadyCheck = Callable[[], "str | None"]
+# The namespaces not to poll now (their image cannot be launched), and why.
+Paused = Callable[[], "tuple[Collection[str], str]"]
 
 _PAUSED_CHECK_S = 1.0
+# Polls failing this many times in a row: the runner is not ready (the platform is down).
+FAILED_POLLS_NOT_READY = 3
+
+
+def _nothing_paused() -> tuple[Collection[str], str]:
+    return (), ""
 
 
 class Worker:
@@ -52,6 +62,7 @@ class Worker:
         failing: Backoff,
         drain_timeout_s: float,
         ready: ReadyCheck = lambda: None,
+        paused: Paused = _nothing_paused,
         observer: Observer | None = None,
     ) -> None:
         self._source = source
@@ -63,9 +74,14 @@ class Worker:
         self._failing = failing
         self._drain_timeout_s = drain_timeout_s
         self._ready = ready
+        self._paused_namespaces = paused
         self._observer = observer or NullObserver()
         self.heartbeat = Heartbeat()  # beats at every step and while waiting
         self._paused: str | None = None
+        self._skipped: frozenset[str] = frozenset()
+        self._polling = Condition(
+            "the platform's task queue cannot be polled", "polling the platform works again"
+        )
         self._next_namespace = 0
         self.stopping = threading.Event()  # no new tasks; let running ones finish
         self.aborting = threading.Event()  # stop running tasks now
@@ -99,7 +115,8 @@ class Worker:
             self._observer.platform_error()
             delay = self._failing.next()
             hint = ": is XC_SCENARIO_APIKEY still valid?" if isinstance(exc, AuthError) else ""
-            log.warning("%s%s; polling again in %.1f s", exc, hint, delay)
+            log.debug("%s%s; polling again in %.1f s", exc, hint, delay)
+            _log(self._polling.failed(f"{exc}{hint}", time.monotonic(), "polling again later"))
             self._release_and_wait(delay)
             return
         except Exception:  # a bug must not end the loop; it is logged and backed off from
@@ -108,6 +125,7 @@ class Worker:
             self._release_and_wait(delay)
             return
         self._failing.reset()
+        _log(self._polling.ok(time.monotonic()))
         if instance is None:
             self._release_and_wait(self._idle.next())
             return
@@ -119,11 +137,20 @@ class Worker:
     def _pause_for(self, reason: str | None) -> bool:
         """Log when taking tasks pauses and resumes; True while paused."""
         if reason is not None and self._paused is None:
-            log.warning("not taking new tasks: %s", reason)
+            log.info("not taking new tasks: %s", reason)
         elif reason is None and self._paused is not None:
             log.info("taking new tasks again")
         self._paused = reason
         return reason is not None
+
+    def platform_problem(self) -> str | None:
+        """Why the platform is not usable now (polls keep failing), or None. From memory."""
+        failed = self._polling.failures
+        if failed < FAILED_POLLS_NOT_READY:
+            return None
+        return f"the platform's task queue cannot be polled ({failed} polls failed in a row): " + (
+            self._polling.detail
+        )
 
     def use_namespaces(self, namespaces: Sequence[str]) -> None:
         """Poll these namespaces from the next round on (the catalog changed). Safe to call
@@ -132,7 +159,7 @@ class Worker:
 
     def _poll_round(self) -> TaskInstance | None:
         """One poll of each namespace, in turn, until one hands out a task."""
-        namespaces = self._namespaces  # one snapshot: use_namespaces may replace it
+        namespaces = self._pollable()
         for _ in namespaces:
             namespace = namespaces[self._next_namespace % len(namespaces)]
             self._next_namespace = (self._next_namespace + 1) % len(namespaces)
@@ -140,6 +167,19 @@ class Worker:
             if instance is not None:
                 return instance
         return None
+
+    def _pollable(self) -> tuple[str, ...]:
+        """The namespaces to poll now: all but those paused, saying when that changes."""
+        namespaces = self._namespaces  # one snapshot: use_namespaces may replace it
+        paused, why = self._paused_namespaces()
+        skipped = frozenset(paused) & frozenset(namespaces)
+        if skipped != self._skipped:
+            if skipped - self._skipped:
+                log.warning("not polling namespace(s) %s: %s", ", ".join(sorted(skipped)), why)
+            if back := self._skipped - skipped:
+                log.info("polling namespace(s) %s again", ", ".join(sorted(back)))
+            self._skipped = skipped
+        return tuple(ns for ns in namespaces if ns not in skipped) if skipped else namespaces
 
     def _poll(self, namespace: str) -> TaskInstance | None:
         self.heartbeat.beat()
@@ -180,3 +220,7 @@ class Worker:
             running = wait(running, timeout=min(remaining, 0.2)).not_done
         self.aborting.set()
         wait(running)
+
+
+def _log(said: Say | None) -> None:
+    log_said(log, said)

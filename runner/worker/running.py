@@ -8,7 +8,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 
-from runner.core.model import TaskInstance, TaskStatus
+from runner.core.model import ErrorReason, TaskInstance, TaskStatus
 from runner.core.protocol import Stream
 from runner.core.taskrun import Event, Finish, Kill, Log, ProgressThrottle, Relay, TaskRun
 from runner.engine.interface import Container
@@ -33,6 +33,7 @@ class Outcome:
         default_factory=lambda: ProgressThrottle(MIN_PROGRESS_INTERVAL_S)
     )
     status: TaskStatus | None = None
+    reason: ErrorReason | None = None  # why the terminal status is an Error
     posted_at: float | None = None  # when the terminal status was handed over (monotonic)
 
     def progress(self, status: TaskStatus) -> None:
@@ -43,9 +44,9 @@ class Outcome:
         if self.status is None and (ready := self.throttle.due(time.monotonic())):
             self.sink.submit(ready)
 
-    def post(self, status: TaskStatus) -> None:
+    def post(self, status: TaskStatus, reason: ErrorReason | None) -> None:
         if self.status is None:
-            self.status = status
+            self.status, self.reason = status, reason
             self.posted_at = time.monotonic()
             if waiting := self.throttle.flush(time.monotonic()):
                 self.sink.submit(waiting)
@@ -59,11 +60,12 @@ class Stops:
     shutdown: threading.Event
     cancelled: threading.Event
 
-    def reason(self) -> str | None:
+    def reason(self) -> tuple[str, ErrorReason] | None:
+        """Why the task must stop now, and the Error's reason; None if it may go on."""
         if self.cancelled.is_set():
-            return "the task was cancelled on the platform"
+            return "the task was cancelled on the platform", "cancelled"
         if self.shutdown.is_set():
-            return "the runner shut down before the task finished"
+            return "the runner shut down before the task finished", "interrupted"
         return None
 
 
@@ -95,9 +97,9 @@ class RunningTask:
             self.outcome.tick()
             if self.run.terminal is not None:
                 deadline = min(deadline, time.monotonic() + self.clock.exit_grace_s)
-            reason = self.stops.reason()
-            if reason is not None:
-                self._apply(self.run.fail(reason))
+            stop = self.stops.reason()
+            if stop is not None:
+                self._apply(self.run.fail(*stop))
                 self.container.stop(self.clock.stop_grace_s)
                 return
             remaining = deadline - time.monotonic()
@@ -127,7 +129,9 @@ class RunningTask:
 
     def _expire(self) -> None:
         if self.run.terminal is None:
-            self._apply(self.run.fail(f"the task timed out after {self.clock.timeout_s:g} s"))
+            self._apply(
+                self.run.fail(f"the task timed out after {self.clock.timeout_s:g} s", "timeout")
+            )
         else:
             log.warning(
                 "%s: still running %g s after its terminal message; stopping it",
@@ -142,7 +146,7 @@ class RunningTask:
             if isinstance(event, Relay):
                 self.outcome.progress(event.status)
             elif isinstance(event, Finish):
-                self.outcome.post(event.status)
+                self.outcome.post(event.status, event.reason)
             elif isinstance(event, Log):
                 stream = "stderr" if event.stream == Stream.STDERR else "stdout"
                 log.info("%s %s: %s", self.instance.ref, stream, event.text)

@@ -546,18 +546,29 @@ class EngineProxy:
                 client, _ = listener.accept()
             except OSError:
                 continue
-            upstream = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-            try:
-                upstream.connect(self.target)
-            except OSError:
-                upstream.close()
-                client.close()
-                continue
-            link = _Link(client, upstream, self._forget)
             with self._lock:
-                self._links.add(link)
                 self.accepted += 1
-            link.start()
+            self._handle(client)
+
+    def _handle(self, client: socket.socket) -> None:
+        """A connection accepted: spliced to the engine as is."""
+        self._splice(client, b"")
+
+    def _splice(self, client: socket.socket, head: bytes) -> None:
+        """Connect to the engine, send it `head` (what was read of the client already), and
+        splice the two connections both ways."""
+        upstream = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            upstream.connect(self.target)
+            upstream.sendall(head)
+        except OSError:
+            upstream.close()
+            client.close()
+            return
+        link = _Link(client, upstream, self._forget)
+        with self._lock:
+            self._links.add(link)
+        link.start()
 
     def _forget(self, link: _Link) -> None:
         with self._lock:

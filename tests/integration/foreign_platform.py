@@ -26,6 +26,7 @@ class ForeignPlatform:
         self.statuses: list[tuple[float, dict[str, Any]]] = []
         self.polls: list[float] = []
         self.auth_headers: set[str] = set()
+        self.requests: list[tuple[str, str]] = []  # every request's method and path
         self.lock = threading.Lock()
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self.server.daemon_threads = True
@@ -74,8 +75,13 @@ class _Handler(BaseHTTPRequestHandler):
     def log_message(self, format: str, *args: Any) -> None:
         pass
 
+    def do_GET(self) -> None:  # what the notes do not describe: not implemented
+        self.platform.requests.append(("GET", urlsplit(self.path).path))
+        self.send_error(501)
+
     def do_POST(self) -> None:
         platform = self.platform
+        platform.requests.append(("POST", urlsplit(self.path).path))
         platform.auth_headers.add(self.headers.get("Authorization", ""))
         if self.headers.get("Authorization", "").lower() != f"bearer {platform.api_key}":
             self._answer(401, {"error": "unauthorized"})

@@ -278,3 +278,111 @@ def test_off_loopback_the_data_needs_the_key_and_the_files_do_not(tmp_path: Path
         assert client.get("/local/api/cockpit/catalog", wrong).status_code == 401
         body = {"namespace": "sample", "name": "rectangle", "inputData": {}}
         assert client.post("/local/api/cockpit/submit", body, PAGE).status_code == 401
+
+
+def test_the_list_is_filtered_searched_and_paged_with_its_total(client: Client) -> None:
+    ids = [client.submit({"width": str(k)}).json()["instance"]["id"] for k in range(7)]
+    for instance_id in ids[:4]:
+        assert client.hand_out() == instance_id
+    client.status(ids[0], "Error", message="boom: no width")
+    client.status(ids[1], "Completed", message="", outputValues={"area": "1"})
+    first = client.data("tasks", limit=3)
+    assert [t["id"] for t in first["tasks"]] == ids[:-4:-1] and first["total"] == 7
+    after = client.data("tasks", limit=3, cursor=first["next"])
+    assert [t["id"] for t in after["tasks"]] == ids[3:0:-1]
+    assert client.data("tasks", limit=3, cursor=after["next"])["next"] is None
+    assert [t["id"] for t in client.data("tasks", order="oldest", limit=2)["tasks"]] == ids[:2]
+    errors = client.data("tasks", state="Error")
+    assert [t["id"] for t in errors["tasks"]] == [ids[0]] and errors["total"] == 1
+    assert client.data("tasks", state="InProgress")["total"] == 2  # handed out, no status yet
+    assert client.data("tasks", q="no width")["tasks"][0]["id"] == ids[0]
+    assert client.data("tasks", q=ids[5][:6])["tasks"][0]["id"] == ids[5]
+    assert client.data("tasks", namespace="sample", name="rectangle")["total"] == 7
+    assert client.data("tasks", namespace="other")["total"] == 0
+    queued = client.data("tasks", state="Queued", minutes=15)
+    assert queued["tiles"] == {
+        "states": {"Queued": 3, "InProgress": 2},
+        "minutes": 15,
+        "completed": 1,
+        "errors": 1,
+    }
+    for bad, words in (
+        ({"state": "Lost"}, "state='Lost' is not one of Queued"),
+        ({"order": "sideways"}, "order='sideways' is not newest or oldest"),
+        ({"q": "x" * 201}, "query parameter q: over 200 characters"),
+    ):
+        answer = client.get("/local/api/cockpit/tasks", PAGE, **bad)
+        assert answer.status_code == 400 and words in answer.json()["error"], answer.text
+
+
+def test_a_filtered_long_poll_says_which_tasks_left_the_filter(client: Client) -> None:
+    instance_id = client.submit({"width": "1"}).json()["instance"]["id"]
+    marks = client.data("tasks", state="Queued")
+    assert marks["total"] == 1
+    client.hand_out()
+    client.status(instance_id, "InProgress", message="going")
+    changed = client.data(
+        "tasks",
+        state="Queued",
+        after=marks["last"],
+        since=marks["lastInstance"],
+        changes=marks["lastChange"],
+        waitSeconds=5,
+    )
+    assert changed["tasks"] == [] and changed["gone"] == [instance_id]
+    assert changed["total"] == 0 and changed["more"] is False
+
+
+def test_the_page_cancels_what_has_not_ended(client: Client) -> None:
+    queued = client.submit({"width": "1"}).json()["instance"]["id"]
+    ended = client.submit({"width": "2"}).json()["instance"]["id"]
+    assert client.hand_out() == queued  # the oldest first: handed out, then cancelled
+    client.hand_out()
+    client.status(ended, "Completed", message="", outputValues={"area": "2"})
+    marks = client.data("tasks")
+    answer = client.post(f"/local/api/cockpit/tasks/{queued}/cancel", None, PAGE)
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["task"]["cancelled"] is True
+    changed = client.data(
+        "tasks",
+        after=marks["last"],
+        since=marks["lastInstance"],
+        changes=marks["lastChange"],
+        waitSeconds=5,
+    )
+    assert [t["id"] for t in changed["tasks"]] == [queued]  # a change that is no status
+    refused = client.post(f"/local/api/cockpit/tasks/{ended}/cancel", None, PAGE)
+    assert refused.status_code == 409 and "already ended (Completed)" in refused.json()["error"]
+    assert client.post("/local/api/cockpit/tasks/nope/cancel", None, PAGE).status_code == 404
+    assert client.post(f"/local/api/cockpit/tasks/{queued}/cancel", None).status_code == 401
+
+
+def test_a_runner_sends_a_task_log_which_the_instance_view_shows(client: Client) -> None:
+    answer = client.get("/local/api/cockpit/catalog", PAGE)
+    assert answer.headers["X-XC-Task-Logs"] == "1"  # how a runner learns the server takes them
+    instance_id = client.submit({"width": "3"}).json()["instance"]["id"]
+    log = {
+        "taskInstanceId": instance_id,
+        "runnerId": "r1",
+        "containerId": "c" * 64,
+        "startedAt": "2026-11-27T12:00:00.000Z",
+        "endedAt": "2026-11-27T12:00:21.200Z",
+        "lines": [["stderr", "Traceback (most recent call last):"], ["stdout", "hi"]],
+    }
+    early = client.post("/local/api/task-logs", log, AUTH)
+    assert early.status_code == 409 and "never handed out" in early.json()["error"]
+    client.hand_out()
+    client.status(instance_id, "Error", message="ValueError")
+    assert client.post("/local/api/task-logs", log, PAGE).status_code == 401  # the key, always
+    assert client.post("/local/api/task-logs", log, AUTH).status_code == 200
+    assert (
+        client.post("/local/api/task-logs", {**log, "taskInstanceId": "x"}, AUTH).status_code == 404
+    )
+    view = client.data(f"tasks/{instance_id}")
+    assert view["log"]["lines"] == log["lines"] and view["log"]["runnerId"] == "r1"
+    assert (
+        view["summary"]["durationS"] == 21.2 and view["summary"]["run"]["containerId"] == "c" * 64
+    )
+    assert view["submittedInputs"] == {"width": "3"}
+    bad = client.post("/local/api/task-logs", {**log, "lines": "everything"}, AUTH)
+    assert bad.status_code == 400 and "log.lines" in bad.json()["error"]

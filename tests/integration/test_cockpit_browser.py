@@ -1,13 +1,15 @@
 """The cockpit in a real headless browser, against the local server and a runner process.
 
-The runner serves xc-tasks/sample and tests/images/untrusted (whose task `markup`
-writes `<img src=x onerror=alert(1)>` as its message and output). Through the page:
-sample/double is submitted with the form and becomes Completed with its outputs;
-reporting_task's progress bar moves; zero_division's error message is shown; an
-input of the wrong type is refused next to its field and nothing is queued; and the
-HTML-like text is shown as text (no element made of it, no alert). With
-XC_COCKPIT_SCREENSHOT=PATH (`make screenshot`), a last test saves a picture of the
-page with tasks in every state.
+The runner serves xc-tasks/sample, xc-tasks/numbers-go and tests/images/untrusted
+(whose task `markup` writes `<img src=x onerror=alert(1)>` as its message and
+output). Through the page: sample/double is submitted with the form and becomes
+Completed with its outputs; reporting_task's progress bar moves; zero_division's
+error message is shown, and its traceback in its log, as a Go task's panic; a running
+reporting_task is cancelled; a task is run again with the same inputs; an input of the
+wrong type is refused next to its field and nothing is queued; and the HTML-like text
+is shown as text (no element made of it, no alert). With XC_COCKPIT_SCREENSHOT=PATH
+(`make screenshot`), a last test saves a desktop and a phone picture of the page with
+tasks in every state.
 """
 
 from __future__ import annotations
@@ -16,17 +18,12 @@ import os
 import re
 import time
 import uuid
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
-import requests
-from selenium.common.exceptions import NoAlertPresentException, StaleElementReferenceException
-from selenium.webdriver.chrome.webdriver import WebDriver
+from selenium.common.exceptions import NoAlertPresentException
 from selenium.webdriver.common.by import By
-from selenium.webdriver.remote.webelement import WebElement
 from selenium.webdriver.support.ui import Select
 
 from runner.contracts import Contracts
@@ -36,10 +33,11 @@ from runner.engine.interface import LABEL_RUNNER_ID
 from runner.localserver import LocalServer
 from runner.localserver.client import LocalClient
 from runner.localserver.cockpit.form import route_of
-from tests.conftest import SAMPLE_IMAGE, build_test_image, unavailable
+from tests.conftest import GO_IMAGE, SAMPLE_IMAGE, build_test_image, unavailable
 from tests.integration import browser
 from tests.integration.browser import ServerForTheNetwork
-from tests.integration.processes import RunnerProcess, runner_process, wait_for
+from tests.integration.cockpit_page import NO_RUNNER, Cockpit, cockpit_api
+from tests.integration.processes import runner_process, wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -49,98 +47,16 @@ MARKUP = "<img src=x onerror=alert(1)>"
 SCREENSHOT = os.environ.get("XC_COCKPIT_SCREENSHOT")
 
 
-@dataclass
-class Cockpit:
-    server: LocalServer
-    client: LocalClient
-    driver: WebDriver
-    runner: RunnerProcess
-
-    def open(self) -> None:
-        self.driver.get(self.server.cockpit_url)
-        self.until(lambda: self.live() == "live", "the page to load its data")
-
-    def live(self) -> str | None:
-        return self.driver.find_element(By.ID, "live").get_attribute("data-state")
-
-    def until(self, check: Callable[[], Any], what: str, timeout_s: float = 60) -> Any:
-        deadline = time.monotonic() + timeout_s
-        while True:
-            try:
-                found = check()
-            except StaleElementReferenceException:  # a row re-rendered under our feet
-                found = None
-            if found:
-                return found
-            if time.monotonic() > deadline:
-                page = self.driver.find_element(By.TAG_NAME, "body").text
-                raise AssertionError(f"timed out waiting for {what}\n{page}\n{self.runner.log()}")
-            time.sleep(0.05)
-
-    def submit(self, namespace: str, task: str, inputs: dict[str, Any] | None = None) -> str:
-        """Queued through the admin API, as another user would."""
-        return str(self.client.submit(namespace, task, inputs or {})["id"])
-
-    def row(self, instance_id: str) -> WebElement:
-        return self.driver.find_element(By.CSS_SELECTOR, f'tr[data-id="{instance_id}"]')
-
-    def ended(self, instance_id: str, state: str) -> WebElement | None:
-        rows = self.driver.find_elements(By.CSS_SELECTOR, f'tr[data-id="{instance_id}"]')
-        if rows and rows[0].get_attribute("data-state") == state:
-            return rows[0]
-        return None
-
-    def pick(self, task: str) -> None:
-        option = self.driver.find_element(By.CSS_SELECTOR, f'option[data-task="{task}"]')
-        Select(self.driver.find_element(By.ID, "task-picker")).select_by_value(
-            str(option.get_attribute("value"))
-        )
-        self.until(lambda: self.field_names() is not None, f"the fields of {task}")
-
-    def field_names(self) -> list[str] | None:
-        fields = self.driver.find_elements(By.CSS_SELECTOR, "#fields [data-input]")
-        return [str(f.get_attribute("data-input")) for f in fields] or None
-
-    def fill(self, name: str, text: str) -> None:
-        field = self.driver.find_element(By.CSS_SELECTOR, f'#fields [data-input="{name}"]')
-        field.clear()
-        field.send_keys(text)
-
-    def instances(self, namespace: str, task: str) -> int:
-        """How many instances of a task the server holds (its own records, not the page's)."""
-        found = cockpit_api(self.server, "tasks", limit=500)["tasks"]
-        return sum(1 for t in found if (t["namespace"], t["name"]) == (namespace, task))
-
-
-def cockpit_api(server: LocalServer, path: str, **params: Any) -> Any:
-    """GET /local/api/cockpit/<path> with the key, as any API client."""
-    answer = requests.get(
-        f"{server.url}/local/api/cockpit/{path}",
-        params=params,
-        headers={"Authorization": f"bearer {KEY}"},
-        timeout=10,
-    )
-    answer.raise_for_status()
-    return answer.json()
-
-
-class _NoRunner:
-    def log(self) -> str:
-        return "(no runner)"
-
-
-NO_RUNNER: Any = _NoRunner()
-
-
 @pytest.fixture(scope="module")
 def cockpit(engine: DockerEngine, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cockpit]:
     lacking = browser.missing()
     if lacking:
         unavailable(lacking)
-    try:
-        engine.image_labels(SAMPLE_IMAGE)
-    except Exception:  # noqa: BLE001 -- any failure means the same: not built
-        unavailable(f"task image {SAMPLE_IMAGE} is not built (run `make images`)")
+    for image in (SAMPLE_IMAGE, GO_IMAGE):
+        try:
+            engine.image_labels(image)
+        except Exception:  # noqa: BLE001 -- any failure means the same: not built
+            unavailable(f"task image {image} is not built (run `make images`)")
     build_test_image("untrusted", UNTRUSTED_IMAGE)
     folder = tmp_path_factory.mktemp("cockpit")
     runner_id = f"test-{uuid.uuid4().hex[:10]}"
@@ -148,7 +64,7 @@ def cockpit(engine: DockerEngine, tmp_path_factory: pytest.TempPathFactory) -> I
         with (
             LocalServer(folder / "scenario.db", port=0, api_key=KEY) as server,
             runner_process(
-                server.url, KEY, [SAMPLE_IMAGE, UNTRUSTED_IMAGE], runner_id,
+                server.url, KEY, [SAMPLE_IMAGE, GO_IMAGE, UNTRUSTED_IMAGE], runner_id,
                 "--concurrency", "3", "--drain-timeout-s", "2",
             ) as runner,
             browser.chromium(folder / "profile") as driver,
@@ -164,7 +80,7 @@ def cockpit(engine: DockerEngine, tmp_path_factory: pytest.TempPathFactory) -> I
 
 def published(server: LocalServer) -> bool:
     names = {(t["namespace"], t["name"]) for t in cockpit_api(server, "catalog")["tasks"]}
-    return {("sample", "double"), ("untrusted", "markup")} <= names
+    return {("sample", "double"), ("numbers", "divide"), ("untrusted", "markup")} <= names
 
 
 def test_double_submitted_with_the_form_completes_with_its_outputs(cockpit: Cockpit) -> None:
@@ -246,6 +162,75 @@ def test_zero_division_shows_its_error_message(cockpit: Cockpit) -> None:
     assert row.find_element(By.CSS_SELECTOR, ".badge").text == "Error"
     message = row.find_element(By.CSS_SELECTOR, ".error-text").text
     assert message == "ZeroDivisionError: division by zero"
+
+
+def test_the_log_shows_a_python_traceback_and_a_go_panic(cockpit: Cockpit) -> None:
+    cockpit.open()
+    python = cockpit.submit("sample", "zero_division")
+    go = cockpit.submit("numbers", "divide", {"dividend": "7", "divisor": "0"})
+    body = cockpit.open_instance(python, "Traceback (most recent call last)")
+    log = cockpit.text("instance-body").split("LOG", 1)[1]
+    assert 'sample.py", line' in log and "in zero_division" in log
+    assert log.index("Traceback") < log.index("ZeroDivisionError: division by zero")
+    container = cockpit.client.instance(python)  # the server's record of who ran it
+    assert re.search(r"ran on\s+runner test-\w+, container [0-9a-f]{12}", body), body
+    assert container["state"] == "Error"
+    body = cockpit.open_instance(go, "goroutine")
+    assert "panic: runtime error: integer divide by zero" in body
+    assert "main.divide" in body
+    stderr = cockpit.driver.find_elements(By.CSS_SELECTOR, "#instance-body .log-stderr")
+    assert stderr and all(line.value_of_css_property("color") for line in stderr)
+    cockpit.driver.find_element(By.ID, "instance-close").click()
+
+
+def test_a_running_reporting_task_is_cancelled_from_its_view(cockpit: Cockpit) -> None:
+    cockpit.open()
+    instance_id = cockpit.submit("sample", "reporting_task", {"n": "30", "param": "long"})
+    cockpit.until(
+        lambda: cockpit.ended(instance_id, "InProgress")
+        and cockpit.row(instance_id).find_element(By.CSS_SELECTOR, ".pct").text not in ("", "0%"),
+        "reporting_task to run",
+    )
+    cockpit.row(instance_id).click()
+    cockpit.until(lambda: cockpit.dialog_open() and "InProgress" in cockpit.dialog_text(), "view")
+    cockpit.driver.find_element(By.ID, "instance-cancel").click()
+    assert cockpit.driver.find_element(By.ID, "cancel-confirm").is_displayed()
+    assert cockpit.client.instance(instance_id)["cancelled"] is False  # nothing before "yes"
+    asked = time.monotonic()
+    cockpit.driver.find_element(By.ID, "cancel-yes").click()
+    cockpit.until(lambda: "its runner stops it" in cockpit.text("instance-note"), "the answer")
+    row = cockpit.until(lambda: cockpit.ended(instance_id, "Error"), "the task to end", 30)
+    print(f"\ncancelled reporting_task ended {time.monotonic() - asked:.1f} s after the click")
+    assert "cancelled" in row.find_element(By.CSS_SELECTOR, ".error-text").text
+    assert row.find_element(By.CSS_SELECTOR, ".tag").text == "cancelled"
+    stored = cockpit.client.instance(instance_id)
+    assert stored["cancelled"] is True
+    assert stored["statuses"][-1]["message"] == "the task was cancelled on the platform"
+    assert not cockpit.driver.find_element(By.ID, "instance-cancel").is_displayed()
+    cockpit.driver.find_element(By.ID, "instance-close").click()
+
+
+def test_run_again_fills_the_form_with_the_instances_inputs(cockpit: Cockpit) -> None:
+    cockpit.open()
+    first = cockpit.submit("sample", "double", {"str_in": "xy", "nbr_in": "5"})
+    cockpit.until(lambda: cockpit.ended(first, "Completed"), "double to complete")
+    cockpit.open_instance(first, "xyxy")
+    cockpit.driver.find_element(By.ID, "instance-again").click()
+    cockpit.until(lambda: not cockpit.dialog_open(), "the view to close")
+    assert cockpit.field("str_in").get_attribute("value") == "xy"
+    assert cockpit.field("nbr_in").get_attribute("value") == "5"
+    assert cockpit.focused().get_attribute("data-input") == "str_in"
+    assert "Filled in with the inputs of sample/double" in cockpit.text("form-note")
+    cockpit.driver.find_element(By.ID, "submit-button").click()
+    link = cockpit.until(
+        lambda: cockpit.driver.find_elements(By.CSS_SELECTOR, "#form-result [data-id]"),
+        "the form to say the task was queued",
+    )[0]
+    again = str(link.get_attribute("data-id"))
+    assert again != first
+    cockpit.until(lambda: cockpit.ended(again, "Completed"), "the second run to complete")
+    outputs = [cockpit.client.instance(i)["statuses"][-1]["outputValues"] for i in (first, again)]
+    assert outputs[0] == outputs[1] == {"str_out": "xyxy", "nbr_out": "10"}
 
 
 def test_an_input_of_the_wrong_type_is_refused_in_the_form(cockpit: Cockpit) -> None:
@@ -352,18 +337,22 @@ def test_off_loopback_the_page_asks_for_the_key_and_keeps_it_out_of_urls(
 
 @pytest.mark.skipif(not SCREENSHOT, reason="set XC_COCKPIT_SCREENSHOT=PATH (make screenshot)")
 def test_screenshot(cockpit: Cockpit) -> None:
-    """docs/cockpit.png: tasks in every state over about a minute, and one instance's view."""
+    """docs/cockpit.png: tasks in every state over about a minute; docs/cockpit-phone.png:
+    the list as cards on a phone; docs/cockpit-instance.png: a failed task's view, with the
+    traceback its runner sent."""
     waves = [
         ("sample", "double", {"str_in": "ab", "nbr_in": "21"}),
         ("sample", "simple", {"arg": "hello"}),
         ("sample", "rectangle", {"width": "3", "height": "4"}),
         ("sample", "reporting_task", {"n": "3", "param": "demo"}),
+        ("numbers", "count_primes", {"limit": "100000"}),
     ]
+    failed = ""
     for index in range(10):
-        for namespace, task, inputs in waves[: 2 + index % 3]:
+        for namespace, task, inputs in waves[: 2 + index % 4]:
             cockpit.submit(namespace, task, inputs)
         if index % 3 == 2:
-            cockpit.submit("sample", "zero_division")
+            failed = cockpit.submit("sample", "zero_division")
         time.sleep(5)
     cockpit.submit("sample", "error_placeholder")
     cockpit.submit("untrusted", "markup", {"end": "result"})
@@ -372,11 +361,24 @@ def test_screenshot(cockpit: Cockpit) -> None:
     time.sleep(2)
     for _ in range(3):
         cockpit.submit("sample", "reporting_task", {"n": "20", "param": "queued"})
-    cockpit.driver.set_window_size(1400, 1250)
-    cockpit.open()
-    Select(cockpit.driver.find_element(By.ID, "chart-minutes")).select_by_value("5")
-    cockpit.driver.execute_script("document.activeElement.blur()")
-    time.sleep(9)
     path = Path(SCREENSHOT or "")
     path.parent.mkdir(parents=True, exist_ok=True)
-    assert cockpit.driver.save_screenshot(str(path))
+    driver = cockpit.driver
+    driver.set_window_size(1400, 1250)
+    cockpit.open()
+    Select(driver.find_element(By.ID, "chart-minutes")).select_by_value("5")
+    driver.execute_script("document.activeElement.blur()")
+    time.sleep(9)
+    assert driver.save_screenshot(str(path))
+
+    cockpit.open_instance(failed, "ZeroDivisionError: division by zero")
+    driver.execute_script("document.activeElement.blur()")
+    assert driver.save_screenshot(str(path.with_name(f"{path.stem}-instance{path.suffix}")))
+
+    driver.set_window_size(390, 844)
+    cockpit.open()
+    driver.execute_script("document.getElementById('list-title').scrollIntoView()")
+    driver.execute_script("document.activeElement.blur()")
+    time.sleep(1)
+    assert driver.save_screenshot(str(path.with_name(f"{path.stem}-phone{path.suffix}")))
+    driver.set_window_size(1400, 1000)

@@ -162,14 +162,14 @@ def test_an_image_that_does_not_exist_is_named_and_exits_3(tmp_path: Path) -> No
 
 def test_the_policy_of_run_applies(tmp_path: Path) -> None:
     config = tmp_path / "policy.toml"
-    config.write_text('[defaults]\nmax_result_bytes = "64"\n')
+    config.write_text('[defaults]\nmax_result_bytes = "1k"\n')
     done = xc_exec(
-        tmp_path, SAMPLE_IMAGE, "sample/simple", "arg=" + "x" * 100, "--config", str(config)
+        tmp_path, SAMPLE_IMAGE, "sample/simple", "arg=" + "x" * 2000, "--config", str(config)
     )
     assert done.returncode == 1
     assert "result too large" in done.stderr
     bad = xc_exec(tmp_path, SAMPLE_IMAGE, "sample/simple", "arg=x", "--memory", "lots")
-    assert bad.returncode == 3
+    assert bad.returncode == 2  # a bad setting: a bad command line
     assert "--memory: not a size: 'lots'" in bad.stderr
 
 

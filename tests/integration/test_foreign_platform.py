@@ -114,6 +114,13 @@ def test_the_sample_tasks_post_what_the_reference_worker_posts(
         assert platform.statuses_of("s2") == error(
             "s2", "invalid inputs for sample/simple: input: missing 'arg'"
         )
+        # Only the API's own requests: none of the local server's extensions (task logs).
+        assert {path for _, path in platform.requests} <= {
+            "/taskcatalog/api/catalog-task-definitions/sample",
+            "/polling/api/namespaces/sample/task-instances/poll",
+            "/taskstatus/api/task-statuses",
+            "/polling/api/Cancelled",  # the cancellation check, when a task runs long enough
+        }
 
 
 def test_a_refused_api_key_ends_the_runner_at_once(task_images: list[str], runner_id: str) -> None:

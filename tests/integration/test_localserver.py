@@ -377,7 +377,11 @@ def test_client_round_trip(server: LocalServer) -> None:
     page = client.statuses(after=0, wait_s=1)
     assert [s["message"] for s in page["statuses"]] == ["ok"]
     assert client.instance(created["id"])["state"] == "Completed"
-    assert client.cancel(created["id"]) == {"cancelled": True}
+    with pytest.raises(PlatformError) as ended:  # an ended instance cannot be cancelled
+        client.cancel(created["id"])
+    assert ended.value.status == 409 and not ended.value.transient
+    queued = client.submit("sample", "simple", {"arg": "y"})
+    assert client.cancel(queued["id"]) == {"cancelled": True}
     with pytest.raises(PlatformError) as missing:
         client.instance("no-such-id")
     assert missing.value.status == 404 and not missing.value.transient

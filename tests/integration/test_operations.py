@@ -65,18 +65,23 @@ class Ops:
 
 
 def tasks_total(ops: Ops, task: str, status: str, namespace: str = "sample") -> float | None:
-    """Warm and cold together: whether a task finds a warm container depends on timing."""
+    """Warm, cold and none (never got a container) together: whether a task finds a warm
+    container depends on timing."""
     labels = {"namespace": namespace, "task": task, "status": status}
-    counts = [ops.value("xc_runner_tasks_total", **labels, start=s) for s in ("warm", "cold")]
+    starts = ("warm", "cold", "none")
+    counts = [ops.value("xc_runner_tasks_total", **labels, start=s) for s in starts]
     return None if all(c is None for c in counts) else sum(c or 0 for c in counts)
 
 
 def check_before_publication(ops: Ops, runner: RunnerProcess, platform: FaultyPlatform) -> None:
     wait_for(ops.answers, 60, "the operations listener", runner)
-    assert ops.probe("/readyz") == (
-        503,
-        {"status": "not ready", "reason": "the catalog is not published yet"},
-    )
+    # Not ready, and why: the platform's answer to the publication.
+    wait_for(lambda: "503" in ops.probe("/readyz")[1]["reason"], 30, "the cause", runner)
+    code, body = ops.probe("/readyz")
+    assert code == 503 and body["status"] == "not ready"
+    assert body["reason"].startswith(
+        "the catalog is not published yet: the platform refuses it or does not answer: "
+    ), body
     assert ops.probe("/healthz") == (200, {"status": "ok"})  # starting up is healthy
     platform.heal()
     wait_for(lambda: ops.get("/readyz").status_code == 200, 30, "readiness", runner)
@@ -175,7 +180,8 @@ def check_log(log: str, slow: str, stuck: str) -> None:
     retried = [
         line
         for line in lines
-        if line["logger"] == "runner.worker.delivery" and "retrying" in line["message"]
+        if line["logger"] == "runner.worker.delivery"
+        and line["message"].startswith("statuses cannot be delivered")
     ]
     assert retried and all(
         (line["namespace"], line["task"], line["taskInstanceId"]) == ("sample", "simple", stuck)
@@ -227,3 +233,30 @@ def test_a_taken_port_stops_the_runner_with_exit_3(
     assert f"the operations listener cannot listen on 127.0.0.1:{port}" in log
     assert "Address already in use" in log
     assert "Traceback" not in log and KEY not in log
+
+
+def test_an_idle_runner_whose_platform_is_down_is_not_ready_and_says_why(
+    server: LocalServer, runner_id: str, task_images: list[str]
+) -> None:
+    port = free_port()
+    ops = Ops(port)
+    with (
+        FaultyPlatform(server.url) as platform,
+        runner_process(
+            platform.url, KEY, [SAMPLE_IMAGE], runner_id, "--http-addr", f"127.0.0.1:{port}"
+        ) as runner,
+    ):
+        wait_for(lambda: ops.answers() and ops.get("/readyz").status_code == 200, 60, "ready")
+        platform.refuse()  # connections refused: the platform is down
+        wait_for(lambda: ops.get("/readyz").status_code == 503, 30, "not ready", runner)
+        reason = ops.probe("/readyz")[1]["reason"]
+        assert reason.startswith("the platform's task queue cannot be polled ("), reason
+        assert ops.value("xc_runner_ready") == 0
+        assert ops.probe("/healthz") == (200, {"status": "ok"})  # the runner itself is fine
+        platform.restore()
+        wait_for(lambda: ops.get("/readyz").status_code == 200, 30, "ready again", runner)
+        assert runner.stop() == 0, runner.log()
+        log = runner.log()
+    began = [line for line in log.splitlines() if "task queue cannot be polled:" in line]
+    assert len(began) == 1, log
+    assert "polling the platform works again after" in log

@@ -34,7 +34,12 @@ class View:
 
 def listener(port: int = 0, host: str = "127.0.0.1") -> OpsListener:
     metrics = Metrics([("sample", "double")], images=["img"], slots=2)
-    metrics.watch(outbox_pending=lambda: 0, engine_up=lambda: True)
+    metrics.watch(
+        outbox_pending=lambda: 0,
+        engine_up=lambda: True,
+        ready=lambda: False,
+        image_up=lambda image: True,
+    )
     probes = Probes(View(), metrics, Identity("r", "0", ("img",), 2))
     return OpsListener(OpsApp(probes, metrics.registry), host, port)
 

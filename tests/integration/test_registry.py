@@ -199,3 +199,24 @@ def registry_down(registry: Registry) -> bool:
     except requests.ConnectionError:
         return True
     return False
+
+
+@pytest.mark.parametrize("policy", ["missing", "always"])
+def test_an_image_gone_from_the_engine_is_pulled_again_and_no_task_fails_meanwhile(
+    policy: str, registry: Registry, server: LocalServer, runner_id: str
+) -> None:
+    tag, digest = pushed(registry, f"gone-{policy}")
+    env = {"DOCKER_CONFIG": str(registry.docker_config), "XC_RUNNER_POOL_SIZE": "1"}
+    args = ("--pull", policy, "--pull-interval-s", "3600")  # not the periodic check's doing
+    client = LocalClient(server.url, KEY)
+    with runner_process(server.url, KEY, [tag], runner_id, *args, env=env) as runner:
+        assert built(run_task(client, runner, "build")) == "1"
+        remove_images(tag, force=True)  # an image prune, a clean-up job
+        assert image_id(tag) is None
+        assert built(run_task(client, runner, "build")) == "1"  # waited, not failed
+        assert runner.stop() == 0, runner.log()
+        log = runner.log()
+    assert f"image {tag} is gone from the engine: pulling it again" in log
+    assert f"pulled {tag} (digest {digest})" in log
+    assert f"image {tag} can be launched again after" in log
+    assert " Error in " not in log

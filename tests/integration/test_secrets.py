@@ -162,16 +162,22 @@ def test_a_secret_rotated_between_two_tasks_reaches_the_second(
 
 
 @pytest.mark.parametrize(
-    ("section", "problem"),
+    ("section", "problem", "exit_code"),
     [
-        ('api_token = "{folder}/absent"', "secret api_token ({folder}/absent) cannot be read"),
-        ('api_token = "{folder}/empty"', "secret api_token ({folder}/empty) is empty"),
-        ('api_token = "{folder}"', "secret api_token ({folder}) is not a regular file"),
-        ('"../api_token" = "{folder}/empty"', "secret name '../api_token' is not a plain file"),
+        ('api_token = "{folder}/absent"', "secret api_token ({folder}/absent) cannot be read", 3),
+        ('api_token = "{folder}/empty"', "secret api_token ({folder}/empty) is empty", 3),
+        ('api_token = "{folder}"', "secret api_token ({folder}) is not a regular file", 3),
+        # a bad name is a bad setting (exit 2), found before anything is read
+        ('"../api_token" = "{folder}/empty"', "secret name '../api_token' is not a plain file", 2),
     ],
 )
-def test_a_secret_that_cannot_be_used_stops_the_start_up_with_exit_3(
-    images: tuple[str, str], runner_id: str, tmp_path: Path, section: str, problem: str
+def test_a_secret_that_cannot_be_used_stops_the_start_up(
+    images: tuple[str, str],
+    runner_id: str,
+    tmp_path: Path,
+    section: str,
+    problem: str,
+    exit_code: int,
 ) -> None:
     first, _ = images
     (tmp_path / "empty").write_text(" \n")
@@ -179,7 +185,7 @@ def test_a_secret_that_cannot_be_used_stops_the_start_up_with_exit_3(
     with runner_process("http://127.0.0.1:9", KEY, [first], runner_id, env=env) as runner:
         code = runner.proc.wait(60)
         log = runner.log()
-    assert code == 3, log
+    assert code == exit_code, log
     assert problem.format(folder=tmp_path) in log
     assert first in log
     assert "Traceback" not in log

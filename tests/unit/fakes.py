@@ -11,8 +11,8 @@ from typing import Any
 
 from runner.core.errors import EngineError
 from runner.core.heartbeat import Heartbeat
-from runner.core.model import StatusName, TaskInstance, TaskStatus
-from runner.core.observer import PollResult, Start
+from runner.core.model import ErrorReason, StatusName, TaskInstance, TaskStatus
+from runner.core.observer import Began, PollResult
 from runner.core.protocol import Stream
 from runner.engine.interface import Chunk, ContainerSpec, ExitInfo
 
@@ -74,6 +74,7 @@ class FakeEngine:
     labels: dict[str, Mapping[str, str]] = field(default_factory=dict)
     launched: list[ContainerSpec] = field(default_factory=list)
     fail_launch: bool = False
+    failures: list[EngineError] = field(default_factory=list)  # raised by the next launches
     known_runtimes: set[str] = field(default_factory=lambda: {"runc"})
     ids: dict[str, str] = field(default_factory=dict)  # image name -> image ID; else itself
     removed: list[str] = field(default_factory=list)
@@ -97,14 +98,19 @@ class FakeEngine:
     def launch(self, spec: ContainerSpec) -> FakeContainer:
         if self.fail_launch:
             raise EngineError("cannot create a container of img: engine on fire")
+        if self.failures:
+            raise self.failures.pop(0)
         self.launched.append(spec)
         return self.containers.pop(0)
 
     def remove_labelled(self, labels: Mapping[str, str]) -> list[str]:
         return []
 
-    def trouble(self) -> str | None:
-        return None
+    def ping(self) -> None:
+        pass
+
+    def wait_suspect(self, timeout_s: float) -> bool:
+        return False
 
 
 @dataclass
@@ -133,9 +139,14 @@ class RecordingObserver:
         self._add("started", instance.id)
 
     def task_ended(
-        self, instance: TaskInstance, status: StatusName, duration_s: float, start: Start
+        self,
+        instance: TaskInstance,
+        status: StatusName,
+        duration_s: float,
+        start: Began,
+        reason: ErrorReason | None,
     ) -> None:
-        self._add("ended", instance.id, status, duration_s, start)
+        self._add("ended", instance.id, status, duration_s, start, reason)
 
     def polled(self, result: PollResult) -> None:
         self._add("polled", result)

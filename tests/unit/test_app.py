@@ -9,7 +9,7 @@ import pytest
 from runner import cli
 from runner.cli.local import parse_assignments
 from runner.contracts import Contracts
-from runner.core.errors import ConfigError, PlatformError
+from runner.core.errors import PlatformError, UsageError
 from runner.core.model import TaskInstance
 from runner.scenario.queue import PlatformQueue
 
@@ -82,15 +82,15 @@ def test_an_instance_without_a_usable_id_is_a_platform_error(answer: dict[str, A
 
 def test_assignments() -> None:
     assert parse_assignments(["a=1", "b=x=y", "c="]) == {"a": "1", "b": "x=y", "c": ""}
-    with pytest.raises(ConfigError, match="input 'oops' is not NAME=VALUE"):
+    with pytest.raises(UsageError, match="input 'oops' is not NAME=VALUE"):
         parse_assignments(["oops"])
 
 
 @pytest.mark.parametrize(
     ("argv", "code"),
     [
-        (["submit", "sample", "double", "bad"], 3),
-        (["run"], 3),
+        (["submit", "sample", "double", "bad"], 2),
+        (["run"], 2),
     ],
 )
 def test_errors_become_named_exit_codes(

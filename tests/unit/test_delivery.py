@@ -199,7 +199,8 @@ def test_failed_posts_are_reported_and_lines_about_them_name_the_task(
     about = {r.getMessage(): getattr(r, "xc_task", None) for r in caplog.records}
     task = TaskFields("i-9", "sample", "double")
     assert about == {
-        "HTTP 503; retrying in 0.0 s": task,
+        "statuses cannot be delivered: HTTP 503; they wait in the outbox, in order, and "
+        "polling pauses": task,
         "status dropped: HTTP 404 (task instance i-9, Completed: '')": task,
     }
 

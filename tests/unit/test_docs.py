@@ -70,6 +70,11 @@ README_HEADINGS_BEFORE_THE_SITE = (
     "Development",
 )
 
+# Old headings whose section was rewritten since, under a new name: the new one must exist.
+RENAMED = {
+    "Engine trouble": "The runner's own faults",
+}
+
 HEADING = re.compile(r"^#{1,6} +(.*?)(?: +#+)? *$")
 
 
@@ -106,7 +111,11 @@ def test_headings_are_read_outside_code_blocks_only() -> None:
 
 def test_every_heading_of_the_old_readme_has_a_home() -> None:
     present = {heading for found in site_headings().values() for heading in found}
-    homeless = [heading for heading in README_HEADINGS_BEFORE_THE_SITE if heading not in present]
+    homeless = [
+        heading
+        for heading in README_HEADINGS_BEFORE_THE_SITE
+        if RENAMED.get(heading, heading) not in present
+    ]
     assert homeless == []
 
 

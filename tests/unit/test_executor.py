@@ -236,7 +236,11 @@ def test_start_and_end_are_reported_and_every_line_names_the_task(
     executor.execute(TaskInstance(7, "sample", "nope", {}), threading.Event())
     started, ended = observer.of("started"), observer.of("ended")
     assert started == [("started", "i1"), ("started", 7)]
-    assert [e[1:3] + e[4:] for e in ended] == [("i1", "Completed", "cold"), (7, "Error", "cold")]
+    # The refused task never got a container: not a cold start.
+    assert [e[1:3] + e[4:] for e in ended] == [
+        ("i1", "Completed", "cold", None),
+        (7, "Error", "none", "input"),
+    ]
     assert all(0 <= e[3] < 5 for e in ended)
     fields = {(r.getMessage(), getattr(r, "xc_task", None)) for r in caplog.records}
     assert ("sample/double#i1 stderr: thinking", TaskFields("i1", "sample", "double")) in fields

@@ -49,7 +49,7 @@ def test_pull_defaults_to_missing_and_is_set_runner_wide_then_per_image(tmp_path
     ("argv", "env", "problem"),
     [
         (["--pull", "sometimes"], {}, "--pull: not a pull policy: 'sometimes' (use missing,"),
-        ([], {"XC_RUNNER_PULL_INTERVAL_S": "0"}, "XC_RUNNER_PULL_INTERVAL_S: must be a positive"),
+        ([], {"XC_RUNNER_PULL_INTERVAL_S": "0"}, "XC_RUNNER_PULL_INTERVAL_S: must be 1 to 604800"),
     ],
 )
 def test_a_bad_pull_setting_is_named(

@@ -5,6 +5,7 @@ about doubles its time, up to the size limits (1 MiB task lines, 16 MB request b
 from __future__ import annotations
 
 import contextlib
+import gc
 import json
 import re
 import time
@@ -12,7 +13,7 @@ import unicodedata
 from collections.abc import Callable
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from runner.contracts import Contracts, regex
@@ -134,6 +135,9 @@ texts = st.text(alphabet="abcé1٣ \n\t.Kk_-", max_size=12)
 @settings(max_examples=500, deadline=None)
 @given(regexes, texts)
 def test_re2_answers_as_python_does(pattern: str, text: str) -> None:
+    # A regex refused (with its reason: tested below) is never run; every other one answers
+    # as Python's does.
+    assume(regex.refusal(pattern) is None)
     if "\\b" in pattern:  # RE2's word boundary is ASCII only (documented)
         text = text.replace("é", "e").replace("٣", "3")
     assert regex.search(pattern, text) == (re.search(pattern, text) is not None), (pattern, text)
@@ -150,6 +154,7 @@ def test_re2_answers_as_python_does(pattern: str, text: str) -> None:
         (r"(a)?(?(1)b|c)", "conditional"),
         (r"(?:a{1000}){1000}", "RE2 cannot run it"),
         (r"(", "not a valid regex"),
+        (r"a$\s", "a $ before more of the regex"),
     ],
 )
 def test_what_re2_cannot_run_is_refused_with_the_reason(pattern: str, why: str) -> None:
@@ -185,12 +190,15 @@ def test_a_catastrophic_regex_is_checked_in_linear_time() -> None:
 
 
 def best_of(runs: int, call: Callable[[], object]) -> float:
+    """The least CPU time of this process that `call()` took in `runs` runs: CPU time, not
+    wall time, so that other processes on a loaded machine do not skew a ratio."""
     times = []
     for _ in range(runs):
-        started = time.perf_counter()
+        gc.collect()  # each run starts with the same heap
+        started = time.process_time()
         with contextlib.suppress(HttpError):
             call()
-        times.append(time.perf_counter() - started)
+        times.append(time.process_time() - started)
     return min(times)
 
 
@@ -230,7 +238,7 @@ def test_doubling_an_adversarial_input_at_most_about_doubles_its_time(
 ) -> None:
     small, large = make(limit // 4), make(limit // 2)
     best_of(1, lambda: read(small))  # warm-up
-    ratio = best_of(3, lambda: read(large)) / max(best_of(3, lambda: read(small)), 1e-4)
+    ratio = best_of(5, lambda: read(large)) / max(best_of(5, lambda: read(small)), 1e-3)
     full = make(limit)
     took = best_of(1, lambda: read(full))
     print(f"\n{what}: {len(full):,} bytes in {took:.3f} s; time(2n)/time(n) = {ratio:.2f}")

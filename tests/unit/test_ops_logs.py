@@ -6,7 +6,9 @@ from __future__ import annotations
 import io
 import json
 import logging
+import re
 import threading
+import time
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -110,6 +112,22 @@ def test_text_stays_the_default_shape(text_log: tuple[logging.Logger, io.StringI
     with about_task("sample", "double", 1):
         logger.info("sample/double#1: started")
     assert stream.getvalue().endswith(f" INFO {logger.name}: sample/double#1: started\n")
+
+
+def test_a_text_line_says_its_time_zone(
+    text_log: tuple[logging.Logger, io.StringIO], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Local time with its offset from UTC, to the millisecond, as ISO 8601."""
+    logger, stream = text_log
+    monkeypatch.setenv("TZ", "Asia/Kolkata")  # +05:30: a zone not a whole hour from UTC
+    time.tzset()
+    try:
+        logger.info("started")
+    finally:
+        monkeypatch.undo()
+        time.tzset()
+    stamp = stream.getvalue().split(" ", 1)[0]
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}\+05:30", stamp), stamp
 
 
 def test_the_api_key_never_appears_in_either_format(

@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
+import platform
 import re
+from typing import Any
 
 import pytest
 from prometheus_client import generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
-from runner.core.model import TaskInstance
+from runner.core.model import ERROR_REASONS, TaskInstance, fault_of
 from runner.ops.metrics import DURATION_BUCKETS_S, UNKNOWN, Metrics
 
 TASKS = [("sample", "double"), ("sample", "simple"), ("textstats", "word_count")]
 IMAGES = ["xc-tasks/sample:latest", "xc-tasks/textstats-node:latest"]
-LABELS = {"namespace", "task", "status", "start", "result", "image", "le"}
+LABELS = {
+    *("namespace", "task", "status", "start", "result", "image", "le"),
+    *("reason", "fault", "version", "python"),
+}
 
 
 class Clock:
@@ -25,7 +30,7 @@ class Clock:
 
 
 def metrics(clock: Clock | None = None) -> Metrics:
-    return Metrics(TASKS, images=IMAGES, slots=4, clock=clock or Clock())
+    return Metrics(TASKS, images=IMAGES, slots=4, version="9.9.9", clock=clock or Clock())
 
 
 def value(m: Metrics, name: str, **labels: str) -> float | None:
@@ -36,9 +41,16 @@ def scrape(m: Metrics) -> str:
     return generate_latest(m.registry).decode()
 
 
-def run(m: Metrics, instance: TaskInstance, status: str = "Completed", took: float = 0.2) -> None:
+def run(
+    m: Metrics,
+    instance: TaskInstance,
+    status: str = "Completed",
+    took: float = 0.2,
+    reason: str | None = None,
+) -> None:
     m.task_started(instance)
-    m.task_ended(instance, status, took, "cold")  # type: ignore[arg-type]
+    why = reason or ("task" if status == "Error" else None)
+    m.task_ended(instance, status, took, "cold", why)  # type: ignore[arg-type]
 
 
 def test_every_metric_is_there_with_its_type_before_anything_happened() -> None:
@@ -53,6 +65,10 @@ def test_every_metric_is_there_with_its_type_before_anything_happened() -> None:
         "xc_runner_platform_errors": "counter",
         "xc_runner_engine_up": "gauge",
         "xc_runner_pool_idle_containers": "gauge",
+        "xc_runner_task_errors": "counter",
+        "xc_runner_build_info": "gauge",
+        "xc_runner_ready": "gauge",
+        "xc_runner_image_available": "gauge",
     }
     assert "process_resident_memory_bytes" in families
 
@@ -62,9 +78,12 @@ def test_known_label_sets_start_at_zero_and_no_created_series() -> None:
     assert value(m, "xc_runner_slots") == 4
     for namespace, task in TASKS:
         for status in ("Completed", "Error"):
-            for start in ("warm", "cold"):
+            for start in ("warm", "cold", "none"):
                 labels = {"namespace": namespace, "task": task, "status": status, "start": start}
                 assert value(m, "xc_runner_tasks_total", **labels) == 0
+        for reason in ERROR_REASONS:
+            labels = {"namespace": namespace, "task": task, "reason": reason}
+            assert value(m, "xc_runner_task_errors_total", fault=fault_of(reason), **labels) == 0
         count = value(m, "xc_runner_task_duration_seconds_count", namespace=namespace, task=task)
         assert count == 0
     for result in ("task", "empty", "error"):
@@ -81,7 +100,7 @@ def test_ended_tasks_are_counted_by_status_and_start_and_timed() -> None:
     run(m, TaskInstance("b", "sample", "double"), "Completed", 7.0)
     run(m, TaskInstance("c", "sample", "double"), "Error", 0.3)
     m.task_started(TaskInstance("d", "sample", "simple"))
-    m.task_ended(TaskInstance("d", "sample", "simple"), "Completed", 0.5, "warm")
+    m.task_ended(TaskInstance("d", "sample", "simple"), "Completed", 0.5, "warm", None)
 
     def total(task: str, status: str, start: str) -> float | None:
         labels = {"namespace": "sample", "task": task, "status": status, "start": start}
@@ -141,7 +160,7 @@ def test_running_tasks_are_a_gauge_and_a_list_with_their_age() -> None:
         ("7", "textstats", "word_count"),
     ]
     assert [m.age_s(r) for r in running] == [3.5, 1.5]
-    m.task_ended(TaskInstance("a", "sample", "double"), "Completed", 3.5, "cold")
+    m.task_ended(TaskInstance("a", "sample", "double"), "Completed", 3.5, "cold", None)
     assert value(m, "xc_runner_tasks_running") == 1
     assert [r.instance_id for r in m.running()] == ["7"]
 
@@ -162,15 +181,58 @@ def test_polls_platform_errors_and_pool() -> None:
     assert value(m, "xc_runner_pool_idle_containers", image=UNKNOWN) == 9
 
 
-def test_outbox_and_engine_gauges_are_read_when_scraped() -> None:
+def test_outbox_engine_readiness_and_image_gauges_are_read_when_scraped() -> None:
     m = metrics()
-    state = {"pending": 0, "up": True}
-    m.watch(outbox_pending=lambda: state["pending"], engine_up=lambda: bool(state["up"]))
+    state: dict[str, Any] = {"pending": 0, "up": True, "ready": True, "missing": set()}
+    m.watch(
+        outbox_pending=lambda: state["pending"],
+        engine_up=lambda: bool(state["up"]),
+        ready=lambda: bool(state["ready"]),
+        image_up=lambda image: image not in state["missing"],
+    )
     assert value(m, "xc_runner_outbox_pending") == 0
     assert value(m, "xc_runner_engine_up") == 1
-    state.update(pending=12, up=False)
+    assert value(m, "xc_runner_ready") == 1
+    assert [value(m, "xc_runner_image_available", image=image) for image in IMAGES] == [1, 1]
+    state.update(pending=12, up=False, ready=False, missing={IMAGES[1]})
     assert value(m, "xc_runner_outbox_pending") == 12
     assert value(m, "xc_runner_engine_up") == 0
+    assert value(m, "xc_runner_ready") == 0
+    assert [value(m, "xc_runner_image_available", image=image) for image in IMAGES] == [1, 0]
+
+
+def test_errors_are_counted_by_reason_and_whose_fault_it_was() -> None:
+    m = metrics()
+    run(m, TaskInstance("a", "sample", "double"), "Error", reason="timeout")
+    run(m, TaskInstance("b", "sample", "double"), "Error", reason="engine")
+    run(m, TaskInstance("c", "sample", "double"), "Error", reason="engine")
+    run(m, TaskInstance("d", "sample", "double"), "Error", reason="cancelled")
+    run(m, TaskInstance("e", "sample", "double"), "Completed")
+
+    def errors(reason: str, fault: str) -> float | None:
+        labels = {"namespace": "sample", "task": "double", "reason": reason, "fault": fault}
+        return value(m, "xc_runner_task_errors_total", **labels)
+
+    assert errors("timeout", "task") == 1
+    assert errors("engine", "runner") == 2
+    assert errors("cancelled", "user") == 1
+    assert sum(errors(r, fault_of(r)) or 0 for r in ERROR_REASONS) == 4
+
+
+def test_a_task_that_got_no_container_is_not_a_cold_start() -> None:
+    m = metrics()
+    instance = TaskInstance("a", "sample", "double")
+    m.task_started(instance)
+    m.task_ended(instance, "Error", 0.01, "none", "input")
+    labels = {"namespace": "sample", "task": "double", "status": "Error"}
+    assert value(m, "xc_runner_tasks_total", start="none", **labels) == 1
+    assert value(m, "xc_runner_tasks_total", start="cold", **labels) == 0
+
+
+def test_build_info_names_the_version() -> None:
+    m = metrics()
+    assert 'xc_runner_build_info{python="' in scrape(m)
+    assert value(m, "xc_runner_build_info", version="9.9.9", python=platform.python_version()) == 1
 
 
 def test_names_follow_prometheus_conventions() -> None:

@@ -53,7 +53,12 @@ def app(view: View, clock: Clock | None = None) -> tuple[OpsApp, Metrics]:
     metrics = Metrics(
         [("sample", "double")], images=IDENTITY.images, slots=4, clock=clock or Clock()
     )
-    metrics.watch(outbox_pending=view.outbox_pending, engine_up=lambda: True)
+    metrics.watch(
+        outbox_pending=view.outbox_pending,
+        engine_up=lambda: True,
+        ready=lambda: view.readiness() is None,
+        image_up=lambda image: True,
+    )
     return OpsApp(Probes(view, metrics, IDENTITY), metrics.registry), metrics
 
 

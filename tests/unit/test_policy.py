@@ -20,7 +20,7 @@ from runner.config.policy import (
     read_policy_file,
 )
 from runner.config.settings import RUNNER_OPTIONS, runner_settings
-from runner.core.errors import ConfigError
+from runner.core.errors import ConfigError, SettingError
 from runner.core.policy import ContainerLimits, PolicyTable, TaskPolicy
 from tests.unit.fakes import FakeEngine
 
@@ -79,20 +79,33 @@ task_timeout_s = 60
         ("[defaults]\nmemroy = '1g'\n", "unknown key 'memroy'"),
         ("[default]\nmemory = '1g'\n", "unknown section(s) default"),
         ("[defaults]\nmemory = 'lots'\n", "[defaults]: memory: not a size"),
-        ("[defaults]\npids = 0\n", "pids: must be at least 1"),
+        ("[defaults]\npids = 0\n", "pids: must be 2 to 4194304"),
         ("[defaults]\ncpus = true\n", "cpus must be a string or a number"),
         ('[images."a:1"]\nnetwork = "host"\n', "would share a namespace with the host"),
         ('[images."a:1"]\nuser = "x y"\n', "not a user"),
         ('[images."c:3"]\npids = 10\n', "does not serve: c:3"),
         ("[defaults\n", "is not valid TOML"),
-        ("[defaults]\npool_size = -1\n", "pool_size: must be 0 or more"),
+        ("[defaults]\npool_size = -1\n", "pool_size: must be 0 to 256"),
         ("[defaults]\npool_size = 'many'\n", "pool_size: not a whole number"),
+        # 0 is no limit to Docker and tmpfs, and fails every task as a line cap: refused
+        ('[images."a:1"]\nmemory = 0\n', '[images."a:1"]: memory: must be 6m to 1t, got \'0\''),
+        ("[defaults]\ntmpfs_size = '0'\n", "tmpfs_size: must be 1m to 1t"),
+        ('[images."a:1"]\nmax_line_bytes = 0\n', "max_line_bytes: must be 1k to 64m"),
+        ("[defaults]\nmax_output_bytes = '0k'\n", "max_output_bytes: must be 1k to 1g"),
+        ("[defaults]\nmax_result_bytes = 10\n", "max_result_bytes: must be 1k to 64m"),
+        ("[defaults]\ncpus = 1e308\n", "cpus: must be 0.01 to 1024"),
+        ("[defaults]\ncpus = nan\n", "cpus: not a number: 'nan'"),
+        ("[defaults]\nopen_files = -5\n", "open_files: must be 16 to 1048576"),
+        ("[defaults]\ntask_timeout_s = 0\n", "task_timeout_s: must be 0.01 to 2592000"),
+        ('[images."a:1"]\npool_size = 100000\n', "pool_size: must be 0 to 256"),
+        ("[defaults]\nmemory = '99999999999999g'\n", "memory: must be 6m to 1t"),
+        ("[defaults]\npids = '\uff11\uff12'\n", "pids: not a whole number"),
     ],
 )
 def test_bad_configuration_is_refused_naming_the_problem(
     config: str, named: str, tmp_path: Path
 ) -> None:
-    with pytest.raises(ConfigError, match=r".*") as caught:
+    with pytest.raises(SettingError, match=r".*") as caught:
         settings_with(config, tmp_path, "a:1")
     assert named in str(caught.value)
 
@@ -119,7 +132,7 @@ def test_loosened_lists_every_weaker_setting() -> None:
         "runs as root (0:0)",
         "runtime engine default (instead of runsc)",
     ]
-    assert found[3:] == ["memory 2048 MiB (instead of 512 MiB)"]
+    assert found[3:] == ["memory 2g (instead of 512m)"]
     tighter = strict.replace({"memory_bytes": 1024**2, "pids": 10, "user": "1000:1000"})
     assert loosened(tighter, strict) == []
 

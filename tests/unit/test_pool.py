@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from runner.core.errors import ConfigError, EngineError
+from runner.core.errors import ConfigError, EngineError, ImageMissing
 from runner.core.policy import ContainerLimits
 from runner.core.warmpool import Target
 from runner.engine.interface import (
@@ -219,13 +219,13 @@ def test_a_failing_engine_is_reported_once_and_tasks_start_cold(
             pool.close()
 
 
-def test_an_image_removed_from_the_engine_fails_the_task_with_an_engine_error(
+def test_an_image_removed_from_the_engine_is_an_image_missing_error(
     engine: PoolEngine,
 ) -> None:
     pool = started(engine, size=0)
     try:
         del engine.ids[IMAGE]
-        with pytest.raises(EngineError, match=f"image {IMAGE} not found"):
+        with pytest.raises(ImageMissing, match=f"image {IMAGE} is not in the engine any more"):
             pool.launch(task_spec())
     finally:
         pool.close()

@@ -188,3 +188,60 @@ def test_the_served_images_know_each_ones_id_and_digest_and_follow_a_pull() -> N
     assert images.served() == [{"image": IMAGE, "imageId": "id-2", "digest": TWO}]
     images.moved(IMAGE, "id-2")  # the warm pool says so too, later: nothing more happens
     assert changes == [[]]
+
+
+@pytest.mark.parametrize("policy", ["missing", "always"])
+def test_an_image_gone_from_the_engine_is_pulled_again_and_handed_on(policy: str) -> None:
+    engine, registry, puller = setup(policy, present=ONE)
+    pulled: list[str] = []
+    puller.on_pulled = pulled.append
+    assert puller.recover(IMAGE) and registry.pulls == []  # still there: nothing to do
+    del engine.ids[IMAGE]  # an image prune
+    assert puller.recover(IMAGE)
+    assert registry.pulls == [IMAGE] and pulled == [IMAGE]
+
+
+def test_under_never_an_image_gone_is_waited_for_not_pulled() -> None:
+    engine, registry, puller = setup("never", present=ONE)
+    del engine.ids[IMAGE]
+    assert not puller.recover(IMAGE) and registry.pulls == []
+    engine.ids[IMAGE] = "id-rebuilt"  # rebuilt or re-tagged by hand
+    assert puller.recover(IMAGE)
+
+
+def test_a_failed_repull_waits_longer_each_time_and_is_said_once(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    engine, registry, puller = setup("missing", present=ONE)
+    now = [0.0]
+    puller = ImagePuller(registry, engine, {IMAGE: "missing"}, interval_s=60, clock=lambda: now[0])
+    del engine.ids[IMAGE]
+    registry.trouble = DOWN
+    tried = []
+    for second in range(0, 40):
+        now[0] = float(second)
+        before = len(caplog.records)
+        puller.recover(IMAGE)
+        if any("pulling it again" in r.getMessage() for r in caplog.records[before:]):
+            tried.append(second)
+    assert tried == [0, 5, 15, 35]  # then 5 s, 10 s, 20 s later
+    said = [r.getMessage() for r in caplog.records if "pulling it again failed" in r.getMessage()]
+    assert len(said) == 1
+    registry.trouble = None
+    now[0] = 100.0
+    assert puller.recover(IMAGE) and registry.pulls == [IMAGE]
+
+
+def test_the_periodic_check_of_always_pulls_an_image_gone_from_the_engine(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    engine, _, puller = setup("always", present=ONE)
+    pulled: list[str] = []
+    puller.on_pulled = pulled.append
+    del engine.ids[IMAGE]
+    puller.start()
+    try:
+        eventually(lambda: pulled == [IMAGE], "the image pulled again")
+    finally:
+        puller.stop()
+    assert "cannot check its registry" not in caplog.text

@@ -11,7 +11,7 @@ import pytest
 from runner.config.options import add_options, parse_bytes, parse_host_port
 from runner.config.policy import POLICY_OPTIONS
 from runner.config.settings import RUNNER_OPTIONS, runner_settings
-from runner.core.errors import ConfigError
+from runner.core.errors import ConfigError, SettingError
 
 BASE_ENV = {"XC_SCENARIO_SERVER": "http://platform:8080/", "XC_SCENARIO_APIKEY": "k3y-5ecret"}
 
@@ -47,7 +47,7 @@ def test_the_api_key_is_never_shown() -> None:
 @pytest.mark.parametrize(
     ("argv", "env", "words"),
     [
-        (["img", "--concurrency", "0"], {}, "--concurrency: must be at least 1"),
+        (["img", "--concurrency", "0"], {}, "--concurrency: must be 1 to 256"),
         (
             ["img"],
             {"XC_RUNNER_CONCURRENCY": "many"},
@@ -57,21 +57,23 @@ def test_the_api_key_is_never_shown() -> None:
         (
             ["img"],
             {"XC_RUNNER_TASK_TIMEOUT_S": "-1"},
-            "XC_RUNNER_TASK_TIMEOUT_S: must be a positive",
+            "XC_RUNNER_TASK_TIMEOUT_S: must be 0.01 to 2592000",
         ),
         (["img"], {"XC_RUNNER_REMOVE_PREVIOUS_TASKS": "perhaps"}, "not a boolean: 'perhaps'"),
         ([], {}, "no task image given"),
         (["img"], {"XC_SCENARIO_SERVER": "platform:80"}, "must be an http(s) URL"),
-        (["img"], {"XC_SCENARIO_APIKEY": ""}, "XC_SCENARIO_APIKEY (or --api-key) is not set"),
+        (["img"], {"XC_SCENARIO_APIKEY": ""}, "XC_SCENARIO_APIKEY: the API key is empty"),
+        (["img"], {"XC_SCENARIO_APIKEY": None}, "XC_SCENARIO_APIKEY (or --api-key) is not set"),
         (["img"], {"XC_RUNNER_HTTP_ADDR": "9180"}, "XC_RUNNER_HTTP_ADDR: not HOST:PORT: '9180'"),
         (["img", "--http-addr", "127.0.0.1:99999"], {}, "--http-addr: a port is 0 to 65535"),
     ],
 )
 def test_bad_settings_are_refused_naming_the_setting(
-    argv: list[str], env: dict[str, str], words: str
+    argv: list[str], env: dict[str, str | None], words: str
 ) -> None:
-    with pytest.raises(ConfigError) as raised:
-        runner_settings(parse(argv), {**BASE_ENV, **env})
+    environ = {k: v for k, v in {**BASE_ENV, **env}.items() if v is not None}
+    with pytest.raises(SettingError) as raised:
+        runner_settings(parse(argv), environ)
     assert words in str(raised.value)
 
 

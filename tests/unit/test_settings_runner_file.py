@@ -31,7 +31,7 @@ def test_the_journal_keeps_1000_ended_tasks_unless_told_otherwise(tmp_path: Path
 @pytest.mark.parametrize(
     ("text", "message"),
     [
-        ("[runner]\njournal_keep = -1\n", r"\[runner\]: journal_keep: must be 0 or more"),
+        ("[runner]\njournal_keep = -1\n", r"\[runner\]: journal_keep: must be 0 to 1000000000"),
         ('[runner]\njournal_keep = "many"\n', r"journal_keep: not a whole number: 'many'"),
         ("[runner]\nconcurrency = 2\n", r"unknown key 'concurrency' \(known: journal_keep"),
         ("runner = 3\n", r"\[runner\] must be a table"),

@@ -57,7 +57,7 @@ def test_progress_is_relayed_and_the_result_finishes() -> None:
 def test_the_first_terminal_message_wins() -> None:
     run = make_run()
     first = run.feed(Stream.STDOUT, line({"type": "notify", "status": "Error", "message": "no"}))
-    assert first == [Finish(TaskStatus("id1", "Error", "no"))]
+    assert first == [Finish(TaskStatus("id1", "Error", "no"), "task")]
     later = run.feed(
         Stream.STDOUT,
         line({"type": "result", "outputs": {}}) + line({"type": "notify", "status": "InProgress"}),
@@ -79,7 +79,8 @@ def test_exit_without_result_is_an_error_with_code_and_stderr_tail() -> None:
                 "Error",
                 "the task exited with code 3 without sending a result; "
                 "stderr ends with: Error: boom",
-            )
+            ),
+            "task",
         )
     ]
 
@@ -102,7 +103,7 @@ def test_invalid_outputs_end_in_an_error_naming_them() -> None:
     run = make_run(check_outputs=lambda outputs: ({}, "output: missing 'nbr_out'"))
     events = run.feed(Stream.STDOUT, line({"type": "result", "outputs": {}}))
     assert events == [
-        Finish(TaskStatus("id1", "Error", "invalid result: output: missing 'nbr_out'"))
+        Finish(TaskStatus("id1", "Error", "invalid result: output: missing 'nbr_out'"), "output")
     ]
 
 
@@ -131,7 +132,8 @@ def test_total_output_over_the_cap_kills_with_a_clear_error() -> None:
             "id1",
             "Error",
             "output limit exceeded: the task wrote more than 100 bytes to stdout and stderr",
-        )
+        ),
+        "output",
     )
     assert isinstance(events[1], Kill)
     assert run.feed(Stream.STDOUT, line({"type": "result"})) == []
@@ -177,10 +179,11 @@ def test_oom_and_failures_do_not_override_a_decided_terminal() -> None:
     run = make_run()
     assert run.end(137, oom_killed=True, memory_bytes=512 * 1024**2) == [
         Finish(
-            TaskStatus("id1", "Error", "the task ran out of memory (limit 512 MiB) and was killed")
+            TaskStatus("id1", "Error", "the task ran out of memory (limit 512 MiB) and was killed"),
+            "memory",
         )
     ]
-    assert run.fail("timed out") == []
+    assert run.fail("timed out", "timeout") == []
 
 
 def test_progress_faster_than_the_interval_keeps_only_the_latest() -> None:

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from dataclasses import dataclass, field
+
+import pytest
 
 from runner.core.backoff import Backoff
 from runner.core.errors import PlatformError
 from runner.core.heartbeat import BEAT_S
 from runner.core.model import TaskInstance
-from runner.worker.loop import ReadyCheck, Worker
+from runner.worker.loop import FAILED_POLLS_NOT_READY, Paused, ReadyCheck, Worker
 from tests.unit.fakes import CountingHeartbeat, RecordingObserver
 
 
@@ -65,6 +68,7 @@ def make(
     drain_timeout_s: float = 5.0,
     idle_cap_s: float = 0.05,
     ready: ReadyCheck = lambda: None,
+    paused: Paused | None = None,
     observer: RecordingObserver | None = None,
 ) -> Worker:
     return Worker(
@@ -77,6 +81,7 @@ def make(
         drain_timeout_s=drain_timeout_s,
         ready=ready,
         observer=observer,
+        **({"paused": paused} if paused else {}),
     )
 
 
@@ -278,3 +283,54 @@ def test_the_loop_beats_while_idle_for_long_and_says_when_it_has_stopped() -> No
     worker.request_stop()
     thread.join(5)
     assert worker.heartbeat.trouble("the poll loop", 2 * BEAT_S) == "the poll loop has stopped"
+
+
+def test_namespaces_whose_image_cannot_be_launched_are_not_polled_until_it_can() -> None:
+    source = FakeSource({"broken": tasks("broken", 1), "fine": tasks("fine", 2)})
+    executor = FakeExecutor()
+    executor.hold.set()
+    paused: list[str] = ["broken"]
+    worker = make(source, executor, paused=lambda: (paused, "image x is gone"))
+    thread = start(worker)
+    wait_until(lambda: sorted(executor.done) == ["fine-0", "fine-1"])
+    time.sleep(0.2)
+    assert {namespace for _, namespace in source.polls} == {"fine"}
+    paused.clear()
+    wait_until(lambda: "broken-0" in executor.done)
+    worker.request_stop()
+    thread.join(5)
+
+
+def test_polls_failing_in_a_row_make_the_platform_a_problem_until_one_works() -> None:
+    source = FakeSource({"ns": []}, fail_first=FAILED_POLLS_NOT_READY + 2)
+    executor = FakeExecutor()
+    worker = make(source, executor)
+    assert worker.platform_problem() is None
+    thread = start(worker)
+    wait_until(lambda: worker.platform_problem() is not None)
+    assert worker.platform_problem() == (
+        f"the platform's task queue cannot be polled ({FAILED_POLLS_NOT_READY} polls failed "
+        "in a row): platform down"
+    )
+    wait_until(lambda: worker.platform_problem() is None)
+    worker.request_stop()
+    thread.join(5)
+
+
+def test_an_outage_of_the_platform_is_logged_when_it_begins_and_ends_only(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.INFO, logger="runner.worker.loop")
+    source = FakeSource({"ns": []}, fail_first=40)
+    worker = make(source, FakeExecutor())
+    thread = start(worker)
+    wait_until(lambda: source.fail_first == 0 and len(source.polls) > 41)
+    worker.request_stop()
+    thread.join(5)
+    lines = [r.getMessage() for r in caplog.records if r.name == "runner.worker.loop"]
+    assert lines == [
+        "the platform's task queue cannot be polled: platform down; polling again later",
+        lines[1],
+    ]
+    assert lines[1].startswith("polling the platform works again after ")
+    assert lines[1].endswith(" (40 failure(s))")

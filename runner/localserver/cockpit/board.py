@@ -1,8 +1,9 @@
-"""The cockpit's reads of the local server's records: task lists, what changed, the chart.
+"""The cockpit's reads of the local server's records: task lists, what changed, the tiles.
 
-Read-only queries on the store's database; the shapes come from views.py. A
-long poll for changes waits on the store's own wake-up for new statuses, and
-looks for new instances at least every second.
+Read-only queries on the store's database; the queries come from listing.py, the
+shapes from views.py. A long poll for changes waits on the store's own wake-up
+for new statuses, and looks for new instances and other changes (a cancellation,
+a task log) at least every second.
 """
 
 from __future__ import annotations
@@ -11,40 +12,47 @@ import time
 from datetime import UTC, datetime, timedelta
 from typing import Any, NamedTuple
 
-from runner.core.catalog import normalize_values
-from runner.localserver.cockpit.views import chart, shown_state, task_summary
+from runner.localserver.cockpit.listing import COLUMNS, Filters, Page, changed
+from runner.localserver.cockpit.views import run_record, task_summary
 from runner.localserver.jsontext import stored
 from runner.localserver.records import iso, status_record
 from runner.localserver.store import Store
 
 _RECHECK_S = 1.0
-_RECENT = """SELECT ordinal, id, namespace, name, created_at, state, cancelled, taken_at
-    FROM instances ORDER BY ordinal DESC LIMIT ?"""
-_CHANGED = """SELECT ordinal, id, namespace, name, created_at, state, cancelled, taken_at
-    FROM instances
-    WHERE ordinal > :since OR id IN (SELECT instance_id FROM statuses WHERE seq > :after)
-    ORDER BY ordinal DESC LIMIT :limit"""
-_ONE = """SELECT ordinal, id, namespace, name, created_at, state, cancelled, taken_at
-    FROM instances WHERE id = ?"""
+_ONE = f"SELECT {COLUMNS} FROM instances i WHERE i.id = ?"  # noqa: S608 -- constants only; values are bound
 _MARKS = """SELECT (SELECT coalesce(max(seq), 0) FROM statuses) AS seq,
-    (SELECT coalesce(max(ordinal), 0) FROM instances) AS ordinal"""
+    (SELECT coalesce(max(ordinal), 0) FROM instances) AS ordinal,
+    (SELECT coalesce(max(seq), 0) FROM instance_changes) AS change"""
 _LAST = """SELECT * FROM statuses WHERE seq IN (
     SELECT max(seq) FROM statuses WHERE instance_id IN ({ids}) GROUP BY instance_id)"""
 _PROGRESS = """SELECT instance_id, progress FROM statuses WHERE seq IN (
     SELECT max(seq) FROM statuses WHERE instance_id IN ({ids}) AND progress IS NOT NULL
     GROUP BY instance_id)"""
+_RUNS = """SELECT instance_id, runner_id, container_id, started_at, ended_at
+    FROM task_logs WHERE instance_id IN ({ids})"""
 _WAITING = """SELECT state, count(*) AS n FROM instances
-    WHERE state IN ('Queued', 'Taken', 'InProgress') GROUP BY state"""
-_ENDED = """SELECT s.namespace, s.name, s.status, s.received_at, i.taken_at
-    FROM statuses s JOIN instances i ON i.id = s.instance_id
-    WHERE s.received_at >= ? AND s.status IN ('Completed', 'Error') ORDER BY s.seq"""
+    WHERE state IN ('Taken', 'InProgress') OR (state = 'Queued' AND cancelled = 0)
+    GROUP BY state"""
+_ENDED_COUNTS = """SELECT status, count(*) AS n FROM statuses
+    WHERE received_at >= ? AND status IN ('Completed', 'Error') GROUP BY status"""
 
 
 class Marks(NamedTuple):
-    """How far the records go: the last status seq and the last instance ordinal."""
+    """How far the records go: the last status seq, instance ordinal and change seq."""
 
     seq: int
     ordinal: int
+    change: int
+
+
+class Changes(NamedTuple):
+    """What changed after some marks: the changed instances that pass the filters, the
+    ids of those that do not (any longer), and whether there were more than asked for."""
+
+    tasks: list[dict[str, Any]]
+    gone: list[str]
+    marks: Marks
+    more: bool
 
 
 class Board:
@@ -54,73 +62,78 @@ class Board:
     def marks(self) -> Marks:
         with self._store.read() as db:
             row = db.execute(_MARKS).fetchone()
-        return Marks(int(row["seq"]), int(row["ordinal"]))
+        return Marks(int(row["seq"]), int(row["ordinal"]), int(row["change"]))
 
-    def recent(self, limit: int) -> list[dict[str, Any]]:
-        """The newest `limit` task instances, newest first."""
-        return self._summaries(_RECENT, (limit,))
+    def page(self, page: Page) -> tuple[list[dict[str, Any]], int, int | None]:
+        """A page of the list, how many instances pass its filters, and the cursor of the
+        next page (None when this is the last)."""
+        with self._store.read() as db:
+            query, values = page.rows()
+            rows = db.execute(query, values).fetchall()
+            query, values = page.total()
+            total = int(db.execute(query, values).fetchone()["n"])
+        more = len(rows) > page.limit
+        rows = rows[: page.limit]
+        return self._summaries(rows), total, int(rows[-1]["ordinal"]) if more else None
 
-    def changed(self, after: int, since: int, limit: int) -> list[dict[str, Any]]:
-        """Instances newer than ordinal `since`, or with a status after seq `after`."""
-        return self._summaries(_CHANGED, {"after": after, "since": since, "limit": limit})
+    def total(self, filters: Filters) -> int:
+        query, values = Page(filters, 1).total()
+        with self._store.read() as db:
+            return int(db.execute(query, values).fetchone()["n"])
+
+    def changed(self, marks: Marks, filters: Filters, limit: int) -> Changes:
+        """What changed after `marks`; the marks in the answer are the caller's to fill."""
+        query, values = changed(filters, limit)
+        values.update(after=marks.seq, since=marks.ordinal, change=marks.change)
+        with self._store.read() as db:
+            rows = db.execute(query, values).fetchall()
+        found = self._summaries([row for row in rows if row["matches"]])
+        gone = [str(row["id"]) for row in rows if not row["matches"]]
+        return Changes(found, gone, marks, len(rows) >= limit)
 
     def wait_for_changes(
-        self, after: int, since: int, limit: int, wait_s: float
-    ) -> tuple[list[dict[str, Any]], Marks]:
-        """What changed after those marks, waiting up to `wait_s` for something to change."""
+        self, marks: Marks, filters: Filters, limit: int, wait_s: float
+    ) -> Changes:
+        """What changed after `marks`, waiting up to `wait_s` for something to change."""
         deadline = time.monotonic() + wait_s
         while True:
-            marks = self.marks()  # read first: a change after it is sent again, never lost
-            found = self.changed(after, since, limit)
+            now = self.marks()  # read first: a change after it is sent again, never lost
+            found = self.changed(marks, filters, limit)
             remaining = deadline - time.monotonic()
-            if found or remaining <= 0:
-                return found, marks
-            self._store.statuses_since(marks.seq, limit=1, wait_s=min(remaining, _RECHECK_S))
+            if found.tasks or found.gone or remaining <= 0:
+                return found._replace(marks=now)
+            self._store.statuses_since(now.seq, limit=1, wait_s=min(remaining, _RECHECK_S))
 
-    def summary(self, instance_id: str) -> dict[str, Any] | None:
-        found = self._summaries(_ONE, (instance_id,))
-        return found[0] if found else None
-
-    def instance(self, instance_id: str) -> dict[str, Any] | None:
-        """The instance view of the store, its summary, and the inputs the task receives."""
-        view = self._store.instance_view(instance_id)
-        summary = self.summary(instance_id)
-        if view is None or summary is None:
-            return None
-        definition = self._store.definition(summary["namespace"], summary["name"]) or {}
-        view["summary"] = summary
-        view["inputs"] = normalize_values(
-            view["instance"].get("inputData"), definition.get("inputs")
-        )
-        return view
-
-    def chart(self, minutes: int) -> dict[str, Any]:
-        now = datetime.now(UTC)
-        cutoff = iso(now - timedelta(minutes=minutes))
+    def tiles(self, minutes: int | None) -> dict[str, Any]:
+        """The instances queued and in progress now; with `minutes`, those that ended in
+        that window too (as the chart counts them)."""
         with self._store.read() as db:
-            rows = db.execute(_ENDED, (cutoff,)).fetchall()
             states = {"Queued": 0, "InProgress": 0}
             for r in db.execute(_WAITING):  # Taken is shown as InProgress
-                states[shown_state(r["state"])] += int(r["n"])
-        ended = (
-            {
-                "namespace": r["namespace"],
-                "name": r["name"],
-                "status": r["status"],
-                "receivedAt": r["received_at"],
-                "takenAt": r["taken_at"],
-            }
-            for r in rows
-        )
-        return {**chart(ended, now, minutes), "states": states}
+                states["Queued" if r["state"] == "Queued" else "InProgress"] += int(r["n"])
+            tiles: dict[str, Any] = {"states": states}
+            if minutes is not None:
+                cutoff = iso(datetime.now(UTC) - timedelta(minutes=minutes))
+                ended = {r["status"]: int(r["n"]) for r in db.execute(_ENDED_COUNTS, (cutoff,))}
+                tiles.update(
+                    minutes=minutes,
+                    completed=ended.get("Completed", 0),
+                    errors=ended.get("Error", 0),
+                )
+        return tiles
 
-    def _summaries(self, query: str, parameters: Any) -> list[dict[str, Any]]:
+    def summary(self, instance_id: str) -> dict[str, Any] | None:
         with self._store.read() as db:
-            rows = db.execute(query, parameters).fetchall()
-            if not rows:
-                return []
-            ids = [row["id"] for row in rows]
-            marks = ", ".join(["?"] * len(ids))
+            rows = db.execute(_ONE, (instance_id,)).fetchall()
+        found = self._summaries(rows)
+        return found[0] if found else None
+
+    def _summaries(self, rows: list[Any]) -> list[dict[str, Any]]:
+        if not rows:
+            return []
+        ids = [row["id"] for row in rows]
+        marks = ", ".join(["?"] * len(ids))
+        with self._store.read() as db:
             last = {
                 r["instance_id"]: status_record(r) for r in db.execute(_LAST.format(ids=marks), ids)
             }
@@ -128,4 +141,10 @@ class Board:
                 r["instance_id"]: stored(r["progress"])
                 for r in db.execute(_PROGRESS.format(ids=marks), ids)
             }
-        return [task_summary(row, last.get(row["id"]), progress.get(row["id"])) for row in rows]
+            runs = {
+                r["instance_id"]: run_record(r) for r in db.execute(_RUNS.format(ids=marks), ids)
+            }
+        return [
+            task_summary(row, last.get(row["id"]), progress.get(row["id"]), runs.get(row["id"]))
+            for row in rows
+        ]

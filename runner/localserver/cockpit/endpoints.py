@@ -1,10 +1,14 @@
 """The cockpit page's data, under /local/api/cockpit/: (method, target, body) in, JSON out.
 
-- `GET tasks`: the newest task instances; with `after` and `since` (the
-  `last` and `lastInstance` of the previous answer), only those changed since,
-  waiting up to `waitSeconds` for a change (a long poll, bounded with the
-  server's others);
-- `GET tasks/{id}`: one instance, all its statuses, its inputs and outputs;
+- `GET tasks`: a page of task instances, newest (or oldest) first, filtered by
+  `state`, `namespace`, `name` and `q` (listing.py), with `total` (how many pass)
+  and `next` (the `cursor` of the next page); with `after`, `since` and `changes`
+  (the `last`, `lastInstance` and `lastChange` of an earlier answer), only those
+  changed since, waiting up to `waitSeconds` for a change (a long poll, bounded
+  with the server's others): those that pass the filters in `tasks`, the ids of
+  those that do not (any longer) in `gone`; `tiles` with the counts for the tiles;
+- `GET tasks/{id}`: one instance, all its statuses, its inputs and outputs, its log;
+- `POST tasks/{id}/cancel`: cancels a queued or running instance (409 once ended);
 - `GET catalog`: every published task definition, for the submit form;
 - `POST submit`: queues a task instance only when its inputs pass the runner's
   own checks; else 400 with each problem placed on its input;
@@ -17,11 +21,14 @@ import re
 
 from runner.contracts import Contracts
 from runner.localserver import bodies
-from runner.localserver.cockpit.board import Board
+from runner.localserver.cockpit import detail
+from runner.localserver.cockpit.board import Board, Marks
 from runner.localserver.cockpit.form import input_problems
+from runner.localserver.cockpit.listing import MAX_SEARCH_CHARS, STATES, Filters, Order, Page
 from runner.localserver.errors import HttpError, quoted
 from runner.localserver.records import utc_now
 from runner.localserver.routing import LongPolls, Reply, Request, Route
+from runner.localserver.rules import StatusConflict
 from runner.localserver.store import Store
 
 BASE = "/local/api/cockpit"
@@ -29,6 +36,7 @@ MAX_TASKS = 500
 DEFAULT_TASKS = 100
 DEFAULT_MINUTES = 15
 MAX_MINUTES = 24 * 60
+_ORDERS = ("newest", "oldest")
 
 
 class Cockpit:
@@ -40,6 +48,7 @@ class Cockpit:
         self.routes = (
             Route("GET", re.compile(f"{BASE}/tasks"), self.tasks),
             Route("GET", re.compile(f"{BASE}/tasks/([^/]+)"), self.task),
+            Route("POST", re.compile(f"{BASE}/tasks/([^/]+)/cancel"), self.cancel),
             Route("GET", re.compile(f"{BASE}/catalog"), self.catalog),
             Route("POST", re.compile(f"{BASE}/submit"), self.submit, takes_body=True),
             Route("GET", re.compile(f"{BASE}/chart"), self.chart),
@@ -47,28 +56,50 @@ class Cockpit:
 
     def tasks(self, request: Request) -> Reply:
         limit = max(1, int(min(request.number("limit", DEFAULT_TASKS, integer=True), MAX_TASKS)))
-        if "after" not in request.query and "since" not in request.query:
+        filters = _filters(request)
+        minutes = _minutes(request) if "minutes" in request.query else None
+        if not {"after", "since", "changes"} & set(request.query):
             marks = self.board.marks()  # first: a change after it is sent again, never lost
-            found, reset = self.board.recent(limit), False
+            page = Page(filters, limit, _order(request), _cursor(request))
+            found, total, cursor = self.board.page(page)
+            answer = {"tasks": found, "total": total, "next": cursor, "reset": False}
         else:
-            after, since = request.seq("after"), request.seq("since")
+            asked = Marks(request.seq("after"), request.seq("since"), request.seq("changes"))
             with self.long_polls.slot(request.wait_s()) as may_wait_s:
-                found, marks = self.board.wait_for_changes(after, since, limit, may_wait_s)
-            # Marks past the records: the database was replaced; the page starts over.
-            reset = after > marks.seq or since > marks.ordinal
+                changes = self.board.wait_for_changes(asked, filters, limit, may_wait_s)
+            marks = changes.marks
+            answer = {
+                "tasks": changes.tasks,
+                "gone": changes.gone,
+                "more": changes.more,
+                "total": self.board.total(filters) if changes.tasks or changes.gone else None,
+                # Marks past the records: the database was replaced; the page starts over.
+                "reset": any(a > m for a, m in zip(asked, marks, strict=True)),
+            }
         return 200, {
-            "tasks": found,
+            **answer,
             "last": marks.seq,
             "lastInstance": marks.ordinal,
-            "reset": reset,
+            "lastChange": marks.change,
+            "tiles": self.board.tiles(minutes),
             "now": utc_now(),
         }
 
     def task(self, request: Request) -> Reply:
-        view = self.board.instance(request.args[0])
+        view = detail.instance(self.store, self.board, request.args[0])
         if view is None:
             raise HttpError(404, f"unknown task instance {quoted(request.args[0])}")
         return 200, {**view, "now": utc_now()}
+
+    def cancel(self, request: Request) -> Reply:
+        instance_id = request.args[0]
+        try:
+            known = self.store.cancel(instance_id)
+        except StatusConflict as exc:  # it ended: there is nothing to cancel
+            raise HttpError(409, str(exc)) from None
+        if not known:
+            raise HttpError(404, f"unknown task instance {quoted(instance_id)}")
+        return 200, {"task": self.board.summary(instance_id)}
 
     def catalog(self, request: Request) -> Reply:
         return 200, {"tasks": self.store.catalog()}
@@ -91,9 +122,39 @@ class Cockpit:
         return 201, {"instance": instance, "task": self.board.summary(instance["id"])}
 
     def chart(self, request: Request) -> Reply:
-        minutes = int(request.number("minutes", DEFAULT_MINUTES, integer=True))
-        if not 1 <= minutes <= MAX_MINUTES:
-            raise HttpError(
-                400, f"query parameter minutes={minutes} is not from 1 to {MAX_MINUTES}"
-            )
-        return 200, self.board.chart(minutes)
+        return 200, detail.chart(self.store, self.board, _minutes(request))
+
+
+def _minutes(request: Request) -> int:
+    minutes = int(request.number("minutes", DEFAULT_MINUTES, integer=True))
+    if not 1 <= minutes <= MAX_MINUTES:
+        raise HttpError(400, f"query parameter minutes={minutes} is not from 1 to {MAX_MINUTES}")
+    return minutes
+
+
+def _filters(request: Request) -> Filters:
+    state = request.query.get("state") or None
+    if state is not None and state not in STATES:
+        raise HttpError(
+            400, f"query parameter state={quoted(state)} is not one of {', '.join(STATES)}"
+        )
+    text = (request.query.get("q") or "").strip() or None
+    if text is not None and len(text) > MAX_SEARCH_CHARS:
+        raise HttpError(400, f"query parameter q: over {MAX_SEARCH_CHARS} characters")
+    return Filters(
+        state=state,
+        namespace=request.query.get("namespace") or None,
+        name=request.query.get("name") or None,
+        text=text,
+    )
+
+
+def _order(request: Request) -> Order:
+    order = request.query.get("order") or "newest"
+    if order not in _ORDERS:
+        raise HttpError(400, f"query parameter order={quoted(order)} is not newest or oldest")
+    return "oldest" if order == "oldest" else "newest"
+
+
+def _cursor(request: Request) -> int | None:
+    return request.seq("cursor") if request.query.get("cursor") else None

@@ -30,16 +30,24 @@ def input_problems(
     """Each problem as `{"input": name or None, "message", "path"}`: None is the form's own."""
     names = [str(p["name"]) for p in definition.get("inputs") or []]
     found = contracts.input_problems(route_of(definition), input_data)
-    return [placed for problem in found for placed in place(problem, names)]
+    placed = [placed for problem in found for placed in place(problem, names)]
+    # The checks may find one problem twice (the schema, then the defaults): say it once.
+    unique = {(p["input"], p["message"], p["path"]): p for p in placed}
+    return list(unique.values())
 
 
 def place(problem: Problem, names: Sequence[str]) -> Iterator[dict[str, Any]]:
     """The problem on its input: `input.<name>...` is that input's; one about the whole
-    object (`missing 'a', 'b'`) is on each input it names, else on the form."""
+    object is on each input it names (`missing 'a', 'b'` is `missing 'a'` on a and
+    `missing 'b'` on b), else on the form."""
     if problem.path == _NOUN:
-        named: list[str | None] = [name for name in names if repr(name) in problem.what]
-        for name in named or [None]:
-            yield {"input": name, "message": problem.what, "path": problem.path}
+        named = [name for name in names if repr(name) in problem.what]
+        missing = problem.what.startswith("missing ")
+        for name in named:
+            what = f"missing {name!r}" if missing else problem.what
+            yield {"input": name, "message": what, "path": problem.path}
+        if not named:
+            yield {"input": None, "message": problem.what, "path": problem.path}
         return
     # The longest name first: an input `a.b` is not input `a`'s field `b`.
     for name in sorted(names, key=len, reverse=True):

@@ -3,6 +3,11 @@
 - `task_summary`: one line of the task list (state, progress, last message,
   outputs or error, duration);
 - `chart`: task durations and throughput over the last minutes.
+
+A duration is the runner's own (from its hand-out to the container to the task's
+end, sent with the task's log) when the server has it, else the server's (from
+its hand-out to the terminal status's reception), which grows when statuses
+reach it late (after an outage).
 """
 
 from __future__ import annotations
@@ -53,21 +58,42 @@ def progress_fraction(value: Any) -> float | None:
     return min(1.0, max(0.0, number)) if math.isfinite(number) else None
 
 
-def shown_state(state: str) -> str:
+def shown_state(state: str, cancelled: Any = False) -> str:
+    """The state the page shows; an instance cancelled before a runner took it is Cancelled."""
+    if state == "Queued" and cancelled:
+        return "Cancelled"
     return state if state in TERMINAL_STATUSES else SHOWN_STATES.get(state, "InProgress")
 
 
+def run_record(row: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    """How the runner ran the task, from its task log's row (runner.core.tasklog), or None."""
+    if row is None:
+        return None
+    return {
+        "runnerId": row["runner_id"],
+        "containerId": row["container_id"],
+        "startedAt": row["started_at"],
+        "endedAt": row["ended_at"],
+        "durationS": seconds_between(row["started_at"], row["ended_at"]),
+    }
+
+
 def task_summary(
-    row: Mapping[str, Any], last: Mapping[str, Any] | None, progress: Any
+    row: Mapping[str, Any],
+    last: Mapping[str, Any] | None,
+    progress: Any,
+    run: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """One task instance as the list shows it.
 
     `row` is its instance row, `last` its latest status record (the terminal one
-    once it ended: nothing is stored after it) and `progress` the latest
-    progressPercentage it posted.
+    once it ended: nothing is stored after it), `progress` the latest
+    progressPercentage it posted and `run` its `run_record`, if a runner sent one.
     """
-    state = shown_state(str(row["state"]))
+    state = shown_state(str(row["state"]), row["cancelled"])
     ended = last["receivedAt"] if last is not None and state in TERMINAL_STATUSES else None
+    received_s = seconds_between(row["taken_at"], ended)
+    run_s = run["durationS"] if run is not None and ended is not None else None
     return {
         "id": row["id"],
         "ordinal": row["ordinal"],
@@ -78,7 +104,9 @@ def task_summary(
         "createdAt": row["created_at"],
         "takenAt": row["taken_at"],
         "endedAt": ended,
-        "durationS": seconds_between(row["taken_at"], ended),
+        "durationS": run_s if run_s is not None else received_s,
+        "receivedDurationS": received_s,
+        "run": dict(run) if run is not None else None,
         "progress": 1.0 if state == "Completed" else progress_fraction(progress),
         "message": None if last is None else last["message"],
         "outputs": last["outputValues"] if last is not None and state == "Completed" else None,
@@ -92,19 +120,20 @@ def chart(ended: Iterable[Mapping[str, Any]], now: datetime, minutes: int) -> di
     over the `minutes` before `now`.
 
     `ended` holds one mapping per terminal status: namespace, name, status,
-    receivedAt, and the instance's takenAt.
+    receivedAt, the instance's takenAt, and `run` (its run_record) or None. A task
+    is placed at its end by the runner's clock when that falls in the window.
     """
     start = now - timedelta(minutes=minutes)
     bucket_s = minutes * 60 / CHART_BUCKETS
     counts = [{"Completed": 0, "Error": 0} for _ in range(CHART_BUCKETS)]
     points: list[dict[str, Any]] = []
     for record in ended:
-        moment = parse_time(record["receivedAt"])
-        if moment is None or not start <= moment <= now or record["status"] not in counts[0]:
+        moment = _ended_at(record, start, now)
+        if moment is None or record["status"] not in counts[0]:
             continue
         index = min(CHART_BUCKETS - 1, int((moment - start).total_seconds() // bucket_s))
         counts[index][record["status"]] += 1
-        points.append(_point(record))
+        points.append(_point(record, moment))
     buckets = [
         {"start": iso(start + timedelta(seconds=i * bucket_s)), **count}
         for i, count in enumerate(counts)
@@ -122,10 +151,23 @@ def chart(ended: Iterable[Mapping[str, Any]], now: datetime, minutes: int) -> di
     }
 
 
-def _point(record: Mapping[str, Any]) -> dict[str, Any]:
+def _ended_at(record: Mapping[str, Any], start: datetime, now: datetime) -> datetime | None:
+    """When the task ended, by the runner's clock if it is in the window, else by the
+    server's; None when neither is."""
+    run = record.get("run")
+    for moment in (parse_time(run["endedAt"] if run else None), parse_time(record["receivedAt"])):
+        if moment is not None and start <= moment <= now:
+            return moment
+    return None
+
+
+def _point(record: Mapping[str, Any], moment: datetime) -> dict[str, Any]:
+    run = record.get("run")
+    received_s = seconds_between(record["takenAt"], record["receivedAt"])
+    run_s = run["durationS"] if run else None
     return {
         "task": f"{record['namespace']}/{record['name']}",
         "status": record["status"],
-        "endedAt": record["receivedAt"],
-        "durationS": seconds_between(record["takenAt"], record["receivedAt"]),
+        "endedAt": iso(moment),
+        "durationS": run_s if run_s is not None else received_s,
     }

@@ -1,8 +1,9 @@
 // The chart: tasks ended per interval (Completed and Error, stacked) above each
 // task's duration (one dot per task, at the time it ended), over the last minutes,
 // from GET /local/api/cockpit/chart. Plain SVG; the tasks' names only ever go in as text.
+// The picture is hidden from assistive technology: a text beside it says what it shows.
 
-import { byId, clear, clock, duration, svg } from "./dom.js";
+import { byId, clear, duration, hourMinute, svg } from "./dom.js";
 
 const HEIGHT = 250;
 const PAD = { left: 46, right: 12, top: 10 };
@@ -12,7 +13,7 @@ const DOTS_H = 86;
 
 export function drawChart(data) {
   const box = byId("chart");
-  const width = Math.max(320, box.clientWidth || 640);
+  const width = Math.max(200, box.clientWidth || 640);
   const plot = { x: PAD.left, w: width - PAD.left - PAD.right };
   const start = Date.parse(data.buckets[0].start);
   const end = Date.parse(data.now);
@@ -24,6 +25,25 @@ export function drawChart(data) {
   drawDots(root, data, x, plot, dotsTop);
   drawTimeAxis(root, start, end, x, dotsTop + DOTS_H);
   clear(box).append(root);
+  byId("chart-summary").textContent = summary(data);
+}
+
+// What the chart shows, in words.
+export function summary(data) {
+  const window = data.minutes === 60 ? "the last hour" : `the last ${data.minutes} minutes`;
+  const ended = data.completed + data.errors;
+  if (!ended) return `No task ended in ${window}.`;
+  const parts = [`In ${window}, ${ended} task${ended === 1 ? "" : "s"} ended: ${data.completed} completed, ${data.errors} with an error.`];
+  const timed = data.points.filter((p) => p.durationS !== null);
+  if (data.medianS !== null) parts.push(`Median duration ${duration(data.medianS)}.`);
+  if (timed.length) {
+    const longest = timed.reduce((a, b) => (b.durationS > a.durationS ? b : a));
+    parts.push(`Longest: ${longest.task}, ${duration(longest.durationS)}.`);
+  }
+  const busiest = data.buckets.reduce((a, b) => (b.Completed + b.Error > a.Completed + a.Error ? b : a));
+  const minutes = data.bucketSeconds / 60;
+  parts.push(`Busiest ${minutes >= 1 ? `${+minutes.toFixed(1)} minutes` : `${Math.round(data.bucketSeconds)} seconds`}: from ${hourMinute(Date.parse(busiest.start))}, ${busiest.Completed + busiest.Error} tasks.`);
+  return parts.join(" ");
 }
 
 function niceMax(value) {
@@ -43,7 +63,7 @@ function drawBars(root, data, x, plot, top) {
   data.buckets.forEach((bucket, index) => {
     const left = plot.x + index * width + 1;
     const done = y(bucket.Completed);
-    const title = `${clock(bucket.start)}: ${bucket.Completed} completed, ${bucket.Error} errors`;
+    const title = `${hourMinute(Date.parse(bucket.start))}: ${bucket.Completed} completed, ${bucket.Error} errors`;
     if (bucket.Completed) root.append(rect(left, done, width - 2, top + BARS_H - done, "bar-completed", title));
     if (bucket.Error) {
       const failed = y(bucket.Completed + bucket.Error);
@@ -80,11 +100,11 @@ function axis(root, plot, top, height, [low, high], format, label) {
 }
 
 function drawTimeAxis(root, start, end, x, bottom) {
-  const count = 5;
+  const count = x(end) - x(start) < 400 ? 3 : 5;
   for (let i = 0; i <= count; i += 1) {
     const ms = start + ((end - start) * i) / count;
     const anchor = i === 0 ? "start" : i === count ? "end" : "middle";
-    const text = i === count ? "now" : clock(new Date(ms).toISOString()).slice(0, 5);
+    const text = i === count ? "now" : hourMinute(ms);
     root.append(svg("text", { x: x(ms), y: bottom + 16, class: "tick", "text-anchor": anchor }, text));
   }
 }

@@ -1,16 +1,42 @@
 // Building the page from data. Task text is untrusted (messages and outputs come
 // from task code): it only ever goes into the page as text, through textContent,
-// never as HTML. No function here takes markup.
+// never as HTML. No function here takes markup. Every text that goes in through
+// `el` is made `shown` first: characters that could reorder or hide what is around
+// them (bidi overrides, controls) are written as escapes, as the command line does.
+
+// What Python's str.isprintable() refuses, less what runner.core.text.printable
+// keeps (spaces, private use, tab, ZWNJ, ZWJ): controls, format characters, lone
+// surrogates, unassigned code points and noncharacters, line and paragraph separators.
+const UNSHOWN = /[\p{Cc}\p{Cf}\p{Cs}\p{Cn}\p{Zl}\p{Zp}]/gu;
+const KEPT = new Set(["\t", "\u200c", "\u200d"]);
+
+export function escapeChar(ch) {
+  const code = ch.codePointAt(0);
+  if (code < 0x100) return `\\x${code.toString(16).padStart(2, "0")}`;
+  if (code < 0x10000) return `\\u${code.toString(16).padStart(4, "0")}`;
+  return `\\U${code.toString(16).padStart(8, "0")}`;
+}
+
+// `text` as the command line prints it: `\u202e`, `\x1b`, `\x0d` instead of the
+// characters themselves; newlines kept only when `multiline`.
+export function shown(text, multiline = false) {
+  return String(text).replace(UNSHOWN, (ch) => (KEPT.has(ch) || (multiline && ch === "\n") ? ch : escapeChar(ch)));
+}
+
+// Attributes that show text to the user (others, such as data-id, keep values as they are).
+const SHOWN_ATTRS = new Set(["title", "aria-label", "label", "placeholder"]);
 
 export function el(tag, options = {}, children = []) {
   const node = document.createElement(tag);
   if (options.className) node.className = options.className;
-  if (options.text !== undefined && options.text !== null) node.textContent = String(options.text);
+  if (options.text !== undefined && options.text !== null) node.textContent = shown(options.text, options.multiline);
   for (const [name, value] of Object.entries(options.attrs || {})) {
-    if (value !== undefined && value !== null) node.setAttribute(name, String(value));
+    if (value === undefined || value === null || value === false) continue;
+    node.setAttribute(name, value === true ? "" : SHOWN_ATTRS.has(name) ? shown(value) : String(value));
   }
   for (const child of children) {
-    if (child !== null && child !== undefined) node.append(child);
+    if (child === null || child === undefined) continue;
+    node.append(typeof child === "string" ? shown(child) : child);
   }
   return node;
 }
@@ -20,7 +46,7 @@ const SVG = "http://www.w3.org/2000/svg";
 export function svg(tag, attrs = {}, text) {
   const node = document.createElementNS(SVG, tag);
   for (const [name, value] of Object.entries(attrs)) node.setAttribute(name, String(value));
-  if (text !== undefined) node.textContent = String(text);
+  if (text !== undefined) node.textContent = shown(text);
   return node;
 }
 
@@ -43,8 +69,17 @@ export function valueText(value) {
   }
 }
 
+// At most `limit` characters of a text, saying how many more there are.
+export function cut(text, limit) {
+  return text.length <= limit ? text : `${text.slice(0, limit)}… (${(text.length - limit).toLocaleString("en-US")} more characters)`;
+}
+
 export function shortId(id) {
   return String(id).slice(0, 8);
+}
+
+export function count(number) {
+  return Number(number).toLocaleString("en-US");
 }
 
 export function duration(seconds) {
@@ -56,11 +91,48 @@ export function duration(seconds) {
   return `${Math.floor(minutes / 60)} h ${minutes % 60} min`;
 }
 
-export function clock(iso, withMillis = false) {
+// The browser's time zone as an offset: "UTC", "UTC+1", "UTC-5:30".
+export function zone(moment = new Date()) {
+  const offset = -moment.getTimezoneOffset();
+  if (offset === 0) return "UTC";
+  const hours = Math.floor(Math.abs(offset) / 60);
+  const minutes = Math.abs(offset) % 60;
+  return `UTC${offset > 0 ? "+" : "-"}${hours}${minutes ? `:${String(minutes).padStart(2, "0")}` : ""}`;
+}
+
+function pad(number, size = 2) {
+  return String(number).padStart(size, "0");
+}
+
+function parsed(iso) {
   const moment = new Date(iso);
-  if (Number.isNaN(moment.getTime())) return "";
-  const text = moment.toLocaleTimeString([], { hour12: false });
-  return withMillis ? `${text}.${String(moment.getMilliseconds()).padStart(3, "0")}` : text;
+  return iso && !Number.isNaN(moment.getTime()) ? moment : null;
+}
+
+// A time of the list: "14:03:22" today, "2026-11-27 14:03" another day (local time;
+// the zone is said once, in the column's heading).
+export function when(iso, now = new Date()) {
+  const moment = parsed(iso);
+  if (!moment) return "";
+  const day = `${moment.getFullYear()}-${pad(moment.getMonth() + 1)}-${pad(moment.getDate())}`;
+  const today = `${now.getFullYear()}-${pad(now.getMonth() + 1)}-${pad(now.getDate())}`;
+  const time = `${pad(moment.getHours())}:${pad(moment.getMinutes())}`;
+  return day === today ? `${time}:${pad(moment.getSeconds())}` : `${day} ${time}`;
+}
+
+// A time to the millisecond, with its date and zone: "2026-11-27 14:03:22.123 UTC+1".
+export function exactly(iso) {
+  const moment = parsed(iso);
+  if (!moment) return "";
+  const day = `${moment.getFullYear()}-${pad(moment.getMonth() + 1)}-${pad(moment.getDate())}`;
+  const time = `${pad(moment.getHours())}:${pad(moment.getMinutes())}:${pad(moment.getSeconds())}`;
+  return `${day} ${time}.${pad(moment.getMilliseconds(), 3)} ${zone(moment)}`;
+}
+
+// A time as HH:MM, for the chart's axis.
+export function hourMinute(ms) {
+  const moment = new Date(ms);
+  return `${pad(moment.getHours())}:${pad(moment.getMinutes())}`;
 }
 
 export function badge(state) {
@@ -74,4 +146,26 @@ export function pairs(values, className = "pairs") {
     list.append(el("dt", { text: name }), el("dd", { text: valueText(value) }));
   }
   return list;
+}
+
+// Copies `text` to the clipboard; whether it worked. The Clipboard API needs a
+// secure context (loopback is one); elsewhere a hidden field is copied from.
+export async function copyText(text) {
+  try {
+    await navigator.clipboard.writeText(text);
+    return true;
+  } catch {
+    const field = el("textarea", { className: "offscreen", attrs: { readonly: true, "aria-hidden": "true", tabindex: "-1" } });
+    field.value = text;
+    document.body.append(field);
+    field.select();
+    let done = false;
+    try {
+      done = document.execCommand("copy");
+    } catch {
+      done = false;
+    }
+    field.remove();
+    return done;
+  }
 }

@@ -1,14 +1,15 @@
 // The submit form, generated from the published catalog (GET /local/api/cockpit/catalog):
-// a task picker and one field per input, with its type, default and required mark.
-// The server checks the inputs with the runner's own validation and answers 400 with
-// each problem placed on its input; nothing is queued then. The page does not guess:
-// the server's answer is the authority.
+// a task picker and one field per input, with its type, its default (said in its hint,
+// never shown as if typed) and "required" when it has none. Each hint and error is tied
+// to its field (aria-describedby). The server checks the inputs with the runner's own
+// validation and answers 400 with each problem placed on its input; nothing is queued
+// then. The page does not guess: the server's answer is the authority.
 
 import * as api from "./api.js";
 import { byId, clear, el, shortId, valueText } from "./dom.js";
 
 export class SubmitForm {
-  constructor({ onQueued, onOpen }) {
+  constructor({ onQueued, onOpen, onCatalog }) {
     this.form = byId("submit-form");
     this.picker = byId("task-picker");
     this.definitions = [];
@@ -16,6 +17,7 @@ export class SubmitForm {
     this.fields = [];
     this.onQueued = onQueued;
     this.onOpen = onOpen;
+    this.onCatalog = onCatalog;
     this.picker.addEventListener("change", () => this.renderFields());
     this.form.addEventListener("submit", (event) => {
       event.preventDefault();
@@ -31,6 +33,7 @@ export class SubmitForm {
     const chosen = this.chosen();
     this.catalogText = text;
     this.definitions = tasks;
+    this.onCatalog(tasks);
     clear(this.picker);
     const groups = new Map();
     tasks.forEach((definition, index) => {
@@ -44,11 +47,15 @@ export class SubmitForm {
         el("option", { text: label, attrs: { value: index, "data-task": `${definition.namespace}/${definition.name}` } }),
       );
     });
-    const again = chosen ? tasks.findIndex((d) => d.namespace === chosen.namespace && d.name === chosen.name) : -1;
+    const again = chosen ? this.indexOf(chosen.namespace, chosen.name) : -1;
     if (again >= 0) this.picker.value = String(again);
     if (!chosen || again < 0 || JSON.stringify(tasks[again]) !== JSON.stringify(chosen)) this.renderFields();
     byId("submit-button").disabled = tasks.length === 0;
     if (!tasks.length) byId("task-description").textContent = "No catalog published yet: start a runner.";
+  }
+
+  indexOf(namespace, name) {
+    return this.definitions.findIndex((d) => d.namespace === namespace && d.name === name);
   }
 
   chosen() {
@@ -61,6 +68,7 @@ export class SubmitForm {
     this.fields = [];
     this.clearProblems();
     byId("form-result").textContent = "";
+    byId("form-note").textContent = "";
     if (!definition) return;
     byId("task-description").textContent = definition.description || definition.shortDescription || "";
     (definition.inputs || []).forEach((input, index) => {
@@ -69,6 +77,26 @@ export class SubmitForm {
       box.append(field.node);
     });
     if (!this.fields.length) box.append(el("p", { className: "muted", text: "This task takes no input." }));
+  }
+
+  // "Run again": the form for `task`, filled in with the inputs it was submitted with.
+  fill(task, inputs) {
+    const index = this.indexOf(task.namespace, task.name);
+    if (index < 0) {
+      byId("form-note").textContent = `${task.namespace}/${task.name} is not in the published catalog: it cannot be submitted here.`;
+      byId("submit-title").focus();
+      return;
+    }
+    this.picker.value = String(index);
+    this.renderFields();
+    for (const field of this.fields) {
+      if (!(field.name in inputs)) continue;
+      const value = inputs[field.name];
+      field.control.value = field.json || typeof value !== "string" ? valueText(value) : value;
+    }
+    byId("form-note").textContent = `Filled in with the inputs of ${task.namespace}/${task.name} ${shortId(task.id)}: change what you like, then queue it.`;
+    byId("submit-title").scrollIntoView({ block: "start" });
+    (this.fields[0] ? this.fields[0].control : this.picker).focus();
   }
 
   inputData() {
@@ -104,27 +132,36 @@ export class SubmitForm {
     const link = el("button", {
       className: "link",
       text: shortId(answer.instance.id),
-      attrs: { type: "button", "data-id": answer.instance.id },
+      attrs: { type: "button", "data-id": answer.instance.id, "aria-label": `open task instance ${answer.instance.id}` },
     });
     link.addEventListener("click", () => this.onOpen(answer.instance.id));
     result.append(`Queued ${answer.task.namespace}/${answer.task.name} as `, link);
+    byId("form-note").textContent = "";
     this.onQueued(answer.task);
   }
 
   refused(error) {
+    if (error.unreachable) {
+      byId("form-error").textContent = `Nothing was queued: ${error.message}. Try again once it is back.`;
+      return;
+    }
     const problems = (error.body && error.body.problems) || [];
     const general = [];
+    let first = null;
     for (const problem of problems) {
       const field = this.fields.find((f) => f.name === problem.input);
-      if (field) {
-        field.error.textContent = field.error.textContent ? `${field.error.textContent}; ${problem.message}` : problem.message;
-        field.control.setAttribute("aria-invalid", "true");
-      } else {
+      if (!field) {
         general.push(problem.message);
+        continue;
       }
+      const said = field.error.textContent ? field.error.textContent.split("; ") : [];
+      if (!said.includes(problem.message)) field.error.textContent = [...said, problem.message].join("; ");
+      field.control.setAttribute("aria-invalid", "true");
+      first = first || field.control;
     }
     if (!problems.length) general.push(error.message);
-    byId("form-error").textContent = general.length ? general.join("; ") : "Nothing was queued: see the fields above.";
+    byId("form-error").textContent = general.length ? `Nothing was queued: ${general.join("; ")}` : "Nothing was queued: see the fields above.";
+    if (first) first.focus();
   }
 
   clearProblems() {
@@ -150,16 +187,22 @@ function makeField(input, index) {
   const json = Boolean(input.allowMultipleValues) || ["object", "json", "map"].includes(String(input.baseType).toLowerCase());
   const control = makeControl(input, id, json);
   control.setAttribute("data-input", input.name);
+  control.setAttribute("aria-describedby", `${id}-type ${id}-hint ${id}-error`);
+  if (required) {
+    control.setAttribute("required", "");
+    control.setAttribute("aria-required", "true");
+  }
   const label = el("label", { attrs: { for: id } }, [
     el("span", { className: "field-name", text: input.name }),
-    required ? el("span", { className: "required", text: "*", attrs: { title: "required: it has no default" } }) : null,
-    el("span", { className: "type", text: typeText(input) }),
+    required ? el("span", { className: "required-word", text: "required" }) : null,
+    el("span", { className: "type", text: typeText(input), attrs: { id: `${id}-type` } }),
   ]);
   const hints = [];
-  if (!required) hints.push(`default: ${valueText(input.defaultValue)}`);
+  if (!required) hints.push(`default: ${valueText(input.defaultValue)} (used when left empty)`);
   if (input.description || input.shortDescription) hints.push(input.shortDescription || input.description);
-  const error = el("div", { className: "field-error", attrs: { role: "alert", "data-error-for": input.name } });
-  const node = el("div", { className: "field" }, [label, control, el("div", { className: "hint", text: hints.join(" · ") }), error]);
+  const error = el("div", { className: "field-error", attrs: { id: `${id}-error`, "data-error-for": input.name } });
+  const hint = el("div", { className: "hint", text: hints.join(" · "), attrs: { id: `${id}-hint` } });
+  const node = el("div", { className: "field" }, [label, control, hint, error]);
   return { name: input.name, control, error, json, node };
 }
 
@@ -168,23 +211,13 @@ function makeControl(input, id, json) {
   const boolean = ["boolean", "bool"].includes(String(input.baseType).toLowerCase());
   if ((allowed || boolean) && !input.allowMultipleValues) {
     const select = el("select", { attrs: { id } });
-    select.append(el("option", { text: input.defaultValue != null ? `(default: ${valueText(input.defaultValue)})` : "(choose)", attrs: { value: "" } }));
+    select.append(el("option", { text: input.defaultValue != null ? `(the default: ${valueText(input.defaultValue)})` : "(choose one)", attrs: { value: "" } }));
     for (const value of allowed || ["true", "false"]) select.append(el("option", { text: value, attrs: { value } }));
     return select;
   }
-  if (json) {
-    return el("textarea", { attrs: { id, rows: 2, spellcheck: "false", placeholder: input.allowMultipleValues ? '["a", "b"]' : '{"key": "value"}' } });
-  }
+  if (json) return el("textarea", { attrs: { id, rows: 2, spellcheck: "false" } });
   const numeric = ["integer", "int", "long", "short", "number", "double", "float", "decimal"].includes(String(input.baseType).toLowerCase());
-  return el("input", {
-    attrs: {
-      id,
-      type: "text",
-      autocomplete: "off",
-      inputmode: numeric ? "decimal" : null,
-      placeholder: input.defaultValue != null ? valueText(input.defaultValue) : "",
-    },
-  });
+  return el("input", { attrs: { id, type: "text", autocomplete: "off", inputmode: numeric ? "decimal" : null } });
 }
 
 // JSON when it parses; else the text as typed, which the server then names as wrong.

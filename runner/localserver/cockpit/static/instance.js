@@ -1,31 +1,82 @@
-// One task instance (GET /local/api/cockpit/tasks/{id}): its statuses in order with
-// their times, the inputs the task receives and its outputs. Opened by #task/<id>.
+// One task instance (GET /local/api/cockpit/tasks/{id}) in a modal dialog: its
+// statuses in order with their times, the inputs the task receives, its outputs or
+// error, its log as its runner sent it, and which runner and container ran it, with
+// the runner's times beside the server's when they differ. Opened by #task/<id>;
+// it takes the focus and gives it back when it closes (Esc, or its close button).
+// From it: copy the id, run the task again with the same inputs, cancel it.
 
 import * as api from "./api.js";
-import { badge, byId, clear, clock, duration, el, pairs, valueText } from "./dom.js";
+import { badge, byId, clear, copyText, cut, duration, el, exactly, pairs, valueText } from "./dom.js";
+
+const SHOWN_VALUE_CHARS = 20000; // of each input and output; longer ones are cut, saying so
 
 export class InstanceView {
-  constructor() {
-    this.panel = byId("instance-view");
+  constructor({ onClosed, onRunAgain, onCancelled }) {
+    this.dialog = byId("instance-view");
     this.id = null;
+    this.view = null;
     this.pending = null;
-    byId("instance-close").addEventListener("click", () => {
-      window.location.hash = "";
+    this.returnTo = null;
+    this.onClosed = onClosed;
+    this.onRunAgain = onRunAgain;
+    this.onCancelled = onCancelled;
+    byId("instance-close").addEventListener("click", () => this.close());
+    this.dialog.addEventListener("cancel", (event) => {
+      event.preventDefault(); // Esc: closed here, so that the URL follows
+      this.close();
     });
-    document.addEventListener("keydown", (event) => {
-      if (event.key === "Escape" && this.id) window.location.hash = "";
-    });
+    this.dialog.addEventListener("keydown", (event) => this.trap(event));
+    byId("instance-copy").addEventListener("click", () => this.copy());
+    byId("instance-again").addEventListener("click", () => this.again());
+    byId("instance-cancel").addEventListener("click", () => this.askCancel(true));
+    byId("cancel-no").addEventListener("click", () => this.askCancel(false));
+    byId("cancel-yes").addEventListener("click", () => this.cancel());
   }
 
   async show(id) {
-    this.id = id;
-    this.panel.hidden = false;
+    if (this.id !== id) {
+      this.id = id;
+      this.view = null;
+      byId("instance-title").textContent = "Task instance";
+      byId("instance-note").textContent = "";
+      this.askCancel(false, false);
+      clear(byId("instance-body")).append(el("p", { className: "muted", text: "Reading it…" }));
+    }
+    if (!this.dialog.open) {
+      this.returnTo = document.activeElement;
+      this.dialog.showModal();
+      byId("instance-title").focus();
+    }
     await this.refresh();
+  }
+
+  // Tab and Shift+Tab go round the dialog's controls, never out of it to the browser.
+  trap(event) {
+    if (event.key !== "Tab") return;
+    const stops = [...this.dialog.querySelectorAll("button, [href], input, select, textarea, [tabindex]")]
+      .filter((node) => node.tabIndex >= 0 && !node.disabled && node.getClientRects().length);
+    if (!stops.length) return;
+    const [first, last] = [stops[0], stops[stops.length - 1]];
+    const at = document.activeElement;
+    if (event.shiftKey && (at === first || at === byId("instance-title"))) {
+      event.preventDefault();
+      last.focus();
+    } else if (!event.shiftKey && at === last) {
+      event.preventDefault();
+      first.focus();
+    }
+  }
+
+  // Closes the dialog, and says so (the page drops #task/<id> from its URL).
+  close() {
+    const id = this.id;
+    this.hide();
+    this.onClosed(id, this.returnTo);
   }
 
   hide() {
     this.id = null;
-    this.panel.hidden = true;
+    if (this.dialog.open) this.dialog.close();
   }
 
   // Called with every batch of changed tasks: refreshes when this one is among them.
@@ -45,45 +96,116 @@ export class InstanceView {
       if (id === this.id) this.render(view);
     } catch (error) {
       if (id !== this.id) return;
-      byId("instance-title").textContent = "Task instance";
-      clear(byId("instance-body")).append(el("p", { className: "error-text", text: error.message }));
+      if (this.view && error.unreachable) return; // the outage banner says it; keep what is shown
+      clear(byId("instance-body")).append(el("p", { className: "error-text", text: error.status === 404 ? `There is no task instance ${id}.` : error.message }));
     }
   }
 
   render(view) {
+    this.view = view;
     const task = view.summary;
     byId("instance-title").textContent = `${task.namespace}/${task.name}`;
-    const body = clear(byId("instance-body"));
-    body.append(
-      el("div", { className: "instance-head" }, [badge(task.state), task.cancelled ? el("span", { className: "tag", text: "cancelled" }) : null]),
+    byId("instance-cancel").hidden = !cancellable(task);
+    if (!cancellable(task)) this.askCancel(false, false);
+    clear(byId("instance-body")).append(
+      el("div", { className: "instance-head" }, [badge(task.state), task.cancelled && task.state !== "Cancelled" ? el("span", { className: "tag", text: "cancelled" }) : null]),
       facts(view, task),
-      section("Inputs", "as the task receives them, defaults filled in", pairs(view.inputs)),
+      section("Inputs", "as the task receives them, defaults filled in", values(view.inputs)),
       section("Outputs", null, outcome(task)),
+      section("Log", "what the task wrote besides its messages, as its runner sent it", logOf(view.log)),
       section("Statuses", `${view.statuses.length} in the order received`, statusTable(view.statuses)),
     );
   }
+
+  async copy() {
+    if (!this.id) return;
+    const done = await copyText(this.id);
+    byId("instance-note").textContent = done ? `Copied ${this.id}.` : `Could not copy; the id is ${this.id}.`;
+  }
+
+  again() {
+    if (!this.view) return;
+    const task = this.view.summary;
+    const inputs = this.view.submittedInputs || {};
+    this.close();
+    this.onRunAgain(task, inputs);
+  }
+
+  askCancel(asking, focus = true) {
+    byId("cancel-confirm").hidden = !asking;
+    if (!focus) return;
+    (asking ? byId("cancel-yes") : byId("instance-cancel")).focus();
+  }
+
+  async cancel() {
+    const id = this.id;
+    byId("cancel-yes").disabled = true;
+    try {
+      const answer = await api.post(`tasks/${encodeURIComponent(id)}/cancel`);
+      this.askCancel(false, false);
+      byId("instance-note").textContent = answer.task.state === "Cancelled"
+        ? "Cancelled: it will not be handed out."
+        : "Cancelled: its runner stops it within a few seconds.";
+      this.onCancelled(answer.task);
+      byId("instance-title").focus();
+      await this.refresh();
+    } catch (error) {
+      byId("instance-note").textContent = `Not cancelled: ${error.message}.`;
+    } finally {
+      byId("cancel-yes").disabled = false;
+    }
+  }
+}
+
+function cancellable(task) {
+  return (task.state === "Queued" || task.state === "InProgress") && !task.cancelled;
 }
 
 function facts(view, task) {
-  return pairs({
+  const run = task.run;
+  const lines = {
     "instance id": task.id,
-    submitted: clock(task.createdAt, true),
-    "handed out": task.takenAt ? clock(task.takenAt, true) : "not yet",
-    ended: task.endedAt ? clock(task.endedAt, true) : "not yet",
-    duration: task.durationS !== null ? duration(task.durationS) : "not ended",
-    timeout: view.instance.timeOutInMillis ? duration(view.instance.timeOutInMillis / 1000) : "none",
-  }, "pairs facts");
+    submitted: exactly(task.createdAt),
+    "handed out": task.takenAt ? exactly(task.takenAt) : "not yet",
+  };
+  if (run && run.startedAt) lines["started (runner)"] = exactly(run.startedAt);
+  if (run) lines["ended (runner)"] = exactly(run.endedAt);
+  lines[run ? "received (server)" : "ended"] = task.endedAt ? exactly(task.endedAt) : "not yet";
+  lines.duration = durations(task);
+  if (run) lines["ran on"] = `runner ${run.runnerId}${run.containerId ? `, container ${run.containerId.slice(0, 12)}` : ""}`;
+  lines.timeout = view.instance.timeOutInMillis ? duration(view.instance.timeOutInMillis / 1000) : "none";
+  return pairs(lines, "pairs facts");
+}
+
+// The runner's duration, and the server's beside it when it says otherwise.
+function durations(task) {
+  if (task.durationS === null) return "not ended";
+  const received = task.receivedDurationS;
+  if (!task.run || received === null || duration(received) === duration(task.durationS)) return duration(task.durationS);
+  return `${duration(task.durationS)} as its runner timed it (from the container's start); ${duration(received)} from the hand-out to the server's receipt of its end`;
+}
+
+function values(inputs) {
+  const cutValues = Object.fromEntries(Object.entries(inputs || {}).map(([k, v]) => [k, cut(valueText(v), SHOWN_VALUE_CHARS)]));
+  return Object.keys(cutValues).length ? pairs(cutValues) : el("p", { className: "muted", text: "none" });
 }
 
 function outcome(task) {
-  if (task.state === "Completed") {
-    return Object.keys(task.outputs || {}).length ? pairs(task.outputs, "pairs outputs") : el("p", { className: "muted", text: "no outputs" });
-  }
+  if (task.state === "Completed") return Object.keys(task.outputs || {}).length ? values(task.outputs) : el("p", { className: "muted", text: "no outputs" });
   if (task.state === "Error") {
     const level = task.errorLevel ? ` (${task.errorLevel})` : "";
     return el("p", { className: "error-box", text: `${task.message || "failed"}${level}` });
   }
-  return el("p", { className: "muted", text: "none yet" });
+  return el("p", { className: "muted", text: task.state === "Cancelled" ? "none: it was cancelled before a runner took it" : "none yet" });
+}
+
+function logOf(log) {
+  if (!log) return el("p", { className: "muted", text: "None yet: a runner sends a task's log to this server when the task ends." });
+  if (!log.lines.length && !log.droppedLines) return el("p", { className: "muted", text: "The task wrote nothing besides its messages." });
+  const box = el("pre", { className: "log", attrs: { tabindex: 0, "aria-label": "the task's log" } });
+  if (log.droppedLines) box.append(el("span", { className: "log-note", text: `(${log.droppedLines.toLocaleString("en-US")} earlier lines, ${log.droppedBytes.toLocaleString("en-US")} bytes, not kept)\n` }));
+  for (const [stream, text] of log.lines) box.append(el("span", { className: `log-${stream}`, text: `${text}\n`, multiline: true }));
+  return box;
 }
 
 function section(title, note, content) {
@@ -99,17 +221,18 @@ function statusTable(statuses) {
     const progress = status.progressPercentage;
     const number = progress === null ? null : Number(progress);
     const details = [el("span", { className: "message", text: status.message ?? "" })];
-    if (status.outputValues) details.push(el("span", { className: "mono muted", text: ` ${valueText(status.outputValues)}` }));
+    if (status.outputValues) details.push(el("span", { className: "mono muted", text: ` ${cut(valueText(status.outputValues), 2000)}` }));
     if (status.errorLevel) details.push(el("span", { className: "tag", text: status.errorLevel }));
     return el("tr", { attrs: { "data-seq": status.seq } }, [
-      el("td", { className: "mono", text: clock(status.receivedAt, true) }),
+      el("td", { className: "mono", text: exactly(status.receivedAt) }),
       el("td", {}, [badge(status.status)]),
       el("td", { className: "num", text: Number.isFinite(number) ? `${Math.round(number * 100)}%` : "" }),
       el("td", { className: "detail" }, details),
     ]);
   });
   return el("table", { className: "statuses" }, [
-    el("thead", {}, [el("tr", {}, ["time", "status", "progress", "message"].map((h) => el("th", { text: h })))]),
+    el("thead", {}, [el("tr", {}, ["received", "status", "progress", "message"].map((h) => el("th", { text: h, attrs: { scope: "col" } })))]),
     el("tbody", {}, rows),
   ]);
 }
+

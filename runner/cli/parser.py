@@ -1,0 +1,199 @@
+"""The command line's grammar: commands, their arguments and options, and their help
+(defaults, bounds and exit codes).
+
+Options may come anywhere after the command, before or after its arguments, and the
+global options (`--log-level`, `--log-format`) before or after the command, as kubectl
+and docker allow. A mistake in the command line is one line on stderr and exit code 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, NoReturn
+
+from runner import __version__
+from runner.cli.exits import epilog
+from runner.cli.logopts import LOG_OPTIONS
+from runner.cli.scaffold import LANGUAGES
+from runner.config.defaults import local_defaults, policy_defaults, runner_defaults
+from runner.config.imageconfig import IMAGE_OPTIONS
+from runner.config.local import CLIENT_OPTIONS, DEMO_OPTIONS, SERVE_OPTIONS
+from runner.config.oneshot import ONESHOT_OPTIONS
+from runner.config.options import add_options
+from runner.config.policy import POLICY_OPTIONS
+from runner.config.settings import RUNNER_OPTIONS
+from runner.core.errors import EXIT_USAGE
+
+SHELLS = ("bash", "zsh")
+DESCRIPTION = """\
+The XC Scenario container runner: runs each task of the XC Scenario platform as a
+short-lived, isolated container.
+
+  run       the runner, for a platform          demo    the local server, the runner
+  serve     the local Scenario-compatible server          and one of each sample task
+  submit, status, watch: the local server's admin API
+  exec      one task of an image, no platform    check   whether task images are right
+  new       a new task image from a template     completion  shell completion script
+
+Every option has an environment variable (shown in `xc-runner COMMAND --help`); a flag
+beats its variable, which beats the default."""
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse, with options and arguments in any order, and errors in one line."""
+
+    _intermixing = False
+
+    def parse_known_args(  # type: ignore[override]
+        self, args: Sequence[str] | None = None, namespace: Any = None
+    ) -> tuple[argparse.Namespace, list[str]]:
+        # A command's own parser reads its arguments intermixed with its options
+        # (`exec IMG ns/task --input-json f a=1`); the top-level one cannot: it has commands.
+        if self._intermixing or self._subparsers is not None:
+            return super().parse_known_args(args, namespace)
+        self._intermixing = True
+        try:
+            return self.parse_known_intermixed_args(args, namespace)
+        finally:
+            self._intermixing = False
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_USAGE, f"{self.prog}: {message} (see {self.prog} --help)\n")
+
+
+def parser() -> Parser:
+    top = Parser(
+        prog="xc-runner",
+        description=DESCRIPTION,
+        epilog=epilog("xc-runner"),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    top.add_argument("--version", action="version", version=__version__)
+    _add_global(top)
+    commands = top.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    _serving_commands(commands)
+    _local_commands(commands)
+    _author_commands(commands)
+    completion = _command(commands, "completion", "print a shell completion script")
+    completion.add_argument("shell", choices=SHELLS, help="bash or zsh")
+    return top
+
+
+def _command(commands: Any, name: str, summary: str, details: str = "") -> Parser:
+    command: Parser = commands.add_parser(
+        name,
+        help=summary,
+        description=f"{summary[0].upper()}{summary[1:]}.{details}",
+        epilog=epilog(name),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    _add_global(command)
+    return command
+
+
+def _add_global(parser: argparse.ArgumentParser) -> None:
+    """--log-level and --log-format, on the top-level parser and on every command's."""
+    for option in LOG_OPTIONS:
+        parser.add_argument(
+            option.flag,
+            dest=option.dest,
+            default=argparse.SUPPRESS,
+            help=f"{option.help} [env {option.env}]",
+        )
+
+
+def _serving_commands(commands: Any) -> None:
+    images_help = "task images [env XC_RUNNER_IMAGES, space or comma separated]"
+    runner_options = RUNNER_OPTIONS + POLICY_OPTIONS + IMAGE_OPTIONS
+    run = _command(commands, "run", "run tasks of the given images for a platform")
+    run.add_argument("images", nargs="*", metavar="IMAGE", help=images_help)
+    add_options(run, runner_options, runner_defaults())
+    demo = _command(
+        commands,
+        "demo",
+        "local server + runner + one of each sample task",
+        " What `make run` runs without a platform.",
+    )
+    demo.add_argument("images", nargs="*", metavar="IMAGE", help=images_help)
+    add_options(demo, DEMO_OPTIONS + runner_options, {**runner_defaults(), **local_defaults()})
+    serve = _command(commands, "serve", "run the local Scenario-compatible server")
+    add_options(serve, SERVE_OPTIONS, local_defaults())
+
+
+def _local_commands(commands: Any) -> None:
+    where = (
+        " It talks to --server (XC_SCENARIO_SERVER) if set, else to the local server on "
+        "127.0.0.1:--port (XC_LOCAL_PORT)."
+    )
+    submit = _command(commands, "submit", "queue a task instance on the local server", where)
+    submit.add_argument("namespace", metavar="NAMESPACE", help="the task's namespace")
+    submit.add_argument("task", metavar="TASK", help="the task's name")
+    submit.add_argument(
+        "inputs", nargs="*", metavar="NAME=VALUE", help="an input of the task (a string)"
+    )
+    submit.add_argument(
+        "--timeout-ms",
+        metavar="MS",
+        help="the instance's time limit, in milliseconds (1 to 2592000000; default: the "
+        "catalog's, else the runner's --task-timeout-s)",
+    )
+    submit.add_argument("--wait", action="store_true", help="print its statuses until it ends")
+    add_options(submit, CLIENT_OPTIONS, local_defaults(client=True))
+    status = _command(commands, "status", "a task instance's state and statuses", where)
+    status.add_argument("instance_id", metavar="ID", help="the task instance's id")
+    add_options(status, CLIENT_OPTIONS, local_defaults(client=True))
+    watch = _command(commands, "watch", "print statuses as the server receives them", where)
+    add_options(watch, CLIENT_OPTIONS, local_defaults(client=True))
+
+
+def _author_commands(commands: Any) -> None:
+    """The task author's loop: `exec` runs one task, `check` checks whole images, `new`
+    starts an image."""
+    oneshot = ONESHOT_OPTIONS + POLICY_OPTIONS
+    defaults = {**runner_defaults(), **policy_defaults()}
+    exec_ = _command(commands, "exec", "run one task of an image, with no platform")
+    exec_.add_argument("image", metavar="IMAGE", help="a task image the engine has")
+    exec_.add_argument("task", metavar="NAMESPACE/TASK", help="the task to run")
+    exec_.add_argument("inputs", nargs="*", metavar="NAME=VALUE", help="an input (a string)")
+    exec_.add_argument(
+        "--input-json",
+        metavar="FILE",
+        help="a JSON object of inputs by name, from FILE or - (stdin); NAME=VALUE pairs win",
+    )
+    add_options(exec_, oneshot, defaults)
+    check = _command(commands, "check", "check task images: catalog, examples, protocol")
+    check.add_argument("images", nargs="+", metavar="IMAGE", help="task images the engine has")
+    add_options(check, oneshot, defaults)
+    new = _command(
+        commands, "new", "create task_images/NAME/ for a new task image: Dockerfile, code, catalog"
+    )
+    new.add_argument("language", help=f"one of {', '.join(LANGUAGES)}")
+    new.add_argument("name", help="the folder, the image (xc-tasks/NAME) and the namespace")
+    new.add_argument(
+        "--dir", type=Path, default=Path("task_images"), help="where (default: task_images)"
+    )
+
+
+_TRUE = frozenset({"true", "yes", "on", "1"})
+_FALSE = frozenset({"false", "no", "off", "0"})
+
+
+def old_switch_values(argv: Sequence[str], switches: Sequence[str]) -> list[str]:
+    """Switches that once took a value (`--remove-previous-tasks true`, or `=false`) are
+    read as the switch or its `--no-` form, with a warning; other values are left for the
+    parser to refuse."""
+    out: list[str] = []
+    rest = list(argv)
+    while rest:
+        arg = rest.pop(0)
+        flag, equals, value = arg.partition("=")
+        if flag in switches and not equals and rest and rest[0].lower() in _TRUE | _FALSE:
+            equals, value = "=", rest.pop(0)
+        if flag in switches and equals and value.lower() in _TRUE | _FALSE:
+            arg = flag if value.lower() in _TRUE else f"--no-{flag.removeprefix('--')}"
+            sys.stderr.write(f"xc-runner: {flag} takes no value now: read as {arg}\n")
+        out.append(arg)
+    return out
