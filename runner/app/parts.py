@@ -1,5 +1,5 @@
 """How the runner's parts are sized and made from its settings: the warm pool's targets, the
-engine's connections, the image puller."""
+engine's connections, the image puller, the state file."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from runner.config.settings import RunnerSettings
 from runner.core.warmpool import Target
 from runner.engine.docker_engine import DockerEngine
 from runner.engine.registry import DockerRegistry
+from runner.state.store import StateStore
 
 
 def pool_targets(settings: RunnerSettings) -> list[Target]:
@@ -35,3 +36,13 @@ def connect_engine(settings: RunnerSettings) -> DockerEngine:
     warm = sum(target.size for target in pool_targets(settings))
     return DockerEngine(pool_size=2 * settings.concurrency + warm + 4)
 
+
+def open_state(settings: RunnerSettings) -> StateStore:
+    """The runner id's state file (outbox and journal), kept for its platform."""
+    return StateStore(
+        settings.state_dir,
+        settings.runner_id,
+        server_url=settings.server_url,
+        max_statuses=settings.outbox_max_statuses,
+        journal_keep=settings.journal_keep,
+    )

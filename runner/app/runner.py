@@ -12,7 +12,7 @@ from functools import partial
 
 from runner.app.images import ServedImages
 from runner.app.operations import build_listener, build_metrics, catalog_tasks, stuck_after_s
-from runner.app.parts import connect_engine, image_puller, pool_targets
+from runner.app.parts import connect_engine, image_puller, open_state, pool_targets
 from runner.app.publication import Publication
 from runner.app.recovery import Doctor
 from runner.app.secrecy import redacting
@@ -34,7 +34,6 @@ from runner.engine.registry import DockerRegistry
 from runner.ops.logs import redact, redacted
 from runner.scenario.client import PlatformClient
 from runner.scenario.queue import PlatformQueue
-from runner.state.store import StateStore
 from runner.worker.cancellation import CancelWatch
 from runner.worker.delivery import StatusSender
 from runner.worker.executor import TaskExecutor
@@ -62,9 +61,7 @@ class Runner:
         self.client = PlatformClient(
             settings.server_url, settings.api_key, timeout_s=settings.http_timeout_s
         )
-        self.state = StateStore(
-            settings.state_dir, settings.runner_id, max_statuses=settings.outbox_max_statuses
-        )
+        self.state = open_state(settings)
         self.metrics = build_metrics(settings, self.catalog)
         self.observer: Observer = self.metrics or NullObserver()
         self.faults = RunnerFaults()
@@ -202,6 +199,7 @@ class Runner:
         owed ones first) and watching for cancellations."""
         if self.listener is not None:
             self.listener.start()
+        self.state.start()
         self.doctor.start()
         self.statuses.start()
         self.task_logs.start()
@@ -235,7 +233,13 @@ class Runner:
     def _recover(self) -> None:
         """End the tasks an earlier run was running, removing their containers, then every
         other container of this runner id (warm ones included), and their secrets' copies."""
-        end_interrupted(self.state.journal.unfinished(), self.engine, self.statuses)
+        end_interrupted(
+            self.state.journal.unfinished(),
+            self.engine,
+            self.statuses,
+            platform=self.state.platform,
+            keep=self.state.outbox.put,
+        )
         remove_leftovers(self.engine, self.settings.runner_id, "start-up")
         self.secrets.files.clear()
 

@@ -18,7 +18,7 @@ from runner.core.backoff import PLATFORM_FAILING, Stopped, retry
 from runner.core.catalog import Catalog
 from runner.core.condition import Condition
 from runner.core.errors import ConfigError, PlatformError
-from runner.core.model import error_status
+from runner.core.model import TaskStatus, error_status
 from runner.core.policy import PolicyTable, TaskPolicy
 from runner.core.taskcontext import about_task
 from runner.engine.interface import LABEL_RUNNER_ID, Engine
@@ -128,16 +128,35 @@ class Leftovers(Protocol):
 
 
 def end_interrupted(
-    unfinished: Iterable[Taken], engine: Leftovers, statuses: StatusSink
+    unfinished: Iterable[Taken],
+    engine: Leftovers,
+    statuses: StatusSink,
+    *,
+    platform: str,
+    keep: Callable[[TaskStatus, str], object],
 ) -> None:
-    """End each task an earlier run left unfinished with an Error, removing its container."""
+    """End each task an earlier run left unfinished with an Error, removing its container.
+
+    The Error is owed to the platform the task was taken from: submitted when that is
+    `platform` (this runner's), else kept for it (`keep(status, its platform)`), to be
+    delivered by a runner started against that platform.
+    """
     for taken in unfinished:
         with about_task(taken.namespace, taken.name, taken.instance_id):
-            log.warning("%s: interrupted by the runner's previous stop; posting Error", taken.ref)
+            ours = taken.platform == platform
+            log.warning(
+                "%s: interrupted by the runner's previous stop; %s",
+                taken.ref,
+                "posting Error" if ours else f"its Error is kept for {taken.platform}",
+            )
             if taken.container:
                 log.warning("%s: removing its container %s", taken.ref, taken.container[:12])
                 engine.remove_container(taken.container)
-            statuses.submit(error_status(taken.instance_id, INTERRUPTED))
+            status = error_status(taken.instance_id, INTERRUPTED)
+            if ours:
+                statuses.submit(status)
+            else:
+                keep(status, taken.platform)
 
 
 def remove_leftovers(engine: Leftovers, runner_id: str, when: str) -> None:

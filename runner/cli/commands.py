@@ -11,6 +11,7 @@ from runner.config.local import SERVE_OPTIONS, local_settings
 from runner.config.settings import runner_settings
 from runner.core.errors import EXIT_OK
 from runner.localserver import LocalServer
+from runner.localserver.retention import Retention
 
 
 def run(args: argparse.Namespace) -> int:
@@ -25,7 +26,13 @@ def serve(args: argparse.Namespace) -> int:
     stop = StopFlag()
     with (
         stop_on_signals(stop),
-        LocalServer(settings.db, host=settings.host, port=settings.port, api_key=settings.api_key),
+        LocalServer(
+            settings.db,
+            host=settings.host,
+            port=settings.port,
+            api_key=settings.api_key,
+            retention=Retention(settings.keep_ended, settings.keep_ended_days),
+        ),
     ):
         stop.wait()  # the server logs where it listens
     return EXIT_OK

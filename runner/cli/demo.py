@@ -17,6 +17,7 @@ from runner.config.settings import runner_settings
 from runner.core.errors import EXIT_OK
 from runner.localserver import LocalServer
 from runner.localserver.client import LocalClient
+from runner.localserver.retention import Retention
 
 # What the demo submits, for the tasks the given images declare.
 SUBMISSIONS: tuple[tuple[str, str, Mapping[str, str]], ...] = (
@@ -49,7 +50,9 @@ class _Background(threading.Thread):
 
 def run_demo(args: argparse.Namespace) -> int:
     local = local_settings(args, os.environ, (*DEMO_OPTIONS, KEY, API_KEY_FILE))
-    with LocalServer(local.db, port=local.port, api_key=local.api_key) as server:
+    retention = Retention(local.keep_ended, local.keep_ended_days)
+    server = LocalServer(local.db, port=local.port, api_key=local.api_key, retention=retention)
+    with server:
         say(f"cockpit: {server.cockpit_url} (open it in a browser to watch and submit tasks)")
         say(f"local XC Scenario server listening on {server.url} (API key: {local.api_key})")
         # The runner talks to this server with its key, however the key was given.

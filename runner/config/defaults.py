@@ -22,7 +22,10 @@ _POLICY_WORDS = {
     "pool_size": "the concurrency",
     "runtime": "the engine's default, runc",
 }
-_LOCAL_WORDS = {"api_key": "local-dev-key, which only a loopback address accepts"}
+_LOCAL_WORDS = {
+    "api_key": "local-dev-key, which only a loopback address accepts",
+    "keep_ended_days": "no age limit",
+}
 _CLIENT_WORDS = {"server_url": "the local server on --port"}
 
 

@@ -9,13 +9,22 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from runner.config.options import API_KEY_FILE, Option, parse_port, resolve, take_key
-from runner.config.values import host_problem, parse_api_key, parse_server_url
+from runner.config.options import (
+    API_KEY_FILE,
+    Option,
+    parse_count,
+    parse_port,
+    resolve,
+    take_key,
+)
+from runner.config.values import host_problem, parse_api_key, parse_server_url, seconds
 
 DEFAULT_LOCAL_HOST = "127.0.0.1"
 DEFAULT_LOCAL_PORT = 8077
 DEFAULT_LOCAL_KEY = "local-dev-key"  # refused on any address but loopback
 DEFAULT_LOCAL_DB = Path(".local/scenario.db")
+DEFAULT_KEEP_ENDED = 10_000  # ended task instances the local server keeps
+parse_days = seconds(0.01, 36_500.0)  # a number of days, decimals allowed
 
 
 def parse_host(text: str) -> str:
@@ -38,10 +47,24 @@ SERVER = Option(
     parse_server_url,
     "base URL of the server to talk to, instead of the local server on --port",
 )
+KEEP_ENDED = Option(
+    "keep_ended",
+    "--keep-ended",
+    "XC_LOCAL_KEEP_ENDED",
+    parse_count,
+    "ended task instances the local server keeps, newest first, with their statuses",
+)
+KEEP_ENDED_DAYS = Option(
+    "keep_ended_days",
+    "--keep-ended-days",
+    "XC_LOCAL_KEEP_ENDED_DAYS",
+    parse_days,
+    "and none created longer ago than this many days",
+)
 
-SERVE_OPTIONS = (HOST, PORT, DB, KEY, API_KEY_FILE)  # serve: all of them
+SERVE_OPTIONS = (HOST, PORT, DB, KEY, API_KEY_FILE, KEEP_ENDED, KEEP_ENDED_DAYS)  # serve: all
 # The demo's server listens on loopback only; its key is the runner's --api-key.
-DEMO_OPTIONS = (PORT, DB)
+DEMO_OPTIONS = (PORT, DB, KEEP_ENDED, KEEP_ENDED_DAYS)
 CLIENT_OPTIONS = (SERVER, PORT, KEY, API_KEY_FILE)  # submit, status, watch
 
 
@@ -59,6 +82,8 @@ class LocalSettings:
     port: int = DEFAULT_LOCAL_PORT
     db: Path = DEFAULT_LOCAL_DB
     api_key: str = field(default=DEFAULT_LOCAL_KEY, repr=False)
+    keep_ended: int = DEFAULT_KEEP_ENDED
+    keep_ended_days: float | None = None
     server_url: str | None = None  # submit, status, watch: another server than the local one
 
     @property

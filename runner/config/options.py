@@ -212,3 +212,23 @@ def resolve(
         except ValueError as exc:
             raise SettingError(f"{source}: {exc}") from None
     return values
+
+
+def resolve_file(
+    options: Sequence[Option], table: Mapping[str, Any], where: str
+) -> dict[str, Any]:
+    """Values of a configuration file's table whose keys are these options' (`Option.key`),
+    parsed; ConfigError names the key of an unknown or a wrong one."""
+    known = {option.key: option for option in options}
+    values: dict[str, Any] = {}
+    for key, value in table.items():
+        option = known.get(key)
+        if option is None:
+            raise SettingError(f"{where}: unknown key {key!r} (known: {', '.join(sorted(known))})")
+        if isinstance(value, bool) or not isinstance(value, str | int | float):
+            raise SettingError(f"{where}: {key} must be a string or a number, got {value!r}")
+        try:
+            values[option.dest] = option.parse(str(value))
+        except ValueError as exc:
+            raise SettingError(f"{where}: {key}: {exc}") from None
+    return values

@@ -150,6 +150,8 @@ class PolicyFile:
 
     defaults: Mapping[str, Any] = field(default_factory=dict)
     images: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    # [runner]: settings of the runner itself, as written (runner.config.settings reads them)
+    runner: Mapping[str, Any] = field(default_factory=dict)
 
 
 def read_policy_file(path: Path) -> PolicyFile:
@@ -169,12 +171,15 @@ def read_policy_file(path: Path) -> PolicyFile:
 def policy_file(document: Mapping[str, Any], source: str, base: Path | None = None) -> PolicyFile:
     """The file's sections; `base` is the folder relative secret paths start from (the
     current folder by default)."""
-    unknown = set(document) - {"defaults", "images"}
+    unknown = set(document) - {"defaults", "images", "runner"}
     if unknown:
         raise SettingError(
             f"{source}: unknown section(s) {', '.join(sorted(unknown))} "
-            "(expected [defaults] and [images.\"name:tag\"])"
+            "(expected [defaults], [images.\"name:tag\"] and [runner])"
         )
+    runner = document.get("runner", {})
+    if not isinstance(runner, dict):
+        raise SettingError(f"{source} [runner] must be a table")
     images = document.get("images", {})
     if not isinstance(images, dict) or not all(isinstance(v, dict) for v in images.values()):
         raise SettingError(f'{source}: images must be tables, e.g. [images."xc-tasks/x:latest"]')
@@ -184,6 +189,7 @@ def policy_file(document: Mapping[str, Any], source: str, base: Path | None = No
             image: _image_section(values, f'{source} [images."{image}"]', base or Path())
             for image, values in images.items()
         },
+        runner=runner,
     )
 
 

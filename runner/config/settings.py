@@ -21,9 +21,11 @@ from runner.config.options import (
     API_KEY_FILE,
     Option,
     parse_bool,
+    parse_count,
     parse_host_port,
     parse_runner_id,
     resolve,
+    resolve_file,
     take_key,
 )
 from runner.config.policy import POLICY_OPTIONS, PolicyFile, build_policies, read_policy_file
@@ -96,6 +98,7 @@ class RunnerSettings:
     remove_previous_tasks: bool = False
     state_dir: Path = field(default_factory=default_state_dir)
     outbox_max_statuses: int = 100_000
+    journal_keep: int = 1000  # ended tasks kept in the journal (runner.state.journal)
     cancel_url: str = DEFAULT_CANCEL_URL
     cancel_check_s: float = 5.0
     http_addr: tuple[str, int] | None = None  # the operations listener; None: off
@@ -114,6 +117,16 @@ class RunnerSettings:
             + (f" http_addr={self.http_addr[0]}:{self.http_addr[1]}" if self.http_addr else "")
         )
 
+
+JOURNAL_KEEP = Option(
+    "journal_keep",
+    "--journal-keep",
+    "XC_RUNNER_JOURNAL_KEEP",
+    parse_count,
+    "ended tasks kept in the state file's journal, newest first (0: none)",
+)
+# The runner's settings that the configuration file may also set, in its [runner] section.
+FILE_OPTIONS: tuple[Option, ...] = (JOURNAL_KEEP,)
 
 RUNNER_OPTIONS: tuple[Option, ...] = (
     Option(
@@ -210,6 +223,7 @@ RUNNER_OPTIONS: tuple[Option, ...] = (
         counts(1, 10_000_000),
         "undelivered statuses kept before progress statuses are dropped and polling pauses",
     ),
+    JOURNAL_KEEP,
     Option(
         "cancel_url",
         "--cancel-url",
@@ -255,11 +269,9 @@ def runner_settings(args: argparse.Namespace, environ: Mapping[str, str]) -> Run
             "XC_SCENARIO_APIKEY (or --api-key) is not set, nor XC_SCENARIO_APIKEY_FILE"
         )
     config_path = values.pop("config_path", None)
-    policies = build_policies(
-        read_policy_file(config_path) if config_path else PolicyFile(),
-        resolve(POLICY_OPTIONS + IMAGE_OPTIONS, args, environ),
-        images,
-    )
+    file = read_policy_file(config_path) if config_path else PolicyFile()
+    policies = build_policies(file, resolve(POLICY_OPTIONS + IMAGE_OPTIONS, args, environ), images)
+    values = {**resolve_file(FILE_OPTIONS, file.runner, f"{config_path} [runner]"), **values}
     return RunnerSettings(
         server_url=server, api_key=api_key, images=images, policies=policies, **values
     )

@@ -19,6 +19,7 @@ from docker.types import LogConfig, Mount, Ulimit
 from runner.core.errors import ConfigError, EngineError, ImageFault, ImageMissing
 from runner.core.policy import ContainerLimits
 from runner.engine.interface import Chunk, ContainerSpec, ExitInfo
+from runner.engine.remover import Orphans
 from runner.engine.stream import AttachStream
 
 log = logging.getLogger(__name__)
@@ -88,8 +89,7 @@ class DockerEngine:
             # Health checks must not wait as long as a container creation may.
             self._probe = _local(docker.from_env(timeout=_PING_TIMEOUT_S).api)
         self._suspect = threading.Event()  # an engine call failed: check health now
-        self._orphans: set[str] = set()  # containers that could not be removed yet
-        self._orphans_lock = threading.Lock()
+        self._orphans = Orphans()  # containers that could not be removed yet
 
     def close(self) -> None:
         self._probe.close()
@@ -122,16 +122,12 @@ class DockerEngine:
         except NotFound:
             pass
         except _ENGINE_ERRORS as exc:
-            log.warning(
-                "could not remove container %s (will try again): %s", container_id[:12], exc
-            )
-            with self._orphans_lock:
-                self._orphans.add(container_id)
+            self._orphans.failed(container_id, exc)
+            return
+        self._orphans.removed(container_id)
 
     def _remove_orphans(self) -> None:
-        with self._orphans_lock:
-            orphans, self._orphans = self._orphans, set()
-        for container_id in orphans:
+        for container_id in self._orphans.pending():
             self._remove(container_id)
 
     def image_labels(self, image: str) -> Mapping[str, str]:

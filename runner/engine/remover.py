@@ -1,9 +1,13 @@
-"""Container removal on a thread of its own, so that no task waits for it; and the
-container a task is handed, whose removal goes there.
+"""Container removal on a thread of its own, so that no task waits for it; the container a
+task is handed, whose removal goes there; and the containers the engine would not remove,
+kept to be removed again.
 
 A task's container is still removed in its `finally`: the removal is queued
 there, and carried out here in the order queued. At close, what is queued is
 removed before the runner goes on; a removal asked for after close happens at once.
+A container the engine fails to remove is tried again each time the engine answers a
+ping; the log says when removals start failing and when every such container is gone,
+with the count in between, not each failed try (runner.core.condition).
 """
 
 from __future__ import annotations
@@ -11,8 +15,11 @@ from __future__ import annotations
 import logging
 import queue
 import threading
+import time
+from collections.abc import Callable
 from typing import Protocol
 
+from runner.core.condition import Condition, Say
 from runner.engine.interface import Chunk, Container, ExitInfo
 
 log = logging.getLogger(__name__)
@@ -98,3 +105,44 @@ class HandedOut:
         if not self._removed:
             self._removed = True
             self._remover.remove(self._container)
+
+
+class Orphans:
+    """Containers the engine could not remove yet; thread-safe. A removal's outcome is told
+    here (`failed`, `removed`), and `pending()` is what to try again."""
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self._ids: set[str] = set()
+        self._lock = threading.Lock()
+        self._clock = clock
+        self._condition = Condition(
+            "the Docker engine cannot remove containers",
+            "every container the Docker engine could not remove is removed now",
+        )
+
+    def pending(self) -> list[str]:
+        with self._lock:
+            return sorted(self._ids)
+
+    def failed(self, container_id: str, problem: Exception) -> None:
+        with self._lock:
+            self._ids.add(container_id)
+            said = self._condition.failed(
+                f"container {container_id[:12]}: {problem}",
+                self._clock(),
+                "each is tried again while the engine answers; failures are counted, "
+                "not logged",
+            )
+        _log(said)
+
+    def removed(self, container_id: str) -> None:
+        """`container_id` is gone (removed, or found gone)."""
+        with self._lock:
+            self._ids.discard(container_id)
+            said = self._condition.ok(self._clock()) if not self._ids else None
+        _log(said)
+
+
+def _log(said: Say | None) -> None:
+    if said is not None:
+        log.log(logging.INFO if said.level == "info" else logging.WARNING, "%s", said.message)

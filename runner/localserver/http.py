@@ -20,6 +20,7 @@ from runner.core.errors import ConfigError
 from runner.localserver.api import Api
 from runner.localserver.database import StoreError
 from runner.localserver.gate import Gate, is_loopback
+from runner.localserver.retention import Keeper, Retention
 from runner.localserver.store import Store
 from runner.localserver.transport import Transport
 from runner.localserver.wsgi import Application
@@ -47,6 +48,7 @@ class LocalServer:
         host: str = "127.0.0.1",
         port: int = DEFAULT_PORT,
         api_key: str = DEFAULT_API_KEY,
+        retention: Retention | None = None,
     ) -> None:
         if not api_key:
             raise ConfigError("the local server needs a non-empty API key")
@@ -61,6 +63,8 @@ class LocalServer:
         self.host = host
         self.port = port
         self.api_key = api_key
+        self.retention = retention or Retention()
+        self._keeper: Keeper | None = None
         self._contracts = Contracts()
         self._lock = threading.Lock()
         self._transport: Transport | None = None
@@ -95,6 +99,8 @@ class LocalServer:
                 store.close()
                 raise ConfigError(f"cannot listen on {self.host}:{self.port}: {exc}") from None
             self._transport, self._store = transport, store
+            self._keeper = Keeper(store, self.retention)
+            self._keeper.start()
             self._bound_port = int(sock.getsockname()[1])
             self._thread = threading.Thread(target=transport.run, name="local-server", daemon=True)
             self._thread.start()
@@ -149,8 +155,11 @@ class LocalServer:
         with self._lock:
             transport, store, thread = self._transport, self._store, self._thread
             self._transport = self._store = self._thread = None
+            keeper, self._keeper = self._keeper, None
         if transport is None or store is None or thread is None:
             return
+        if keeper is not None:
+            keeper.stop()
         transport.close_connections()
         thread.join(_JOIN_S)
         store.close()  # also wakes long-poll waiters, whose answers go nowhere

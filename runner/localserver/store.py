@@ -56,6 +56,7 @@ class Store:
         self.path = path
         self._database = Database(path, SCHEMA)
         self.read = self._database.read  # read-only queries, here and in the cockpit
+        self.write = self._database.write  # writes from outside: runner.localserver.retention
         self._write = self._database.write
         self.write = self._write  # the cockpit's own tables (task logs)
         self._new_status = threading.Condition()

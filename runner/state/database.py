@@ -14,43 +14,74 @@ import re
 import sqlite3
 import threading
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
+from urllib.parse import urlsplit
 
 from runner.core.errors import ConfigError, StateError
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS outbox (
+# Version 2: each owed status and each journaled task names the platform it belongs to.
+SCHEMA_VERSION = 2
+_OUTBOX = """CREATE TABLE IF NOT EXISTS outbox (
     seq INTEGER PRIMARY KEY AUTOINCREMENT,
     instance TEXT NOT NULL,
     terminal INTEGER NOT NULL,
     body TEXT NOT NULL,
-    queued_at REAL NOT NULL
-);
-CREATE TABLE IF NOT EXISTS journal (
-    instance TEXT PRIMARY KEY,
+    queued_at REAL NOT NULL,
+    platform TEXT)"""
+_JOURNAL = """CREATE TABLE IF NOT EXISTS journal (
+    platform TEXT NOT NULL,
+    instance TEXT NOT NULL,
     namespace TEXT NOT NULL,
     name TEXT NOT NULL,
     taken_at REAL NOT NULL,
     finished_at REAL,
-    container TEXT
-);
-"""
+    container TEXT,
+    PRIMARY KEY (platform, instance))"""
+_OUTBOX_INDEX = "CREATE INDEX IF NOT EXISTS outbox_platform ON outbox (platform, seq)"
+
+
+def platform_key(server_url: str) -> str:
+    """The platform a server URL names, as the state file keys it: scheme and host in lower
+    case, no default port, no user or password, no trailing slash, no query."""
+    parts = urlsplit(server_url.strip())
+    scheme = parts.scheme.lower()
+    host = (parts.hostname or "").lower()
+    if ":" in host:
+        host = f"[{host}]"
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    default = {"http": 80, "https": 443}.get(scheme)
+    netloc = host if port in (None, default) else f"{host}:{port}"
+    return f"{scheme}://{netloc}{parts.path.rstrip('/')}"
+
+
+@dataclass(frozen=True)
+class Opened:
+    """What opening the state file found: rows written before statuses were keyed by
+    platform, now the opening platform's."""
+
+    adopted_statuses: int = 0
+    adopted_tasks: int = 0
 
 
 class Database:
-    """The connection, shared by the outbox and the journal under one mutex."""
+    """The connection, shared by the outbox and the journal under one mutex; `platform` is
+    the key (platform_key) of the platform this runner works for."""
 
-    def __init__(self, state_dir: Path, runner_id: str) -> None:
+    def __init__(self, state_dir: Path, runner_id: str, platform: str) -> None:
         name = re.sub(r"[^A-Za-z0-9_.-]", "_", runner_id)
+        self.platform = platform
         try:
             state_dir.mkdir(parents=True, exist_ok=True)
             self._lock_file = _lock(state_dir / f"{name}.lock", runner_id)
             self.path = state_dir / f"{name}.db"
             self.db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
             self.db.executescript("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;")
-            self.db.executescript(_SCHEMA)
-            _add_container_column(self.db)
+            self.opened = _migrate(self.db, platform)
         except (OSError, sqlite3.Error) as exc:
             raise ConfigError(f"cannot open the runner's state in {state_dir}: {exc}") from None
         self.mutex = threading.Lock()
@@ -72,11 +103,56 @@ class Database:
         self.db.execute("COMMIT")
 
 
-def _add_container_column(db: sqlite3.Connection) -> None:
-    """A state file written before the journal named each task's container gets the column."""
-    columns = {row[1] for row in db.execute("PRAGMA table_info(journal)")}
-    if "container" not in columns:
+def _migrate(db: sqlite3.Connection, platform: str) -> Opened:
+    """Bring a state file to SCHEMA_VERSION, in one transaction; a new file is made so.
+
+    Rows written before statuses were keyed by platform (version 0 and 1) have no
+    platform: they become `platform`'s, the platform of the first start after the upgrade,
+    as the earlier versions would have posted them there.
+    """
+    if db.execute("PRAGMA user_version").fetchone()[0] >= SCHEMA_VERSION:
+        return Opened()
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        db.execute(_OUTBOX)
+        if "platform" not in _columns(db, "outbox"):
+            db.execute("ALTER TABLE outbox ADD COLUMN platform TEXT")
+        statuses = db.execute(
+            "UPDATE outbox SET platform = ? WHERE platform IS NULL", (platform,)
+        ).rowcount
+        tasks = _journal_with_platform(db, platform)
+        db.execute(_OUTBOX_INDEX)
+        db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+    except BaseException:
+        db.execute("ROLLBACK")
+        raise
+    db.execute("COMMIT")
+    return Opened(statuses, tasks)
+
+
+def _journal_with_platform(db: sqlite3.Connection, platform: str) -> int:
+    """The journal keyed by (platform, instance); an earlier one's rows become `platform`'s.
+    The number of rows adopted so."""
+    columns = _columns(db, "journal")
+    if not columns or "platform" in columns:
+        db.execute(_JOURNAL)
+        return 0
+    if "container" not in columns:  # a journal older still: it did not name containers
         db.execute("ALTER TABLE journal ADD COLUMN container TEXT")
+    db.execute("ALTER TABLE journal RENAME TO journal_unkeyed")
+    db.execute(_JOURNAL)
+    adopted = db.execute(
+        "INSERT INTO journal (platform, instance, namespace, name, taken_at, finished_at, "
+        "container) SELECT ?, instance, namespace, name, taken_at, finished_at, container "
+        "FROM journal_unkeyed",
+        (platform,),
+    ).rowcount
+    db.execute("DROP TABLE journal_unkeyed")
+    return adopted
+
+
+def _columns(db: sqlite3.Connection, table: str) -> set[str]:
+    return {row[1] for row in db.execute(f"PRAGMA table_info({table})")}
 
 
 @contextlib.contextmanager

@@ -67,7 +67,8 @@ class CancelWatch:
             for instance, cancelled in watched:
                 if self._closed.is_set():
                     return
-                with about_task(instance.namespace, instance.name, instance.id):
+                # Not remembered: the executor did, and the delivery of its end forgets it.
+                with about_task(instance.namespace, instance.name, instance.id, remember=False):
                     if not self._check(check, instance, cancelled):
                         return
 

@@ -24,7 +24,7 @@ from runner.core.errors import AuthError, PlatformError, StateError
 from runner.core.heartbeat import Heartbeat, wait_beating
 from runner.core.model import TaskStatus
 from runner.core.observer import NullObserver, Observer
-from runner.core.taskcontext import about_instance
+from runner.core.taskcontext import about_instance, forget
 from runner.worker.faults import log_said
 
 log = logging.getLogger(__name__)
@@ -173,6 +173,8 @@ class StatusSender:
                 delivered = self._deliver(status)
             if not delivered:
                 return
+            if status.terminal:  # its last: no line will be about it any more
+                forget(status.task_instance_id)
             try:
                 self._outbox.delivered(seq)
             except StateError as exc:  # it will be sent again: at least once

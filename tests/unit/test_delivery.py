@@ -13,12 +13,14 @@ from runner.core.backoff import Backoff
 from runner.core.errors import AuthError, PlatformError
 from runner.core.heartbeat import BEAT_S
 from runner.core.model import TaskStatus
-from runner.core.taskcontext import TaskFields, about_task
+from runner.core.taskcontext import TaskFields, about_task, remembered
 from runner.ops.logs import TaskFieldsFilter
 from runner.state.outbox import Outbox
 from runner.state.store import StateStore
 from runner.worker.delivery import StatusSender
 from tests.unit.fakes import RecordingObserver
+
+PLATFORM = "http://platform.test"
 
 
 class FlakyPlatform:
@@ -48,7 +50,7 @@ def started(post: Callable[[TaskStatus], None], outbox: Outbox) -> StatusSender:
 
 @pytest.fixture
 def outbox(tmp_path: Path) -> Iterator[Outbox]:
-    store = StateStore(tmp_path, "r1", max_statuses=100)
+    store = StateStore(tmp_path, "r1", server_url=PLATFORM, max_statuses=100)
     yield store.outbox
     store.close()
 
@@ -112,7 +114,7 @@ def test_an_unexpected_error_drops_one_status_but_not_the_sender(outbox: Outbox)
 def test_undelivered_statuses_survive_a_crash_and_go_out_at_the_next_start(
     tmp_path: Path,
 ) -> None:
-    first = StateStore(tmp_path, "r1", max_statuses=100)
+    first = StateStore(tmp_path, "r1", server_url=PLATFORM, max_statuses=100)
     failing = FlakyPlatform([PlatformError("down", transient=True)] * 10_000)
     down = started(failing.post, first.outbox)
     sent = [TaskStatus(7, "InProgress", "half", progress="0.5"), TaskStatus(7, "Completed")]
@@ -121,7 +123,7 @@ def test_undelivered_statuses_survive_a_crash_and_go_out_at_the_next_start(
     assert down.stop(0.1) == 2
     first.close()  # what a SIGKILL leaves: the rows on disk
 
-    again = StateStore(tmp_path, "r1", max_statuses=100)
+    again = StateStore(tmp_path, "r1", server_url=PLATFORM, max_statuses=100)
     platform = FlakyPlatform([])
     assert started(platform.post, again.outbox).stop(5) == 0
     assert platform.received == sent  # ids keep their JSON type
@@ -129,7 +131,7 @@ def test_undelivered_statuses_survive_a_crash_and_go_out_at_the_next_start(
 
 
 def test_a_full_outbox_drops_progress_keeps_terminal_statuses_and_blocks(tmp_path: Path) -> None:
-    store = StateStore(tmp_path, "small", max_statuses=2)
+    store = StateStore(tmp_path, "small", server_url=PLATFORM, max_statuses=2)
     box = store.outbox
     gate = threading.Event()
     sender = started(lambda status: gate.wait(5) and None, box)
@@ -171,7 +173,7 @@ def test_a_refused_key_is_retried_not_dropped(outbox: Outbox) -> None:
 
 
 def test_a_status_the_outbox_cannot_keep_is_posted_directly(tmp_path: Path) -> None:
-    store = StateStore(tmp_path, "r1", max_statuses=100)
+    store = StateStore(tmp_path, "r1", server_url=PLATFORM, max_statuses=100)
     platform = FlakyPlatform([])
     sender = started(platform.post, store.outbox)
     store.close()  # every write now fails, as on a full or broken disk
@@ -201,6 +203,19 @@ def test_failed_posts_are_reported_and_lines_about_them_name_the_task(
         "polling pauses": task,
         "status dropped: HTTP 404 (task instance i-9, Completed: '')": task,
     }
+
+
+def test_a_task_is_forgotten_once_its_terminal_status_is_delivered(outbox: Outbox) -> None:
+    platform = FlakyPlatform([])
+    sender = started(platform.post, outbox)
+    before = remembered()
+    for number in range(50):
+        with about_task("sample", "simple", f"f-{number}"):
+            sender.submit(TaskStatus(f"f-{number}", "InProgress"))
+            sender.submit(TaskStatus(f"f-{number}", "Completed"))
+    assert sender.stop(5) == 0
+    assert len(platform.received) == 100
+    assert remembered() == before
 
 
 def test_the_sender_is_alive_while_it_runs_and_waits_and_not_when_stuck_or_stopped(

@@ -7,7 +7,9 @@ import re
 from pathlib import Path
 
 from runner.config.imageconfig import IMAGE_OPTIONS, TABLES
+from runner.config.options import resolve_file
 from runner.config.policy import POLICY_OPTIONS, build_policies, read_policy_file
+from runner.config.settings import FILE_OPTIONS, RunnerSettings
 from runner.core.policy import TaskPolicy
 from tests.conftest import REPO
 
@@ -25,6 +27,8 @@ def test_the_example_loads_and_its_defaults_are_the_built_in_ones() -> None:
     [secret] = sample.env.secrets
     assert secret.name == "api_token"
     assert Path(secret.path) == EXAMPLE.parent / "secrets" / "sample-api-token"
+    runner = resolve_file(FILE_OPTIONS, file.runner, "[runner]")
+    assert runner == {"journal_keep": RunnerSettings.journal_keep}
 
 
 def test_every_key_is_in_the_example_with_a_comment_above_it() -> None:
@@ -34,7 +38,7 @@ def test_every_key_is_in_the_example_with_a_comment_above_it() -> None:
         match = re.fullmatch(r"(?:# )?([a-z_]+) = .*", line)
         if match:
             found.setdefault(match.group(1), number)
-    keys = {option.key for option in POLICY_OPTIONS + IMAGE_OPTIONS}
+    keys = {option.key for option in POLICY_OPTIONS + IMAGE_OPTIONS + FILE_OPTIONS}
     assert keys <= set(found), f"not in examples/runner.toml: {sorted(keys - set(found))}"
     for key in keys:
         above = lines[found[key] - 1]

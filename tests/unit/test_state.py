@@ -12,22 +12,24 @@ from runner.core.errors import ConfigError
 from runner.core.model import TaskInstance, TaskStatus
 from runner.state.store import StateStore
 
+PLATFORM = "http://platform.test"
+
 
 @pytest.fixture
 def store(tmp_path: Path) -> Iterator[StateStore]:
-    state = StateStore(tmp_path, "r1", max_statuses=100)
+    state = StateStore(tmp_path, "r1", server_url=PLATFORM, max_statuses=100)
     yield state
     state.close()
 
 
 def test_the_journal_knows_which_taken_tasks_never_finished(tmp_path: Path) -> None:
-    state = StateStore(tmp_path, "r1", max_statuses=100)
+    state = StateStore(tmp_path, "r1", server_url=PLATFORM, max_statuses=100)
     for instance_id in ("done", 42):
         state.journal.taken(TaskInstance(instance_id, "ns", "task"))
     state.outbox.put(TaskStatus("done", "InProgress", "half"))
     state.outbox.put(TaskStatus("done", "Error", "boom"))
     state.close()
-    again = StateStore(tmp_path, "r1", max_statuses=100)
+    again = StateStore(tmp_path, "r1", server_url=PLATFORM, max_statuses=100)
     [left] = again.journal.unfinished()
     assert (left.instance_id, left.ref) == (42, "ns/task#42")
     again.close()
@@ -35,20 +37,21 @@ def test_the_journal_knows_which_taken_tasks_never_finished(tmp_path: Path) -> N
 
 def test_one_runner_id_owns_a_state_directory(store: StateStore, tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="runner id r1 is already running"):
-        StateStore(tmp_path, "r1", max_statuses=10)
-    StateStore(tmp_path, "r2", max_statuses=10).close()
+        StateStore(tmp_path, "r1", server_url=PLATFORM, max_statuses=10)
+    StateStore(tmp_path, "r2", server_url=PLATFORM, max_statuses=10).close()
 
 
 def test_the_journal_forgets_finished_tasks_but_never_unfinished_ones(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    state = StateStore(tmp_path, "r1", max_statuses=100)
+    state = StateStore(tmp_path, "r1", server_url=PLATFORM, max_statuses=100)
     state.journal.taken(TaskInstance("finished", "ns", "task"))
     state.journal.taken(TaskInstance("running", "ns", "task"))
     state.outbox.put(TaskStatus("finished", "Completed"))
+    state.outbox.delivered(state.outbox.head()[0])  # type: ignore[index]
     state.close()
-    monkeypatch.setattr("runner.state.journal._KEEP_FINISHED_S", -1.0)
-    again = StateStore(tmp_path, "r1", max_statuses=100)
+    monkeypatch.setattr("runner.state.journal.KEEP_ENDED_S", -1.0)
+    again = StateStore(tmp_path, "r1", server_url=PLATFORM, max_statuses=100)
     with sqlite3.connect(again.path) as db:
         rows = db.execute("SELECT instance FROM journal").fetchall()
     assert rows == [('"running"',)]
@@ -56,12 +59,12 @@ def test_the_journal_forgets_finished_tasks_but_never_unfinished_ones(
 
 
 def test_the_journal_names_the_container_a_task_was_handed_to(tmp_path: Path) -> None:
-    state = StateStore(tmp_path, "r1", max_statuses=100)
+    state = StateStore(tmp_path, "r1", server_url=PLATFORM, max_statuses=100)
     state.journal.taken(TaskInstance(1, "ns", "task"))
     state.journal.taken(TaskInstance(2, "ns", "task"))
     state.journal.handed_out(TaskInstance(1, "ns", "task"), "c0ffee")
     state.close()
-    again = StateStore(tmp_path, "r1", max_statuses=100)
+    again = StateStore(tmp_path, "r1", server_url=PLATFORM, max_statuses=100)
     assert [(t.instance_id, t.container) for t in again.journal.unfinished()] == [
         (1, "c0ffee"),
         (2, None),
@@ -76,7 +79,7 @@ def test_a_state_file_from_before_the_container_column_is_upgraded(tmp_path: Pat
             "name TEXT NOT NULL, taken_at REAL NOT NULL, finished_at REAL)"
         )
         db.execute("INSERT INTO journal VALUES ('7', 'ns', 'task', 1.0, NULL)")
-    state = StateStore(tmp_path, "r1", max_statuses=100)
+    state = StateStore(tmp_path, "r1", server_url=PLATFORM, max_statuses=100)
     [taken] = state.journal.unfinished()
     assert (taken.instance_id, taken.container) == (7, None)
     state.journal.handed_out(TaskInstance(7, "ns", "task"), "beef")
