@@ -3,23 +3,18 @@
 from __future__ import annotations
 
 from runner.config.options import Option
+from runner.config.values import read_choice
 from runner.ops.logs import LOG_FORMATS
 
 _LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 
 
 def parse_log_level(text: str) -> str:
-    level = text.strip().upper()
-    if level not in _LEVELS:
-        raise ValueError(f"not a log level: {text!r} (use {', '.join(_LEVELS)})")
-    return level
+    return read_choice(text, "log level", _LEVELS, upper=True)
 
 
 def parse_log_format(text: str) -> str:
-    log_format = text.strip().lower()
-    if log_format not in LOG_FORMATS:
-        raise ValueError(f"not a log format: {text!r} (use {' or '.join(LOG_FORMATS)})")
-    return log_format
+    return read_choice(text, "log format", LOG_FORMATS)
 
 
 LOG_LEVEL = Option(

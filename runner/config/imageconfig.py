@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from runner.config.options import Option
-from runner.config.values import seconds
+from runner.config.values import read_choice, seconds
 from runner.core.errors import SettingError
 from runner.core.policy import PULL_POLICIES, ContainerEnv
 from runner.core.secrets import SecretSource, secret_name_problem
@@ -25,10 +25,7 @@ TABLES = ("env", "secrets")
 
 
 def parse_pull(text: str) -> str:
-    policy = text.strip().lower()
-    if policy not in PULL_POLICIES:
-        raise ValueError(f"not a pull policy: {text!r} (use {', '.join(PULL_POLICIES)})")
-    return policy
+    return read_choice(text, "pull policy", PULL_POLICIES)
 
 
 PULL_OPTION = Option(

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -33,6 +33,14 @@ def read_decimal(text: str) -> float:
     if len(stripped) > _MAX_NUMBER_CHARS or not _DECIMAL.fullmatch(stripped):
         raise ValueError(f"not a number: {text!r}")
     return float(stripped)
+
+
+def read_choice(text: str, what: str, choices: Sequence[str], *, upper: bool = False) -> str:
+    """One of `choices`, whatever its case (they are all lower case, or all upper)."""
+    value = text.strip().upper() if upper else text.strip().lower()
+    if value not in choices:
+        raise ValueError(f"not a {what}: {text!r} (use {', '.join(choices)})")
+    return value
 
 
 def read_size(text: str) -> int:
