@@ -15,20 +15,21 @@ import pytest
 from runner.engine.docker_engine import DockerEngine
 from runner.engine.interface import LABEL_RUNNER_ID
 from tests.conftest import SAMPLE_IMAGE
-from tests.integration.socket_fault import RefusingEngine
+from tests.integration.engine_faults import FaultyEngine
 
 pytestmark = pytest.mark.integration
 
 ORPHANS = 3
+REMOVAL = r"^/containers/[0-9a-f]+$"
 OUTAGE_S = 6.0  # the runner pings the engine (and tries removals again) every second
 
 
 @pytest.fixture
 def refusing(
     engine: DockerEngine, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[tuple[RefusingEngine, DockerEngine]]:
+) -> Iterator[tuple[FaultyEngine, DockerEngine]]:
     """A runner's engine client behind a socket that can refuse requests."""
-    with RefusingEngine() as proxy:
+    with FaultyEngine() as proxy:
         monkeypatch.setenv("DOCKER_HOST", proxy.url)
         faulty = DockerEngine()
         try:
@@ -38,7 +39,7 @@ def refusing(
 
 
 def test_refused_removals_are_logged_when_they_start_and_end_not_at_every_try(
-    refusing: tuple[RefusingEngine, DockerEngine],
+    refusing: tuple[FaultyEngine, DockerEngine],
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     proxy, engine = refusing
@@ -50,15 +51,15 @@ def test_refused_removals_are_logged_when_they_start_and_end_not_at_every_try(
     ]
     caplog.set_level(logging.INFO, logger="runner.engine")
     try:
-        proxy.refuse("DELETE", r"^/containers/")
+        proxy.fail("DELETE", REMOVAL, message="removal of container x is already in progress")
         for container_id in created:
             engine.remove_container(container_id)
         deadline = time.monotonic() + OUTAGE_S
         while time.monotonic() < deadline:
             engine.ping()  # as the runner's pinger does: the removals are tried again
             time.sleep(0.2)
-        tries_refused = proxy.refused
-        proxy.allow()
+        tries_refused = proxy.count("DELETE", REMOVAL, "failed")
+        proxy.heal()
         deadline = time.monotonic() + 10
         while api.containers(all=True, filters={"label": f"{LABEL_RUNNER_ID}={runner_id}"}):
             assert time.monotonic() < deadline, "the refused containers were never removed"
