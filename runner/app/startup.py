@@ -16,7 +16,7 @@ from runner.config.policy import loosened
 from runner.config.settings import RunnerSettings
 from runner.core.backoff import PLATFORM_FAILING, Stopped, retry
 from runner.core.catalog import Catalog
-from runner.core.condition import Condition
+from runner.core.condition import Condition, log_said
 from runner.core.errors import ConfigError, PlatformError
 from runner.core.model import TaskStatus, error_status
 from runner.core.policy import PolicyTable, TaskPolicy
@@ -26,7 +26,6 @@ from runner.engine.secrets import SecretLauncher
 from runner.state.journal import Taken
 from runner.worker.delivery import StatusSink
 from runner.worker.executor import ExecutionSettings
-from runner.worker.faults import log_said
 
 log = logging.getLogger(__name__)
 

@@ -9,10 +9,12 @@ requests fail meanwhile.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 
 # While a condition lasts, a line with the count of failures at most this often.
 SUMMARY_EVERY_S = 60.0
+LEVELS = {"info": logging.INFO, "warning": logging.WARNING, "error": logging.ERROR}
 
 
 @dataclass(frozen=True)
@@ -81,3 +83,9 @@ class Condition:
         )
         self.since, self.detail, self.failures, self._unsaid = None, "", 0, 0
         return said
+
+
+def log_said(logger: logging.Logger, said: Say | None) -> None:
+    """Log what a condition says, if it says something."""
+    if said is not None:
+        logger.log(LEVELS.get(said.level, logging.WARNING), "%s", said.message)

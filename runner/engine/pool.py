@@ -25,6 +25,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 
 from runner.core import warmpool
+from runner.core.condition import LEVELS
 from runner.core.errors import ConfigError, EngineError, ImageMissing
 from runner.core.secrets import SecretSnapshot, SecretSource
 from runner.core.warmpool import Create, Discard, Event, Moved, PoolKey, Report, Target, WarmPool
@@ -49,7 +50,6 @@ _WATCH_S = 0.25  # how often idle containers are checked, when nothing else wake
 _IMAGE_CHECK_S = 2.0  # how often tags are checked in the background (also at each hand-out)
 _EXAMINE_WAIT_S = 5.0  # how long a dead container's exit status is waited for
 _CLOSE_WAIT_S = 10.0  # at shutdown: a creation under way, then the queued removals
-_LEVELS = {"info": logging.INFO, "warning": logging.WARNING, "error": logging.ERROR}
 _NO_SECRETS = SecretSnapshot()
 
 
@@ -175,7 +175,7 @@ class ContainerPool:
                     self._moved.append(event)
                 self._wake.set()
             elif isinstance(event, Report):
-                log.log(_LEVELS.get(event.level, logging.WARNING), "%s", event.message)
+                log.log(LEVELS.get(event.level, logging.WARNING), "%s", event.message)
 
     def _run(self) -> None:
         while not self._closing.is_set():

@@ -19,7 +19,7 @@ import time
 from collections.abc import Callable
 from typing import Protocol
 
-from runner.core.condition import Condition, Say
+from runner.core.condition import Condition, Say, log_said
 from runner.engine.interface import Chunk, Container, ExitInfo
 
 log = logging.getLogger(__name__)
@@ -144,5 +144,4 @@ class Orphans:
 
 
 def _log(said: Say | None) -> None:
-    if said is not None:
-        log.log(logging.INFO if said.level == "info" else logging.WARNING, "%s", said.message)
+    log_said(log, said)

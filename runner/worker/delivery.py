@@ -19,13 +19,12 @@ from pathlib import Path
 from typing import Protocol
 
 from runner.core.backoff import STATUS_DELIVERY, Backoff, Stopped, retry
-from runner.core.condition import Condition
+from runner.core.condition import Condition, log_said
 from runner.core.errors import AuthError, PlatformError, StateError
 from runner.core.heartbeat import Heartbeat, wait_beating
 from runner.core.model import TaskStatus
 from runner.core.observer import NullObserver, Observer
 from runner.core.taskcontext import about_instance, forget
-from runner.worker.faults import log_said
 
 log = logging.getLogger(__name__)
 

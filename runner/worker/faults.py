@@ -13,13 +13,11 @@ import threading
 import time
 from collections.abc import Callable
 
-from runner.core.condition import Say
+from runner.core.condition import Say, log_said
 from runner.core.errors import EngineError, ImageFault, SecretError
 from runner.core.faults import ENGINE_ANSWER, ENGINE_CREATE, FaultBook, Scope, image_scope
 
 log = logging.getLogger(__name__)
-
-_LEVELS = {"info": logging.INFO, "warning": logging.WARNING, "error": logging.ERROR}
 
 
 def scope_of(image: str, error: EngineError) -> Scope:
@@ -123,12 +121,6 @@ class RunnerFaults:
         did."""
         with self._changed:
             return self._changed.wait_for(lambda: self._ended != since, timeout_s)
-
-
-def log_said(logger: logging.Logger, said: Say | None) -> None:
-    """Log what a condition (runner.core.condition) says, if it says something."""
-    if said is not None:
-        logger.log(_LEVELS.get(said.level, logging.WARNING), "%s", said.message)
 
 
 def _log(said: Say | None) -> None:

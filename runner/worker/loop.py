@@ -15,12 +15,11 @@ from concurrent.futures import Future, ThreadPoolExecutor, wait
 from typing import Protocol
 
 from runner.core.backoff import Backoff
-from runner.core.condition import Condition, Say
+from runner.core.condition import Condition, Say, log_said
 from runner.core.errors import AuthError, PlatformError
 from runner.core.heartbeat import Heartbeat, wait_beating
 from runner.core.model import TaskInstance
 from runner.core.observer import NullObserver, Observer
-from runner.worker.faults import log_said
 
 log = logging.getLogger(__name__)
 
