@@ -22,6 +22,7 @@ import pytest
 import requests
 
 from runner.localserver import LocalServer
+from runner.localserver.retention import Retention
 from runner.localserver.sql import SCHEMA
 
 pytestmark = pytest.mark.integration
@@ -106,7 +107,9 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalServer]:
     started = time.monotonic()
     build(path, INSTANCES)
     built = time.monotonic()
-    with LocalServer(path, port=0, api_key=KEY) as running:
+    # Retention would delete ended instances beyond its default while the list is measured.
+    keep_all = Retention(keep=INSTANCES * 2)
+    with LocalServer(path, port=0, api_key=KEY, retention=keep_all) as running:
         print(
             f"\n{INSTANCES:,} instances written in {built - started:.1f} s; the cockpit's "
             f"tables and search index added at start-up in {time.monotonic() - built:.1f} s"
