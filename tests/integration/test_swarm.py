@@ -169,7 +169,11 @@ def test_the_stack_files_are_what_docker_stack_deploy_reads() -> None:
     for files in (["stack.yaml"], ["stack.yaml", "replicated.yaml"]):
         args = [a for name in files for a in ("-c", str(REPO / "deploy" / "swarm" / name))]
         config = docker(
-            "stack", "config", *args, env={**os.environ, "XC_SWARM_APIKEY_FILE": "/dev/null"}
+            "stack",
+            "config",
+            *args,
+            env={**os.environ, "XC_SWARM_APIKEY_FILE": "/dev/null", "DOCKER_GID": "999"},
         )
         assert "stop_grace_period: 45s" in config
+        assert "user: 10001:999" in config  # the runner joins the socket's group
         assert ("mode: replicated" in config) == ("replicated.yaml" in files)
