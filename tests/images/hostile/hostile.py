@@ -69,7 +69,12 @@ def normal(inputs):
 
 
 def fork_bomb(_inputs):
-    """Every process forks forever; the first to be refused a fork reports it, once."""
+    """Every process forks forever; the first to be refused a fork reports it, once.
+
+    The others, refused too, wait a little before forking again: the task stays at its
+    process limit, and the one reporting is not starved of its CPU share by 255 processes
+    spinning (on a loaded machine that delayed the report past the time limit).
+    """
     while True:
         try:
             os.fork()  # parent and child both go on forking
@@ -77,6 +82,7 @@ def fork_bomb(_inputs):
             try:
                 os.close(os.open("/tmp/fork-refused", os.O_CREAT | os.O_EXCL | os.O_WRONLY))
             except OSError:
+                time.sleep(0.1)
                 continue  # reported already (or /tmp is out of inodes: keep bombing)
             running = sum(name.isdigit() for name in os.listdir("/proc"))
             emit(
