@@ -19,7 +19,10 @@ from runner.core.protocol import NUMERIC_STRING
 CATALOG_LABEL = "xc-scenario.catalog"
 TYPE_ANNOTATION_SUFFIXES = ("#type", "#subtype")
 
-_INTEGER_TEXT = r"^\s*[-+]?[0-9]+\s*$"
+# An Integer is a 64-bit integer, as the platform and the typed SDKs read it: a JSON number
+# such as 1e308 is integral but no task could read it (its text: at most 19 digits).
+_INT64 = {"minimum": -(2**63), "maximum": 2**63 - 1}
+_INTEGER_TEXT = r"^\s*[-+]?[0-9]{1,19}\s*$"
 _NUMBER_TEXT = f"^{NUMERIC_STRING.pattern}$"
 _BOOLEAN_TEXT = r"^(true|false|True|False|TRUE|FALSE)$"
 
@@ -28,8 +31,8 @@ _BOOLEAN_TEXT = r"^(true|false|True|False|TRUE|FALSE)$"
 _BASE_TYPES: dict[str, dict[str, Any]] = {
     "string": {"title": "a string", "type": "string"},
     "integer": {
-        "title": "an integer (or its text)",
-        "anyOf": [{"type": "integer"}, {"type": "string", "pattern": _INTEGER_TEXT}],
+        "title": "a 64-bit integer (or its text)",
+        "anyOf": [{"type": "integer", **_INT64}, {"type": "string", "pattern": _INTEGER_TEXT}],
     },
     "number": {
         "title": "a number (or its text)",

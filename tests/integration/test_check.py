@@ -91,7 +91,7 @@ def test_a_wrong_output_type_fails_the_example_and_names_the_field(
         'integer (or its text)"'
     ) in done.stdout
     assert (
-        "stdout line 2, field outputs.sum: 'many' is not an integer (or its text)"
+        "stdout line 2, field outputs.sum: 'many' is not a 64-bit integer (or its text)"
     ) in done.stdout
 
 

@@ -59,6 +59,14 @@ def test_inputs_without_default_are_required_and_unknown_ones_refused() -> None:
     assert schema["additionalProperties"] is False
 
 
+def test_integers_span_64_bits() -> None:
+    route = route_of(
+        {"namespace": "ns", "name": "t", "inputs": [{"name": "n", "baseType": "Long"}]}
+    )
+    for value in (2**63 - 1, -(2**63), 7.0, "-9223372036854775808", " 42 "):
+        assert CONTRACTS.task_inputs(route, {"n": value}) == {"n": value}
+
+
 def test_valid_inputs_pass_through() -> None:
     route = route_of(DOUBLE)
     assert CONTRACTS.task_inputs(route, {"str_in": "ab", "str_in#type": "String"}) == {
@@ -72,7 +80,10 @@ def test_valid_inputs_pass_through() -> None:
     [
         ({"name": "arg"}, None, "input: missing 'arg'"),
         ({"name": "arg"}, 5, "input.arg: 5 is not a string"),
-        ({"name": "n", "baseType": "Integer"}, "1.5", "input.n: '1.5' is not an integer"),
+        ({"name": "n", "baseType": "Integer"}, "1.5", "input.n: '1.5' is not a 64-bit integer"),
+        ({"name": "n", "baseType": "Long"}, 1e308, "input.n: 1e+308 is not a 64-bit integer"),
+        ({"name": "n", "baseType": "Integer"}, 2**63, f"input.n: {2**63} is not a 64-bit"),
+        ({"name": "n", "baseType": "Integer"}, "1" * 20, f"input.n: '{'1' * 20}' is not a 64"),
         ({"name": "n", "baseType": "Double"}, "abc", "input.n: 'abc' is not a number"),
         ({"name": "b", "baseType": "Boolean"}, "yes", "input.b: 'yes' is not a boolean"),
         ({"name": "o", "baseType": "Object"}, "x", "input.o: 'x' is not a JSON object"),
@@ -171,7 +182,7 @@ def test_outputs_are_checked_against_the_catalog() -> None:
                 CATALOG_LABEL: '[{"namespace": "n", "name": "t", "inputs": [{"name": "x", '
                 '"baseType": "Integer", "defaultValue": "ten"}]}]'
             },
-            "catalog[0].inputs[0].defaultValue: (n/t) input 'x': 'ten' is not an integer",
+            "catalog[0].inputs[0].defaultValue: (n/t) input 'x': 'ten' is not a 64-bit integer",
         ),
     ],
 )

@@ -148,7 +148,7 @@ def test_outputs_that_do_not_match_the_catalog_name_each_output() -> None:
     assert {v.what for v in found} == {
         "missing 'label'",
         "not declared: 'extra'",
-        "'many' is not an integer (or its text)",
+        "'many' is not a 64-bit integer (or its text)",
     }
 
 
