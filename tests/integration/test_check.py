@@ -69,8 +69,8 @@ def test_a_bad_catalog_is_reported_problem_by_problem_with_json_paths(
     assert done.returncode == 1
     found = [line.strip() for line in done.stdout.splitlines() if "FAIL  " in line]
     assert found == [
-        "FAIL  catalog[0].inputs[0].defaultValue: (author/add) input 'a': 'ten' is not an "
-        "integer (or its text)",
+        "FAIL  catalog[0].inputs[0].defaultValue: (author/add) input 'a': 'ten' is not a "
+        "64-bit integer (or its text)",
         "FAIL  catalog[0].inputs[1].name: (author/add) input 'a' declared twice "
         "(first at catalog[0].inputs[0])",
         "FAIL  catalog[0].outputs[0].defaultValue: (author/add) output 'sum': 'maybe' is not a "
@@ -87,8 +87,8 @@ def test_a_wrong_output_type_fails_the_example_and_names_the_field(
     assert done.returncode == 1
     assert "FAIL  examples[0] author/wrong_type: Error in" in done.stdout
     assert (
-        "expected Completed, got Error: \"invalid result: output.sum: 'many' is not an "
-        'integer (or its text)"'
+        "expected Completed, got Error: \"invalid result: output.sum: 'many' is not a "
+        '64-bit integer (or its text)"'
     ) in done.stdout
     assert (
         "stdout line 2, field outputs.sum: 'many' is not a 64-bit integer (or its text)"
