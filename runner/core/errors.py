@@ -28,6 +28,30 @@ def transient_http_status(code: int) -> bool:
     return code >= 500 or code in (408, 429)
 
 
+_PLAIN_STR = (BaseException.__str__, OSError.__str__)  # the args' reprs, as a tuple
+
+
+def in_words(exc: BaseException) -> str:
+    """An error's text without the reprs of the errors it wraps. A transport error such as
+    ConnectionError(ProtocolError('Connection aborted.', FileNotFoundError(2, 'No such file
+    or directory'))) reads "Connection aborted: No such file or directory"; an error that
+    wraps none, or says itself what it wraps (its own __str__), reads as its own text."""
+    words: list[str] = []
+    current, seen = exc, {id(exc)}
+    while type(current).__str__ in _PLAIN_STR:
+        inner = next((a for a in current.args if isinstance(a, BaseException)), None)
+        if inner is None or id(inner) in seen:
+            break
+        words.extend(a.strip().rstrip(".") for a in current.args if isinstance(a, str))
+        current = inner
+        seen.add(id(inner))
+    if current is exc:
+        return str(exc)
+    system = current.strerror if isinstance(current, OSError) else None
+    words.append(system or str(current) or type(current).__name__)
+    return ": ".join(w for w in words if w)
+
+
 class UsageError(RunnerError):
     """The command line asks for something that cannot be done as given."""
 

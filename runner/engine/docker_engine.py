@@ -16,7 +16,7 @@ import docker
 from docker.errors import APIError, DockerException, ImageNotFound, NotFound
 from docker.types import LogConfig, Mount, Ulimit
 
-from runner.core.errors import ConfigError, EngineError, ImageFault, ImageMissing
+from runner.core.errors import ConfigError, EngineError, ImageFault, ImageMissing, in_words
 from runner.core.policy import ContainerLimits
 from runner.engine.interface import Chunk, ContainerSpec, ExitInfo
 from runner.engine.remover import Orphans
@@ -42,7 +42,7 @@ def _engine_call(what: str, suspect: threading.Event | None = None) -> Iterator[
     except _ENGINE_ERRORS as exc:
         if suspect is not None:
             suspect.set()
-        raise EngineError(f"{what}: {exc}") from exc
+        raise EngineError(f"{what}: {in_words(exc)}") from exc
 
 
 @contextlib.contextmanager
@@ -107,7 +107,7 @@ class DockerEngine:
         try:
             self._probe.ping()
         except _ENGINE_ERRORS as exc:
-            raise EngineError(f"no answer to a ping: {exc}") from exc
+            raise EngineError(f"no answer to a ping: {in_words(exc)}") from exc
         self._remove_orphans()
 
     def wait_suspect(self, timeout_s: float) -> bool:

@@ -17,7 +17,7 @@ from typing import Any
 import docker
 from docker.errors import APIError, DockerException
 
-from runner.core.errors import EngineError, RegistryError
+from runner.core.errors import EngineError, RegistryError, in_words
 from runner.core.pulling import image_ref
 
 log = logging.getLogger(__name__)
@@ -73,7 +73,7 @@ class DockerRegistry:
         try:
             self._api = docker.from_env(timeout=_TIMEOUT_S).api
         except (DockerException, OSError) as exc:
-            raise EngineError(f"cannot reach the Docker engine: {exc}") from exc
+            raise EngineError(f"cannot reach the Docker engine: {in_words(exc)}") from exc
 
     def close(self) -> None:
         self._api.close()
