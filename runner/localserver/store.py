@@ -56,9 +56,9 @@ class Store:
         self.path = path
         self._database = Database(path, SCHEMA)
         self.read = self._database.read  # read-only queries, here and in the cockpit
-        self.write = self._database.write  # writes from outside: runner.localserver.retention
         self._write = self._database.write
-        self.write = self._write  # the cockpit's own tables (task logs)
+        # Writes from outside: the cockpit's own tables (task logs), runner.localserver.retention.
+        self.write = self._write
         self._new_status = threading.Condition()
         self._status_count = 0
         logger.debug("store opened at %s", path)
