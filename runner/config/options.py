@@ -225,10 +225,16 @@ def resolve_file(
         option = known.get(key)
         if option is None:
             raise SettingError(f"{where}: unknown key {key!r} (known: {', '.join(sorted(known))})")
-        if isinstance(value, bool) or not isinstance(value, str | int | float):
-            raise SettingError(f"{where}: {key} must be a string or a number, got {value!r}")
-        try:
-            values[option.dest] = option.parse(str(value))
-        except ValueError as exc:
-            raise SettingError(f"{where}: {key}: {exc}") from None
+        values[option.dest] = file_value(option, value, where)
     return values
+
+
+def file_value(option: Option, value: Any, where: str) -> Any:
+    """A configuration file's value of `option` (TOML: a string or a number), parsed;
+    SettingError names the key."""
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        raise SettingError(f"{where}: {option.key} must be a string or a number, got {value!r}")
+    try:
+        return option.parse(str(value))
+    except ValueError as exc:
+        raise SettingError(f"{where}: {option.key}: {exc}") from None

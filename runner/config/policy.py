@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from runner.config.imageconfig import IMAGE_OPTIONS, TABLES, container_env
-from runner.config.options import Option
+from runner.config.options import Option, file_value
 from runner.config.values import Bounded, counts, read_decimal, seconds, sizes
 from runner.core.errors import SettingError
 from runner.core.policy import PolicyTable, TaskPolicy
@@ -217,12 +217,7 @@ def _section(values: Any, where: str) -> dict[str, Any]:
                 f"{where}: unknown key {key!r} (known: {', '.join(sorted(_BY_KEY))}; and an "
                 "image's env and secrets tables)"
             )
-        if isinstance(value, bool) or not isinstance(value, str | int | float):
-            raise SettingError(f"{where}: {key} must be a string or a number, got {value!r}")
-        try:
-            parsed[option.dest] = option.parse(str(value))
-        except ValueError as exc:
-            raise SettingError(f"{where}: {key}: {exc}") from None
+        parsed[option.dest] = file_value(option, value, where)
     return parsed
 
 
