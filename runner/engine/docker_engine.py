@@ -122,7 +122,7 @@ class DockerEngine:
         except NotFound:
             pass
         except _ENGINE_ERRORS as exc:
-            self._orphans.failed(container_id, exc)
+            self._orphans.failed(container_id, in_words(exc))
             return
         self._orphans.removed(container_id)
 

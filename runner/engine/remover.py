@@ -19,7 +19,7 @@ import time
 from collections.abc import Callable
 from typing import Protocol
 
-from runner.core.condition import Condition, Say, log_said
+from runner.core.condition import Condition, log_said
 from runner.engine.interface import Chunk, Container, ExitInfo
 
 log = logging.getLogger(__name__)
@@ -124,7 +124,7 @@ class Orphans:
         with self._lock:
             return sorted(self._ids)
 
-    def failed(self, container_id: str, problem: Exception) -> None:
+    def failed(self, container_id: str, problem: str) -> None:
         with self._lock:
             self._ids.add(container_id)
             said = self._condition.failed(
@@ -133,15 +133,11 @@ class Orphans:
                 "each is tried again while the engine answers; failures are counted, "
                 "not logged",
             )
-        _log(said)
+        log_said(log, said)
 
     def removed(self, container_id: str) -> None:
         """`container_id` is gone (removed, or found gone)."""
         with self._lock:
             self._ids.discard(container_id)
             said = self._condition.ok(self._clock()) if not self._ids else None
-        _log(said)
-
-
-def _log(said: Say | None) -> None:
-    log_said(log, said)
+        log_said(log, said)
