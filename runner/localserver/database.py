@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -21,6 +21,10 @@ class StoreError(Exception):
 
 class StoreClosed(StoreError):
     """The store was used after close(): the server is stopping."""
+
+
+# How the store's tables reach the connection: `with access() as db: db.execute(...)`.
+Access = Callable[[], AbstractContextManager[sqlite3.Connection]]
 
 
 class Row(Protocol):
