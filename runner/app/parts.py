@@ -7,8 +7,12 @@ from runner.app.pulling import ImagePuller
 from runner.config.settings import RunnerSettings
 from runner.core.warmpool import Target
 from runner.engine.docker_engine import DockerEngine
+from runner.engine.kubernetes_engine import KubernetesEngine
 from runner.engine.registry import DockerRegistry
 from runner.state.store import StateStore
+
+# The engines a runner may have (settings.engine): containers on Docker, or Pods.
+AnyEngine = DockerEngine | KubernetesEngine
 
 
 def pool_targets(settings: RunnerSettings) -> list[Target]:
@@ -22,19 +26,46 @@ def pool_targets(settings: RunnerSettings) -> list[Target]:
     return targets
 
 
+def pull_policies(settings: RunnerSettings) -> dict[str, str]:
+    return {image: settings.policies.for_image(image).pull for image in settings.images}
+
+
 def image_puller(
-    settings: RunnerSettings, engine: DockerEngine, registry: DockerRegistry
+    settings: RunnerSettings, engine: AnyEngine, registry: DockerRegistry | None
 ) -> ImagePuller:
-    """Each served image's pull policy, applied at start-up and (`always`) every interval."""
-    policies = {image: settings.policies.for_image(image).pull for image in settings.images}
-    return ImagePuller(registry, engine, policies, settings.pull_interval_s)
+    """Each served image's pull policy, applied at start-up and (`always`) every interval.
+    Without a registry (Kubernetes: the nodes pull, as the Pods' imagePullPolicy says), it
+    pulls nothing."""
+    policies = pull_policies(settings) if registry is not None else {}
+    return ImagePuller(registry or _NoRegistry(), engine, policies, settings.pull_interval_s)
 
 
-def connect_engine(settings: RunnerSettings) -> DockerEngine:
-    """The Docker engine, with a connection for each task at once, each warm container,
-    and a few more."""
+class _NoRegistry:
+    """The registry of a runner that pulls nothing itself: never asked."""
+
+    def remote_digest(self, image: str) -> str:
+        raise AssertionError("no registry is asked on Kubernetes")
+
+    def pull(self, image: str, on_event: object) -> None:
+        raise AssertionError("no image is pulled on Kubernetes")
+
+
+def connect_engine(settings: RunnerSettings) -> AnyEngine:
+    """The engine the settings name. On Docker, with a connection for each task at once,
+    each warm container, and a few more."""
+    if settings.engine == "kubernetes":
+        return KubernetesEngine(
+            settings.kube_namespace,
+            runner_id=settings.runner_id,
+            pull_policies=pull_policies(settings),
+        )
     warm = sum(target.size for target in pool_targets(settings))
     return DockerEngine(pool_size=2 * settings.concurrency + warm + 4)
+
+
+def connect_registry(settings: RunnerSettings) -> DockerRegistry | None:
+    """Registries through the Docker engine; none on Kubernetes (its nodes pull)."""
+    return DockerRegistry() if settings.engine == "docker" else None
 
 
 def open_state(settings: RunnerSettings) -> StateStore:

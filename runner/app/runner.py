@@ -12,7 +12,14 @@ from functools import partial
 
 from runner.app.images import ServedImages
 from runner.app.operations import build_listener, build_metrics, catalog_tasks, stuck_after_s
-from runner.app.parts import connect_engine, image_puller, open_state, pool_targets
+from runner.app.parts import (
+    AnyEngine,
+    connect_engine,
+    connect_registry,
+    image_puller,
+    open_state,
+    pool_targets,
+)
 from runner.app.publication import Publication
 from runner.app.recovery import Doctor
 from runner.app.secrecy import redacting
@@ -28,7 +35,6 @@ from runner.contracts import Contracts
 from runner.core.backoff import IDLE_POLL_BASE_S, PLATFORM_FAILING, Backoff
 from runner.core.catalog import Catalog
 from runner.core.observer import NullObserver, Observer
-from runner.engine.docker_engine import DockerEngine
 from runner.engine.pool import ContainerPool
 from runner.engine.registry import DockerRegistry
 from runner.ops.logs import redact, redacted
@@ -50,12 +56,14 @@ class Runner:
     """Built from the settings; then `start()`, `publish()`, `run()`, and `close()` once."""
 
     def __init__(
-        self, settings: RunnerSettings, engine: DockerEngine, registry: DockerRegistry
+        self, settings: RunnerSettings, engine: AnyEngine, registry: DockerRegistry | None
     ) -> None:
         self.settings = settings
         self.engine = engine
         self.contracts = Contracts()
-        self.secrets, self.has_secrets = task_secrets(settings, engine)
+        self.secrets, self.has_secrets = task_secrets(
+            settings, engine, copies=settings.engine == "docker"
+        )
         self.puller = image_puller(settings, engine, registry)
         self.images = self._served_images()
         self.client = PlatformClient(
@@ -272,8 +280,8 @@ def open_runner(settings: RunnerSettings) -> Iterator[Runner | None]:
     log.info("starting: %s", settings.describe())
     engine = connect_engine(settings)
     try:
-        registry = DockerRegistry()
-        for credential in registry.credentials():
+        registry = connect_registry(settings)
+        for credential in registry.credentials() if registry is not None else ():
             redact(credential)
         try:
             runner = Runner(settings, engine, registry)
@@ -284,6 +292,7 @@ def open_runner(settings: RunnerSettings) -> Iterator[Runner | None]:
             finally:
                 runner.close()
         finally:
-            registry.close()
+            if registry is not None:
+                registry.close()
     finally:
         engine.close()

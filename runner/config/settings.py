@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from runner.config.engineconfig import ENGINE_OPTIONS
 from runner.config.imageconfig import IMAGE_OPTIONS, PULL_INTERVAL_OPTION
 from runner.config.options import (
     API_KEY_FILE,
@@ -106,6 +107,8 @@ class RunnerSettings:
     pull_interval_s: float = DEFAULT_PULL_INTERVAL_S  # with the `always` pull policy
     # Where the secrets given to task containers are copied (and bind-mounted from).
     secrets_dir: Path = field(default_factory=default_secrets_dir)
+    engine: str = "docker"  # or "kubernetes": runner.config.engineconfig
+    kube_namespace: str | None = None  # None: the cluster configuration's
 
     def describe(self) -> str:
         """One line for the start-up log; the API key is never printed."""
@@ -114,6 +117,7 @@ class RunnerSettings:
             f"server={self.server_url} api_key=<{key}> runner_id={self.runner_id} "
             f"concurrency={self.concurrency} images={','.join(self.images)} "
             f"state_dir={self.state_dir} policy={self.policies.default}"
+            + (f" engine={self.engine}" if self.engine != "docker" else "")
             + (f" http_addr={self.http_addr[0]}:{self.http_addr[1]}" if self.http_addr else "")
         )
 
@@ -254,6 +258,7 @@ RUNNER_OPTIONS: tuple[Option, ...] = (
         parse_host_port,
         "HOST:PORT of the operations listener (/metrics, /healthz, /readyz, /status); off if unset",
     ),
+    *ENGINE_OPTIONS,
 )
 
 
