@@ -27,6 +27,7 @@ from pathlib import Path
 
 from scripts.k8s_config import (
     BRIDGE,
+    CGROUP_ROOT,
     KERNEL_TUNABLES,
     NO_CLOUD,
     Layout,
@@ -38,6 +39,7 @@ from scripts.k8s_config import (
     etcd_command,
     kubelet_command,
     kubelet_yaml,
+    registry_hosts,
     scheduler_command,
 )
 from scripts.k8s_down import down
@@ -91,9 +93,28 @@ def start(name: str, command: list[str]) -> int:
     return proc.pid
 
 
+def _died() -> str | None:
+    """The first component `up` started that is no longer running, with its last lines."""
+    for pid_file in sorted((LAYOUT.base / "pids").glob("*.pid")):
+        pid = int(pid_file.read_text())
+        try:
+            os.kill(pid, 0)
+            state = Path(f"/proc/{pid}/stat").read_text().split(") ", 1)[1][0]
+        except (ProcessLookupError, OSError):
+            state = "Z"
+        if state == "Z":
+            log = (LAYOUT.base / "logs" / f"{pid_file.stem}.log").read_text(errors="replace")
+            tail = [line for line in log.splitlines() if line[:1] in ("E", "F")][-5:]
+            return f"{pid_file.stem} exited: " + " | ".join(tail or log.splitlines()[-5:])
+    return None
+
+
 def wait_for(what: str, check: Callable[[], bool], timeout_s: float = _READY_TIMEOUT_S) -> None:
     deadline = time.monotonic() + timeout_s
     while not check():
+        died = _died()
+        if died is not None:
+            raise SystemExit(f"k8s: {died}")
         if time.monotonic() > deadline:
             logs = LAYOUT.base / "logs"
             raise SystemExit(f"k8s: {what} not ready after {timeout_s:g} s (see {logs})")
@@ -157,6 +178,19 @@ def prepare(cache: Path) -> Ports:
     return ports
 
 
+def make_cgroup_root() -> None:
+    """The kubelet's cgroup root, /xc-k8s in each hierarchy (a cpuset one gets its parent's
+    CPUs and memory nodes); `make k8s-down` removes it."""
+    for hierarchy in Path("/sys/fs/cgroup").iterdir():
+        if hierarchy.name == "unified" or not (hierarchy / "cgroup.procs").exists():
+            continue
+        folder = hierarchy / CGROUP_ROOT.strip("/")
+        folder.mkdir(exist_ok=True)
+        for name in ("cpuset.cpus", "cpuset.mems"):
+            if (folder / name).exists() and not (folder / name).read_text().strip():
+                (folder / name).write_text((hierarchy / name).read_text())
+
+
 def write_configs(ports: Ports, ip: str) -> None:
     pki = LAYOUT.base / "pki"
     make_all(pki, ip)
@@ -171,6 +205,8 @@ def write_configs(ports: Ports, ip: str) -> None:
         (LAYOUT.base / target).chmod(0o600)
     (LAYOUT.base / "containerd.toml").write_text(containerd_toml(LAYOUT))
     (LAYOUT.base / "cni" / "10-xc-k8s.conflist").write_text(cni_conflist(LAYOUT))
+    (LAYOUT.base / "registry" / "docker.io").mkdir(parents=True, exist_ok=True)
+    (LAYOUT.base / "registry" / "docker.io" / "hosts.toml").write_text(registry_hosts())
     (LAYOUT.base / "kubelet.yaml").write_text(kubelet_yaml(LAYOUT, ports))
 
 
@@ -233,6 +269,7 @@ def up(cache: Path, images: list[str]) -> None:
     with step("etcd, API server, controller-manager, scheduler", times):
         start_control_plane(cache, ports, ip)
     with step("kubelet, node Ready", times):
+        make_cgroup_root()
         start("kubelet", kubelet_command(LAYOUT, cache / "bin" / "kubelet"))
         wait_for("the node", node_ready)
         wait_for("the default service account", answers("get", "serviceaccount", "default"))

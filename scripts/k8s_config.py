@@ -104,6 +104,11 @@ disabled_plugins = ["io.containerd.snapshotter.v1.aufs", "io.containerd.snapshot
   enable_tls_streaming = false
   max_container_log_line_size = 16384
 
+# No registry is reachable from here: a pull from Docker Hub goes to a closed loopback
+# port and fails at once (Pods use imported images, imagePullPolicy Never).
+[{cri}.registry]
+  config_path = "{layout.base / "registry"}"
+
 [{cri}.cni]
   bin_dir = "/usr/lib/cni"
   conf_dir = "{layout.base / "cni"}"
@@ -119,6 +124,10 @@ disabled_plugins = ["io.containerd.snapshotter.v1.aufs", "io.containerd.snapshot
   Root = "{layout.base / "run" / "runc"}"
   SystemdCgroup = false
 """
+
+
+def registry_hosts() -> str:
+    return 'server = "http://127.0.0.1:9"\n'
 
 
 def cni_conflist(layout: Layout) -> str:

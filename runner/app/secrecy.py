@@ -38,9 +38,7 @@ def secret_launcher(
     return SecretLauncher(engine, SecretReader(keep_out_of_logs), files, copies=copies)
 
 
-def check_secrets(
-    policies: PolicyTable, reader: SecretReader, files: SecretFiles | None
-) -> bool:
+def check_secrets(policies: PolicyTable, reader: SecretReader, files: SecretFiles | None) -> bool:
     """Read every image's secrets once (ConfigError naming the image and the secret, never
     its content, when one cannot be used); whether any image has secrets. Their copies'
     folder is made ready, if there is one (what an earlier run left there is the caller's to

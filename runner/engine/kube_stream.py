@@ -4,9 +4,11 @@ Kubernetes' attach speaks WebSocket channels (`v4.channel.k8s.io`): a frame's fi
 is its channel (0 stdin, 1 stdout, 2 stderr, 3 the server's status). That protocol has
 no way to end stdin but closing the whole connection, which would lose the output (the
 way to close one channel, `v5.channel.k8s.io`, came with Kubernetes 1.30). So a Pod gets
-two sessions: one reads stdout and stderr for its whole life; the other carries stdin
-alone, and is closed once the input is written: the container's stdin is `stdinOnce`,
-so the end of that session is the task's end of file.
+two sessions: one reads stdout and stderr for its whole life (it holds stdin open too,
+and never writes it: a session without stdin gives the container an empty one, which
+ends at once); the other carries stdin alone, and is closed once the input is written:
+the container's stdin is `stdinOnce`, so the end of that session is the task's end of
+file.
 
 The input is written on a thread of its own, so that a task that never reads its stdin
 cannot block the runner. While a Pod waits for its task (a warm one), `drain` keeps what

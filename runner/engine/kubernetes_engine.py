@@ -88,8 +88,10 @@ def load_cluster(namespace: str | None) -> tuple[Any, str, bool]:
     except ConfigException:
         in_cluster = False
         try:
-            config.load_kube_config(client_configuration=configuration)
-            _, current = config.list_kube_config_contexts()
+            # KUBECONFIG as it is now (the client reads it once, when it is imported).
+            files = os.environ.get("KUBECONFIG") or None
+            config.load_kube_config(config_file=files, client_configuration=configuration)
+            _, current = config.list_kube_config_contexts(config_file=files)
         except (ConfigException, OSError, ValueError) as exc:
             raise ConfigError(
                 f"no Kubernetes cluster to run tasks on: {in_words(exc)} (set KUBECONFIG, or "
@@ -140,8 +142,13 @@ class _Channels:
             raise EngineError(f"cannot write to pod {self._name}: {in_words(exc)}") from exc
 
     def close(self) -> None:
-        with contextlib.suppress(websocket.WebSocketException, OSError):
-            self._ws.close(timeout=2)
+        """End the session (the server's close answered for up to 2 s), and its socket."""
+        try:
+            with contextlib.suppress(websocket.WebSocketException, OSError):
+                self._ws.close(timeout=2)
+        finally:
+            with contextlib.suppress(websocket.WebSocketException, OSError):
+                self._ws.shutdown()
 
 
 class KubernetesEngine:
@@ -300,11 +307,15 @@ class KubernetesEngine:
         self._suspect.set()
 
     def attach(self, name: str, *, stdin: bool) -> _Channels:
-        """An attach session: stdin alone, or stdout and stderr."""
+        """An attach session: stdin alone, or stdout and stderr.
+
+        The output session asks for stdin too, and never writes it: a session without stdin
+        hands the container an empty stdin, whose end (at once) would end the task's input
+        before it was written (`stdinOnce`)."""
         with self.call(f"cannot attach to pod {name}"):
             session = stream(
                 self._api.connect_get_namespaced_pod_attach, name, self.namespace,
-                container=CONTAINER, stdin=stdin, stdout=not stdin, stderr=not stdin,
+                container=CONTAINER, stdin=True, stdout=not stdin, stderr=not stdin,
                 tty=False, _preload_content=False, binary=True,
             )  # fmt: skip
         return _Channels(session.sock, name)

@@ -297,4 +297,3 @@ class ContainerPool:
                 self._containers[container.id] = container
                 events = self._machine.created(create, container.id)
         self._act(events)
-

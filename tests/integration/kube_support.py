@@ -1,0 +1,127 @@
+"""The real single-node cluster of `make k8s-up`, for the Kubernetes engine's tests: its
+kubeconfig, a namespace of their own, images imported into its containerd, and the Pods
+and Secrets a runner id left behind."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from runner.engine.interface import LABEL_RUNNER_ID
+from runner.engine.kube_manifest import label_value
+from tests.conftest import REPO, unavailable
+
+CLUSTER = REPO / "build" / "k8s"
+KUBECONFIG = CLUSTER / "kubeconfig"
+
+
+def kubectl(*args: str, check: bool = True, timeout_s: float = 60) -> str:
+    done = subprocess.run(
+        ["kubectl", f"--kubeconfig={KUBECONFIG}", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout_s,
+        check=False,
+    )
+    if check and done.returncode != 0:
+        raise AssertionError(f"kubectl {' '.join(args)}: {done.stderr}")
+    return done.stdout
+
+
+def import_image(image: str) -> None:
+    """An image of the Docker engine into the cluster's containerd (Pods use it with
+    imagePullPolicy Never)."""
+    ctr = [
+        "ctr", "--address", str(CLUSTER / "run" / "containerd.sock"), "--namespace", "k8s.io",
+        "images", "import", "-",
+    ]  # fmt: skip
+    with subprocess.Popen(["docker", "save", image], stdout=subprocess.PIPE) as save:
+        assert save.stdout is not None
+        subprocess.run(ctr, stdin=save.stdout, check=True, capture_output=True, timeout=300)
+        assert save.wait(300) == 0
+
+
+def cluster_answers() -> str | None:
+    """Why the cluster cannot be used, or None."""
+    if not KUBECONFIG.exists():
+        return f"no Kubernetes cluster ({KUBECONFIG} is missing): run `make k8s-up`"
+    try:
+        kubectl("get", "--raw", "/readyz", timeout_s=10)
+    except (AssertionError, subprocess.TimeoutExpired) as exc:
+        return f"the cluster of `make k8s-up` does not answer: {exc}"
+    return None
+
+
+@pytest.fixture(scope="session")
+def cluster() -> Iterator[Path]:
+    """The cluster's kubeconfig, as KUBECONFIG for the session (runners started by the tests
+    find the cluster as kubectl does)."""
+    problem = cluster_answers()
+    if problem is not None:
+        unavailable(problem)
+    before = os.environ.get("KUBECONFIG")
+    os.environ["KUBECONFIG"] = str(KUBECONFIG)
+    yield KUBECONFIG
+    if before is None:
+        os.environ.pop("KUBECONFIG", None)
+    else:
+        os.environ["KUBECONFIG"] = before
+
+
+@pytest.fixture(scope="module")
+def namespace(cluster: Path) -> Iterator[str]:
+    """A namespace of the module's own, removed at its end."""
+    name = f"xc-test-{uuid.uuid4().hex[:8]}"
+    kubectl("create", "namespace", name)
+    deadline = time.monotonic() + 60
+    while kubectl("-n", name, "get", "serviceaccount", "default", check=False) == "":
+        assert time.monotonic() < deadline, "the namespace's default service account is missing"
+        time.sleep(0.2)
+    yield name
+    kubectl("delete", "namespace", name, "--wait=false")
+
+
+def left_behind(namespace: str, runner_id: str) -> dict[str, list[str]]:
+    """The Pods and Secrets of a runner id still in the namespace (terminating ones too)."""
+    found = {}
+    for kind in ("pods", "secrets"):
+        listed = json.loads(
+            kubectl(
+                "-n",
+                namespace,
+                "get",
+                kind,
+                "-o",
+                "json",
+                "-l",
+                f"{LABEL_RUNNER_ID}={label_value(runner_id)}",
+            )  # fmt: skip
+        )
+        found[kind] = [item["metadata"]["name"] for item in listed["items"]]
+    return found
+
+
+def wait_gone(namespace: str, runner_id: str, timeout_s: float = 30) -> None:
+    """Every Pod and Secret of the runner id gone from the API server."""
+    deadline = time.monotonic() + timeout_s
+    while any((left := left_behind(namespace, runner_id)).values()):
+        assert time.monotonic() < deadline, f"left behind by runner {runner_id}: {left}"
+        time.sleep(0.3)
+
+
+def pods(namespace: str, runner_id: str) -> list[dict[str, Any]]:
+    listed = json.loads(
+        kubectl(
+            "-n", namespace, "get", "pods", "-o", "json", "-l", f"{LABEL_RUNNER_ID}={runner_id}"
+        )
+    )
+    items: list[dict[str, Any]] = listed["items"]
+    return items

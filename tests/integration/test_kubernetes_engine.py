@@ -1,0 +1,221 @@
+"""The Kubernetes engine against a real cluster (`make k8s-up`): each task a Pod, its stdin,
+stdout and stderr, its containment, its limits, its faults, and nothing left behind."""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from collections.abc import Iterator
+
+import pytest
+
+from runner.core.catalog import CATALOG_LABEL
+from runner.core.errors import ConfigError, EngineError, ImageMissing
+from runner.core.policy import ContainerLimits
+from runner.core.protocol import Stream, encode_envelope
+from runner.core.secrets import SecretSnapshot
+from runner.engine.interface import LABEL_RUNNER_ID, Chunk, Container, ContainerSpec
+from runner.engine.kubernetes_engine import KubernetesEngine
+from tests.conftest import SAMPLE_IMAGE
+from tests.integration.kube_support import (  # noqa: F401 -- fixtures
+    cluster,
+    import_image,
+    kubectl,
+    namespace,
+    pods,
+    wait_gone,
+)
+
+pytestmark = pytest.mark.integration
+
+PROBE = "xc-test/probe:latest"
+ABSENT = "xc-test/absent-from-the-node:nope"
+
+
+@pytest.fixture(scope="module")
+def probe(probe_image: str, cluster: object) -> str:
+    import_image(probe_image)
+    return probe_image
+
+
+@pytest.fixture
+def kube_runner_id(namespace: str) -> Iterator[str]:
+    rid = f"test-{uuid.uuid4().hex[:10]}"
+    yield rid
+    wait_gone(namespace, rid)
+
+
+@pytest.fixture
+def kube(namespace: str, kube_runner_id: str) -> Iterator[KubernetesEngine]:
+    kube = KubernetesEngine(
+        namespace,
+        runner_id=kube_runner_id,
+        pull_policies={SAMPLE_IMAGE: "never", PROBE: "never", ABSENT: "never"},
+    )
+    yield kube
+    kube.remove_labelled({LABEL_RUNNER_ID: kube_runner_id})
+    kube.close()
+
+
+def spec(image: str, runner_id: str, **limits: object) -> ContainerSpec:
+    return ContainerSpec(
+        image=image, labels={LABEL_RUNNER_ID: runner_id}, limits=ContainerLimits(**limits)
+    )  # type: ignore[arg-type]
+
+
+def collect(container: Container, timeout_s: float = 60) -> tuple[bytes, bytes]:
+    out, err = bytearray(), bytearray()
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        chunks: list[Chunk] | None = container.read(1.0)
+        if chunks is None:
+            return bytes(out), bytes(err)
+        for stream, data in chunks:
+            (out if stream == Stream.STDOUT else err).extend(data)
+    raise AssertionError("the Pod's output did not end")
+
+
+def run_task(
+    kube: KubernetesEngine, image: str, runner_id: str, task: str, inputs: dict[str, str],
+    **limits: object,
+) -> tuple[bytes, bytes, int, bool]:  # fmt: skip
+    container = kube.launch(spec(image, runner_id, **limits))
+    try:
+        container.send(encode_envelope("probe", task, "t1", inputs))
+        out, err = collect(container)
+        exit_info = container.wait(60)
+        return out, err, exit_info.exit_code, exit_info.oom_killed
+    finally:
+        container.remove()
+
+
+def test_stdin_reaches_the_task_and_stdout_stderr_come_back_apart(
+    kube: KubernetesEngine, probe: str, kube_runner_id: str
+) -> None:
+    out, err, code, _ = run_task(kube, probe, kube_runner_id, "crash", {})
+    assert (out, code) == (b"", 3)
+    assert err == b"about to fail\nfatal: probe crashed on purpose\n"
+    out, _, code, _ = run_task(kube, probe, kube_runner_id, "echo", {"text": "héllo\nworld"})
+    assert out == b'{"type": "result", "outputs": {"text": "h\\u00e9llo\\nworld"}}\n'
+    assert code == 0
+
+
+def test_large_input_and_output_pass_whole_without_deadlock(
+    kube: KubernetesEngine, probe: str, kube_runner_id: str
+) -> None:
+    data = "d" * (3 * 1024 * 1024)
+    out, _, _, _ = run_task(kube, probe, kube_runner_id, "big_input", {"data": data})
+    assert out.endswith(b'{"type": "result", "outputs": {"size": "3145728"}}\n')
+    out, _, _, _ = run_task(kube, probe, kube_runner_id, "flood", {"kib": "4096"})
+    assert len(out) == 4096 * 1024 + len(b'{"type": "result", "outputs": {"done": "yes"}}\n')
+
+
+def test_pods_are_contained_by_default(
+    kube: KubernetesEngine, probe: str, kube_runner_id: str, namespace: str
+) -> None:
+    out, _, code, _ = run_task(kube, probe, kube_runner_id, "whoami", {})
+    assert code == 0
+    assert b'"uid": "65534", "gid": "65534", "root_writable": "no", "tmp_writable": "yes"' in out
+    container = kube.launch(spec(probe, kube_runner_id, memory_bytes=256 * 1024**2))
+    try:
+        (pod,) = pods(namespace, kube_runner_id)
+        security = pod["spec"]["containers"][0]["securityContext"]
+        assert security["readOnlyRootFilesystem"] is True
+        assert security["allowPrivilegeEscalation"] is False
+        assert security["capabilities"] == {"drop": ["ALL"]}
+        assert security["seccompProfile"] == {"type": "RuntimeDefault"}
+        assert pod["spec"]["automountServiceAccountToken"] is False
+        assert pod["spec"]["containers"][0]["resources"]["limits"]["memory"] == str(256 * 1024**2)
+        assert "/var/run/secrets/kubernetes.io" not in json.dumps(pod["spec"])
+    finally:
+        container.remove()
+
+
+def test_a_task_over_its_memory_limit_is_seen_oom_killed(
+    kube: KubernetesEngine, probe: str, kube_runner_id: str
+) -> None:
+    _, _, code, oom = run_task(
+        kube, probe, kube_runner_id, "allocate", {"mib": "200"}, memory_bytes=64 * 1024**2
+    )
+    assert (code, oom) == (137, True)
+
+
+def test_secrets_are_files_at_run_secrets_and_go_with_the_pod(
+    kube: KubernetesEngine, probe: str, kube_runner_id: str, namespace: str
+) -> None:
+    snapshot = SecretSnapshot((("api_token", b"t0k3n-value"),))
+    labels = {LABEL_RUNNER_ID: kube_runner_id}
+    container = kube.launch(ContainerSpec(image=probe, labels=labels, secrets=snapshot))
+    try:
+        secret = json.loads(kubectl("-n", namespace, "get", "secret", container.id, "-o", "json"))
+        assert secret["immutable"] is True
+        container.send(encode_envelope("probe", "echo", "t1", {"text": "x"}))
+        collect(container)
+    finally:
+        container.remove()
+    wait_gone(namespace, kube_runner_id)
+
+
+def test_stop_deletes_a_running_pod_and_remove_is_idempotent(
+    kube: KubernetesEngine, probe: str, kube_runner_id: str, namespace: str
+) -> None:
+    container = kube.launch(spec(probe, kube_runner_id))
+    container.send(encode_envelope("probe", "sleep", "t", {"seconds": "600"}))
+    assert container.read(0.3) == []
+    container.stop(1)
+    assert container.read(5) is None
+    container.remove()
+    container.remove()
+    wait_gone(namespace, kube_runner_id)
+
+
+def test_an_image_the_node_lacks_is_image_missing_and_leaves_no_pod(
+    kube: KubernetesEngine, kube_runner_id: str, namespace: str
+) -> None:
+    with pytest.raises(ImageMissing, match="ErrImageNeverPull"):
+        kube.launch(spec(ABSENT, kube_runner_id))
+    wait_gone(namespace, kube_runner_id)
+
+
+def test_pods_refused_by_a_quota_are_an_engine_fault_not_the_images(
+    kube: KubernetesEngine, probe: str, kube_runner_id: str, namespace: str
+) -> None:
+    quota = f"no-pods-{kube_runner_id}"
+    kubectl("-n", namespace, "create", "quota", quota, "--hard=pods=0")
+    try:
+        time.sleep(1)  # the quota controller sees it
+        with pytest.raises(EngineError, match="exceeded quota") as refused:
+            kube.launch(spec(probe, kube_runner_id))
+        assert type(refused.value) is EngineError
+    finally:
+        kubectl("-n", namespace, "delete", "quota", quota)
+
+
+def test_the_catalog_is_read_from_a_pod_that_prints_it(
+    kube: KubernetesEngine, kube_runner_id: str
+) -> None:
+    labels = kube.image_labels(SAMPLE_IMAGE)
+    names = {task["name"] for task in json.loads(labels[CATALOG_LABEL])}
+    assert {"simple", "double", "reporting_task", "error_placeholder", "zero_division"} <= names
+
+
+def test_an_image_that_cannot_print_its_catalog_is_a_configuration_error(
+    kube: KubernetesEngine, probe: str
+) -> None:
+    with pytest.raises(ConfigError, match="its catalog cannot be read on Kubernetes"):
+        kube.image_labels(probe)
+
+
+def test_remove_labelled_removes_only_the_labelled(
+    kube: KubernetesEngine, probe: str, kube_runner_id: str
+) -> None:
+    other = f"test-other-{uuid.uuid4().hex[:8]}"
+    mine = kube.launch(spec(probe, kube_runner_id))
+    theirs = kube.launch(spec(probe, other))
+    try:
+        assert kube.remove_labelled({LABEL_RUNNER_ID: kube_runner_id}) == [mine.id]
+        assert kube.remove_labelled({LABEL_RUNNER_ID: other}) == [theirs.id]
+    finally:
+        mine.remove()
+        theirs.remove()
