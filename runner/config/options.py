@@ -214,7 +214,9 @@ def resolve(
     return values
 
 
-def resolve_file(options: Sequence[Option], table: Mapping[str, Any], where: str) -> dict[str, Any]:
+def resolve_file(
+    options: Sequence[Option], table: Mapping[str, Any], where: str
+) -> dict[str, Any]:
     """Values of a configuration file's table whose keys are these options' (`Option.key`),
     parsed; ConfigError names the key of an unknown or a wrong one."""
     known = {option.key: option for option in options}

@@ -175,7 +175,7 @@ def policy_file(document: Mapping[str, Any], source: str, base: Path | None = No
     if unknown:
         raise SettingError(
             f"{source}: unknown section(s) {', '.join(sorted(unknown))} "
-            '(expected [defaults], [images."name:tag"] and [runner])'
+            "(expected [defaults], [images.\"name:tag\"] and [runner])"
         )
     runner = document.get("runner", {})
     if not isinstance(runner, dict):
@@ -209,7 +209,7 @@ def _section(values: Any, where: str) -> dict[str, Any]:
     for key, value in values.items():
         if key in TABLES:
             raise SettingError(
-                f'{where}: {key} is an image\'s own: set it in [images."IMAGE".{key}]'
+                f"{where}: {key} is an image's own: set it in [images.\"IMAGE\".{key}]"
             )
         option = _BY_KEY.get(key)
         if option is None:

@@ -81,7 +81,9 @@ class Schedule:
     jitter: float = 0.2
 
     def backoff(self) -> Backoff:
-        return Backoff(base_s=self.base_s, cap_s=self.cap_s, factor=self.factor, jitter=self.jitter)
+        return Backoff(
+            base_s=self.base_s, cap_s=self.cap_s, factor=self.factor, jitter=self.jitter
+        )
 
 
 # The runner's schedules, in one place.

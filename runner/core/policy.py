@@ -44,7 +44,9 @@ class ContainerEnv:
         if self.variables:
             parts.append("environment " + ", ".join(name for name, _ in self.variables))
         if self.secrets:
-            parts.append("secrets " + ", ".join(f"{s.name} (from {s.path})" for s in self.secrets))
+            parts.append(
+                "secrets " + ", ".join(f"{s.name} (from {s.path})" for s in self.secrets)
+            )
         return "; ".join(parts)
 
 
@@ -73,7 +75,9 @@ class TaskPolicy:
         """A copy with these fields (of TaskPolicy or of its limits) changed."""
         limits = {k: v for k, v in values.items() if k in LIMIT_FIELDS}
         own = {k: v for k, v in values.items() if k not in LIMIT_FIELDS}
-        return dataclasses.replace(self, limits=dataclasses.replace(self.limits, **limits), **own)
+        return dataclasses.replace(
+            self, limits=dataclasses.replace(self.limits, **limits), **own
+        )
 
     def value(self, name: str) -> Any:
         """A field of TaskPolicy or of its limits, by name."""

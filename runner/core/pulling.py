@@ -82,7 +82,8 @@ def is_current(name: str, repo_digests: Sequence[str], remote_digest: str) -> bo
     ref = image_ref(name)
     wanted = _familiar(ref.repository)
     return any(
-        entry.partition("@")[2] == remote_digest and _familiar(entry.partition("@")[0]) == wanted
+        entry.partition("@")[2] == remote_digest
+        and _familiar(entry.partition("@")[0]) == wanted
         for entry in repo_digests
     )
 

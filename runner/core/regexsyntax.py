@@ -171,9 +171,8 @@ def _class(items: Any, flags: int) -> str:
     if negated and not plain and len(complements) == 1:  # [^\W] is \w
         return f"[{complements[0]}]"
     if negated:  # the complement of a union with a complement in it: an intersection
-        raise Unsupported(
-            "a negated class that holds \\W, \\S or \\D with other items cannot be run by RE2"
-        )
+        raise Unsupported("a negated class that holds \\W, \\S or \\D with other items "
+                          "cannot be run by RE2")
     # A class matches one character in any of its items: an alternation of them, each
     # complement a class of its own.
     parts = [f"[^{c}]" for c in complements] + ([f"[{''.join(plain)}]"] if plain else [])

@@ -30,10 +30,8 @@ def wall_clock(monotonic: float | None = None) -> str:
     """Now, or the moment `monotonic` (a `time.monotonic()` reading) was, as ISO 8601 UTC
     with milliseconds and `Z` (as the local server writes times)."""
     moment = time.time() if monotonic is None else time.time() - (time.monotonic() - monotonic)
-    return (
-        datetime.fromtimestamp(moment, UTC)
-        .isoformat(timespec="milliseconds")
-        .replace("+00:00", "Z")
+    return datetime.fromtimestamp(moment, UTC).isoformat(timespec="milliseconds").replace(
+        "+00:00", "Z"
     )
 
 

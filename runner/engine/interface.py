@@ -52,6 +52,7 @@ class Container(Protocol):
     id: str
     warm: bool  # started ahead of its task (from the warm pool), not for it
 
+
     def send(self, data: bytes) -> None:
         """Queue `data` for the container's stdin, which is closed once it is written."""
 

@@ -162,6 +162,11 @@ class KubernetesEngine:
     ) -> None:
         self._client, self.namespace, in_cluster = load_cluster(namespace)
         self._api: Any = client.CoreV1Api(self._client)
+        # Attach sessions on a client of their own: the client's `stream` swaps its client's
+        # request function for the time of a call, which other threads' requests on the same
+        # client would go through.
+        self._streams = client.ApiClient(self._client.configuration)
+        self._attach: Any = client.CoreV1Api(self._streams).connect_get_namespaced_pod_attach
         self._timeout = (5.0, timeout_s)
         self._pull = dict(pull_policies or {})
         self.runner_id = runner_id
@@ -177,6 +182,7 @@ class KubernetesEngine:
         return str(self._client.configuration.host)
 
     def close(self) -> None:
+        self._streams.close()
         self._client.close()
 
     @contextlib.contextmanager
@@ -242,8 +248,9 @@ class KubernetesEngine:
         return read_catalog(self, image)
 
     def pod_name(self) -> str:
-        prefix = "".join(c if c.isalnum() else "-" for c in self.runner_id.lower())[:40]
-        return f"xc-{prefix.strip('-') or 'task'}-{uuid.uuid4().hex[:10]}"
+        """A new Pod's name: unique in its first 12 characters, as the logs show it (the
+        runner id is its label)."""
+        return f"xc-{uuid.uuid4().hex[:16]}"
 
     def pull_policy(self, image: str) -> str:
         return PULL_POLICIES.get(self._pull.get(image, "missing"), "IfNotPresent")
@@ -314,7 +321,7 @@ class KubernetesEngine:
         before it was written (`stdinOnce`)."""
         with self.call(f"cannot attach to pod {name}"):
             session = stream(
-                self._api.connect_get_namespaced_pod_attach, name, self.namespace,
+                self._attach, name, self.namespace,
                 container=CONTAINER, stdin=True, stdout=not stdin, stderr=not stdin,
                 tty=False, _preload_content=False, binary=True,
             )  # fmt: skip

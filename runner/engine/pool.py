@@ -297,3 +297,4 @@ class ContainerPool:
                 self._containers[container.id] = container
                 events = self._machine.created(create, container.id)
         self._act(events)
+

@@ -130,7 +130,8 @@ class Orphans:
             said = self._condition.failed(
                 f"container {container_id[:12]}: {problem}",
                 self._clock(),
-                "each is tried again while the engine answers; failures are counted, not logged",
+                "each is tried again while the engine answers; failures are counted, "
+                "not logged",
             )
         log_said(log, said)
 

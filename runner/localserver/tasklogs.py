@@ -111,7 +111,9 @@ def _time(value: Any, where: str) -> str:
     except ValueError:
         moment = None
     if moment is None or moment.tzinfo is None or len(value) > 40:
-        raise HttpError(400, f"{where}: {quoted(value)} is not an ISO 8601 time with a zone (…Z)")
+        raise HttpError(
+            400, f"{where}: {quoted(value)} is not an ISO 8601 time with a zone (…Z)"
+        )
     return iso(moment.astimezone(UTC))
 
 

@@ -142,4 +142,6 @@ def log_handler(
 def configure(level: str, log_format: str, text_format: str | None = None) -> None:
     """The root logger at `level`, writing `log_format` lines to stderr (unless logging was
     configured already)."""
-    logging.basicConfig(level=level, handlers=[log_handler(log_format, text_format=text_format)])
+    logging.basicConfig(
+        level=level, handlers=[log_handler(log_format, text_format=text_format)]
+    )

@@ -90,7 +90,8 @@ class Launching:
                     return _gave_up(exc, waited_s)
                 if backoff.attempts == 0:
                     log.warning(
-                        "%s: its container cannot be started yet: %s; trying again for up to %g s",
+                        "%s: its container cannot be started yet: %s; trying again for up to "
+                        "%g s",
                         instance.ref,
                         exc,
                         budget_s,

@@ -10,10 +10,9 @@ import subprocess
 import time
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
-
-import pytest
 
 from runner.engine.interface import LABEL_RUNNER_ID
 from runner.engine.kube_manifest import label_value
@@ -60,51 +59,45 @@ def cluster_answers() -> str | None:
     return None
 
 
-@pytest.fixture(scope="session")
-def cluster() -> Iterator[Path]:
-    """The cluster's kubeconfig, as KUBECONFIG for the session (runners started by the tests
-    find the cluster as kubectl does)."""
+@contextmanager
+def using_cluster() -> Iterator[Path]:
+    """The cluster's kubeconfig, as KUBECONFIG while it is used (runners started by the tests
+    find the cluster as kubectl does); unavailable without a cluster."""
     problem = cluster_answers()
     if problem is not None:
         unavailable(problem)
     before = os.environ.get("KUBECONFIG")
     os.environ["KUBECONFIG"] = str(KUBECONFIG)
-    yield KUBECONFIG
-    if before is None:
-        os.environ.pop("KUBECONFIG", None)
-    else:
-        os.environ["KUBECONFIG"] = before
+    try:
+        yield KUBECONFIG
+    finally:
+        if before is None:
+            os.environ.pop("KUBECONFIG", None)
+        else:
+            os.environ["KUBECONFIG"] = before
 
 
-@pytest.fixture(scope="module")
-def namespace(cluster: Path) -> Iterator[str]:
-    """A namespace of the module's own, removed at its end."""
+@contextmanager
+def temporary_namespace() -> Iterator[str]:
+    """A namespace of the tests' own, removed at the end."""
     name = f"xc-test-{uuid.uuid4().hex[:8]}"
     kubectl("create", "namespace", name)
-    deadline = time.monotonic() + 60
-    while kubectl("-n", name, "get", "serviceaccount", "default", check=False) == "":
-        assert time.monotonic() < deadline, "the namespace's default service account is missing"
-        time.sleep(0.2)
-    yield name
-    kubectl("delete", "namespace", name, "--wait=false")
+    try:
+        deadline = time.monotonic() + 60
+        while kubectl("-n", name, "get", "serviceaccount", "default", check=False) == "":
+            assert time.monotonic() < deadline, "the namespace's default service account is missing"
+            time.sleep(0.2)
+        yield name
+    finally:
+        kubectl("delete", "namespace", name, "--wait=false")
 
 
 def left_behind(namespace: str, runner_id: str) -> dict[str, list[str]]:
     """The Pods and Secrets of a runner id still in the namespace (terminating ones too)."""
     found = {}
     for kind in ("pods", "secrets"):
-        listed = json.loads(
-            kubectl(
-                "-n",
-                namespace,
-                "get",
-                kind,
-                "-o",
-                "json",
-                "-l",
-                f"{LABEL_RUNNER_ID}={label_value(runner_id)}",
-            )  # fmt: skip
-        )
+        selector = f"{LABEL_RUNNER_ID}={label_value(runner_id)}"
+        listed = json.loads(kubectl("-n", namespace, "get", kind, "-o", "json", "-l", selector))
         found[kind] = [item["metadata"]["name"] for item in listed["items"]]
     return found
 

@@ -7,6 +7,7 @@ import json
 import time
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -18,23 +19,36 @@ from runner.core.secrets import SecretSnapshot
 from runner.engine.interface import LABEL_RUNNER_ID, Chunk, Container, ContainerSpec
 from runner.engine.kubernetes_engine import KubernetesEngine
 from tests.conftest import SAMPLE_IMAGE
-from tests.integration.kube_support import (  # noqa: F401 -- fixtures
-    cluster,
+from tests.integration.kube_support import (
     import_image,
     kubectl,
-    namespace,
     pods,
+    temporary_namespace,
+    using_cluster,
     wait_gone,
 )
 
 pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(scope="module")
+def cluster() -> Iterator[Path]:
+    with using_cluster() as kubeconfig:
+        yield kubeconfig
+
+
+@pytest.fixture(scope="module")
+def namespace(cluster: Path) -> Iterator[str]:
+    with temporary_namespace() as name:
+        yield name
+
 
 PROBE = "xc-test/probe:latest"
 ABSENT = "xc-test/absent-from-the-node:nope"
 
 
 @pytest.fixture(scope="module")
-def probe(probe_image: str, cluster: object) -> str:
+def probe(probe_image: str, cluster: Path) -> str:
     import_image(probe_image)
     return probe_image
 

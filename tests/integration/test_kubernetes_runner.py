@@ -18,15 +18,28 @@ from runner.engine.interface import LABEL_POOL
 from runner.localserver import LocalServer
 from runner.localserver.client import LocalClient
 from tests.conftest import SAMPLE_IMAGE
-from tests.integration.kube_support import (  # noqa: F401 -- fixtures
-    cluster,
-    namespace,
+from tests.integration.kube_support import (
     pods,
+    temporary_namespace,
+    using_cluster,
     wait_gone,
 )
 from tests.integration.processes import brief, runner_process, wait_for
 
 pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(scope="module")
+def cluster() -> Iterator[Path]:
+    with using_cluster() as kubeconfig:
+        yield kubeconfig
+
+
+@pytest.fixture(scope="module")
+def namespace(cluster: Path) -> Iterator[str]:
+    with temporary_namespace() as name:
+        yield name
+
 
 KEY = "kube-key"
 
