@@ -31,9 +31,12 @@ import kubernetes_validate
 import yaml
 
 from scripts.manifest_rules import namespace_errors, network_policy_errors, statefulset_errors
+from scripts.manifest_rules_pods import pods_variant_errors
 
 ROOT = Path(__file__).resolve().parent.parent
 MANIFESTS = ROOT / "deploy" / "kubernetes"
+# The variant with each task a Pod and no engine sidecar (scripts/manifest_rules_pods.py).
+POD_MANIFESTS = MANIFESTS / "pods"
 OLDEST = "1.29.0"  # sidecar containers (initContainers with restartPolicy: Always)
 CUSTOM_KINDS = {("monitoring.coreos.com/v1", "ServiceMonitor")}
 
@@ -82,6 +85,13 @@ def monitor_errors(where: str, monitor: Resource, services: list[Resource]) -> I
             yield f"{where}: endpoint path must start with /"
 
 
+def pods_errors(resources: list[tuple[str, Resource]]) -> Iterator[str]:
+    """The variant of deploy/kubernetes/pods/: its schemas and its own rules."""
+    for where, resource in resources:
+        yield from schema_errors(where, resource)
+    yield from pods_variant_errors(resources)
+
+
 def errors(resources: list[tuple[str, Resource]]) -> Iterator[str]:
     services = [r for _, r in resources if r["kind"] == "Service"]
     config: dict[str, str] = {}
@@ -101,8 +111,15 @@ def errors(resources: list[tuple[str, Resource]]) -> Iterator[str]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     paths = [Path(a) for a in (argv if argv is not None else sys.argv[1:])]
-    resources = load(paths or sorted(MANIFESTS.glob("*.yaml")))
-    found = list(errors(resources))
+    pods = [p for p in paths if p.resolve().parent == POD_MANIFESTS]
+    if not paths:
+        paths, pods = sorted(MANIFESTS.glob("*.yaml")), sorted(POD_MANIFESTS.glob("*.yaml"))
+    resources = load([p for p in paths if p not in pods])
+    variant = [(f"pods/{where}", resource) for where, resource in load(pods)]
+    found = (list(errors(resources)) if resources else []) + (
+        list(pods_errors(variant)) if variant else []
+    )
+    resources = resources + variant
     for error in found:
         sys.stderr.write(f"{error}\n")
     sys.stdout.write(

@@ -125,6 +125,21 @@ def _container(spec: ContainerSpec, pull_policy: str, stdin: bool) -> dict[str, 
     return container
 
 
+def _volumes(
+    spec: ContainerSpec, container: dict[str, Any], secret: str | None
+) -> list[dict[str, Any]]:
+    """The in-memory volume of the task's temporary files, and its Secret if it has one
+    (mounted in `container` at /run/secrets)."""
+    tmp = {"medium": "Memory", "sizeLimit": str(spec.limits.tmpfs_bytes)}
+    volumes: list[dict[str, Any]] = [{"name": "tmp", "emptyDir": tmp}]
+    if secret is not None:
+        volumes.append({"name": "secrets", "secret": {"secretName": secret, "defaultMode": 0o444}})
+        container["volumeMounts"].append(
+            {"name": "secrets", "mountPath": SECRETS_MOUNT, "readOnly": True}
+        )
+    return volumes
+
+
 def pod_manifest(
     spec: ContainerSpec,
     *,
@@ -137,14 +152,7 @@ def pod_manifest(
 ) -> dict[str, Any]:
     """The Pod of one task (or of a catalog read, `stdin=False`)."""
     container = _container(spec, pull_policy, stdin)
-    volumes: list[dict[str, Any]] = [
-        {"name": "tmp", "emptyDir": {"medium": "Memory", "sizeLimit": str(spec.limits.tmpfs_bytes)}}
-    ]
-    if secret is not None:
-        volumes.append({"name": "secrets", "secret": {"secretName": secret, "defaultMode": 0o444}})
-        container["volumeMounts"].append(
-            {"name": "secrets", "mountPath": SECRETS_MOUNT, "readOnly": True}
-        )
+    volumes = _volumes(spec, container, secret)
     pod: dict[str, Any] = {
         "apiVersion": "v1",
         "kind": "Pod",

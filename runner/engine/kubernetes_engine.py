@@ -1,12 +1,14 @@
-"""The container engine on Kubernetes: each task a Pod. The only module that imports the
-Kubernetes client (and its websocket and urllib3 transports).
+"""The container engine on Kubernetes: each task a Pod. With runner.engine.kube_client (the
+cluster's configuration, the attach sessions), the only module that imports the Kubernetes
+client (and urllib3).
 
 The cluster is found as kubectl finds it: in a Pod, its service account; elsewhere
 KUBECONFIG (or ~/.kube/config) and its current context. The client's and the
 transport's exceptions become EngineError (ImageFault for a Pod the cluster refuses as
 invalid, ImageMissing for an image it cannot pull) here, once. A Pod's manifest and
 what its status says are runner.engine.kube_manifest's; its streams are
-runner.engine.kube_stream's; the catalog read from a Pod is runner.engine.kube_catalog's.
+runner.engine.kube_stream's; a Pod's life and the catalog read from a Pod are
+runner.engine.kube_pods'.
 """
 
 from __future__ import annotations
@@ -15,26 +17,20 @@ import contextlib
 import json
 import logging
 import os
-import select
-import ssl
 import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator, Mapping
-from pathlib import Path
 from typing import Any
 
 import kubernetes.client
-import kubernetes.config
-import kubernetes.stream
 import kubernetes.watch
 import urllib3
-import websocket
 from kubernetes.client.exceptions import ApiException
-from kubernetes.config.config_exception import ConfigException
 
-from runner.core.errors import ConfigError, EngineError, ImageFault, in_words
+from runner.core.errors import EngineError, ImageFault, in_words
 from runner.engine.interface import ContainerSpec
+from runner.engine.kube_client import Attacher, AttachError, load_cluster
 from runner.engine.kube_manifest import (
     CONTAINER,
     PULL_POLICIES,
@@ -45,21 +41,18 @@ from runner.engine.kube_manifest import (
     selector,
 )
 from runner.engine.kube_pods import KubePod, launch, read_catalog
+from runner.engine.kube_stream import Channels
 from runner.engine.remover import Orphans
 
 log = logging.getLogger(__name__)
 
 # The client's modules, untyped here: its generated models are not used (requests and
-# answers are plain JSON), and its configuration functions have no annotations.
+# answers are plain JSON).
 client: Any = kubernetes.client
-config: Any = kubernetes.config
 watch: Any = kubernetes.watch
-stream: Any = kubernetes.stream.stream
 
 _PING_TIMEOUT_S = 3.0
-_SOCKET_TIMEOUT_S = 30.0
-_IN_CLUSTER_NAMESPACE = Path("/var/run/secrets/kubernetes.io/serviceaccount/namespace")
-_ERRORS = (ApiException, urllib3.exceptions.HTTPError, websocket.WebSocketException, OSError)
+_ERRORS = (ApiException, urllib3.exceptions.HTTPError, AttachError, OSError)
 
 
 def _message(exc: BaseException) -> str:
@@ -73,84 +66,6 @@ def _message(exc: BaseException) -> str:
     return in_words(exc)
 
 
-def _status(exc: BaseException) -> int | None:
-    return exc.status if isinstance(exc, ApiException) else None
-
-
-def load_cluster(namespace: str | None) -> tuple[Any, str, bool]:
-    """The API client of the cluster kubectl would use, its namespace, and whether the runner
-    runs in a Pod; ConfigError if there is none."""
-    configuration = client.Configuration()
-    try:
-        config.load_incluster_config(client_configuration=configuration)
-        in_cluster = True
-        found = _IN_CLUSTER_NAMESPACE.read_text().strip() if _IN_CLUSTER_NAMESPACE.exists() else ""
-    except ConfigException:
-        in_cluster = False
-        try:
-            # KUBECONFIG as it is now (the client reads it once, when it is imported).
-            files = os.environ.get("KUBECONFIG") or None
-            config.load_kube_config(config_file=files, client_configuration=configuration)
-            _, current = config.list_kube_config_contexts(config_file=files)
-        except (ConfigException, OSError, ValueError) as exc:
-            raise ConfigError(
-                f"no Kubernetes cluster to run tasks on: {in_words(exc)} (set KUBECONFIG, or "
-                "run the runner in a Pod with a service account)"
-            ) from None
-        found = str((current or {}).get("context", {}).get("namespace") or "")
-    return client.ApiClient(configuration), namespace or found or "default", in_cluster
-
-
-class _Channels:
-    """One attach session's frames (runner.engine.kube_stream.Channels) on the client's
-    websocket; its errors become EngineError."""
-
-    def __init__(self, ws: Any, name: str) -> None:
-        self._ws = ws
-        self._name = name
-        ws.settimeout(_SOCKET_TIMEOUT_S)
-
-    def readable(self, timeout_s: float) -> bool:
-        sock = self._ws.sock
-        if sock is None:
-            return True
-        if isinstance(sock, ssl.SSLSocket) and sock.pending():
-            return True
-        try:
-            return bool(select.select([sock], [], [], max(timeout_s, 0.0))[0])
-        except (OSError, ValueError):
-            return True
-
-    def receive(self) -> tuple[int, bytes] | None:
-        try:
-            opcode, frame = self._ws.recv_data_frame(True)
-        except websocket.WebSocketConnectionClosedException:
-            return None
-        except (websocket.WebSocketException, OSError) as exc:
-            raise EngineError(f"lost the output of pod {self._name}: {in_words(exc)}") from exc
-        if opcode == websocket.ABNF.OPCODE_CLOSE:
-            return None
-        data = bytes(frame.data or b"")
-        if opcode not in (websocket.ABNF.OPCODE_BINARY, websocket.ABNF.OPCODE_TEXT) or not data:
-            return (-1, b"")
-        return data[0], data[1:]
-
-    def send(self, channel: int, data: bytes) -> None:
-        try:
-            self._ws.send(bytes([channel]) + data, opcode=websocket.ABNF.OPCODE_BINARY)
-        except (websocket.WebSocketException, OSError) as exc:
-            raise EngineError(f"cannot write to pod {self._name}: {in_words(exc)}") from exc
-
-    def close(self) -> None:
-        """End the session (the server's close answered for up to 2 s), and its socket."""
-        try:
-            with contextlib.suppress(websocket.WebSocketException, OSError):
-                self._ws.close(timeout=2)
-        finally:
-            with contextlib.suppress(websocket.WebSocketException, OSError):
-                self._ws.shutdown()
-
-
 class KubernetesEngine:
     def __init__(
         self,
@@ -162,17 +77,12 @@ class KubernetesEngine:
     ) -> None:
         self._client, self.namespace, in_cluster = load_cluster(namespace)
         self._api: Any = client.CoreV1Api(self._client)
-        # Attach sessions on a client of their own: the client's `stream` swaps its client's
-        # request function for the time of a call, which other threads' requests on the same
-        # client would go through.
-        self._streams = client.ApiClient(self._client.configuration)
-        self._attach: Any = client.CoreV1Api(self._streams).connect_get_namespaced_pod_attach
+        self._attacher = Attacher(self._client.configuration, self.namespace)
         self._timeout = (5.0, timeout_s)
         self._pull = dict(pull_policies or {})
         self.runner_id = runner_id
         self._suspect = threading.Event()
         self._orphans = Orphans()
-        websocket.setdefaulttimeout(_SOCKET_TIMEOUT_S)
         with self.call(f"cannot reach the Kubernetes API server at {self.host}"):
             client.VersionApi(self._client).get_code(_request_timeout=self._timeout)
         self.owner = self._own_pod() if in_cluster else None
@@ -182,7 +92,7 @@ class KubernetesEngine:
         return str(self._client.configuration.host)
 
     def close(self) -> None:
-        self._streams.close()
+        self._attacher.close()
         self._client.close()
 
     @contextlib.contextmanager
@@ -313,19 +223,10 @@ class KubernetesEngine:
         """A stream broke: the API server is checked at once."""
         self._suspect.set()
 
-    def attach(self, name: str, *, stdin: bool) -> _Channels:
-        """An attach session: stdin alone, or stdout and stderr.
-
-        The output session asks for stdin too, and never writes it: a session without stdin
-        hands the container an empty stdin, whose end (at once) would end the task's input
-        before it was written (`stdinOnce`)."""
+    def attach(self, name: str, *, stdin: bool) -> Channels:
+        """An attach session: stdin alone, or stdout and stderr (runner.engine.kube_attach)."""
         with self.call(f"cannot attach to pod {name}"):
-            session = stream(
-                self._attach, name, self.namespace,
-                container=CONTAINER, stdin=True, stdout=not stdin, stderr=not stdin,
-                tty=False, _preload_content=False, binary=True,
-            )  # fmt: skip
-        return _Channels(session.sock, name)
+            return self._attacher.open(name, stdin=stdin)
 
     def log_tail(self, name: str, lines: int | None = 20) -> str:
         """The end of what the Pod wrote (stdout and stderr merged); "" if it cannot be read."""
