@@ -3,13 +3,16 @@ stdout and stderr, its containment, its limits, its faults, and nothing left beh
 
 from __future__ import annotations
 
+import base64
 import json
+import os
 import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import yaml
 
 from runner.core.catalog import CATALOG_LABEL
 from runner.core.errors import ConfigError, EngineError, ImageMissing
@@ -18,8 +21,9 @@ from runner.core.protocol import Stream, encode_envelope
 from runner.core.secrets import SecretSnapshot
 from runner.engine.interface import LABEL_RUNNER_ID, Chunk, Container, ContainerSpec
 from runner.engine.kubernetes_engine import KubernetesEngine
-from tests.conftest import SAMPLE_IMAGE
+from tests.conftest import REPO, SAMPLE_IMAGE
 from tests.integration.kube_support import (
+    KUBECONFIG,
     import_image,
     kubectl,
     pods,
@@ -233,3 +237,74 @@ def test_remove_labelled_removes_only_the_labelled(
     finally:
         mine.remove()
         theirs.remove()
+
+
+def service_account_kubeconfig(namespace: str, folder: Path) -> Path:
+    """The Role of deploy/kubernetes/pods/rbac.yaml in `namespace`, and a kubeconfig of its
+    ServiceAccount's token (the credentials the runner has in its Pod)."""
+    docs = list(yaml.safe_load_all((REPO / "deploy/kubernetes/pods/rbac.yaml").read_text()))
+    for doc in docs:
+        doc["metadata"]["namespace"] = namespace
+        for subject in doc.get("subjects", []):
+            subject["namespace"] = namespace
+    manifest = folder / "rbac.yaml"
+    manifest.write_text(yaml.safe_dump_all(docs))
+    kubectl("apply", "-f", str(manifest))
+    deadline = time.monotonic() + 30
+    while not (secret := kubectl("-n", namespace, "get", "sa", "xc-runner", "-o",
+                                 "jsonpath={.secrets[0].name}", check=False)):  # fmt: skip
+        assert time.monotonic() < deadline, "the ServiceAccount has no token"
+        time.sleep(0.2)
+    token = kubectl("-n", namespace, "get", "secret", secret, "-o", "jsonpath={.data.token}")
+    admin = yaml.safe_load(KUBECONFIG.read_text())
+    cluster = admin["clusters"][0]["cluster"]
+    config = {
+        "apiVersion": "v1",
+        "kind": "Config",
+        "clusters": [{"name": "c", "cluster": cluster}],
+        "users": [{"name": "xc-runner", "user": {"token": base64.b64decode(token).decode()}}],
+        "contexts": [{"name": "sa", "context": {"cluster": "c", "user": "xc-runner"}}],
+        "current-context": "sa",
+    }
+    path = folder / "kubeconfig"
+    path.write_text(yaml.safe_dump(config))
+    return path
+
+
+def test_the_runners_role_grants_what_the_engine_needs_and_no_exec(
+    probe: str, namespace: str, kube_runner_id: str, tmp_path: Path
+) -> None:
+    kubeconfig = service_account_kubeconfig(namespace, tmp_path)
+    before = os.environ["KUBECONFIG"]
+    os.environ["KUBECONFIG"] = str(kubeconfig)
+    try:
+        kube = KubernetesEngine(
+            namespace,
+            runner_id=kube_runner_id,
+            pull_policies={SAMPLE_IMAGE: "never", PROBE: "never"},
+        )
+        try:
+            assert CATALOG_LABEL in kube.image_labels(SAMPLE_IMAGE)
+            snapshot = SecretSnapshot((("api_token", b"t0k3n-value"),))
+            labels = {LABEL_RUNNER_ID: kube_runner_id}
+            container = kube.launch(ContainerSpec(image=probe, labels=labels, secrets=snapshot))
+            container.send(encode_envelope("probe", "echo", "t1", {"text": "x"}))
+            assert b'"text": "x"' in collect(container)[0]
+            assert container.wait(30).exit_code == 0
+            container.remove()
+            left = kube.launch(spec(probe, kube_runner_id))
+            assert kube.remove_labelled({LABEL_RUNNER_ID: kube_runner_id}) == [left.id]
+            left.remove()  # its streams
+        finally:
+            kube.close()
+    finally:
+        os.environ["KUBECONFIG"] = before
+    account = f"system:serviceaccount:{namespace}:xc-runner"
+
+    def can(verb: str, where: str, subresource: str = "") -> str:
+        asked = ["auth", "can-i", verb, "pods", f"--subresource={subresource}", "-n", where]
+        return kubectl(*asked, "--as", account, check=False).strip()
+
+    assert can("create", namespace, "exec") == "no"
+    assert can("list", "default") == "no"
+    assert can("get", namespace, "attach") == "yes"
