@@ -26,7 +26,7 @@ WITH_K8S    := $(filter 1 true yes,$(K8S))
 
 .PHONY: run test lint sdk-test toolchains images base-images runner-image engine gvisor venv \
         bench soak compose-up clean swarm-up swarm-down swarm-nodes browser axe screenshot \
-        registry k8s-up k8s-down \
+        registry k8s-up k8s-down bench-k8s \
         docs docs-serve
 
 run: venv engine images
@@ -57,6 +57,11 @@ k8s-up: venv images
 
 k8s-down: venv
 	$(PY) -m scripts.k8s_cluster down
+
+# The Kubernetes engine beside the Docker engine, in one run (docs/running/figures.md):
+# cold Pod latency, warm Pod hand-out, throughput at concurrency 4. Not run by `make test`.
+bench-k8s: venv images k8s-up
+	$(PY) scripts/bench_kube.py
 
 # Debian's docker-registry and apache2-utils (htpasswd) on the host, for the registry
 # tests, which start registries of their own on loopback ports. Debian packages; root.

@@ -4,15 +4,20 @@ and Secrets a runner id left behind."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import socket
 import subprocess
+import threading
 import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+
+import yaml
 
 from runner.engine.interface import LABEL_RUNNER_ID
 from runner.engine.kube_manifest import label_value
@@ -118,3 +123,71 @@ def pods(namespace: str, runner_id: str) -> list[dict[str, Any]]:
     )
     items: list[dict[str, Any]] = listed["items"]
     return items
+
+
+class ApiServerCut:
+    """A loopback TCP relay in front of the cluster's API server that can be cut (every
+    connection closed, new ones refused) and healed; `kubeconfig` points at it."""
+
+    def __init__(self, folder: Path) -> None:
+        config = yaml.safe_load(KUBECONFIG.read_text())
+        server = config["clusters"][0]["cluster"]["server"]
+        self._target = ("127.0.0.1", int(server.rsplit(":", 1)[1]))
+        self._listener = self._listen(0)
+        self.port = self._listener.getsockname()[1]
+        config["clusters"][0]["cluster"]["server"] = f"https://127.0.0.1:{self.port}"
+        self.kubeconfig = folder / "kubeconfig-cut"
+        self.kubeconfig.write_text(yaml.safe_dump(config))
+        self._open: list[socket.socket] = []
+        self._lock = threading.Lock()
+        self._accepting = threading.Thread(target=self._accept, daemon=True)
+        self._accepting.start()
+
+    @staticmethod
+    def _listen(port: int) -> socket.socket:
+        listener = socket.socket()
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind(("127.0.0.1", port))
+        listener.listen(64)
+        return listener
+
+    def _accept(self) -> None:
+        listener = self._listener
+        while True:
+            try:
+                client, _ = listener.accept()
+            except OSError:
+                return
+            upstream = socket.create_connection(self._target, timeout=10)
+            with self._lock:
+                self._open += [client, upstream]
+            for a, b in ((client, upstream), (upstream, client)):
+                threading.Thread(target=self._pipe, args=(a, b), daemon=True).start()
+
+    @staticmethod
+    def _pipe(source: socket.socket, sink: socket.socket) -> None:
+        with contextlib.suppress(OSError):
+            while data := source.recv(65536):
+                sink.sendall(data)
+        for end in (source, sink):
+            with contextlib.suppress(OSError):
+                end.shutdown(socket.SHUT_RDWR)
+
+    def cut(self) -> None:
+        with contextlib.suppress(OSError):  # wakes the accepting thread: the port is closed
+            self._listener.shutdown(socket.SHUT_RDWR)
+        self._listener.close()
+        with self._lock:
+            for end in self._open:
+                with contextlib.suppress(OSError):
+                    end.shutdown(socket.SHUT_RDWR)
+                end.close()
+            self._open.clear()
+
+    def heal(self) -> None:
+        self._listener = self._listen(self.port)
+        self._accepting = threading.Thread(target=self._accept, daemon=True)
+        self._accepting.start()
+
+    def close(self) -> None:
+        self.cut()

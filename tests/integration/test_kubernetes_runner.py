@@ -19,6 +19,7 @@ from runner.localserver import LocalServer
 from runner.localserver.client import LocalClient
 from tests.conftest import SAMPLE_IMAGE
 from tests.integration.kube_support import (
+    ApiServerCut,
     pods,
     temporary_namespace,
     using_cluster,
@@ -201,3 +202,37 @@ def test_warm_pods_wait_for_their_tasks_and_are_removed_on_stop(
         assert runner.stop() == 0, runner.log()
         assert "warm" in runner.log()
     wait_gone(namespace, kube_runner_id)
+
+
+def test_an_api_server_that_does_not_answer_stops_the_runner_taking_work(
+    server: LocalServer, namespace: str, kube_runner_id: str, state_dir: Path
+) -> None:
+    client = LocalClient(server.url, KEY)
+    cut = ApiServerCut(state_dir)
+    env = on_kubernetes(
+        namespace, state_dir, XC_RUNNER_POOL_SIZE="0", KUBECONFIG=str(cut.kubeconfig)
+    )
+    try:
+        with runner_process(server.url, KEY, [SAMPLE_IMAGE], kube_runner_id, env=env) as runner:
+            first = client.submit("sample", "simple", {"arg": "before"})["id"]
+            wait_for(lambda: ended(client, first), 60, "a task before the cut", runner)
+            cut.cut()
+            wait_for(
+                lambda: "not taking new tasks" in runner.log(),
+                30,
+                "the runner to stop taking work",
+                runner,
+            )
+            held = client.submit("sample", "simple", {"arg": "held"})["id"]
+            time.sleep(3)
+            view = client.instance(held)
+            assert view["state"] == "Queued", f"taken while the cluster was away: {view}"
+            cut.heal()
+            wait_for(
+                lambda: ended(client, held), 60, "the held task, once the cluster answers", runner
+            )
+            assert runner.stop() == 0, runner.log()
+    finally:
+        cut.close()
+    assert last(client.instance(first))["status"] == "Completed"
+    assert last(client.instance(held))["status"] == "Completed"
