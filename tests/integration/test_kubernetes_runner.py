@@ -1,5 +1,6 @@
 """The runner with `--engine kubernetes` against a real cluster (`make k8s-up`) and the local
-server: the sample image's five tasks each in a Pod, the time limit, cancellation, a
+server: the sample image's five tasks each in a Pod (and against an independent platform),
+the time limit, cancellation, a
 restart mid-task, warm Pods, and no Pod left behind."""
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from runner.engine.interface import LABEL_POOL
 from runner.localserver import LocalServer
 from runner.localserver.client import LocalClient
 from tests.conftest import SAMPLE_IMAGE
+from tests.integration.foreign_platform import ForeignPlatform
 from tests.integration.kube_support import (
     ApiServerCut,
     pods,
@@ -236,3 +238,40 @@ def test_an_api_server_that_does_not_answer_stops_the_runner_taking_work(
         cut.close()
     assert last(client.instance(first))["status"] == "Completed"
     assert last(client.instance(held))["status"] == "Completed"
+
+
+def test_against_a_platform_each_task_in_a_pod_posts_what_docker_does(
+    namespace: str, kube_runner_id: str, state_dir: Path
+) -> None:
+    key = "foreign-key-k8s"
+    with ForeignPlatform(key) as platform:
+        platform.enqueue("sample", "simple", "s1", {"arg": "hello", "arg#type": "String"})
+        platform.enqueue("sample", "zero_division", "z1", {})
+        env = on_kubernetes(namespace, state_dir, XC_RUNNER_POOL_SIZE="1")
+        with runner_process(platform.url, key, [SAMPLE_IMAGE], kube_runner_id, env=env) as runner:
+
+            def done() -> bool:
+                return all(
+                    any(s["status"] in ("Completed", "Error") for s in platform.statuses_of(i))
+                    for i in ("s1", "z1")
+                )
+
+            wait_for(done, 90, "terminal statuses", runner)
+            assert runner.stop() == 0, runner.log()
+        published = {d["name"] for d in platform.catalogs["sample"]}
+        assert {"simple", "zero_division"} <= published
+        assert platform.statuses_of("s1") == [
+            {
+                "taskInstanceId": "s1",
+                "status": "Completed",
+                "message": "",
+                "outputValues": {"msg": 'The argument received was "hello".'},
+            }
+        ]
+        assert platform.statuses_of("z1") == [
+            {
+                "taskInstanceId": "z1",
+                "status": "Error",
+                "message": "ZeroDivisionError: division by zero",
+            }
+        ]
