@@ -1,7 +1,7 @@
 """The runner with `--engine kubernetes` against a real cluster (`make k8s-up`) and the local
 server: the sample image's five tasks each in a Pod (and against an independent platform),
-the time limit, cancellation, a
-restart mid-task, warm Pods, and no Pod left behind."""
+the time limit, cancellation, a restart mid-task, warm Pods, an API server that stops
+answering, and no Pod left behind."""
 
 from __future__ import annotations
 
