@@ -44,10 +44,12 @@ trap 'exit 130' INT
 trap 'exit 143' TERM
 
 start=$(date +%s)
-# The source package, through a private apt configuration (deb-src of bookworm main).
+# The source package, through a private apt configuration (deb-src of bookworm main),
+# fetched as root: the private lists folder is not the _apt user's.
 mkdir -p "$work/apt/lists/partial" "$work/src"
 printf 'deb-src http://deb.debian.org/debian bookworm main\n' >"$work/apt/sources.list"
 aptopts="-o Dir::Etc::SourceList=$work/apt/sources.list -o Dir::Etc::SourceParts=/dev/null \
+-o APT::Sandbox::User=root \
 -o Dir::State::Lists=$work/apt/lists -o APT::Get::List-Cleanup=0"
 # shellcheck disable=SC2086 # one word per option
 apt-get $aptopts -qq update
