@@ -48,8 +48,9 @@ def check_policies(policies: PolicyTable, engine: ImageInfo) -> None:
     missing = wanted - engine.runtimes() if wanted else set()
     if missing:
         raise ConfigError(
-            f"runtime {', '.join(sorted(missing))} is not registered with the Docker engine "
-            "(for gVisor: `make gvisor`, or see the README's security section)"
+            f"runtime {', '.join(sorted(missing))} is not registered with the Docker engine, "
+            "nor a RuntimeClass of the Kubernetes cluster (for gVisor: `make gvisor`, or see "
+            "the README's security section)"
         )
     for scope, policy in scopes.items():
         reference = TaskPolicy() if scope == "runner-wide" else policies.default

@@ -275,3 +275,16 @@ def test_against_a_platform_each_task_in_a_pod_posts_what_docker_does(
                 "message": "ZeroDivisionError: division by zero",
             }
         ]
+
+
+def test_sigterm_drains_a_running_task_pod_then_removes_the_warm_ones(
+    server: LocalServer, namespace: str, kube_runner_id: str, state_dir: Path
+) -> None:
+    client = LocalClient(server.url, KEY)
+    instance_id = client.submit("sample", "reporting_task", {"n": "3", "param": "drain"})["id"]
+    env = on_kubernetes(namespace, state_dir, XC_RUNNER_POOL_SIZE="1")
+    with runner_process(server.url, KEY, [SAMPLE_IMAGE], kube_runner_id, env=env) as runner:
+        wait_for(lambda: len(client.instance(instance_id)["statuses"]) >= 2, 60, "progress", runner)
+        assert runner.stop() == 0, runner.log()
+    assert last(client.instance(instance_id))["status"] == "Completed"
+    wait_gone(namespace, kube_runner_id)

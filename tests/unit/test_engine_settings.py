@@ -1,0 +1,49 @@
+"""Where tasks run: `--engine` (docker, the default, or kubernetes) and `--kube-namespace`."""
+
+from __future__ import annotations
+
+import argparse
+
+import pytest
+
+from runner.config.options import add_options
+from runner.config.policy import POLICY_OPTIONS
+from runner.config.settings import RUNNER_OPTIONS, runner_settings
+from runner.core.errors import SettingError
+
+BASE_ENV = {"XC_SCENARIO_SERVER": "http://platform:8080/", "XC_SCENARIO_APIKEY": "k3y-5ecret"}
+
+
+def parse(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("images", nargs="*")
+    add_options(parser, RUNNER_OPTIONS + POLICY_OPTIONS)
+    return parser.parse_args(argv)
+
+
+def test_docker_is_the_default_and_kubernetes_is_chosen_by_flag_or_environment() -> None:
+    assert runner_settings(parse(["img"]), BASE_ENV).engine == "docker"
+    env = {**BASE_ENV, "XC_RUNNER_ENGINE": "Kubernetes", "XC_RUNNER_KUBE_NAMESPACE": "tasks"}
+    settings = runner_settings(parse(["img"]), env)
+    assert (settings.engine, settings.kube_namespace) == ("kubernetes", "tasks")
+    flags = parse(["img", "--engine", "docker", "--kube-namespace", "other"])
+    assert runner_settings(flags, env).engine == "docker"
+    assert runner_settings(parse(["img"]), BASE_ENV).kube_namespace is None
+    assert "engine=kubernetes" in settings.describe()
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "said"),
+    [
+        ("XC_RUNNER_ENGINE", "podman", "not a container engine: 'podman'"),
+        ("XC_RUNNER_KUBE_NAMESPACE", "Tasks", "not a Kubernetes namespace: 'Tasks'"),
+        ("XC_RUNNER_KUBE_NAMESPACE", "-x", "not a Kubernetes namespace"),
+        ("XC_RUNNER_KUBE_NAMESPACE", "a" * 64, "not a Kubernetes namespace"),
+    ],
+)
+def test_a_bad_engine_or_namespace_is_refused_naming_it(
+    variable: str, value: str, said: str
+) -> None:
+    with pytest.raises(SettingError, match=variable) as refused:
+        runner_settings(parse(["img"]), {**BASE_ENV, variable: value})
+    assert said in str(refused.value)
