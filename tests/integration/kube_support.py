@@ -17,6 +17,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 
 from runner.engine.interface import LABEL_RUNNER_ID
@@ -95,6 +96,28 @@ def temporary_namespace() -> Iterator[str]:
         yield name
     finally:
         kubectl("delete", "namespace", name, "--wait=false")
+
+
+@pytest.fixture(scope="module")
+def cluster() -> Iterator[Path]:
+    """The cluster, for a test module (unavailable without one)."""
+    with using_cluster() as kubeconfig:
+        yield kubeconfig
+
+
+@pytest.fixture(scope="module")
+def namespace(cluster: Path) -> Iterator[str]:
+    """A namespace of the test module's own."""
+    with temporary_namespace() as name:
+        yield name
+
+
+@pytest.fixture
+def kube_runner_id(namespace: str) -> Iterator[str]:
+    """A runner id of the test's own: none of its Pods nor Secrets may be left at the end."""
+    rid = f"test-{uuid.uuid4().hex[:10]}"
+    yield rid
+    wait_gone(namespace, rid)
 
 
 def left_behind(namespace: str, runner_id: str) -> dict[str, list[str]]:

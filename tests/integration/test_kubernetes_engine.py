@@ -16,36 +16,27 @@ import yaml
 
 from runner.core.catalog import CATALOG_LABEL
 from runner.core.errors import ConfigError, EngineError, ImageMissing
-from runner.core.policy import ContainerLimits
-from runner.core.protocol import Stream, encode_envelope
+from runner.core.protocol import encode_envelope
 from runner.core.secrets import SecretSnapshot
-from runner.engine.interface import LABEL_RUNNER_ID, Chunk, Container, ContainerSpec
+from runner.engine.interface import LABEL_RUNNER_ID, ContainerSpec
 from runner.engine.kubernetes_engine import KubernetesEngine
 from tests.conftest import REPO, SAMPLE_IMAGE
+from tests.integration import kube_support
 from tests.integration.kube_support import (
     KUBECONFIG,
     import_image,
     kubectl,
     pods,
-    temporary_namespace,
-    using_cluster,
     wait_gone,
 )
+from tests.integration.test_engine import collect, spec
 
 pytestmark = pytest.mark.integration
 
 
-@pytest.fixture(scope="module")
-def cluster() -> Iterator[Path]:
-    with using_cluster() as kubeconfig:
-        yield kubeconfig
-
-
-@pytest.fixture(scope="module")
-def namespace(cluster: Path) -> Iterator[str]:
-    with temporary_namespace() as name:
-        yield name
-
+cluster = kube_support.cluster
+namespace = kube_support.namespace
+kube_runner_id = kube_support.kube_runner_id
 
 PROBE = "xc-test/probe:latest"
 ABSENT = "xc-test/absent-from-the-node:nope"
@@ -58,13 +49,6 @@ def probe(probe_image: str, cluster: Path) -> str:
 
 
 @pytest.fixture
-def kube_runner_id(namespace: str) -> Iterator[str]:
-    rid = f"test-{uuid.uuid4().hex[:10]}"
-    yield rid
-    wait_gone(namespace, rid)
-
-
-@pytest.fixture
 def kube(namespace: str, kube_runner_id: str) -> Iterator[KubernetesEngine]:
     kube = KubernetesEngine(
         namespace,
@@ -74,24 +58,6 @@ def kube(namespace: str, kube_runner_id: str) -> Iterator[KubernetesEngine]:
     yield kube
     kube.remove_labelled({LABEL_RUNNER_ID: kube_runner_id})
     kube.close()
-
-
-def spec(image: str, runner_id: str, **limits: object) -> ContainerSpec:
-    return ContainerSpec(
-        image=image, labels={LABEL_RUNNER_ID: runner_id}, limits=ContainerLimits(**limits)
-    )  # type: ignore[arg-type]
-
-
-def collect(container: Container, timeout_s: float = 60) -> tuple[bytes, bytes]:
-    out, err = bytearray(), bytearray()
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        chunks: list[Chunk] | None = container.read(1.0)
-        if chunks is None:
-            return bytes(out), bytes(err)
-        for stream, data in chunks:
-            (out if stream == Stream.STDOUT else err).extend(data)
-    raise AssertionError("the Pod's output did not end")
 
 
 def run_task(

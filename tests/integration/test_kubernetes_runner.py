@@ -8,7 +8,6 @@ from __future__ import annotations
 import shutil
 import tempfile
 import time
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -19,45 +18,27 @@ from runner.engine.interface import LABEL_POOL
 from runner.localserver import LocalServer
 from runner.localserver.client import LocalClient
 from tests.conftest import SAMPLE_IMAGE
+from tests.integration import kube_support
 from tests.integration.foreign_platform import ForeignPlatform
 from tests.integration.kube_support import (
     ApiServerCut,
     pods,
-    temporary_namespace,
-    using_cluster,
     wait_gone,
 )
 from tests.integration.processes import brief, runner_process, wait_for
 
 pytestmark = pytest.mark.integration
 
-
-@pytest.fixture(scope="module")
-def cluster() -> Iterator[Path]:
-    with using_cluster() as kubeconfig:
-        yield kubeconfig
-
-
-@pytest.fixture(scope="module")
-def namespace(cluster: Path) -> Iterator[str]:
-    with temporary_namespace() as name:
-        yield name
-
-
 KEY = "kube-key"
+cluster = kube_support.cluster
+namespace = kube_support.namespace
+kube_runner_id = kube_support.kube_runner_id
 
 
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[LocalServer]:
     with LocalServer(tmp_path / "scenario.db", port=0, api_key=KEY) as local:
         yield local
-
-
-@pytest.fixture
-def kube_runner_id(namespace: str) -> Iterator[str]:
-    rid = f"test-{uuid.uuid4().hex[:10]}"
-    yield rid
-    wait_gone(namespace, rid)
 
 
 @pytest.fixture

@@ -2,23 +2,11 @@
 
 from __future__ import annotations
 
-import argparse
-
 import pytest
 
-from runner.config.options import add_options
-from runner.config.policy import POLICY_OPTIONS
-from runner.config.settings import RUNNER_OPTIONS, runner_settings
+from runner.config.settings import runner_settings
 from runner.core.errors import SettingError
-
-BASE_ENV = {"XC_SCENARIO_SERVER": "http://platform:8080/", "XC_SCENARIO_APIKEY": "k3y-5ecret"}
-
-
-def parse(argv: list[str]) -> argparse.Namespace:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("images", nargs="*")
-    add_options(parser, RUNNER_OPTIONS + POLICY_OPTIONS)
-    return parser.parse_args(argv)
+from tests.unit.test_settings import BASE_ENV, parse
 
 
 def test_docker_is_the_default_and_kubernetes_is_chosen_by_flag_or_environment() -> None:
