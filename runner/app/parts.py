@@ -51,15 +51,16 @@ class _NoRegistry:
 
 
 def connect_engine(settings: RunnerSettings) -> AnyEngine:
-    """The engine the settings name. On Docker, with a connection for each task at once,
-    each warm container, and a few more."""
+    """The engine the settings name, with a connection for each task at once, each warm
+    container, and a few more."""
+    warm = sum(target.size for target in pool_targets(settings))
     if settings.engine == "kubernetes":
         return KubernetesEngine(
             settings.kube_namespace,
             runner_id=settings.runner_id,
             pull_policies=pull_policies(settings),
+            pool_size=2 * settings.concurrency + warm + 4,
         )
-    warm = sum(target.size for target in pool_targets(settings))
     return DockerEngine(pool_size=2 * settings.concurrency + warm + 4)
 
 

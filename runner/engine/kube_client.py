@@ -31,10 +31,11 @@ _config: Any = kubernetes.config
 _IN_CLUSTER_NAMESPACE = Path("/var/run/secrets/kubernetes.io/serviceaccount/namespace")
 
 
-def load_cluster(namespace: str | None) -> tuple[Any, str, bool]:
-    """The API client of the cluster kubectl would use, its namespace, and whether the runner
-    runs in a Pod; ConfigError if there is none."""
+def load_cluster(namespace: str | None, pool_size: int = 16) -> tuple[Any, str, bool]:
+    """The API client of the cluster kubectl would use (with `pool_size` connections), its
+    namespace, and whether the runner runs in a Pod; ConfigError if there is none."""
     configuration = kubernetes.client.Configuration()
+    configuration.connection_pool_maxsize = pool_size
     try:
         _config.load_incluster_config(client_configuration=configuration)
         in_cluster = True

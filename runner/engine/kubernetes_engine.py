@@ -74,8 +74,10 @@ class KubernetesEngine:
         runner_id: str = "",
         pull_policies: Mapping[str, str] | None = None,
         timeout_s: float = 30.0,
+        pool_size: int = 16,
     ) -> None:
-        self._client, self.namespace, in_cluster = load_cluster(namespace)
+        # A launch holds a connection while it watches its Pod start: `pool_size` of them.
+        self._client, self.namespace, in_cluster = load_cluster(namespace, pool_size)
         self._api: Any = client.CoreV1Api(self._client)
         self._attacher = Attacher(self._client.configuration, self.namespace)
         self._timeout = (5.0, timeout_s)

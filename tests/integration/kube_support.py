@@ -130,8 +130,10 @@ def left_behind(namespace: str, runner_id: str) -> dict[str, list[str]]:
     return found
 
 
-def wait_gone(namespace: str, runner_id: str, timeout_s: float = 30) -> None:
-    """Every Pod and Secret of the runner id gone from the API server."""
+def wait_gone(namespace: str, runner_id: str, timeout_s: float = 90) -> None:
+    """Every Pod and Secret of the runner id gone from the API server. A Pod deleted while
+    its task runs stays Terminating until the kubelet has stopped it and released its
+    volumes: about 12 s on this cluster at load 14, longer on a busier machine."""
     deadline = time.monotonic() + timeout_s
     while any((left := left_behind(namespace, runner_id)).values()):
         assert time.monotonic() < deadline, f"left behind by runner {runner_id}: {left}"

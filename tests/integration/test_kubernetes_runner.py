@@ -128,7 +128,7 @@ def test_timeout_and_cancel_delete_the_task_pod(
         client.cancel(cancelled)
         wait_for(lambda: ended(client, cancelled), 30, "the cancelled task's end", runner)
         wait_for(lambda: ended(client, slow), 60, "the slow task's time limit", runner)
-        wait_for(lambda: not pods(namespace, kube_runner_id), 30, "the Pods' deletion", runner)
+        wait_for(lambda: not pods(namespace, kube_runner_id), 90, "the Pods' deletion", runner)
         assert runner.stop() == 0, runner.log()
     assert last(client.instance(slow))["message"].startswith("the task timed out after 8 s")
     assert "cancelled" in last(client.instance(cancelled))["message"]
@@ -150,7 +150,7 @@ def test_a_restart_mid_task_ends_the_interrupted_task_and_deletes_its_pod(
         wait_for(lambda: ended(client, instance_id), 60, "the interrupted task's end", second)
         wait_for(
             lambda: not left & {p["metadata"]["name"] for p in pods(namespace, kube_runner_id)},
-            30,
+            90,
             "the killed runner's Pods to be deleted",
             second,
         )
