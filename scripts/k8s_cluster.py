@@ -30,6 +30,7 @@ from scripts.k8s_config import (
     CGROUP_ROOT,
     KERNEL_TUNABLES,
     NO_CLOUD,
+    NODE_NAME,
     Layout,
     Ports,
     apiserver_command,
@@ -42,7 +43,7 @@ from scripts.k8s_config import (
     registry_hosts,
     scheduler_command,
 )
-from scripts.k8s_down import down
+from scripts.k8s_down import down, remove_shared
 from scripts.k8s_pause import write_archive
 from scripts.k8s_pki import kubeconfig, make_all
 
@@ -53,6 +54,10 @@ BINARIES = ("kube-apiserver", "kube-controller-manager", "kube-scheduler", "kube
 # Started in this order, stopped in the reverse one.
 COMPONENTS = ("containerd", "etcd", "apiserver", "controller-manager", "scheduler", "kubelet")
 _READY_TIMEOUT_S = 120.0
+
+
+class Refused(SystemExit):
+    """`up` will not start: nothing was started, nothing is to be stopped."""
 
 
 def say(text: str) -> None:
@@ -162,14 +167,48 @@ def save_tunables() -> None:
     (LAYOUT.base / "sysctl.json").write_text(json.dumps(values))
 
 
+def shared_present() -> bool:
+    """Whether a cluster's bridge or cgroups are on the machine (names shared by all clones)."""
+    return (
+        Path(f"/sys/class/net/{BRIDGE}").exists()
+        or Path(f"/sys/fs/cgroup/pids{CGROUP_ROOT}").exists()
+    )
+
+
+def kubelet_running() -> bool:
+    """Whether a kubelet of `make k8s-up` (of any clone) runs on this machine."""
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            args = cmdline.read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if f"--hostname-override={NODE_NAME}".encode() in args and any(
+            arg.endswith(b"/kubelet.yaml") for arg in args
+        ):
+            return True
+    return False
+
+
+def stale_leftovers() -> bool:
+    """Whether a cluster's bridge or cgroups are there while no kubelet of ours runs (a
+    cluster stopped without `make k8s-down`)."""
+    return shared_present() and not kubelet_running()
+
+
 def prepare(cache: Path) -> Ports:
     missing = [b for b in BINARIES if not (cache / "bin" / b).is_file()]
     if missing:
-        raise SystemExit(
-            f"k8s: {', '.join(missing)} missing in {cache}/bin: run scripts/k8s-build.sh"
+        raise Refused(f"k8s: {', '.join(missing)} missing in {cache}/bin: run scripts/k8s-build.sh")
+    if stale_leftovers():
+        say(f"removing what a cluster that is gone left (bridge {BRIDGE}, cgroups {CGROUP_ROOT})")
+        remove_shared()
+    if shared_present() or kubelet_running():
+        raise Refused(
+            f"k8s: another cluster of `make k8s-up` runs on this machine (bridge {BRIDGE}, "
+            f"cgroups {CGROUP_ROOT}): one at a time; `make k8s-down` in its clone first"
         )
     if (LAYOUT.base / "pids").is_dir() and any((LAYOUT.base / "pids").iterdir()):
-        raise SystemExit(f"k8s: {LAYOUT.base} holds a cluster that does not answer: make k8s-down")
+        raise Refused(f"k8s: {LAYOUT.base} holds a cluster that does not answer: make k8s-down")
     for sub in ("logs", "pids", "run", "cni", "kubelet", "etcd", "containerd"):
         (LAYOUT.base / sub).mkdir(parents=True, exist_ok=True)
     save_tunables()
@@ -292,6 +331,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "up":
         try:
             up(args.cache, args.images)
+        except Refused:
+            raise
         except BaseException:
             say("start-up failed: stopping what was started")
             down(LAYOUT, keep_logs=True)

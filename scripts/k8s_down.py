@@ -123,6 +123,14 @@ def _remove_cgroups() -> None:
             top.rmdir()
 
 
+def remove_shared() -> None:
+    """What a cluster holds outside its folder: its cgroups (under /xc-k8s) and its bridge."""
+    _remove_cgroups()
+    if Path(f"/sys/class/net/{BRIDGE}").exists():
+        command = ["ip", "link", "delete", BRIDGE]
+        subprocess.run(command, capture_output=True, timeout=10, check=False)
+
+
 def _restore_tunables(layout: Layout) -> None:
     saved = layout.base / "sysctl.json"
     if not saved.exists():
@@ -142,10 +150,7 @@ def down(layout: Layout, *, keep_logs: bool = False) -> None:
     _kill_containers(layout)
     _stop(layout, "containerd")
     _unmount(layout)
-    _remove_cgroups()
-    if Path(f"/sys/class/net/{BRIDGE}").exists():
-        command = ["ip", "link", "delete", BRIDGE]
-        subprocess.run(command, capture_output=True, timeout=10, check=False)
+    remove_shared()
     _restore_tunables(layout)
     if keep_logs and (layout.base / "logs").is_dir():
         kept = layout.base.parent / "k8s-logs"
