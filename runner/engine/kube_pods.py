@@ -44,7 +44,7 @@ class PodApi(Protocol):
     ) -> tuple[PodState, dict[str, Any]]: ...
     def attach(self, name: str, *, stdin: bool) -> Channels: ...
     def log_tail(self, name: str, lines: int | None = 20) -> str: ...
-    def delete(self, name: str, grace_s: float = 0.0) -> None: ...
+    def delete(self, name: str, grace_s: float = 0.0, *, secret: bool = True) -> None: ...
     def mark_suspect(self) -> None: ...
 
 
@@ -70,11 +70,14 @@ class _Replay:
 class KubePod:
     """A task's Pod, its streams attached."""
 
-    def __init__(self, api: PodApi, name: str, streams: PodStreams) -> None:
+    def __init__(
+        self, api: PodApi, name: str, streams: PodStreams, *, secret: bool = False
+    ) -> None:
         self.id = name
         self.warm = False
         self._api = api
         self._streams = streams
+        self._secret = secret  # a Secret of its name, to delete with it
         self._deleted = False
 
     def send(self, data: bytes) -> None:
@@ -97,7 +100,7 @@ class KubePod:
         """Delete the Pod: SIGTERM, then SIGKILL after `grace_s` (at least a second)."""
         self._streams.close()
         self._deleted = True
-        self._api.delete(self.id, max(grace_s, 1.0))
+        self._api.delete(self.id, max(grace_s, 1.0), secret=self._secret)
 
     def wait(self, timeout_s: float) -> ExitInfo:
         pod = self._api.read_pod(self.id)
@@ -115,7 +118,7 @@ class KubePod:
         self._streams.close()
         if not self._deleted:
             self._deleted = True
-            self._api.delete(self.id)
+            self._api.delete(self.id, secret=self._secret)
 
 
 def _settled(state: PodState) -> bool:
@@ -139,13 +142,13 @@ def launch(api: PodApi, spec: ContainerSpec) -> KubePod:
         raise ImageFault(f"cannot create a Pod of {spec.image}: {exc}") from None
     version = api.create(pod, secret)
     try:
-        return _attached(api, name, version, spec.image)
+        return _attached(api, name, version, spec.image, secret=secret is not None)
     except BaseException:
-        api.delete(name)
+        api.delete(name, secret=secret is not None)
         raise
 
 
-def _attached(api: PodApi, name: str, version: str, image: str) -> KubePod:
+def _attached(api: PodApi, name: str, version: str, image: str, *, secret: bool) -> KubePod:
     state, _ = api.watch_until(name, version, _settled, START_TIMEOUT_S)
     if state.stuck is not None and state.exit is None:
         fault = ImageMissing if state.image_missing else ImageFault
@@ -154,7 +157,8 @@ def _attached(api: PodApi, name: str, version: str, image: str) -> KubePod:
         output: Channels | None = None
         try:
             output = api.attach(name, stdin=False)
-            return KubePod(api, name, PodStreams(output, api.attach(name, stdin=True), name))
+            streams = PodStreams(output, api.attach(name, stdin=True), name)
+            return KubePod(api, name, streams, secret=secret)
         except EngineError:
             if output is not None:
                 output.close()
@@ -162,7 +166,7 @@ def _attached(api: PodApi, name: str, version: str, image: str) -> KubePod:
             if pod is None or pod_state(pod).exit is None:
                 raise
     # It exited before it could be attached (or while it was): its log says why.
-    return KubePod(api, name, PodStreams(_Replay(api.log_tail(name)), None, name))
+    return KubePod(api, name, PodStreams(_Replay(api.log_tail(name)), None, name), secret=secret)
 
 
 def catalog_text(output: str) -> str | None:
@@ -199,7 +203,7 @@ def read_catalog(api: PodApi, image: str) -> Mapping[str, str]:
     except ImageFault as exc:
         raise ConfigError(f"{where}: {exc})") from None
     finally:
-        api.delete(name)
+        api.delete(name, secret=False)
     if state.exit is None or state.exit.exit_code != 0:
         said = state.stuck or f"exited with code {state.exit.exit_code if state.exit else '?'}"
         raise ConfigError(f"{where} {said}: {output.strip()[-500:]})")

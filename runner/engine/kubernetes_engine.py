@@ -84,7 +84,10 @@ class KubernetesEngine:
         self._pull = dict(pull_policies or {})
         self.runner_id = runner_id
         self._suspect = threading.Event()
-        self._orphans = Orphans()
+        self._orphans = Orphans(
+            "the Kubernetes API server does not delete Pods",
+            "every Pod the API server did not delete is deleted now",
+        )
         with self.call(f"cannot reach the Kubernetes API server at {self.host}"):
             client.VersionApi(self._client).get_code(_request_timeout=self._timeout)
         self.owner = self._own_pod() if in_cluster else None
@@ -168,15 +171,19 @@ class KubernetesEngine:
         return PULL_POLICIES.get(self._pull.get(image, "missing"), "IfNotPresent")
 
     def read_pod(self, name: str) -> dict[str, Any] | None:
-        """The Pod as the API server has it now, or None if it is gone (inside `call`)."""
+        """The Pod as the API server has it now, or None if it is gone."""
         try:
-            response = self._api.read_namespaced_pod(
-                name, self.namespace, _preload_content=False, _request_timeout=self._timeout
-            )
-        except ApiException as exc:
-            if exc.status == 404:
-                return None
-            raise
+            with self.call(f"cannot read pod {name}"):
+                try:
+                    response = self._api.read_namespaced_pod(
+                        name, self.namespace, _preload_content=False, _request_timeout=self._timeout
+                    )
+                except ApiException as exc:
+                    if exc.status == 404:
+                        return None
+                    raise
+        except ImageFault as exc:  # a 400 reading a Pod is not about its image
+            raise EngineError(str(exc)) from None
         found: dict[str, Any] = json.loads(response.data)
         return found
 
@@ -243,20 +250,23 @@ class KubernetesEngine:
             return ""
         return bytes(response.data).decode("utf-8", errors="replace")
 
-    def delete(self, name: str, grace_s: float = 0.0) -> None:
-        """Delete the Pod and its Secret (if any); again later if the API server does not
-        answer. Never raises."""
+    def delete(self, name: str, grace_s: float = 0.0, *, secret: bool = True) -> None:
+        """Delete the Pod (and its Secret, `secret`: if it may have one); again later if the
+        API server does not answer or refuses. Never raises."""
         options = {"gracePeriodSeconds": max(0, round(grace_s)), "propagationPolicy": "Background"}
+        removals = [self._api.delete_namespaced_pod]
+        if secret:
+            removals.append(self._api.delete_namespaced_secret)
         try:
-            for remove in (self._api.delete_namespaced_pod, self._api.delete_namespaced_secret):
-                with contextlib.suppress(ApiException):
-                    try:
-                        remove(name, self.namespace, body=options, _request_timeout=self._timeout)
-                    except ApiException as exc:
-                        if exc.status != 404:
-                            raise
+            for remove in removals:
+                try:
+                    remove(name, self.namespace, body=options, _request_timeout=self._timeout)
+                except ApiException as exc:
+                    if exc.status != 404:  # gone already
+                        raise
         except _ERRORS as exc:
-            self._suspect.set()
+            if not isinstance(exc, ApiException) or not exc.status or exc.status >= 500:
+                self._suspect.set()
             self._orphans.failed(name, _message(exc))
             return
         self._orphans.removed(name)

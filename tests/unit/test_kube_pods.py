@@ -37,6 +37,7 @@ class FakeCluster:
         self.deleted: list[str] = []
         self.sessions: list[FakeSession] = []
         self.attach_fails = False
+        self.secrets_deleted: list[bool] = []
 
     def pod_name(self) -> str:
         return f"xc-r1-{len(self.created)}"
@@ -68,8 +69,9 @@ class FakeCluster:
     def log_tail(self, name: str, lines: int | None = 20) -> str:
         return self.log
 
-    def delete(self, name: str, grace_s: float = 0.0) -> None:
+    def delete(self, name: str, grace_s: float = 0.0, *, secret: bool = True) -> None:
         self.deleted.append(name)
+        self.secrets_deleted.append(secret)
 
     def mark_suspect(self) -> None:
         pass
@@ -90,14 +92,16 @@ def test_a_launch_creates_the_pod_and_attaches_its_streams() -> None:
     pod.remove()
     pod.remove()
     assert cluster.deleted == ["xc-r1-0"]
+    assert cluster.secrets_deleted == [False]  # no Secret: no request for one
 
 
 def test_secrets_become_a_secret_of_the_pods_name() -> None:
     cluster = FakeCluster([status({"running": {}})])
     spec = ContainerSpec(image="i", labels={}, secrets=SecretSnapshot((("token", b"t0k3n"),)))
-    launch(cluster, spec)
+    launch(cluster, spec).remove()
     pod, secret = cluster.created[0]
     assert secret is not None and secret["metadata"]["name"] == pod["metadata"]["name"]
+    assert cluster.secrets_deleted == [True]  # with the Pod
 
 
 @pytest.mark.parametrize(
