@@ -3,16 +3,20 @@ engine's connections, the image puller, the state file."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from runner.app.pulling import ImagePuller
 from runner.config.settings import RunnerSettings
 from runner.core.warmpool import Target
 from runner.engine.docker_engine import DockerEngine
-from runner.engine.kubernetes_engine import KubernetesEngine
 from runner.engine.registry import DockerRegistry
 from runner.state.store import StateStore
 
-# The engines a runner may have (settings.engine): containers on Docker, or Pods.
-AnyEngine = DockerEngine | KubernetesEngine
+if TYPE_CHECKING:
+    from runner.engine.kubernetes_engine import KubernetesEngine
+
+    # The engines a runner may have (settings.engine): containers on Docker, or Pods.
+    AnyEngine = DockerEngine | KubernetesEngine
 
 
 def pool_targets(settings: RunnerSettings) -> list[Target]:
@@ -55,6 +59,10 @@ def connect_engine(settings: RunnerSettings) -> AnyEngine:
     container, and a few more."""
     warm = sum(target.size for target in pool_targets(settings))
     if settings.engine == "kubernetes":
+        # Imported only for this engine: the Kubernetes client costs about 18 MiB and most
+        # of a second to import, which a runner on Docker does not pay.
+        from runner.engine.kubernetes_engine import KubernetesEngine  # noqa: PLC0415
+
         return KubernetesEngine(
             settings.kube_namespace,
             runner_id=settings.runner_id,

@@ -9,11 +9,11 @@ import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import partial
+from typing import TYPE_CHECKING
 
 from runner.app.images import ServedImages
 from runner.app.operations import build_listener, build_metrics, catalog_tasks, stuck_after_s
 from runner.app.parts import (
-    AnyEngine,
     connect_engine,
     connect_registry,
     image_puller,
@@ -46,6 +46,9 @@ from runner.worker.executor import TaskExecutor
 from runner.worker.faults import RunnerFaults
 from runner.worker.loop import Worker
 from runner.worker.tasklogs import TaskLogs, TaskLogSender
+
+if TYPE_CHECKING:
+    from runner.app.parts import AnyEngine
 
 log = logging.getLogger(__name__)
 

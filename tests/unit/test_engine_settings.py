@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import pytest
 
 from runner.config.settings import runner_settings
@@ -35,3 +38,10 @@ def test_a_bad_engine_or_namespace_is_refused_naming_it(
     with pytest.raises(SettingError, match=variable) as refused:
         runner_settings(parse(["img"]), {**BASE_ENV, variable: value})
     assert said in str(refused.value)
+
+
+def test_a_runner_on_docker_does_not_import_the_kubernetes_client() -> None:
+    """The client costs about 18 MiB and most of a second to import: only its engine does."""
+    code = "import sys, runner.cli.main, runner.app.runner; print('kubernetes' in sys.modules)"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "False"
