@@ -1,0 +1,268 @@
+"""The set-up of `make run` and `make test`: its steps at once where they do not depend on
+each other, one line per step as it ends, with its time, and how long each took at the end.
+
+    python3 scripts/set_up.py [--venv TARGET] [--images "IMAGE ..."] [-- COMMAND ...]
+
+The steps are make targets, each of which also works alone (`make engine`); `-o` keeps make
+from running again what another step does:
+
+    venv          make venv (--venv venv-dev: with the development extras)   at once
+    base tools    make base-tools (mmdebstrap, when missing)                 at once
+    engine        make engine                                      after base tools
+    base images   make -o engine base-images                       after base tools
+    task images   make -o venv -o base-images images               after venv, base images
+
+`base tools` goes first so that its apt-get does not wait behind the engine's, longer one:
+the base images are the longer way. `base images` waits for the engine itself, only where
+it needs it (scripts/build-base-images.sh).
+
+Each step's output goes to build/set-up/STEP.log; its last line is shown after its time.
+A step that fails stops the others, as Ctrl-C would, and the end of its log is shown; the
+exit code is then 1. COMMAND (the demo, or the runner) runs once the set-up is done, in its
+place (exec). When none of --images is in the engine yet (a first run), it starts instead
+as soon as the venv and the engine are ready, while the images are built (the demo's
+--await-images serves each one once it is); a failed step then stops it too, and Ctrl-C
+stops the set-up's steps and lets COMMAND stop as it does.
+
+Standard library only: it runs before the virtual environment exists.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+LOG_DIR = ROOT / "build" / "set-up"
+MAKE = ("make", "--no-print-directory", "-s")
+EARLY_AFTER = ("venv", "engine")  # what COMMAND needs when it starts early
+STOP_WAIT_S = 30.0  # a step that has not stopped this long after Ctrl-C is killed
+TAIL_LINES = 25
+POLL_S = 0.05
+
+
+@dataclass(frozen=True)
+class Step:
+    name: str
+    command: tuple[str, ...]
+    after: tuple[str, ...] = ()
+
+
+def plan(venv_target: str) -> list[Step]:
+    """The set-up's steps, in the order they start when they may."""
+    return [
+        Step("venv", (*MAKE, venv_target)),
+        Step("base tools", (*MAKE, "base-tools")),
+        Step("engine", (*MAKE, "engine"), after=("base tools",)),
+        Step("base images", (*MAKE, "-o", "engine", "base-images"), after=("base tools",)),
+        Step(
+            "task images",
+            (*MAKE, "-o", "venv", "-o", "base-images", "images"),
+            after=("venv", "base images"),
+        ),
+    ]
+
+
+def startable(steps: Sequence[Step], done: set[str]) -> list[Step]:
+    """The steps whose predecessors are all done."""
+    return [step for step in steps if all(name in done for name in step.after)]
+
+
+def log_path(name: str) -> Path:
+    return LOG_DIR / f"{name.replace(' ', '-')}.log"
+
+
+def last_line(path: Path) -> str:
+    lines = [line.strip() for line in _read(path).splitlines() if line.strip()]
+    return lines[-1] if lines else ""
+
+
+def tail(path: Path, count: int = TAIL_LINES) -> list[str]:
+    return _read(path).splitlines()[-count:]
+
+
+def _read(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return ""
+
+
+def say(text: str) -> None:
+    sys.stdout.write(text + "\n")
+    sys.stdout.flush()
+
+
+@dataclass
+class Running:
+    step: Step
+    process: subprocess.Popen[bytes]
+    started: float
+
+
+@dataclass
+class SetUp:
+    """The steps under way, those done with their times, and COMMAND once it started."""
+
+    pending: list[Step]
+    running: list[Running] = field(default_factory=list)
+    times: dict[str, float] = field(default_factory=dict)
+    command: subprocess.Popen[bytes] | None = None
+    started: float = field(default_factory=time.monotonic)
+    interrupted: bool = False
+
+    def start_ready(self) -> None:
+        for step in startable(self.pending, set(self.times)):
+            self.pending.remove(step)
+            path = log_path(step.name)
+            with path.open("wb") as log:
+                process = subprocess.Popen(
+                    step.command,
+                    cwd=ROOT,
+                    stdin=subprocess.DEVNULL,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                    process_group=0,  # Ctrl-C reaches it through this script, not the terminal
+                )
+            self.running.append(Running(step, process, time.monotonic()))
+
+    def reap(self) -> Running | None:
+        """A step that ended, its time noted and its line said; the first failed one is
+        returned (the caller stops the rest)."""
+        for run in list(self.running):
+            code = run.process.poll()
+            if code is None:
+                continue
+            self.running.remove(run)
+            took = time.monotonic() - run.started
+            if code != 0:
+                return run
+            self.times[run.step.name] = took
+            note = last_line(log_path(run.step.name))
+            say(f"set-up: {run.step.name:<12}{took:6.1f} s" + (f"  {note}" if note else ""))
+        return None
+
+    @property
+    def done(self) -> bool:
+        return not self.pending and not self.running
+
+    def stop(self) -> None:
+        """Stop the steps under way as Ctrl-C would; kill those that do not stop in time."""
+        for run in self.running:
+            _signal_group(run.process, signal.SIGINT)
+        deadline = time.monotonic() + STOP_WAIT_S
+        for run in self.running:
+            try:
+                run.process.wait(max(0.0, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                _signal_group(run.process, signal.SIGKILL)
+                run.process.wait()
+        if self.running:
+            say("set-up: stopped " + ", ".join(run.step.name for run in self.running))
+        self.running.clear()
+        self.pending.clear()
+
+    def summary(self) -> str:
+        each = ", ".join(f"{name} {took:.1f} s" for name, took in self.times.items())
+        return f"set-up: done in {time.monotonic() - self.started:.1f} s ({each})"
+
+
+def _signal_group(process: subprocess.Popen[bytes], signum: int) -> None:
+    with contextlib.suppress(ProcessLookupError):  # ended meanwhile
+        os.killpg(process.pid, signum)
+
+
+def failed(run: Running) -> None:
+    took = time.monotonic() - run.started
+    path = log_path(run.step.name)
+    say(
+        f"set-up: {run.step.name} failed after {took:.1f} s (exit code "
+        f"{run.process.returncode}); the end of {path.relative_to(ROOT)}:"
+    )
+    for line in tail(path):
+        say(f"    {line}")
+
+
+def images_absent(images: Sequence[str]) -> bool:
+    """Whether none of the images is in the engine (a first run: nothing to be stale)."""
+    if not images:
+        return False
+    for image in images:
+        found = subprocess.run(
+            ["docker", "image", "inspect", image],
+            capture_output=True,
+            timeout=30,
+            check=False,
+        )
+        if found.returncode == 0:
+            return False
+    return True
+
+
+def run(set_up: SetUp, command: Sequence[str], images: Sequence[str]) -> int:
+    """The steps until all are done or one fails; COMMAND early if it may. The exit code."""
+    early = bool(command) and bool(images)
+    while not set_up.done:
+        if set_up.interrupted:
+            set_up.stop()
+            return _wait(set_up.command, 130)
+        set_up.start_ready()
+        failure = set_up.reap()
+        if failure is not None:
+            set_up.stop()
+            if set_up.command is not None:
+                set_up.command.send_signal(signal.SIGTERM)
+                set_up.command.wait()
+            failed(failure)
+            return 1
+        if early and set_up.command is None and all(n in set_up.times for n in EARLY_AFTER):
+            early = images_absent(images)
+            if early:
+                say("set-up: no task image built yet: starting now, each one joins once built")
+                set_up.command = subprocess.Popen(command, cwd=ROOT)
+        if set_up.command is not None and set_up.command.poll() is not None:
+            set_up.stop()  # the demo ended (Ctrl-C, or an error of its own): so does the set-up
+            return set_up.command.returncode
+        time.sleep(POLL_S)
+    say(set_up.summary())
+    if set_up.command is not None:
+        return _wait(set_up.command, 0)
+    if command:
+        os.execvp(command[0], list(command))  # noqa: S606 -- the command line make was given
+    return 0
+
+
+def _wait(process: subprocess.Popen[bytes] | None, otherwise: int) -> int:
+    """The process's exit code once it ended (its own Ctrl-C handling runs its course)."""
+    return otherwise if process is None else process.wait()
+
+
+def main(argv: Sequence[str]) -> int:
+    parser = argparse.ArgumentParser(prog="set_up", description=__doc__.split("\n")[0])
+    parser.add_argument("--venv", default="venv", help="the make target of the venv step")
+    parser.add_argument("--images", default="", help="the task images COMMAND serves")
+    parser.add_argument("command", nargs="*", metavar="COMMAND")
+    args = parser.parse_args(argv)
+    LOG_DIR.mkdir(parents=True, exist_ok=True)
+    set_up = SetUp(plan(args.venv))
+
+    def interrupted(signum: int, frame: object) -> None:
+        set_up.interrupted = True
+        if signum == signal.SIGTERM and set_up.command is not None:
+            set_up.command.send_signal(signal.SIGTERM)  # Ctrl-C reached it already; this not
+
+    signal.signal(signal.SIGINT, interrupted)
+    signal.signal(signal.SIGTERM, interrupted)
+    return run(set_up, args.command, args.images.split())
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
