@@ -176,7 +176,7 @@ def make_run(machine: str) -> Run:
             if now > RUN_TIMEOUT_S:
                 sys.exit(f"bench-first-run: no end after {RUN_TIMEOUT_S} s")
     finally:
-        docker("exec", machine, "sh", "-c", "kill -INT -- -$(cat /tmp/make.pgid)", check=False)
+        docker("exec", machine, "sh", "-c", "kill -INT -$(cat /tmp/make.pgid)", check=False)
         make.communicate(timeout=120)
     if not submitted or len(run.outcomes) < submitted:
         sys.exit(f"bench-first-run: make run ended (exit code {make.returncode}) too early")
