@@ -143,6 +143,12 @@ images: venv base-images
 bench: venv engine images $(WITH_GVISOR)
 	$(PY) scripts/bench.py
 
+# The first `make run` of a newcomer, on a bare machine in a container (an engine of its
+# own inside; the Python packages from a wheelhouse downloaded here first), then a second
+# one: when their outcomes came, and each set-up step's time. Several minutes; a quiet machine.
+bench-first-run: venv base-images
+	$(PY) -m scripts.bench_first_run
+
 # SOAK_TASKS tasks (default 20,000) through the runner with its default settings, against the
 # local server: its RSS, open descriptors, threads and state file every 1,000 tasks; fails if
 # the RSS grows by 5 MiB or more after the first 1,000, or the state file reaches 1 MB.

@@ -35,7 +35,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from scripts.build_images import base_build_args  # noqa: E402 (after the path is set)
+from runner.cli.demo import SUBMISSIONS  # noqa: E402 (after the path is set)
+from scripts.build_images import base_build_args  # noqa: E402
 
 BARE_IMAGE = "xc-test/first-run-bare:latest"
 LABEL = "xc-test.first-run"
@@ -152,7 +153,7 @@ def bare_machine(commit: str, keep: bool) -> Iterator[str]:
 
 
 def make_run(machine: str) -> Run:
-    """`make run` in the machine until every submitted task ended, then Ctrl-C."""
+    """`make run` in the machine until every task of the demo ended, then Ctrl-C."""
     script = f"cd {CHECKOUT} && echo $$ > /tmp/make.pgid && exec make run"
     run = Run()
     start = time.monotonic()
@@ -162,23 +163,21 @@ def make_run(machine: str) -> Run:
     )  # fmt: skip
     if make.stdout is None:
         raise RuntimeError("no pipe from make")
-    submitted = 0
     try:
         for line in make.stdout:
             now = time.monotonic() - start
             run.lines.append((now, line.rstrip("\n")))
             say(f"{now:7.1f} {line}", end="")
-            submitted += line.startswith("submitted ")
             if (found := OUTCOME.match(line)) is not None:
                 run.outcomes.append((now, f"{found[1]}/{found[2]}"))
-            if submitted and len(run.outcomes) >= submitted:
+            if len(run.outcomes) >= len(SUBMISSIONS):
                 break
             if now > RUN_TIMEOUT_S:
                 sys.exit(f"bench-first-run: no end after {RUN_TIMEOUT_S} s")
     finally:
         docker("exec", machine, "sh", "-c", "kill -INT -$(cat /tmp/make.pgid)", check=False)
         make.communicate(timeout=120)
-    if not submitted or len(run.outcomes) < submitted:
+    if len(run.outcomes) < len(SUBMISSIONS):
         sys.exit(f"bench-first-run: make run ended (exit code {make.returncode}) too early")
     return run
 
@@ -192,7 +191,7 @@ def summary(title: str, run: Run) -> list[str]:
         f"{f'{sample:.1f} s' if sample is not None else 'not all'}, "
         f"all {len(run.outcomes)} outcomes {every}"
     ]
-    lines += [f"    {text}" for _, text in run.lines if text.startswith("set-up:")]
+    lines += [f"    {at:6.1f} {text}" for at, text in run.lines if text.startswith("set-up:")]
     return lines
 
 

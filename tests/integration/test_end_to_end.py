@@ -204,3 +204,54 @@ def test_make_run_demo_shows_every_sample_task_ending(
         '"greeting": "Hello, demo! Hello, demo!"',
     ):
         assert expected in output, output
+
+
+def read_outcomes(demo: subprocess.Popen[str], lines: list[str], count: int) -> None:
+    """Read the demo's output until `count` tasks ended."""
+    assert demo.stdout is not None
+    deadline = time.monotonic() + 90
+    while sum(" Completed " in line or " Error " in line for line in lines) < count:
+        assert time.monotonic() < deadline, "".join(lines)
+        line = demo.stdout.readline()
+        assert line, "the demo ended early:\n" + "".join(lines)
+        lines.append(line)
+
+
+def test_the_demo_serves_an_awaited_image_once_it_is_built(
+    tmp_path: Path, task_images: list[str], runner_id: str
+) -> None:
+    """`demo --await-images`, as `make run` starts it while its set-up builds the task
+    images: an image not built yet does not stop it; its tasks run once it is built."""
+    awaited = f"xc-test/firstrun-awaited-{runner_id}:latest"
+    env = {
+        **os.environ,
+        "XC_RUNNER_ID": runner_id,
+        "XC_LOCAL_DB": str(tmp_path / "demo.db"),
+        "XC_LOCAL_PORT": "0",
+        "XC_RUNNER_POLL_MAX_INTERVAL_S": "0.2",
+    }
+    env.pop("XC_SCENARIO_SERVER", None)
+    command = [sys.executable, "-m", "runner", "demo", "--await-images", SH_IMAGE, awaited]
+    demo = subprocess.Popen(
+        command, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+    lines: list[str] = []
+    try:
+        read_outcomes(demo, lines, 1)
+        assert "greet/hello" in "".join(lines) and "submitted sample/" not in "".join(lines)
+        subprocess.run(["docker", "tag", SAMPLE_IMAGE, awaited], check=True, timeout=60)
+        read_outcomes(demo, lines, 6)
+        demo.send_signal(signal.SIGINT)
+        assert demo.stdout is not None
+        lines += demo.stdout.readlines()
+        assert demo.wait(60) == 0, "".join(lines)
+    finally:
+        if demo.poll() is None:
+            demo.kill()
+            demo.wait()
+        assert demo.stdout is not None
+        demo.stdout.close()
+        subprocess.run(["docker", "rmi", awaited], capture_output=True, timeout=60, check=False)
+    output = "".join(lines)
+    assert output.count("submitted sample/") == 5, output
+    assert '"nbr_out": "42"' in output and "ZeroDivisionError: division by zero" in output
