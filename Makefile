@@ -30,9 +30,10 @@ WITH_GVISOR := $(if $(filter 1 true yes,$(GVISOR)),gvisor)
 # once it is built (docs/getting-started.md).
 run:
 ifdef XC_SCENARIO_SERVER
-	@$(SET_UP) -- $(PY) -m runner run $(TASK_IMAGES)
+	@$(SET_UP) --images "$(TASK_IMAGES)" -- $(PY) -m runner run $(TASK_IMAGES)
 else
-	@$(SET_UP) --images "$(TASK_IMAGES)" -- $(PY) -m runner demo --await-images $(TASK_IMAGES)
+	@$(SET_UP) --images "$(TASK_IMAGES)" --early -- \
+	    $(PY) -m runner demo --await-images $(TASK_IMAGES)
 endif
 
 test: set-up-dev compose browser registry $(WITH_GVISOR) lint sdk-test

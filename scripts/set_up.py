@@ -1,7 +1,7 @@
 """The set-up of `make run` and `make test`: its steps at once where they do not depend on
 each other, one line per step as it ends, with its time, and how long each took at the end.
 
-    python3 scripts/set_up.py [--venv TARGET] [--images "IMAGE ..."] [-- COMMAND ...]
+    python3 scripts/set_up.py [--venv TARGET] [--images "IMAGE ..."] [--early] [-- COMMAND ...]
 
 The steps are make targets, each of which also works alone (`make engine`); `-o` keeps make
 from running again what another step does:
@@ -17,12 +17,15 @@ the base images are the longer way. `base images` waits for the engine itself, o
 it needs it (scripts/build-base-images.sh).
 
 Each step's output goes to build/set-up/STEP.log; its last line is shown after its time.
+`task images` is skipped when nothing it is built from changed since it last succeeded:
+the files of task_images/, the base images' IDs, and the task images' IDs (none removed
+or rebuilt since; `make images` always builds).
 A step that fails stops the others, as Ctrl-C would, and the end of its log is shown; the
 exit code is then 1. COMMAND (the demo, or the runner) runs once the set-up is done, in its
-place (exec). When none of --images is in the engine yet (a first run), it starts instead
-as soon as the venv and the engine are ready, while the images are built (the demo's
---await-images serves each one once it is); a failed step then stops it too, and Ctrl-C
-stops the set-up's steps and lets COMMAND stop as it does.
+place (exec). With --early, when none of --images is in the engine yet (a first run), it
+starts instead as soon as the venv and the engine are ready, while the images are built
+(the demo's --await-images serves each one once it is); a failed step then stops it too,
+and Ctrl-C stops the set-up's steps and lets COMMAND stop as it does.
 
 Standard library only: it runs before the virtual environment exists.
 """
@@ -31,12 +34,13 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import hashlib
 import os
 import signal
 import subprocess
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -54,9 +58,38 @@ class Step:
     name: str
     command: tuple[str, ...]
     after: tuple[str, ...] = ()
+    # What the step's result depends on, or None if unknown: when it is what it was the
+    # last time the step succeeded, the step is skipped.
+    inputs: Callable[[], str | None] | None = None
 
 
-def plan(venv_target: str) -> list[Step]:
+def images_inputs(images: Sequence[str]) -> Callable[[], str | None]:
+    """The task images' inputs: the files of task_images/, the base images' IDs and the
+    task images' own; None when an image is missing."""
+
+    def inputs() -> str | None:
+        digest = hashlib.sha256()
+        for path in sorted((ROOT / "task_images").rglob("*")):
+            if path.is_file():
+                digest.update(f"{path.relative_to(ROOT)}\0".encode() + path.read_bytes())
+        env = ROOT / "build" / "base-images.env"
+        bases = [line.partition("=")[2] for line in _read(env).splitlines()]
+        bases += [os.environ[k] for k in ("PYTHON_BASE", "DEBIAN_BASE") if os.environ.get(k)]
+        found = subprocess.run(
+            ["docker", "image", "inspect", "--format", "{{.Id}}", *bases, *images],
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=False,
+        )
+        if not images or found.returncode != 0:
+            return None
+        return f"{digest.hexdigest()} {' '.join(found.stdout.split())}"
+
+    return inputs
+
+
+def plan(venv_target: str, images: Sequence[str] = ()) -> list[Step]:
     """The set-up's steps, in the order they start when they may."""
     return [
         Step("venv", (*MAKE, venv_target)),
@@ -67,6 +100,7 @@ def plan(venv_target: str) -> list[Step]:
             "task images",
             (*MAKE, "-o", "venv", "-o", "base-images", "images"),
             after=("venv", "base images"),
+            inputs=images_inputs(images),
         ),
     ]
 
@@ -78,6 +112,10 @@ def startable(steps: Sequence[Step], done: set[str]) -> list[Step]:
 
 def log_path(name: str) -> Path:
     return LOG_DIR / f"{name.replace(' ', '-')}.log"
+
+
+def inputs_path(name: str) -> Path:
+    return LOG_DIR / f"{name.replace(' ', '-')}.inputs"
 
 
 def last_line(path: Path) -> str:
@@ -122,6 +160,10 @@ class SetUp:
     def start_ready(self) -> None:
         for step in startable(self.pending, set(self.times)):
             self.pending.remove(step)
+            if _unchanged(step):
+                self.times[step.name] = 0.0
+                say(f"set-up: {step.name:<12}   0.0 s  up to date: nothing it is made from changed")
+                continue
             path = log_path(step.name)
             with path.open("wb") as log:
                 process = subprocess.Popen(
@@ -146,6 +188,7 @@ class SetUp:
             if code != 0:
                 return run
             self.times[run.step.name] = took
+            _note_inputs(run.step)
             note = last_line(log_path(run.step.name))
             say(f"set-up: {run.step.name:<12}{took:6.1f} s" + (f"  {note}" if note else ""))
         return None
@@ -173,6 +216,25 @@ class SetUp:
     def summary(self) -> str:
         each = ", ".join(f"{name} {took:.1f} s" for name, took in self.times.items())
         return f"set-up: done in {time.monotonic() - self.started:.1f} s ({each})"
+
+
+def _unchanged(step: Step) -> bool:
+    """Whether the step's inputs are what they were the last time it succeeded."""
+    if step.inputs is None:
+        return False
+    now = step.inputs()
+    return now is not None and _read(inputs_path(step.name)) == now
+
+
+def _note_inputs(step: Step) -> None:
+    """After the step succeeded: its inputs, for the next set-up to compare."""
+    if step.inputs is not None:
+        now = step.inputs()
+        path = inputs_path(step.name)
+        if now is None:
+            path.unlink(missing_ok=True)
+        else:
+            path.write_text(now, encoding="utf-8")
 
 
 def _signal_group(process: subprocess.Popen[bytes], signum: int) -> None:
@@ -207,8 +269,9 @@ def images_absent(images: Sequence[str]) -> bool:
     return True
 
 
-def run(set_up: SetUp, command: Sequence[str], images: Sequence[str]) -> int:
-    """The steps until all are done or one fails; COMMAND early if it may. The exit code."""
+def run(set_up: SetUp, command: Sequence[str], images: Sequence[str] = ()) -> int:
+    """The steps until all are done or one fails; COMMAND early if none of `images` is built
+    yet (none given: never early). The exit code."""
     early = bool(command) and bool(images)
     while not set_up.done:
         if set_up.interrupted:
@@ -249,10 +312,13 @@ def main(argv: Sequence[str]) -> int:
     parser = argparse.ArgumentParser(prog="set_up", description=__doc__.split("\n")[0])
     parser.add_argument("--venv", default="venv", help="the make target of the venv step")
     parser.add_argument("--images", default="", help="the task images COMMAND serves")
+    parser.add_argument(
+        "--early", action="store_true", help="COMMAND may start before the images are built"
+    )
     parser.add_argument("command", nargs="*", metavar="COMMAND")
     args = parser.parse_args(argv)
     LOG_DIR.mkdir(parents=True, exist_ok=True)
-    set_up = SetUp(plan(args.venv))
+    set_up = SetUp(plan(args.venv, args.images.split()))
 
     def interrupted(signum: int, frame: object) -> None:
         set_up.interrupted = True
@@ -261,7 +327,8 @@ def main(argv: Sequence[str]) -> int:
 
     signal.signal(signal.SIGINT, interrupted)
     signal.signal(signal.SIGTERM, interrupted)
-    return run(set_up, args.command, args.images.split())
+    images = args.images.split()
+    return run(set_up, args.command, images if args.early else [])
 
 
 if __name__ == "__main__":

@@ -48,8 +48,7 @@ _FLUSH_TIMEOUT_S = 10.0  # what is left stays in the outbox for the next start
 
 class Runner:
     """Built from the settings; then `start()`, `publish()`, `run()`, and `close()` once.
-    With `await_images`, the images the engine does not have yet are served once it has
-    them (the demo's --await-images), instead of refused."""
+    `await_images`: the images the engine lacks are served once it has them, not refused."""
 
     def __init__(
         self,

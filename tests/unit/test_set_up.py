@@ -116,3 +116,24 @@ def test_ctrl_c_stops_the_steps(capfd: pytest.CaptureFixture[str]) -> None:
     state.interrupted = True
     assert set_up.run(state, [], []) == 130
     assert "set-up: stopped long" in capfd.readouterr().out
+
+
+def test_a_step_whose_inputs_did_not_change_since_it_succeeded_is_skipped(
+    capfd: pytest.CaptureFixture[str], logs: Path
+) -> None:
+    inputs = {"now": "files v1, images a b"}
+    step = Step("task images", ("sh", "-c", "echo built >> built"), inputs=lambda: inputs["now"])
+    assert set_up.run(SetUp([step]), []) == 0
+    assert set_up.run(SetUp([step]), []) == 0
+    assert (logs / "built").read_text() == "built\n"
+    assert "set-up: task images    0.0 s  up to date" in capfd.readouterr().out
+    inputs["now"] = "files v2, images a b"
+    assert set_up.run(SetUp([step]), []) == 0
+    assert (logs / "built").read_text() == "built\nbuilt\n"
+
+
+def test_a_step_whose_inputs_are_unknown_always_runs(logs: Path) -> None:
+    step = Step("task images", ("sh", "-c", "echo built >> built"), inputs=lambda: None)
+    for _ in range(2):
+        assert set_up.run(SetUp([step]), []) == 0
+    assert (logs / "built").read_text() == "built\nbuilt\n"
