@@ -11,7 +11,7 @@ TASK_IMAGES ?= xc-tasks/sample:latest xc-tasks/textstats-node:latest \
                xc-tasks/numbers-go:latest xc-tasks/greet-sh:latest
 # Task images built at once by `make images` (the engine builds them side by side).
 IMAGE_JOBS  ?= 4
-SET_UP      := $(PYTHON) scripts/set_up.py
+SET_UP      := $(PYTHON) -m scripts.set_up
 PYTEST_ARGS ?=
 # GVISOR=1: `make test` and `make bench` also set up gVisor (`make gvisor`, root),
 # so its tests run instead of skipping; on by default under CI=true.

@@ -1,31 +1,19 @@
 """The set-up of `make run` and `make test`: its steps at once where they do not depend on
 each other, one line per step as it ends, with its time, and how long each took at the end.
 
-    python3 scripts/set_up.py [--venv TARGET] [--images "IMAGE ..."] [--early] [-- COMMAND ...]
+    python3 -m scripts.set_up [--venv TARGET] [--images "IMAGE ..."] [--early] [-- COMMAND ...]
 
-The steps are make targets, each of which also works alone (`make engine`); `-o` keeps make
-from running again what another step does:
+The steps are those of scripts/set_up_plan.py. Each step's output goes to
+build/set-up/STEP.log; its last line is shown after its time. A step whose inputs are what
+they were when it last succeeded is skipped (the task images, when nothing they are made
+from changed). A step that fails stops the others, as Ctrl-C would, and the end of its log
+is shown; the exit code is then 1.
 
-    venv          make venv (--venv venv-dev: with the development extras)   at once
-    base tools    make base-tools (mmdebstrap, when missing)                 at once
-    engine        make engine                                      after base tools
-    base images   make -o engine base-images                       after base tools
-    task images   make -o venv -o base-images images               after venv, base images
-
-`base tools` goes first so that its apt-get does not wait behind the engine's, longer one:
-the base images are the longer way. `base images` waits for the engine itself, only where
-it needs it (scripts/build-base-images.sh).
-
-Each step's output goes to build/set-up/STEP.log; its last line is shown after its time.
-`task images` is skipped when nothing it is built from changed since it last succeeded:
-the files of task_images/, the base images' IDs, and the task images' IDs (none removed
-or rebuilt since; `make images` always builds).
-A step that fails stops the others, as Ctrl-C would, and the end of its log is shown; the
-exit code is then 1. COMMAND (the demo, or the runner) runs once the set-up is done, in its
-place (exec). With --early, when none of --images is in the engine yet (a first run), it
-starts instead as soon as the venv and the engine are ready, while the images are built
-(the demo's --await-images serves each one once it is); a failed step then stops it too,
-and Ctrl-C stops the set-up's steps and lets COMMAND stop as it does.
+COMMAND (the demo, or the runner) runs once the set-up is done, in its place (exec). With
+--early, when none of --images is in the engine yet (a first run), it starts instead as
+soon as the venv and the engine are ready, while the images are built (the demo's
+--await-images serves each one once it is); a failed step then stops it too, and Ctrl-C
+stops the set-up's steps and lets COMMAND stop as it does.
 
 Standard library only: it runs before the virtual environment exists.
 """
@@ -34,80 +22,22 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import hashlib
 import os
 import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from scripts.set_up_plan import ROOT, Step, plan, read, startable
+
 LOG_DIR = ROOT / "build" / "set-up"
-MAKE = ("make", "--no-print-directory", "-s")
 EARLY_AFTER = ("venv", "engine")  # what COMMAND needs when it starts early
 STOP_WAIT_S = 30.0  # a step that has not stopped this long after Ctrl-C is killed
 TAIL_LINES = 25
 POLL_S = 0.05
-
-
-@dataclass(frozen=True)
-class Step:
-    name: str
-    command: tuple[str, ...]
-    after: tuple[str, ...] = ()
-    # What the step's result depends on, or None if unknown: when it is what it was the
-    # last time the step succeeded, the step is skipped.
-    inputs: Callable[[], str | None] | None = None
-
-
-def images_inputs(images: Sequence[str]) -> Callable[[], str | None]:
-    """The task images' inputs: the files of task_images/, the base images' IDs and the
-    task images' own; None when an image is missing."""
-
-    def inputs() -> str | None:
-        digest = hashlib.sha256()
-        for path in sorted((ROOT / "task_images").rglob("*")):
-            if path.is_file():
-                digest.update(f"{path.relative_to(ROOT)}\0".encode() + path.read_bytes())
-        env = ROOT / "build" / "base-images.env"
-        bases = [line.partition("=")[2] for line in _read(env).splitlines()]
-        bases += [os.environ[k] for k in ("PYTHON_BASE", "DEBIAN_BASE") if os.environ.get(k)]
-        found = subprocess.run(
-            ["docker", "image", "inspect", "--format", "{{.Id}}", *bases, *images],
-            capture_output=True,
-            text=True,
-            timeout=30,
-            check=False,
-        )
-        if not images or found.returncode != 0:
-            return None
-        return f"{digest.hexdigest()} {' '.join(found.stdout.split())}"
-
-    return inputs
-
-
-def plan(venv_target: str, images: Sequence[str] = ()) -> list[Step]:
-    """The set-up's steps, in the order they start when they may."""
-    return [
-        Step("venv", (*MAKE, venv_target)),
-        Step("base tools", (*MAKE, "base-tools")),
-        Step("engine", (*MAKE, "engine"), after=("base tools",)),
-        Step("base images", (*MAKE, "-o", "engine", "base-images"), after=("base tools",)),
-        Step(
-            "task images",
-            (*MAKE, "-o", "venv", "-o", "base-images", "images"),
-            after=("venv", "base images"),
-            inputs=images_inputs(images),
-        ),
-    ]
-
-
-def startable(steps: Sequence[Step], done: set[str]) -> list[Step]:
-    """The steps whose predecessors are all done."""
-    return [step for step in steps if all(name in done for name in step.after)]
 
 
 def log_path(name: str) -> Path:
@@ -119,19 +49,12 @@ def inputs_path(name: str) -> Path:
 
 
 def last_line(path: Path) -> str:
-    lines = [line.strip() for line in _read(path).splitlines() if line.strip()]
+    lines = [line.strip() for line in read(path).splitlines() if line.strip()]
     return lines[-1] if lines else ""
 
 
 def tail(path: Path, count: int = TAIL_LINES) -> list[str]:
-    return _read(path).splitlines()[-count:]
-
-
-def _read(path: Path) -> str:
-    try:
-        return path.read_text(encoding="utf-8", errors="replace")
-    except OSError:
-        return ""
+    return read(path).splitlines()[-count:]
 
 
 def say(text: str) -> None:
@@ -223,7 +146,7 @@ def _unchanged(step: Step) -> bool:
     if step.inputs is None:
         return False
     now = step.inputs()
-    return now is not None and _read(inputs_path(step.name)) == now
+    return now is not None and read(inputs_path(step.name)) == now
 
 
 def _note_inputs(step: Step) -> None:

@@ -96,8 +96,7 @@ class Runner:
         )
 
     def _served_images(self, awaited: list[str]) -> ServedImages:
-        """The images, pulled as their policies say, and their catalogs (the awaited ones'
-        once they are built)."""
+        """The images, pulled as their policies say, and their catalogs (awaited: later)."""
         self.puller.prepare(awaited)
         images = ServedImages(
             self.settings.images, self.engine, self.contracts.check_catalog, awaited

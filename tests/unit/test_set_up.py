@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from scripts import set_up
+from scripts import set_up, set_up_plan
 from scripts.set_up import SetUp, Step
 
 
@@ -26,18 +26,18 @@ def sh(name: str, script: str, after: tuple[str, ...] = ()) -> Step:
 
 def test_a_step_starts_once_every_step_it_comes_after_is_done() -> None:
     steps = [sh("a", ""), sh("b", "", after=("a",)), sh("c", "", after=("a", "b"))]
-    assert [s.name for s in set_up.startable(steps, set())] == ["a"]
-    assert [s.name for s in set_up.startable(steps, {"a"})] == ["a", "b"]
-    assert [s.name for s in set_up.startable(steps, {"a", "b"})] == ["a", "b", "c"]
+    assert [s.name for s in set_up_plan.startable(steps, set())] == ["a"]
+    assert [s.name for s in set_up_plan.startable(steps, {"a"})] == ["a", "b"]
+    assert [s.name for s in set_up_plan.startable(steps, {"a", "b"})] == ["a", "b", "c"]
 
 
 def test_the_make_run_plan_starts_what_does_not_depend_on_the_rest_at_once() -> None:
-    steps = set_up.plan("venv")
-    assert [s.name for s in set_up.startable(steps, set())] == ["venv", "base tools"]
+    steps = set_up_plan.plan("venv")
+    assert [s.name for s in set_up_plan.startable(steps, set())] == ["venv", "base tools"]
     after = {s.name: set(s.after) for s in steps}
     assert after["engine"] == after["base images"] == {"base tools"}
     assert after["task images"] == {"venv", "base images"}
-    assert set_up.plan("venv-dev")[0].command == ("make", "--no-print-directory", "-s", "venv-dev")
+    assert set_up_plan.plan("venv-dev")[0].command[-1] == "venv-dev"
 
 
 def test_steps_run_at_once_and_each_says_its_time_and_last_line(
