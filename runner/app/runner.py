@@ -51,13 +51,9 @@ class Runner:
     `await_images`: the images the engine lacks are served once it has them, not refused."""
 
     def __init__(
-        self,
-        settings: RunnerSettings,
-        engine: DockerEngine,
-        registry: DockerRegistry,
-        *,
-        await_images: bool = False,
-    ) -> None:
+        self, settings: RunnerSettings, engine: DockerEngine, registry: DockerRegistry,
+        *, await_images: bool = False,
+    ) -> None:  # fmt: skip
         self.settings = settings
         self.engine = engine
         self.contracts = Contracts()
