@@ -37,6 +37,7 @@ sys.path.insert(0, str(ROOT))
 
 from runner.cli.demo import SUBMISSIONS  # noqa: E402 (after the path is set)
 from scripts.build_images import base_build_args  # noqa: E402
+from scripts.swarm_nodes import DIND_RUN_ARGS as ENGINE_RIGHTS  # noqa: E402 (an engine inside)
 
 BARE_IMAGE = "xc-test/first-run-bare:latest"
 LABEL = "xc-test.first-run"
@@ -51,15 +52,6 @@ RUN apt-get update \\
         python3 python3-venv make git ca-certificates procps \\
  && rm -rf /var/lib/apt/lists/*
 """
-# An engine in the container: see scripts/swarm_nodes.py, DIND_RUN_ARGS.
-ENGINE_RIGHTS = (
-    "--cap-add", "ALL", "--cap-drop", "SYS_RESOURCE",
-    "--security-opt", "seccomp=unconfined",
-    "--security-opt", "apparmor=unconfined",
-    "--security-opt", "systempaths=unconfined",
-    "--device-cgroup-rule", "a *:* rwm",
-    "--volume", "/var/lib/docker",
-)  # fmt: skip
 # The cgroup mounts of a container are read-only; a machine's are not.
 WRITABLE_CGROUPS = (
     "for m in $(awk '$3 == \"cgroup\" { print $2 }' /proc/self/mounts); do "
