@@ -83,6 +83,8 @@ def run_demo(args: argparse.Namespace) -> int:
 def _show(runner: Runner, client: LocalClient, url: str, last: int) -> int:
     background = _Background(runner)
     background.start()
+    if runner.images.awaited:
+        say(f"not built yet: {', '.join(runner.images.awaited)}; their tasks are submitted then")
     unsent = _submit(runner, client, list(SUBMISSIONS))
     say(
         "statuses as they arrive (Ctrl-C to stop; more tasks: "
