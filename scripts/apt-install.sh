@@ -1,22 +1,64 @@
 #!/bin/sh
-# Install the Debian packages named as arguments, quietly, without starting their services:
-# Debian starts a package's service when it is installed (a registry on port 5000, etcd on
-# its default ports, ...) unless policy-rc.d says no; it says no for this install only.
-# Root, on a machine with apt-get (the scripts that call it check). Used by
-# scripts/ensure-registry.sh and scripts/k8s-packages.sh.
+# Install Debian packages, one apt-get at a time: the set-up's steps run at once
+# (scripts/set_up.py), and a second apt-get fails on the lock the first one holds.
+#
+#   sh scripts/apt-install.sh WHO PACKAGE...
+#
+# Root only (the callers check). The package lists are updated only when a package
+# has no candidate (a fresh machine: no lists yet) or the install fails (lists too
+# old for the mirror), so that steps after the first one do not update them again.
+# WHO prefixes the one line said on stderr; apt's own output is shown only if it fails.
+# No package's service is started by its install (Debian starts one unless policy-rc.d
+# says no: a registry on port 5000, etcd on its ports): the project starts what it needs
+# itself. A policy-rc.d saying no is put in place for the install if there is none.
 set -eu
 
-policy=/usr/sbin/policy-rc.d
+who=$1
+shift
+LOCK=/var/lib/apt/lists/xc-scenario-install.lock
+APT_LOG=$(mktemp "${TMPDIR:-/tmp}/apt-install.XXXXXX")
+POLICY=/usr/sbin/policy-rc.d
 ours=''
-if [ ! -e "$policy" ]; then
-    printf '#!/bin/sh\nexit 101\n' >"$policy"
-    chmod 0755 "$policy"
-    ours=1
-fi
-cleanup() { if [ -n "$ours" ]; then rm -f "$policy"; fi; }
+cleanup() {
+    rm -f "$APT_LOG"
+    if [ -n "$ours" ]; then rm -f "$POLICY"; fi
+}
 trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-apt-get update -qq
-DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" >/dev/null
+apt_quiet() {
+    DEBIAN_FRONTEND=noninteractive apt-get -q -y "$@" >>"$APT_LOG" 2>&1
+}
+
+install() {
+    apt_quiet install --no-install-recommends "$@"
+}
+
+no_candidate() {
+    for package in "$@"; do
+        apt-cache policy "$package" 2>/dev/null | grep -q 'Candidate: [0-9]' || return 0
+    done
+    return 1
+}
+
+mkdir -p "$(dirname "$LOCK")"
+exec 9>"$LOCK"
+flock 9
+# After the lock: an install of another step cannot remove the guard under this one.
+if [ ! -e "$POLICY" ]; then
+    printf '#!/bin/sh\nexit 101\n' >"$POLICY"
+    chmod 0755 "$POLICY"
+    ours=1
+fi
+echo "$who: installing $* (Debian packages)" >&2
+if no_candidate "$@"; then
+    apt_quiet update
+fi
+if ! install "$@"; then
+    apt_quiet update && install "$@" || {
+        tail -n 20 "$APT_LOG" >&2
+        echo "$who: apt-get install $* failed" >&2
+        exit 1
+    }
+fi

@@ -21,6 +21,5 @@ if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null 2>&1; then
     exit 1
 fi
 
-echo "ensure-registry: installing$missing (Debian packages)" >&2
 # shellcheck disable=SC2086 # one word per package
-sh "$(dirname "$0")/apt-install.sh" $missing
+sh "$(dirname "$0")/apt-install.sh" ensure-registry $missing

@@ -31,6 +31,5 @@ if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null 2>&1; then
     exit 1
 fi
 
-echo "k8s-packages: installing$missing (Debian packages)" >&2
 # shellcheck disable=SC2086 # one word per package
-sh "$(dirname "$0")/apt-install.sh" $missing
+sh "$(dirname "$0")/apt-install.sh" k8s-packages $missing
