@@ -34,24 +34,32 @@ def pull_policies(settings: RunnerSettings) -> dict[str, str]:
     return {image: settings.policies.for_image(image).pull for image in settings.images}
 
 
-def image_puller(
-    settings: RunnerSettings, engine: AnyEngine, registry: DockerRegistry | None
-) -> ImagePuller:
+def image_puller(settings: RunnerSettings, engine: AnyEngine, registry: AnyRegistry) -> ImagePuller:
     """Each served image's pull policy, applied at start-up and (`always`) every interval.
     Without a registry (Kubernetes: the nodes pull, as the Pods' imagePullPolicy says), it
     pulls nothing."""
-    policies = pull_policies(settings) if registry is not None else {}
-    return ImagePuller(registry or _NoRegistry(), engine, policies, settings.pull_interval_s)
+    policies = {} if isinstance(registry, NoRegistry) else pull_policies(settings)
+    return ImagePuller(registry, engine, policies, settings.pull_interval_s)
 
 
-class _NoRegistry:
-    """The registry of a runner that pulls nothing itself: never asked."""
+class NoRegistry:
+    """The registries of a runner that pulls nothing itself (Kubernetes): never asked."""
 
     def remote_digest(self, image: str) -> str:
         raise AssertionError("no registry is asked on Kubernetes")
 
     def pull(self, image: str, on_event: object) -> None:
         raise AssertionError("no image is pulled on Kubernetes")
+
+    def credentials(self) -> list[str]:
+        return []
+
+    def close(self) -> None:
+        pass
+
+
+# What a runner asks about images: registries through the Docker engine, or none.
+AnyRegistry = DockerRegistry | NoRegistry
 
 
 def connect_engine(settings: RunnerSettings) -> AnyEngine:
@@ -72,9 +80,9 @@ def connect_engine(settings: RunnerSettings) -> AnyEngine:
     return DockerEngine(pool_size=2 * settings.concurrency + warm + 4)
 
 
-def connect_registry(settings: RunnerSettings) -> DockerRegistry | None:
+def registries(settings: RunnerSettings) -> AnyRegistry:
     """Registries through the Docker engine; none on Kubernetes (its nodes pull)."""
-    return DockerRegistry() if settings.engine == "docker" else None
+    return DockerRegistry() if settings.engine == "docker" else NoRegistry()
 
 
 def open_state(settings: RunnerSettings) -> StateStore:

@@ -13,13 +13,7 @@ from typing import TYPE_CHECKING
 
 from runner.app.images import ImageWait, ServedImages
 from runner.app.operations import build_listener, build_metrics, catalog_tasks, stuck_after_s
-from runner.app.parts import (
-    connect_engine,
-    connect_registry,
-    image_puller,
-    open_state,
-    pool_targets,
-)
+from runner.app.parts import connect_engine, image_puller, open_state, pool_targets, registries
 from runner.app.publication import Publication
 from runner.app.recovery import Doctor
 from runner.app.secrecy import redacting
@@ -36,7 +30,6 @@ from runner.core.backoff import IDLE_POLL_BASE_S, PLATFORM_FAILING, Backoff
 from runner.core.catalog import Catalog
 from runner.core.observer import NullObserver, Observer
 from runner.engine.pool import ContainerPool
-from runner.engine.registry import DockerRegistry
 from runner.ops.logs import redact, redacted
 from runner.scenario.client import PlatformClient
 from runner.scenario.queue import PlatformQueue
@@ -48,7 +41,7 @@ from runner.worker.loop import Worker
 from runner.worker.tasklogs import TaskLogs, TaskLogSender
 
 if TYPE_CHECKING:
-    from runner.app.parts import AnyEngine
+    from runner.app.parts import AnyEngine, AnyRegistry
 
 log = logging.getLogger(__name__)
 
@@ -60,15 +53,13 @@ class Runner:
     `await_images`: the images the engine lacks are served once it has them, not refused."""
 
     def __init__(
-        self, settings: RunnerSettings, engine: AnyEngine, registry: DockerRegistry | None,
+        self, settings: RunnerSettings, engine: AnyEngine, registry: AnyRegistry,
         *, await_images: bool = False,
     ) -> None:  # fmt: skip
         self.settings = settings
         self.engine = engine
         self.contracts = Contracts()
-        self.secrets, self.has_secrets = task_secrets(
-            settings, engine, copies=settings.engine == "docker"
-        )
+        self.secrets, self.has_secrets = task_secrets(settings, engine)
         self.puller = image_puller(settings, engine, registry)
         self.images = self._served_images(self.puller.missing() if await_images else [])
         self.image_wait = ImageWait(self.images)
@@ -290,8 +281,8 @@ def open_runner(settings: RunnerSettings, *, await_images: bool = False) -> Iter
     log.info("starting: %s", settings.describe())
     engine = connect_engine(settings)
     try:
-        registry = connect_registry(settings)
-        for credential in registry.credentials() if registry is not None else ():
+        registry = registries(settings)
+        for credential in registry.credentials():
             redact(credential)
         try:
             runner = Runner(settings, engine, registry, await_images=await_images)
@@ -302,7 +293,6 @@ def open_runner(settings: RunnerSettings, *, await_images: bool = False) -> Iter
             finally:
                 runner.close()
         finally:
-            if registry is not None:
-                registry.close()
+            registry.close()
     finally:
         engine.close()

@@ -63,14 +63,13 @@ def check_policies(policies: PolicyTable, engine: ImageInfo) -> None:
 TaskSettings = RunnerSettings | OneShotSettings
 
 
-def task_secrets(
-    settings: TaskSettings, engine: Engine, *, copies: bool = True
-) -> tuple[SecretLauncher, bool]:
+def task_secrets(settings: TaskSettings, engine: Engine) -> tuple[SecretLauncher, bool]:
     """The task policies and every image's secrets checked (ConfigError naming what cannot
     be used); the launcher that gives each container its image's secrets, and whether any
-    image has secrets. `copies` off: the engine gives each container its secrets itself
-    (Kubernetes: a Secret), and nothing is copied on the runner's host."""
+    image has secrets. On Kubernetes the engine gives each Pod its secrets itself (a
+    Secret), and nothing is copied on the runner's host."""
     check_policies(settings.policies, engine)
+    copies = not isinstance(settings, RunnerSettings) or settings.engine == "docker"
     secrets = secret_launcher(engine, settings.secrets_dir, settings.runner_id, copies=copies)
     files = secrets.files if copies else None
     return secrets, check_secrets(settings.policies, secrets.reader, files)
