@@ -54,7 +54,9 @@ def load() -> str:
 
 
 @contextmanager
-def runner(server: LocalServer, engine: str, pool: int, namespace: str) -> Iterator[Path]:
+def runner(
+    server: LocalServer, engine: str, pool: int, namespace: str
+) -> Iterator[subprocess.Popen[bytes]]:
     state = Path(tempfile.mkdtemp(prefix="bench-kube-state-"))
     log = state / "runner.log"
     env = {
@@ -78,19 +80,23 @@ def runner(server: LocalServer, engine: str, pool: int, namespace: str) -> Itera
         )  # fmt: skip
     try:
         time.sleep(5 if pool == 0 else 5 + pool * REFILL_S[engine])  # up, catalog, pool
-        yield log
+        if proc.poll() is not None:
+            raise SystemExit(f"bench-k8s: the runner exited:\n{log.read_text()[-2000:]}")
+        yield proc
     finally:
         proc.terminate()
         proc.wait(120)
 
 
-def wait_done(client: LocalClient, ids: list[str], timeout_s: float = 600) -> list[float]:
+def wait_done(
+    client: LocalClient, ids: list[str], proc: subprocess.Popen[bytes], timeout_s: float = 600
+) -> list[float]:
     """Each task's hand-out to Completed, in seconds, once all have ended."""
     deadline = time.monotonic() + timeout_s
     spans = []
     for instance_id in ids:
         while (view := client.instance(instance_id))["state"] not in ("Completed", "Error"):
-            if time.monotonic() > deadline:
+            if time.monotonic() > deadline or proc.poll() is not None:
                 raise SystemExit(f"bench-k8s: task {instance_id} did not end")
             time.sleep(0.05)
         done = [s for s in view["statuses"] if s["status"] == "Completed"]
@@ -100,18 +106,20 @@ def wait_done(client: LocalClient, ids: list[str], timeout_s: float = 600) -> li
     return [end - start for start, end in spans]
 
 
-def sequential(client: LocalClient, tasks: int, pace_s: float) -> list[float]:
+def sequential(
+    client: LocalClient, proc: subprocess.Popen[bytes], tasks: int, pace_s: float
+) -> list[float]:
     latencies = []
     for _ in range(tasks):
         instance_id = client.submit("sample", "simple", {"arg": "x"})["id"]
-        latencies += wait_done(client, [instance_id])
+        latencies += wait_done(client, [instance_id], proc)
         time.sleep(pace_s)
     return latencies
 
 
-def burst(client: LocalClient, tasks: int) -> float:
+def burst(client: LocalClient, proc: subprocess.Popen[bytes], tasks: int) -> float:
     ids = [client.submit("sample", "simple", {"arg": "x"})["id"] for _ in range(tasks)]
-    wait_done(client, ids)
+    wait_done(client, ids, proc)
     views = [client.instance(i) for i in ids]
     first = min(stamp(v["takenAt"]) for v in views)
     last = max(stamp(v["statuses"][-1]["receivedAt"]) for v in views)
@@ -130,11 +138,11 @@ def measure(engine: str, tasks: int, size: int, namespace: str) -> dict[str, flo
         LocalServer(Path(folder) / "scenario.db", port=0, api_key=KEY) as server,
     ):
         client = LocalClient(server.url, KEY)
-        with runner(server, engine, 0, namespace):
-            cold = sequential(client, tasks, 0.2)
-        with runner(server, engine, CONCURRENCY, namespace):
-            warm = sequential(client, tasks, REFILL_S[engine])
-            throughput = burst(client, size)
+        with runner(server, engine, 0, namespace) as proc:
+            cold = sequential(client, proc, tasks, 0.2)
+        with runner(server, engine, CONCURRENCY, namespace) as proc:
+            warm = sequential(client, proc, tasks, REFILL_S[engine])
+            throughput = burst(client, proc, size)
     figures["cold p50"], figures["cold p99"] = statistics.median(cold), p(cold, 0.99)
     figures["warm p50"], figures["warm p99"] = statistics.median(warm), p(warm, 0.99)
     figures["tasks/s at 4"] = throughput
