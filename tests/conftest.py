@@ -142,6 +142,7 @@ def runner_containers(
         client.close()
 
 
+RUNSC = "runsc"
 PROBE_IMAGE = "xc-test/probe:latest"
 HOSTILE_IMAGE = "xc-test/hostile:latest"
 
@@ -241,6 +242,22 @@ def probe_image(engine: DockerEngine) -> str:
 def hostile_image(engine: DockerEngine) -> str:
     """tests/images/hostile: one task per way a task can misbehave or try to break out."""
     return build_test_image("hostile", HOSTILE_IMAGE)
+
+
+@pytest.fixture(scope="session")
+def gvisor(engine: DockerEngine) -> str:
+    """gVisor's runtime name, once the engine is known to offer it (`make gvisor`)."""
+    client = docker.from_env()
+    try:
+        runtimes = client.info().get("Runtimes") or {}
+    finally:
+        client.close()
+    if RUNSC not in runtimes:
+        unavailable(
+            f"the Docker engine has no {RUNSC} runtime (has: {', '.join(sorted(runtimes))}); "
+            "set it up with `make gvisor` (root)"
+        )
+    return RUNSC
 
 
 @pytest.fixture(scope="session")

@@ -12,7 +12,13 @@ from functools import partial
 
 from runner.app.images import ServedImages
 from runner.app.operations import build_listener, build_metrics, catalog_tasks, stuck_after_s
-from runner.app.parts import connect_engine, image_puller, open_state, pool_targets
+from runner.app.parts import (
+    connect_engine,
+    image_puller,
+    open_state,
+    pool_targets,
+    usage_source,
+)
 from runner.app.publication import Publication
 from runner.app.recovery import Doctor
 from runner.app.secrecy import redacting
@@ -39,6 +45,7 @@ from runner.worker.delivery import StatusSender
 from runner.worker.executor import TaskExecutor
 from runner.worker.faults import RunnerFaults
 from runner.worker.loop import Worker
+from runner.worker.metering import Metering
 from runner.worker.tasklogs import TaskLogs, TaskLogSender
 
 log = logging.getLogger(__name__)
@@ -74,6 +81,7 @@ class Runner:
             self.observer,
         )
         self.pool = self._pool()
+        self.usage = usage_source(settings)
         self.executor = self._executor()
         self.worker = self._worker()
         self.doctor = self._doctor()
@@ -133,6 +141,7 @@ class Runner:
             observer=self.observer,
             health=self.faults,
             task_logs=TaskLogs(self.settings.runner_id, self.task_logs),
+            metering=Metering(None if self.usage.mode == "off" else self.usage),
         )
 
     def _worker(self) -> Worker:
@@ -256,6 +265,7 @@ class Runner:
             self.pool.close()
             self.statuses.stop(_FLUSH_TIMEOUT_S)
             self.task_logs.stop()
+            self.usage.close()
             remove_leftovers(self.engine, self.settings.runner_id, "shutdown")
             self.secrets.files.clear()
         finally:
