@@ -12,13 +12,7 @@ from functools import partial
 
 from runner.app.images import ServedImages
 from runner.app.operations import build_listener, build_metrics, catalog_tasks, stuck_after_s
-from runner.app.parts import (
-    connect_engine,
-    image_puller,
-    open_state,
-    pool_targets,
-    usage_source,
-)
+from runner.app.parts import connect_engine, image_puller, open_state, pool_targets, usage_source
 from runner.app.publication import Publication
 from runner.app.recovery import Doctor
 from runner.app.secrecy import redacting
@@ -32,6 +26,7 @@ from runner.app.startup import (
 from runner.config.settings import RunnerSettings
 from runner.contracts import Contracts
 from runner.core.backoff import IDLE_POLL_BASE_S, PLATFORM_FAILING, Backoff
+from runner.core.caps import Claims
 from runner.core.catalog import Catalog
 from runner.core.observer import NullObserver, Observer
 from runner.engine.docker_engine import DockerEngine
@@ -135,7 +130,7 @@ class Runner:
             engine=self.pool,
             contracts=self.contracts,
             statuses=redacting(self.statuses, self.has_secrets),
-            settings=execution_settings(self.settings),
+            settings=execution_settings(self.settings, self.catalog),
             cancellations=self.cancellations,
             handouts=self.state.journal,
             observer=self.observer,
@@ -156,6 +151,7 @@ class Runner:
             ready=self.ready,
             paused=self.paused_namespaces,
             observer=self.observer,
+            claims=Claims(self.settings.policies.caps, self.catalog),
         )
 
     @property
@@ -218,7 +214,7 @@ class Runner:
         """An image's catalog changed: route and poll with it at once; publish it in the
         background."""
         self.executor.use_catalog(catalog)
-        self.worker.use_namespaces(catalog.namespaces)
+        self.worker.use_namespaces(catalog.namespaces, catalog)
         if self.metrics is not None:
             self.metrics.add_tasks(catalog_tasks(catalog))
         if namespaces:

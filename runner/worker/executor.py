@@ -228,7 +228,8 @@ class TaskExecutor:
                 "no task image of this runner declares it"
             )
         inputs = self._contracts.task_inputs(route, instance.input_data)
-        return _Admitted(instance, route, inputs, self._settings.policies.for_image(route.image))
+        policy = self._settings.policies.for_task(route.image, route.namespace, route.name)
+        return _Admitted(instance, route, inputs, policy)
 
     def _running(
         self,
