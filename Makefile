@@ -18,7 +18,7 @@ WITH_GVISOR := $(if $(filter 1 true yes,$(GVISOR)),gvisor)
 
 .PHONY: run test lint sdk-test toolchains images base-images runner-image engine gvisor venv \
         bench soak compose-up clean swarm-up swarm-down swarm-nodes browser axe screenshot \
-        registry \
+        registry promtool \
         docs docs-serve
 
 run: venv engine images
@@ -57,14 +57,21 @@ screenshot: venv engine images browser
 	    tests/integration/test_cockpit_browser.py -k screenshot
 
 # ruff (style, complexity, and which module may import which library), mypy --strict,
-# import-linter (the layers: pyproject.toml [tool.importlinter]), the manifests, and the
-# documentation site built strictly (a broken link or anchor fails).
-lint: venv
+# import-linter (the layers: pyproject.toml [tool.importlinter]), the manifests, the
+# alerting rules and their unit tests (promtool), and the documentation site built strictly
+# (a broken link or anchor fails).
+lint: venv promtool
 	$(VENV)/bin/ruff check runner tests scripts task_images
 	$(VENV)/bin/mypy
 	$(VENV)/bin/lint-imports
 	$(PY) -m scripts.validate_manifests
+	promtool check rules deploy/prometheus/alerts.yaml
+	promtool test rules deploy/prometheus/alerts.test.yaml
 	$(MKDOCS) build --strict --quiet
+
+# promtool on the host, for the alerting rules (Debian's prometheus package; root).
+promtool:
+	sh scripts/ensure-promtool.sh
 
 # The documentation site (mkdocs.yml, docs/): built into build/site, offline.
 # MkDocs' and the theme's banners about their future versions are off.

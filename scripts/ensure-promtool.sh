@@ -1,0 +1,35 @@
+#!/bin/sh
+# Make sure the host has promtool, for `make lint`'s check and unit tests of the alerting
+# rules (deploy/prometheus/): Debian's prometheus package ships it. Idempotent: installs
+# only when missing, and only as root on a machine with apt-get (CI, fresh Debian boxes);
+# elsewhere it names what to install and fails. The package's own service is never
+# started: only promtool is used.
+set -eu
+
+if command -v promtool >/dev/null 2>&1; then
+    exit 0
+fi
+
+if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null 2>&1; then
+    echo "ensure-promtool: promtool is missing (Debian package prometheus);" >&2
+    echo "ensure-promtool: install it and run this again (make lint checks the alerting rules with it)." >&2
+    exit 1
+fi
+
+# Debian starts a package's service when it is installed (a Prometheus server on port
+# 9090 for every interface) unless policy-rc.d says no: say no, for this install only.
+policy=/usr/sbin/policy-rc.d
+ours=''
+if [ ! -e "$policy" ]; then
+    printf '#!/bin/sh\nexit 101\n' >"$policy"
+    chmod 0755 "$policy"
+    ours=1
+fi
+cleanup() { if [ -n "$ours" ]; then rm -f "$policy"; fi; }
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+echo "ensure-promtool: installing prometheus (Debian package, for its promtool)" >&2
+apt-get update -qq
+DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus >/dev/null
