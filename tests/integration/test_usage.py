@@ -126,3 +126,23 @@ def test_the_figures_under_gvisor_count_its_sandbox_too(
         settings = {"XC_RUNNER_RUNTIME": gvisor, "XC_RUNNER_POOL_SIZE": pool}
         views = run_each(server, usage_image, runner_id, tmp_path, **settings)
         check_accuracy(views, start, sandbox_bytes=views["sleep"]["usage"]["memoryPeakBytes"])
+
+
+def test_without_the_cgroup_files_the_engines_stats_are_read_and_said_so(
+    server: LocalServer, usage_image: str, runner_id: str, tmp_path: Path
+) -> None:
+    """A runner that cannot see the host's cgroups (in a container without the mount): the
+    engine's stats, a sample a second, so up to a second of CPU is missed at the end."""
+    client = LocalClient(server.url, KEY)
+    env = {"XC_RUNNER_CGROUP_ROOT": str(tmp_path / "no-cgroups"), "XC_RUNNER_POOL_SIZE": "0"}
+    with runner_process(server.url, KEY, [usage_image], runner_id, env=env) as runner:
+        burn = client.submit("usage", "burn", {"seconds": 3})["id"]
+        touch = client.submit("usage", "touch", {"mib": 100})["id"]
+        wait_for(lambda: ended(client, burn, touch), 120, "burn and touch", runner)
+        wait_for(lambda: client.instance(touch)["usage"] is not None, 30, "the usage", runner)
+        assert runner.stop() == 0, runner.log()
+        log = runner.log()
+    assert "task usage is read from the engine's stats instead" in log, log
+    burnt = client.instance(burn)["usage"]
+    assert 3.0 - 1.2 <= burnt["cpuSeconds"] <= 3.3, burnt
+    assert client.instance(touch)["usage"]["start"] == "cold"
