@@ -118,6 +118,7 @@ images: venv base-images
 
 bench: venv engine images $(WITH_GVISOR)
 	$(PY) scripts/bench.py
+	$(PY) scripts/bench_usage.py
 
 # SOAK_TASKS tasks (default 20,000) through the runner with its default settings, against the
 # local server: its RSS, open descriptors, threads and state file every 1,000 tasks; fails if
