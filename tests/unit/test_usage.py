@@ -6,16 +6,21 @@ from __future__ import annotations
 import json
 import logging
 import shutil
+import threading
 from pathlib import Path
 
 import pytest
 
-from runner.core.policy import ContainerLimits
+from runner.core.model import TaskInstance
+from runner.core.policy import ContainerLimits, PolicyTable
 from runner.core.usage import MIB, Limits, Reading, Usage, UsageMeter
 from runner.engine.cgroups import Cgroups, V1Files, V2Files
 from runner.engine.usage import UsageSource
 from runner.ops.logs import log_handler
+from runner.worker.executor import ExecutionSettings, TaskExecutor
 from runner.worker.metering import NO_METER, Metering
+from tests.unit.fakes import FakeContainer, FakeEngine, RecordingObserver, RecordingSink, message
+from tests.unit.test_executor import CATALOG, CONTRACTS
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 V1_ID = "0123456789abcdef" * 4
@@ -244,3 +249,41 @@ class _Lines:
 
     def flush(self) -> None:
         pass
+
+
+class _Fixed:
+    every_s = 0.1
+
+    def read(self) -> Reading:
+        return Reading(cpu_ns=250_000_000, memory_peak_bytes=9 * MIB)
+
+
+class _FixedReaders:
+    def reader(self, container_id: str) -> _Fixed:
+        return _Fixed()
+
+
+def test_a_task_types_section_and_what_it_used_reach_its_container_log_and_observer(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    container = FakeContainer(
+        [[message({"type": "result", "outputs": {"str_out": "a", "nbr_out": "2"}})], None]
+    )
+    table = PolicyTable(tasks={"sample/double": {"memory_bytes": 64 * MIB}})
+    engine, observer = FakeEngine(containers=[container]), RecordingObserver()
+    executor = TaskExecutor(
+        catalog=CATALOG,
+        engine=engine,
+        contracts=CONTRACTS,
+        statuses=RecordingSink(),
+        settings=ExecutionSettings(runner_id="r1", exit_grace_s=0.1, policies=table),
+        observer=observer,
+        metering=Metering(_FixedReaders()),
+    )
+    with caplog.at_level(logging.INFO, logger="runner.worker.executor"):
+        executor.execute(TaskInstance("i1", "sample", "double", {}), threading.Event())
+    assert engine.launched[0].limits.memory_bytes == 64 * MIB  # its own section's limit
+    [(_, _, usage)] = observer.of("used")
+    assert (usage.cpu_s, usage.memory_peak_bytes, usage.start) == (0.25, 9 * MIB, "cold")
+    assert usage.limits.memory_bytes == 64 * MIB
+    assert "(cold; cpu 0.250 s, peak 9 MiB of 64 MiB)" in caplog.text
