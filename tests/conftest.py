@@ -145,6 +145,7 @@ def runner_containers(
 RUNSC = "runsc"
 PROBE_IMAGE = "xc-test/probe:latest"
 HOSTILE_IMAGE = "xc-test/hostile:latest"
+USAGE_IMAGE = "xc-test/cost-usage:latest"
 
 
 def build_test_image(folder_name: str, tag: str, variant: str | None = None) -> str:
@@ -236,6 +237,12 @@ def _compact(path: Path) -> str:
 def probe_image(engine: DockerEngine) -> str:
     """tests/images/probe, built with its catalog label: one task per behaviour to test."""
     return build_test_image("probe", PROBE_IMAGE)
+
+
+@pytest.fixture(scope="session")
+def usage_image(engine: DockerEngine) -> str:
+    """tests/images/usage: tasks that use a known amount of CPU and memory, or too much."""
+    return build_test_image("usage", USAGE_IMAGE)
 
 
 @pytest.fixture(scope="session")

@@ -61,7 +61,10 @@ class _Meter(TaskMeter):
 
     def handed_out(self, container_id: str, start: Start) -> None:
         self._meter = UsageMeter(start, self._limits)
-        self._reader = self._readers.reader(container_id)
+        try:
+            self._reader = self._readers.reader(container_id)
+        except Exception:  # a bug here must never fail the task
+            log.exception("finding how to read a task's usage failed")
         self._meter.handed_out(self._read(), self._clock())
 
     def tick(self, terminal: bool) -> None:

@@ -13,22 +13,14 @@ from pathlib import Path
 
 import pytest
 
-from runner.engine.docker_engine import DockerEngine
 from runner.localserver import LocalServer
 from runner.localserver.client import LocalClient
-from tests.conftest import build_test_image
 from tests.integration.processes import ended, runner_process, task_starts, wait_for
 
 pytestmark = pytest.mark.integration
 
 KEY = "caps-key"
-USAGE_IMAGE = "xc-test/cost-usage:latest"
 MIB = 1024**2
-
-
-@pytest.fixture(scope="module")
-def usage_image(engine: DockerEngine) -> str:
-    return build_test_image("usage", USAGE_IMAGE)
 
 
 @pytest.fixture

@@ -10,16 +10,13 @@ from typing import Any
 
 import pytest
 
-from runner.engine.docker_engine import DockerEngine
 from runner.localserver import LocalServer
 from runner.localserver.client import LocalClient
-from tests.conftest import build_test_image
 from tests.integration.processes import ended, runner_process, wait_for, warm_ready
 
 pytestmark = pytest.mark.integration
 
 KEY = "usage-key"
-USAGE_IMAGE = "xc-test/cost-usage:latest"
 MIB = 1024**2
 LIMIT = 256 * MIB
 # Each task alone, in this order: (task, inputs).
@@ -30,11 +27,6 @@ TASKS = (
     ("hoard", {}),
     ("child_hoard", {}),
 )
-
-
-@pytest.fixture(scope="module")
-def usage_image(engine: DockerEngine) -> str:
-    return build_test_image("usage", USAGE_IMAGE)
 
 
 @pytest.fixture
