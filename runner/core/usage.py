@@ -4,9 +4,9 @@ The figures come from the container's cgroup (as the kernel or the engine reads 
 never from the task. A cgroup disappears as soon as its container's last process
 exits, so the runner reads it while the task runs: when the task is handed its
 input (the CPU a warm container spent before it, starting up and waiting, is not
-charged), at least every `SAMPLE_EVERY_S` while it runs, and at once when its
-terminal message arrives (its work is done then, its process not yet gone). The
-last reading that succeeded is the task's figure.
+charged), on its output and its read slices (0.25 s) but at most every
+`SAMPLE_EVERY_S`, and at once when its terminal message arrives (its work is done
+then, its process not yet gone). The last reading that succeeded is the figure.
 
 - CPU: the cgroup's user + system time, from the hand-out for a warm container, from
   its creation for a cold one (so a cold task's figure includes its program's start).
