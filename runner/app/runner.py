@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import partial
 
-from runner.app.images import ServedImages
+from runner.app.images import ImageWait, ServedImages
 from runner.app.operations import build_listener, build_metrics, catalog_tasks, stuck_after_s
 from runner.app.parts import connect_engine, image_puller, open_state, pool_targets, usage_source
 from runner.app.publication import Publication
@@ -26,7 +26,6 @@ from runner.app.startup import (
 from runner.config.settings import RunnerSettings
 from runner.contracts import Contracts
 from runner.core.backoff import IDLE_POLL_BASE_S, PLATFORM_FAILING, Backoff
-from runner.core.caps import Claims
 from runner.core.catalog import Catalog
 from runner.core.observer import NullObserver, Observer
 from runner.engine.docker_engine import DockerEngine
@@ -40,7 +39,6 @@ from runner.worker.delivery import StatusSender
 from runner.worker.executor import TaskExecutor
 from runner.worker.faults import RunnerFaults
 from runner.worker.loop import Worker
-from runner.worker.metering import Metering
 from runner.worker.tasklogs import TaskLogs, TaskLogSender
 
 log = logging.getLogger(__name__)
@@ -49,17 +47,20 @@ _FLUSH_TIMEOUT_S = 10.0  # what is left stays in the outbox for the next start
 
 
 class Runner:
-    """Built from the settings; then `start()`, `publish()`, `run()`, and `close()` once."""
+    """Built from the settings; then `start()`, `publish()`, `run()`, and `close()` once.
+    `await_images`: the images the engine lacks are served once it has them, not refused."""
 
     def __init__(
-        self, settings: RunnerSettings, engine: DockerEngine, registry: DockerRegistry
-    ) -> None:
+        self, settings: RunnerSettings, engine: DockerEngine, registry: DockerRegistry,
+        *, await_images: bool = False,
+    ) -> None:  # fmt: skip
         self.settings = settings
         self.engine = engine
         self.contracts = Contracts()
         self.secrets, self.has_secrets = task_secrets(settings, engine)
         self.puller = image_puller(settings, engine, registry)
-        self.images = self._served_images()
+        self.images = self._served_images(self.puller.missing() if await_images else [])
+        self.image_wait = ImageWait(self.images)
         self.client = PlatformClient(
             settings.server_url, settings.api_key, timeout_s=settings.http_timeout_s
         )
@@ -91,10 +92,12 @@ class Runner:
             build_listener(settings, self.metrics, self, self.faults) if self.metrics else None
         )
 
-    def _served_images(self) -> ServedImages:
-        """The images, pulled as their policies say, and their catalogs."""
-        self.puller.prepare()
-        images = ServedImages(self.settings.images, self.engine, self.contracts.check_catalog)
+    def _served_images(self, awaited: list[str]) -> ServedImages:
+        """The images, pulled as their policies say, and their catalogs (awaited: later)."""
+        self.puller.prepare(awaited)
+        images = ServedImages(
+            self.settings.images, self.engine, self.contracts.check_catalog, awaited
+        )
         self.puller.on_pulled, self.puller.serving = images.refresh, images.describe
         return images
 
@@ -130,13 +133,13 @@ class Runner:
             engine=self.pool,
             contracts=self.contracts,
             statuses=redacting(self.statuses, self.has_secrets),
-            settings=execution_settings(self.settings, self.catalog),
+            settings=execution_settings(self.settings, self.images),
             cancellations=self.cancellations,
             handouts=self.state.journal,
             observer=self.observer,
             health=self.faults,
             task_logs=TaskLogs(self.settings.runner_id, self.task_logs),
-            metering=Metering(None if self.usage.mode == "off" else self.usage),
+            usage=self.usage.readers(),
         )
 
     def _worker(self) -> Worker:
@@ -151,7 +154,7 @@ class Runner:
             ready=self.ready,
             paused=self.paused_namespaces,
             observer=self.observer,
-            claims=Claims(self.settings.policies.caps, self.catalog),
+            claims=self.settings.policies.caps.claims(self.catalog),
         )
 
     @property
@@ -226,6 +229,7 @@ class Runner:
         self._recover()
         self.pool.start(self.images.ids)
         self.puller.start()
+        self.image_wait.start()
         log.info(
             "runner %s polling %s with %d slot(s); warm containers per image: %s",
             self.settings.runner_id,
@@ -255,6 +259,7 @@ class Runner:
         if self.listener is not None:
             self.listener.stop()
         self.cancellations.stop()
+        self.image_wait.stop()
         self.puller.stop()
         self.doctor.stop()
         try:
@@ -271,7 +276,7 @@ class Runner:
 
 
 @contextmanager
-def open_runner(settings: RunnerSettings) -> Iterator[Runner | None]:
+def open_runner(settings: RunnerSettings, *, await_images: bool = False) -> Iterator[Runner | None]:
     """A started runner whose catalog is published, SIGTERM/SIGINT wired to its worker;
     closed on the way out. None when a signal came before the catalog was published."""
     redact(settings.api_key)  # a line that would show it shows <redacted> instead
@@ -282,7 +287,7 @@ def open_runner(settings: RunnerSettings) -> Iterator[Runner | None]:
         for credential in registry.credentials():
             redact(credential)
         try:
-            runner = Runner(settings, engine, registry)
+            runner = Runner(settings, engine, registry, await_images=await_images)
             try:
                 runner.start()
                 with stop_on_signals(runner.worker):

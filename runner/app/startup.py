@@ -88,11 +88,17 @@ def check_task_sections(policies: PolicyTable, catalog: Catalog) -> None:
                 log.warning("task type %s policy loosens its image's: %s", task, "; ".join(loose))
 
 
-def execution_settings(settings: TaskSettings, catalog: Catalog | None = None) -> ExecutionSettings:
-    """What the executor needs of the settings (the task type sections checked against
-    `catalog`, when given: ConfigError naming one no served image declares)."""
-    if catalog is not None:
-        check_task_sections(settings.policies, catalog)
+class Served(Protocol):
+    catalog: Catalog  # of the images served now
+    awaited: list[str]  # images being built, whose catalogs are not read yet
+
+
+def execution_settings(settings: TaskSettings, served: Served | None = None) -> ExecutionSettings:
+    """What the executor needs of the settings; the task type sections checked against the
+    `served` images' catalogs, when given (ConfigError naming one no served image declares),
+    unless some are still awaited (their tasks are not known yet)."""
+    if served is not None and not served.awaited:
+        check_task_sections(settings.policies, served.catalog)
     return ExecutionSettings(
         runner_id=settings.runner_id,
         policies=settings.policies,

@@ -32,6 +32,10 @@ class Caps:
     def __bool__(self) -> bool:
         return bool(self.tasks or self.images)
 
+    def claims(self, routes: Iterable[TaskRoute] = ()) -> Claims:
+        """Who counts what runs under these caps."""
+        return Claims(self, routes)
+
 
 def task_key(namespace: str, name: str) -> str:
     return f"{namespace}/{name}"

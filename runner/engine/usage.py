@@ -53,6 +53,10 @@ class UsageSource:
         self._said: set[str] = set()
         self._lock = threading.Lock()
 
+    def readers(self) -> UsageSource | None:
+        """What the executor reads tasks' usage through; None when the setting is off."""
+        return None if self.mode == "off" else self
+
     def reader(self, container_id: str) -> Reader | None:
         """How to read this container's usage; None when it cannot be measured."""
         if self._cgroups is not None:

@@ -278,7 +278,7 @@ def test_a_task_types_section_and_what_it_used_reach_its_container_log_and_obser
         statuses=RecordingSink(),
         settings=ExecutionSettings(runner_id="r1", exit_grace_s=0.1, policies=table),
         observer=observer,
-        metering=Metering(_FixedReaders()),
+        usage=_FixedReaders(),
     )
     with caplog.at_level(logging.INFO, logger="runner.worker.executor"):
         executor.execute(TaskInstance("i1", "sample", "double", {}), threading.Event())
