@@ -77,7 +77,6 @@ class Runner:
             self.observer,
         )
         self.pool = self._pool()
-        self.usage = usage_source(settings)
         self.executor = self._executor()
         self.worker = self._worker()
         self.doctor = self._doctor()
@@ -128,6 +127,7 @@ class Runner:
         self.task_logs = TaskLogSender(
             self.client.post_task_log, lambda: self.client.takes_task_logs, clean=redacted
         )
+        self.usage = usage_source(self.settings)  # what each task used, read as set
         return TaskExecutor(
             catalog=self.catalog,
             engine=self.pool,

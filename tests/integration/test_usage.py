@@ -4,7 +4,7 @@ under gVisor (`make gvisor`); through the whole runner to the local server's `us
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +12,8 @@ import pytest
 
 from runner.localserver import LocalServer
 from runner.localserver.client import LocalClient
-from tests.integration.processes import ended, runner_process, wait_for, warm_ready
+from tests.conftest import runner_containers
+from tests.integration.processes import ended, runner_process, wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -35,6 +36,17 @@ def server(tmp_path: Path) -> Iterator[LocalServer]:
         yield local
 
 
+def idle_warm(runner_id: str) -> Callable[[], bool]:
+    """Whether the runner's one container is a warm one, running (the pool holds 1)."""
+
+    def ready() -> bool:
+        every = runner_containers(runner_id)
+        warm = runner_containers(runner_id, running=True, warm=True)
+        return len(every) == 1 and len(warm) == 1
+
+    return ready
+
+
 def run_each(
     server: LocalServer, image: str, runner_id: str, tmp_path: Path, **env: str
 ) -> dict[str, dict[str, Any]]:
@@ -47,8 +59,8 @@ def run_each(
     views: dict[str, dict[str, Any]] = {}
     with runner_process(server.url, KEY, [image], runner_id, env=settings) as runner:
         for task, inputs in TASKS:
-            if warm:
-                wait_for(warm_ready(runner_id, 1), 120, "a warm container", runner)
+            if warm:  # the last task's container gone, a warm one idle
+                wait_for(idle_warm(runner_id), 120, "a warm container", runner)
             instance = client.submit("usage", task, inputs)["id"]
             wait_for(lambda: ended(client, instance), 120, f"{task} to end", runner)  # noqa: B023
             wait_for(
