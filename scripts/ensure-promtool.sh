@@ -16,18 +16,4 @@ if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null 2>&1; then
     exit 1
 fi
 
-# Debian starts a package's service when it is installed (a Prometheus server on port
-# 9090 for every interface) unless policy-rc.d says no: say no, for this install only.
-policy=/usr/sbin/policy-rc.d
-ours=''
-if [ ! -e "$policy" ]; then
-    printf '#!/bin/sh\nexit 101\n' >"$policy"
-    chmod 0755 "$policy"
-    ours=1
-fi
-cleanup() { if [ -n "$ours" ]; then rm -f "$policy"; fi; }
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
 sh "$(dirname "$0")/apt-install.sh" ensure-promtool prometheus
