@@ -26,6 +26,9 @@ log = logging.getLogger(__name__)
 
 # A ping is the engine's cheapest request: one not answered within this, it does not answer.
 _PING_TIMEOUT_S = 3
+# A build step may be silent that long (a compiler at work) before the build is given up.
+_BUILD_TIMEOUT_S = 1800
+Labels = Mapping[str, str]
 _RUNSC_BASE_THREADS = 64
 _RUNSC_THREADS_PER_PROCESS = 8
 # Requests to the engine; a transport failure is an OSError (requests' too).
@@ -146,6 +149,22 @@ class DockerEngine:
         info = self._inspect(image, f"image {image} not found in the engine")
         digests: list[str] = info.get("RepoDigests") or []
         return digests
+
+    def image_size(self, image: str) -> int:
+        """The image's size in bytes, its base images' layers included."""
+        size: int = self._inspect(image, f"image {image} not found in the engine")["Size"]
+        return size
+
+    def build(
+        self, context: str, dockerfile: str, tag: str, args: Mapping[str, str], labels: Labels
+    ) -> Iterator[Mapping[str, Any]]:
+        """Build `tag` from the folder `context` (its .dockerignore applies) with the
+        Dockerfile at `dockerfile` inside it: the engine's events, as they come."""
+        with self.call(f"cannot build {tag}"):
+            yield from self._api.build(
+                path=context, dockerfile=dockerfile, tag=tag, buildargs=dict(args),
+                labels=dict(labels), rm=True, forcerm=True, decode=True, timeout=_BUILD_TIMEOUT_S,
+            )
 
     def _inspect(self, image: str, missing: str) -> Mapping[str, Any]:
         """The engine's description of the image; ConfigError saying `missing` if it has none."""

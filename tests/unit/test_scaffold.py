@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from runner.app.taskfolder import parse_examples
 from runner.cli.scaffold import LANGUAGES, ScaffoldError, scaffold
 from runner.contracts import Contracts
-from scripts.task_examples import parse_examples
 
 CODE = {"go": "main.go", "node": "main.js", "python": "tasks.py", "sh": "tasks.sh"}
 

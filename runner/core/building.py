@@ -1,0 +1,82 @@
+"""What `xc-runner build` decides before it asks the engine: the build arguments of a
+task image's Dockerfile, the base images it needs, and what a build's events said.
+
+Pure: text in, values out.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+# The base images' build arguments of the task images' Dockerfiles, and the images the
+# engine builds from Debian packages where no registry answers (`make base-images`).
+LOCAL_BASES = {"PYTHON_BASE": "xc-base/python:bookworm", "DEBIAN_BASE": "xc-base/debian:bookworm"}
+BASES = ("local", "registry")
+LOG_TAIL_LINES = 40
+_ARG = re.compile(r"^\s*ARG\s+([A-Za-z_][A-Za-z0-9_]*)(?:=(\S*))?\s*$", re.IGNORECASE)
+
+
+def declared_args(dockerfile: str) -> dict[str, str | None]:
+    """The build arguments a Dockerfile declares (`ARG NAME[=DEFAULT]`), with their
+    defaults; a line continued with a backslash is not an ARG line of its own."""
+    declared: dict[str, str | None] = {}
+    continued = False
+    for line in dockerfile.splitlines():
+        found = None if continued else _ARG.match(line)
+        if found:
+            declared.setdefault(found[1], found[2])
+        continued = line.rstrip().endswith("\\")
+    return declared
+
+
+def build_args(
+    declared: Mapping[str, str | None], base: str, given: Mapping[str, str]
+) -> tuple[dict[str, str], dict[str, str]]:
+    """(the build arguments to pass, the local base images among them by argument).
+
+    `given` (--build-arg) wins; with the `local` base, each base argument the Dockerfile
+    declares gets the engine's local image (LOCAL_BASES), which must exist; with
+    `registry`, the Dockerfile's own default, pulled by the engine when missing."""
+    args = {name: value for name, value in given.items() if name in declared}
+    local: dict[str, str] = {}
+    if base == "local":
+        for name, image in LOCAL_BASES.items():
+            if name in declared and name not in args:
+                args[name] = local[name] = image
+    return args, local
+
+
+def parse_build_args(pairs: Iterable[str]) -> dict[str, str]:
+    """NAME=VALUE pairs of --build-arg; ValueError naming one that is not."""
+    found: dict[str, str] = {}
+    for pair in pairs:
+        name, equals, value = pair.partition("=")
+        if not equals or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
+            raise ValueError(f"--build-arg {pair!r} is not NAME=VALUE")
+        found[name] = value
+    return found
+
+
+@dataclass
+class BuildLog:
+    """What the engine said while building: its output lines, its error, the image built."""
+
+    lines: list[str] = field(default_factory=list)
+    error: str | None = None
+    image_id: str | None = None
+
+    def take(self, event: Mapping[str, Any]) -> None:
+        if isinstance(event.get("stream"), str):
+            self.lines += event["stream"].splitlines()
+        if event.get("error") is not None:
+            self.error = str(event["error"]).strip()
+        aux = event.get("aux")
+        if isinstance(aux, Mapping) and isinstance(aux.get("ID"), str):
+            self.image_id = aux["ID"]
+
+    def tail(self) -> list[str]:
+        lines = [line for line in self.lines if line.strip()]
+        return lines[-LOG_TAIL_LINES:]
