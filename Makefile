@@ -16,7 +16,7 @@ endif
 GVISOR      ?= 0
 WITH_GVISOR := $(if $(filter 1 true yes,$(GVISOR)),gvisor)
 
-.PHONY: run test lint sdk-test toolchains images base-images runner-image engine gvisor venv \
+.PHONY: run test lint sdk-test toolchains images base-images runner-image engine gvisor venv dist \
         bench soak compose-up clean swarm-up swarm-down swarm-nodes browser axe screenshot \
         registry \
         docs docs-serve
@@ -106,8 +106,16 @@ gvisor: engine
 base-images: engine
 	sh scripts/build-base-images.sh
 
+# The sample task images, by `xc-runner build` (scripts/build_images.py gives it their
+# shared build context, task_images/, and the base images of build/base-images.env).
 images: venv base-images
 	$(PY) -m scripts.build_images
+
+# The runner's wheel, in build/dist/: what `pip install` installs, with the schemas, the
+# templates of `xc-runner new` and the task SDKs inside.
+dist: venv
+	rm -rf build/dist
+	$(PY) -m pip wheel --quiet --no-deps -w build/dist .
 
 bench: venv engine images $(WITH_GVISOR)
 	$(PY) scripts/bench.py

@@ -14,11 +14,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from runner.app.taskfolder import folder_labels
-from runner.core.building import BuildLog, build_args, declared_args
+from runner.core.building import LOCAL_BASES, BuildLog, base_images, build_args, declared_args
 from runner.core.errors import ConfigError, RunnerError, UsageError
 from runner.engine.docker_engine import DockerEngine
 
 DEFAULT_REPOSITORY = "xc-tasks"
+_MAKE_BASES = "`make base-images` in a runner checkout builds it from Debian packages; or "
+_PULL_BASES = "let the build pull a base: --base registry, or --build-arg NAME=IMAGE"
 
 
 class BuildFailed(RunnerError):
@@ -38,7 +40,7 @@ class Plan:
     dockerfile: str  # inside the context
     tag: str
     args: Mapping[str, str]
-    local_bases: Mapping[str, str]  # the arguments that name local base images
+    bases: Sequence[str]  # the base images that must be in the engine: none to pull
     labels: Mapping[str, str]
     tasks: Sequence[str]
 
@@ -68,14 +70,15 @@ def plan(
     found = folder_labels(folder, _shown(folder))
     if found.problems:
         raise BuildFailed(found.problems)
-    args, local = build_args(declared_args(dockerfile.read_text(encoding="utf-8")), base, given)
+    text = dockerfile.read_text(encoding="utf-8")
+    args = build_args(declared_args(text), base, given)
     return Plan(
         folder=folder,
         context=root,
         dockerfile=str(inside),
         tag=tag or f"{DEFAULT_REPOSITORY}/{folder.resolve().name}:latest",
         args=args,
-        local_bases=local,
+        bases=base_images(text, args) if base == "local" else (),
         labels=found.labels,
         tasks=found.tasks,
     )
@@ -88,26 +91,24 @@ def _shown(folder: Path) -> str:
 
 
 def missing_bases(engine: DockerEngine, plans: Sequence[Plan]) -> list[str]:
-    """One line for each local base image the plans need that the engine lacks."""
+    """One line for each base image the plans need that the engine lacks."""
     lines = []
-    for argument, image in sorted({(a, i) for p in plans for a, i in p.local_bases.items()}):
+    for image in sorted({image for p in plans for image in p.bases}):
         try:
             engine.image_id(image)
         except ConfigError:
-            lines.append(
-                f"base image {image} ({argument}) is not in the engine: `make base-images` in "
-                "a runner checkout builds it from Debian packages; or build on a registry's "
-                f"image: --base registry, or --build-arg {argument}=IMAGE"
-            )
+            how = _MAKE_BASES if image in LOCAL_BASES.values() else ""
+            lines.append(f"base image {image} is not in the engine: {how}{_PULL_BASES}")
     return lines
 
 
-def build(engine: DockerEngine, plan: Plan) -> Built:
+def build(engine: DockerEngine, plan: Plan, *, cache: bool = True) -> Built:
     """Build the plan's image; BuildFailed with the engine's error and the build log's
     last lines when it does not build."""
     start = time.monotonic()
     log = BuildLog()
-    events = engine.build(str(plan.context), plan.dockerfile, plan.tag, plan.args, plan.labels)
+    context, dockerfile = str(plan.context), plan.dockerfile
+    events = engine.build(context, dockerfile, plan.tag, plan.args, plan.labels, cache)
     for event in events:
         log.take(event)
     if log.error is not None or log.image_id is None:

@@ -53,7 +53,7 @@ def build_images(args: argparse.Namespace) -> int:
             say(f"xc-runner build: {line}", sys.stderr)
         if missing:
             return EXIT_CONFIG
-        built = _build_all(engine, plans, args.jobs)
+        built = _build_all(engine, plans, args.jobs, cache=not args.no_cache)
     finally:
         engine.close()
     if len(built) < len(plans):
@@ -77,14 +77,16 @@ def _plans(folders: Sequence[Path], args: argparse.Namespace) -> tuple[list[Plan
     return plans, problems
 
 
-def _build_all(engine: DockerEngine, plans: Sequence[Plan], workers: int) -> list[Built]:
+def _build_all(
+    engine: DockerEngine, plans: Sequence[Plan], workers: int, *, cache: bool
+) -> list[Built]:
     """Build every plan, `workers` at a time, saying each as it starts and ends."""
     built: list[Built] = []
     pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="build")
     try:
         futures: dict[Future[Built], Plan] = {}
         for each in plans:
-            futures[pool.submit(_build_one, engine, each)] = each
+            futures[pool.submit(_build_one, engine, each, cache)] = each
         for future in as_completed(futures):
             try:
                 built.append(future.result())
@@ -96,10 +98,10 @@ def _build_all(engine: DockerEngine, plans: Sequence[Plan], workers: int) -> lis
     return built
 
 
-def _build_one(engine: DockerEngine, each: Plan) -> Built:
+def _build_one(engine: DockerEngine, each: Plan, cache: bool) -> Built:
     bases = "".join(f" {name}={value}" for name, value in sorted(each.args.items()))
     say(f"building {each.tag} from {each.folder}{bases and ' with' + bases}")
-    done = build(engine, each)
+    done = build(engine, each, cache=cache)
     tasks = f"{len(each.tasks)} task{'' if len(each.tasks) == 1 else 's'}"
     say(
         f"built {each.tag} ({done.size / 1e6:.1f} MB, {done.took_s:.1f} s): "

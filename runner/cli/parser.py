@@ -197,13 +197,9 @@ def _build_command(commands: Any, oneshot: Any, defaults: dict[str, Any]) -> Non
     build.add_argument(
         "--tag", help="the image's name (one folder only; default: xc-tasks/DIR:latest)"
     )
+    bases = "local: the engine's xc-base/ images (`make base-images`); registry: the Dockerfile's"
     build.add_argument(
-        "--base",
-        choices=BASES,
-        default="local",
-        help="local: PYTHON_BASE and DEBIAN_BASE are the engine's xc-base/ images, built "
-        "offline by `make base-images`; registry: the Dockerfile's defaults, pulled "
-        "(default: local)",
+        "--base", choices=BASES, default="local", help=f"{bases} (default: local)"
     )
     build.add_argument(
         "--build-arg",
@@ -220,6 +216,7 @@ def _build_command(commands: Any, oneshot: Any, defaults: dict[str, Any]) -> Non
     build.add_argument(
         "--jobs", type=jobs, default=1, help=f"images built at once (1 to {MAX_JOBS}; default: 1)"
     )
+    build.add_argument("--no-cache", action="store_true", help="build every step again")
     build.add_argument(
         "--check", action="store_true", help="then check the images as `xc-runner check` does"
     )

@@ -24,7 +24,7 @@ from runner.core.errors import EXIT_OK, UsageError
 LANGUAGES = ("go", "node", "python", "sh")
 # How each language's template runs its unit tests, in its folder.
 TEST_COMMANDS = {
-    "go": "GOPROXY=off go test ./...",
+    "go": "go test ./...",
     "node": "node --test",
     "python": "python3 -m pytest",
     "sh": "sh test_tasks.sh",

@@ -16,6 +16,7 @@ from typing import Any
 LOCAL_BASES = {"PYTHON_BASE": "xc-base/python:bookworm", "DEBIAN_BASE": "xc-base/debian:bookworm"}
 BASES = ("local", "registry")
 LOG_TAIL_LINES = 40
+_ARG_USE = re.compile(r"\$(?:\{([A-Za-z_][A-Za-z0-9_]*)\}|([A-Za-z_][A-Za-z0-9_]*))")
 _ARG = re.compile(r"^\s*ARG\s+([A-Za-z_][A-Za-z0-9_]*)(?:=(\S*))?\s*$", re.IGNORECASE)
 
 
@@ -34,19 +35,37 @@ def declared_args(dockerfile: str) -> dict[str, str | None]:
 
 def build_args(
     declared: Mapping[str, str | None], base: str, given: Mapping[str, str]
-) -> tuple[dict[str, str], dict[str, str]]:
-    """(the build arguments to pass, the local base images among them by argument).
-
-    `given` (--build-arg) wins; with the `local` base, each base argument the Dockerfile
-    declares gets the engine's local image (LOCAL_BASES), which must exist; with
-    `registry`, the Dockerfile's own default, pulled by the engine when missing."""
+) -> dict[str, str]:
+    """The build arguments to pass: `given` (--build-arg) wins; with the `local` base,
+    each base argument the Dockerfile declares gets the engine's local image
+    (LOCAL_BASES); with `registry`, the Dockerfile's own default."""
     args = {name: value for name, value in given.items() if name in declared}
-    local: dict[str, str] = {}
     if base == "local":
         for name, image in LOCAL_BASES.items():
-            if name in declared and name not in args:
-                args[name] = local[name] = image
-    return args, local
+            if name in declared:
+                args.setdefault(name, image)
+    return args
+
+
+def base_images(dockerfile: str, args: Mapping[str, str]) -> list[str]:
+    """The images the Dockerfile's stages start FROM, its build arguments substituted;
+    neither `scratch` nor an earlier stage."""
+    values = {k: v for k, v in declared_args(dockerfile).items() if v is not None}
+    values.update(args)
+    stages: set[str] = set()
+    images: list[str] = []
+    continued = False
+    for line in dockerfile.splitlines():
+        words = [] if continued else [w for w in line.split() if not w.startswith("--")]
+        continued = line.rstrip().endswith("\\")
+        if len(words) < 2 or words[0].upper() != "FROM":
+            continue
+        image = _ARG_USE.sub(lambda m: values.get(m[1] or m[2], ""), words[1])
+        if image.lower() != "scratch" and image not in stages and image not in images:
+            images.append(image)
+        if len(words) >= 4 and words[2].upper() == "AS":
+            stages.add(words[3])
+    return images
 
 
 def parse_build_args(pairs: Iterable[str]) -> dict[str, str]:

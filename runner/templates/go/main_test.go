@@ -1,7 +1,7 @@
 // {{name}}: the unit tests of its tasks, run in this process as the runner would run
 // them in a container (xctask.Call), with no container engine:
 //
-//	GOPROXY=off go test ./...
+//	go test ./...
 package main
 
 import (
