@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from runner.app.taskfolder import folder_labels
+from runner.config.values import parse_image
 from runner.core.building import LOCAL_BASES, BuildLog, base_images, build_args, declared_args
 from runner.core.errors import ConfigError, RunnerError, UsageError
 from runner.engine.docker_engine import DockerEngine
@@ -67,21 +68,37 @@ def plan(
         inside = dockerfile.resolve().relative_to(root.resolve())
     except ValueError:
         raise UsageError(f"{folder}: not inside the build context {root}") from None
+    image = _tag(folder, tag)
+    try:
+        text = dockerfile.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UsageError(f"{folder}: cannot read its Dockerfile: {exc}") from None
     found = folder_labels(folder, _shown(folder))
     if found.problems:
         raise BuildFailed(found.problems)
-    text = dockerfile.read_text(encoding="utf-8")
     args = build_args(declared_args(text), base, given)
     return Plan(
         folder=folder,
         context=root,
         dockerfile=str(inside),
-        tag=tag or f"{DEFAULT_REPOSITORY}/{folder.resolve().name}:latest",
+        tag=image,
         args=args,
         bases=base_images(text, args) if base == "local" else (),
         labels=found.labels,
         tasks=found.tasks,
     )
+
+
+def _tag(folder: Path, tag: str | None) -> str:
+    """--tag, else xc-tasks/FOLDER:latest; UsageError unless an image reference."""
+    image = tag or f"{DEFAULT_REPOSITORY}/{folder.resolve().name}:latest"
+    try:
+        return parse_image(image)
+    except ValueError as exc:
+        if tag:
+            raise UsageError(f"--tag: {exc}") from None
+        named = f"{folder}: the image is named after its folder, and {exc}: give --tag"
+        raise UsageError(named) from None
 
 
 def _shown(folder: Path) -> str:

@@ -132,6 +132,8 @@ def test_a_failing_build_shows_the_engines_error_and_the_logs_last_lines(
         (["build", "--jobs", "0"], "'0' is not a whole number from 1 to 16"),
         (["build", "--build-arg", "X"], "--build-arg 'X' is not NAME=VALUE"),
         (["build", "no-such-folder"], "no-such-folder: no such folder"),
+        (["build", "task_images/sample", "--tag", "Bad Tag"], "--tag: not an image reference"),
+        (["build", "docs"], "docs: no Dockerfile in it"),
     ],
 )
 def test_bad_command_lines_exit_2(argv: list[str], says: str) -> None:

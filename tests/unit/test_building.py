@@ -163,3 +163,12 @@ def test_the_sample_images_catalog_json_is_its_modules_catalog(
     finally:
         for name in ("sample", "xc_task", "xc_task_inputs"):
             sys.modules.pop(name, None)
+
+
+def test_a_folder_whose_name_is_no_image_name_needs_a_tag(tmp_path: Path) -> None:
+    folder = _folder(tmp_path).rename(tmp_path / "My_Task")
+    with pytest.raises(UsageError, match="the image is named after its folder, and not an image"):
+        plan(folder, context=None, tag=None, base="local", given={})
+    assert plan(folder, context=None, tag="my-task:1", base="local", given={}).tag == "my-task:1"
+    with pytest.raises(UsageError, match="--tag: not an image reference"):
+        plan(folder, context=None, tag="Bad Tag", base="local", given={})
