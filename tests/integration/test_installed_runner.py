@@ -26,8 +26,8 @@ from tests.conftest import (
     free_port,
     missing_set_up,
     remove_images,
+    run_as_user,
     unavailable,
-    user_environment,
 )
 
 pytestmark = pytest.mark.integration
@@ -49,15 +49,7 @@ class Installed:
 def _run(
     argv: list[str], cwd: Path, env: dict[str, str] | None = None, timeout_s: float = 900
 ) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        argv,
-        cwd=cwd,
-        env=user_environment(env),
-        capture_output=True,
-        text=True,
-        timeout=timeout_s,
-        check=False,
-    )
+    return run_as_user(argv, cwd, env, timeout_s=timeout_s)
 
 
 def _installed(step: subprocess.CompletedProcess[str], what: str) -> None:

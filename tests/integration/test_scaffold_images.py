@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,22 +15,14 @@ from pathlib import Path
 import pytest
 
 from runner.engine.docker_engine import DockerEngine
-from tests.conftest import missing_set_up, remove_images, unavailable, user_environment
+from tests.conftest import missing_set_up, remove_images, unavailable, xc_runner
 
 pytestmark = pytest.mark.integration
 
 
 def xc(*argv: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     """`python -m runner ARGV` run in `cwd`, as a user runs it there."""
-    return subprocess.run(
-        [sys.executable, "-m", "runner", *argv],
-        cwd=cwd,
-        env=user_environment(),
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-    )
+    return xc_runner(*argv, cwd=cwd, timeout_s=600)
 
 
 @pytest.fixture
