@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
-from runner import __version__
+from runner import __version__, sdk
 from runner.cli.build import MAX_JOBS, jobs
 from runner.cli.exits import epilog
 from runner.cli.logopts import LOG_OPTIONS
@@ -74,7 +74,11 @@ def parser() -> Parser:
         epilog=epilog("xc-runner"),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    top.add_argument("--version", action="version", version=__version__)
+    top.add_argument(
+        "--version",
+        action="version",
+        version=f"{__version__} (task SDKs {sdk.version()}, protocol {sdk.PROTOCOL})",
+    )
     _add_global(top)
     commands = top.add_subparsers(dest="command", required=True, metavar="COMMAND")
     _serving_commands(commands)

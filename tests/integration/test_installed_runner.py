@@ -101,6 +101,8 @@ def test_the_installed_runner_is_the_wheels_not_the_checkouts(
     assert Path(package).is_relative_to(installed.bin.parent), package
     assert Path(sdk_root) == Path(package).parent / "_sdk"
     assert version == (REPO / "task_images" / "sdk" / "VERSION").read_text().strip()
+    said = _run([str(installed.bin / "xc-runner"), "--version"], tmp_path).stdout
+    assert said.endswith(f" (task SDKs {version}, protocol 1)\n"), said
 
 
 def test_the_page_has_a_block_for_each_language() -> None:
