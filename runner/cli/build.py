@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import argparse
 import os
+import queue
 import sys
+import threading
 from collections.abc import Sequence
-from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from pathlib import Path
+from queue import SimpleQueue as Queue
 
 from runner.app.building import BuildFailed, Built, Plan, build, missing_bases, plan
 from runner.cli.check import check_images
@@ -26,6 +28,7 @@ from runner.engine.docker_engine import DockerEngine
 
 EXIT_FAILED = 1  # an image did not build, or did not pass its check
 MAX_JOBS = 16
+_WAIT_STEP_S = 0.5
 
 
 def jobs(text: str) -> int:
@@ -80,22 +83,51 @@ def _plans(folders: Sequence[Path], args: argparse.Namespace) -> tuple[list[Plan
 def _build_all(
     engine: DockerEngine, plans: Sequence[Plan], workers: int, *, cache: bool
 ) -> list[Built]:
-    """Build every plan, `workers` at a time, saying each as it starts and ends."""
+    """Build every plan, `workers` at a time, saying each as it starts and ends. The builds
+    run on daemon threads: Ctrl-C ends the command at once, and the engine stops a build
+    whose client has gone."""
+    todo: Queue[Plan] = queue.SimpleQueue()
+    for each in plans:
+        todo.put(each)
+    results: Queue[Built | Exception] = queue.SimpleQueue()
+    for _ in range(min(workers, len(plans))):
+        work = (engine, todo, results, cache)
+        threading.Thread(target=_work, args=work, name="build", daemon=True).start()
     built: list[Built] = []
-    pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="build")
-    try:
-        futures: dict[Future[Built], Plan] = {}
-        for each in plans:
-            futures[pool.submit(_build_one, engine, each, cache)] = each
-        for future in as_completed(futures):
-            try:
-                built.append(future.result())
-            except BuildFailed as exc:
-                for line in exc.lines:
-                    say(line, sys.stderr)
-    finally:
-        pool.shutdown(wait=True, cancel_futures=True)
+    for _ in plans:
+        result = _next(results)
+        if isinstance(result, Built):
+            built.append(result)
+        elif isinstance(result, BuildFailed):
+            for line in result.lines:
+                say(line, sys.stderr)
+        else:
+            raise result
     return built
+
+
+def _work(
+    engine: DockerEngine, todo: Queue[Plan], results: Queue[Built | Exception], cache: bool
+) -> None:
+    """A build thread: it builds the plans it takes until none is left."""
+    while True:
+        try:
+            each = todo.get_nowait()
+        except queue.Empty:
+            return
+        try:
+            results.put(_build_one(engine, each, cache))
+        except Exception as exc:  # noqa: BLE001 (handed to the command's thread, which says or raises it)
+            results.put(exc)
+
+
+def _next(results: Queue[Built | Exception]) -> Built | Exception:
+    """The next result, waiting in short steps so that Ctrl-C is taken at once."""
+    while True:
+        try:
+            return results.get(timeout=_WAIT_STEP_S)
+        except queue.Empty:
+            continue
 
 
 def _build_one(engine: DockerEngine, each: Plan, cache: bool) -> Built:

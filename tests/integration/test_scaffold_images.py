@@ -7,7 +7,10 @@ tests/integration/test_installed_runner.py.)"""
 from __future__ import annotations
 
 import json
+import signal
 import subprocess
+import sys
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,7 +18,13 @@ from pathlib import Path
 import pytest
 
 from runner.engine.docker_engine import DockerEngine
-from tests.conftest import missing_set_up, remove_images, unavailable, xc_runner
+from tests.conftest import (
+    missing_set_up,
+    remove_images,
+    unavailable,
+    user_environment,
+    xc_runner,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -132,3 +141,25 @@ def test_bad_command_lines_exit_2(argv: list[str], says: str) -> None:
     assert done.returncode == 2, done.stderr
     assert says in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_ctrl_c_stops_a_build_at_once_and_leaves_no_image(
+    tmp_path: Path, tags: list[str], bases: None
+) -> None:
+    folder = _new(tmp_path, "slow")
+    with (folder / "Dockerfile").open("a") as dockerfile:
+        dockerfile.write("RUN sleep 120\n")
+    tag = f"xc-test/build-slow-{uuid.uuid4().hex[:8]}:latest"
+    tags.append(tag)
+    command = [sys.executable, "-m", "runner", "build", "slow", "--tag", tag]
+    with subprocess.Popen(
+        command, cwd=tmp_path, env=user_environment(), stdout=subprocess.PIPE, text=True
+    ) as building:
+        assert building.stdout is not None
+        assert building.stdout.readline().startswith(f"building {tag} from slow")
+        time.sleep(2)  # the engine has the build
+        building.send_signal(signal.SIGINT)
+        started = time.monotonic()
+        assert building.wait(timeout=30) == 130
+    assert time.monotonic() - started < 60  # not the 120 s of the step
+    assert xc("check", tag, cwd=tmp_path).returncode == 1  # no such image
