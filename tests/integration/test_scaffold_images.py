@@ -55,6 +55,13 @@ def _new(tmp_path: Path, name: str, language: str = "sh") -> Path:
     return tmp_path / name
 
 
+def _with_steps(tmp_path: Path, name: str, steps: str) -> str:
+    """A template folder `name` whose Dockerfile ends with `steps`; a tag of its own."""
+    with (_new(tmp_path, name) / "Dockerfile").open("a") as dockerfile:
+        dockerfile.write(steps)
+    return f"xc-test/build-{name}-{uuid.uuid4().hex[:8]}:latest"
+
+
 def test_two_template_folders_build_at_once_then_pass_their_check(
     tmp_path: Path, tags: list[str], bases: None
 ) -> None:
@@ -110,10 +117,7 @@ def test_a_missing_base_image_is_one_line_saying_how_to_get_it(
 def test_a_failing_build_shows_the_engines_error_and_the_logs_last_lines(
     tmp_path: Path, tags: list[str], bases: None
 ) -> None:
-    folder = _new(tmp_path, "failing")
-    with (folder / "Dockerfile").open("a") as dockerfile:
-        dockerfile.write("USER root\nRUN echo 'the step says why' && exit 3\n")
-    tag = f"xc-test/build-failing-{uuid.uuid4().hex[:8]}:latest"
+    tag = _with_steps(tmp_path, "failing", "USER root\nRUN echo 'the step says why' && exit 3\n")
     tags.append(tag)
     done = xc("build", "failing", "--tag", tag, cwd=tmp_path)
     assert done.returncode == 1, done.stdout + done.stderr
@@ -146,10 +150,7 @@ def test_bad_command_lines_exit_2(argv: list[str], says: str) -> None:
 def test_ctrl_c_stops_a_build_at_once_and_leaves_no_image(
     tmp_path: Path, tags: list[str], bases: None
 ) -> None:
-    folder = _new(tmp_path, "slow")
-    with (folder / "Dockerfile").open("a") as dockerfile:
-        dockerfile.write("RUN sleep 120\n")
-    tag = f"xc-test/build-slow-{uuid.uuid4().hex[:8]}:latest"
+    tag = _with_steps(tmp_path, "slow", "RUN sleep 120\n")
     tags.append(tag)
     command = [sys.executable, "-m", "runner", "build", "slow", "--tag", tag]
     with subprocess.Popen(
