@@ -85,6 +85,8 @@ def scaffold(language: str, name: str, images_dir: Path) -> list[Path]:
     """
     files = template(language)
     check_name(name)
+    files = [(path, text.replace(PLACEHOLDER, name)) for path, text in files]
+    files += [(f"{sdk.FOLDER}/{path}", text) for path, text in sdk.files(language)]
     if not images_dir.is_dir():
         raise ScaffoldError(f"{images_dir} is not a folder")
     target = images_dir / name
@@ -94,8 +96,6 @@ def scaffold(language: str, name: str, images_dir: Path) -> list[Path]:
         raise ScaffoldError(f"{target} already exists: nothing was changed") from None
     except OSError as exc:  # a read-only or virtual file system: /proc, /sys
         raise ScaffoldError(f"cannot create {target}: {exc.strerror}") from None
-    files = [(path, text.replace(PLACEHOLDER, name)) for path, text in files]
-    files += [(f"{sdk.FOLDER}/{path}", text) for path, text in sdk.files(language)]
     try:
         return _write(target, files)
     except OSError as exc:
