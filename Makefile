@@ -88,7 +88,7 @@ lint: venv-dev promtool
 	$(PY) -m scripts.validate_manifests
 	promtool check rules deploy/prometheus/alerts.yaml
 	promtool test rules deploy/prometheus/alerts.test.yaml
-	$(MKDOCS) build --strict --quiet
+	$(MKDOCS) build --strict
 
 # The documentation site (mkdocs.yml, docs/): built into build/site, offline.
 # MkDocs' and the theme's banners about their future versions are off.
