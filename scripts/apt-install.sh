@@ -9,8 +9,8 @@
 # old for the mirror), so that steps after the first one do not update them again.
 # WHO prefixes the one line said on stderr; apt's own output is shown only if it fails.
 # No package's service is started by its install (Debian starts one unless policy-rc.d
-# says no: a registry on port 5000, etcd on its ports): the project starts what it needs
-# itself. A policy-rc.d saying no is put in place for the install if there is none.
+# says no: a registry, a Prometheus server, a second dockerd beside the one the set-up
+# starts): policy-rc.d says no, for this install only.
 set -eu
 
 who=$1
@@ -45,7 +45,6 @@ no_candidate() {
 mkdir -p "$(dirname "$LOCK")"
 exec 9>"$LOCK"
 flock 9
-# After the lock: an install of another step cannot remove the guard under this one.
 if [ ! -e "$POLICY" ]; then
     printf '#!/bin/sh\nexit 101\n' >"$POLICY"
     chmod 0755 "$POLICY"

@@ -9,11 +9,10 @@ import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import partial
-from typing import TYPE_CHECKING
 
+from runner.app import parts
 from runner.app.images import ImageWait, ServedImages
 from runner.app.operations import build_listener, build_metrics, catalog_tasks, stuck_after_s
-from runner.app.parts import connect_engine, image_puller, open_state, pool_targets, registries
 from runner.app.publication import Publication
 from runner.app.recovery import Doctor
 from runner.app.secrecy import redacting
@@ -40,9 +39,6 @@ from runner.worker.faults import RunnerFaults
 from runner.worker.loop import Worker
 from runner.worker.tasklogs import TaskLogs, TaskLogSender
 
-if TYPE_CHECKING:
-    from runner.app.parts import AnyEngine, AnyRegistry
-
 log = logging.getLogger(__name__)
 
 _FLUSH_TIMEOUT_S = 10.0  # what is left stays in the outbox for the next start
@@ -53,20 +49,20 @@ class Runner:
     `await_images`: the images the engine lacks are served once it has them, not refused."""
 
     def __init__(
-        self, settings: RunnerSettings, engine: AnyEngine, registry: AnyRegistry,
+        self, settings: RunnerSettings, engine: parts.AnyEngine, registry: parts.AnyRegistry,
         *, await_images: bool = False,
     ) -> None:  # fmt: skip
         self.settings = settings
         self.engine = engine
         self.contracts = Contracts()
         self.secrets, self.has_secrets = task_secrets(settings, engine)
-        self.puller = image_puller(settings, engine, registry)
+        self.puller = parts.image_puller(settings, engine, registry)
         self.images = self._served_images(self.puller.missing() if await_images else [])
         self.image_wait = ImageWait(self.images)
         self.client = PlatformClient(
             settings.server_url, settings.api_key, timeout_s=settings.http_timeout_s
         )
-        self.state = open_state(settings)
+        self.state = parts.open_state(settings)
         self.metrics = build_metrics(settings, self.catalog)
         self.observer: Observer = self.metrics or NullObserver()
         self.faults = RunnerFaults()
@@ -105,7 +101,7 @@ class Runner:
     def _pool(self) -> ContainerPool:
         return ContainerPool(
             self.secrets,
-            pool_targets(self.settings),
+            parts.pool_targets(self.settings),
             runner_id=self.settings.runner_id,
             on_moved=self.images.moved,
             observer=self.observer,
@@ -129,17 +125,19 @@ class Runner:
         self.task_logs = TaskLogSender(
             self.client.post_task_log, lambda: self.client.takes_task_logs, clean=redacted
         )
+        self.usage = parts.usage_source(self.settings)  # what each task used, read as set
         return TaskExecutor(
             catalog=self.catalog,
             engine=self.pool,
             contracts=self.contracts,
             statuses=redacting(self.statuses, self.has_secrets),
-            settings=execution_settings(self.settings),
+            settings=execution_settings(self.settings, self.images),
             cancellations=self.cancellations,
             handouts=self.state.journal,
             observer=self.observer,
             health=self.faults,
             task_logs=TaskLogs(self.settings.runner_id, self.task_logs),
+            usage=self.usage.readers(),
         )
 
     def _worker(self) -> Worker:
@@ -154,6 +152,7 @@ class Runner:
             ready=self.ready,
             paused=self.paused_namespaces,
             observer=self.observer,
+            claims=self.settings.policies.caps.claims(self.catalog),
         )
 
     @property
@@ -216,7 +215,7 @@ class Runner:
         """An image's catalog changed: route and poll with it at once; publish it in the
         background."""
         self.executor.use_catalog(catalog)
-        self.worker.use_namespaces(catalog.namespaces)
+        self.worker.use_namespaces(catalog.namespaces, catalog)
         if self.metrics is not None:
             self.metrics.add_tasks(catalog_tasks(catalog))
         if namespaces:
@@ -234,7 +233,7 @@ class Runner:
             self.settings.runner_id,
             ", ".join(self.catalog.namespaces),
             self.settings.concurrency,
-            ", ".join(f"{t.image} {t.size}" for t in pool_targets(self.settings)),
+            ", ".join(f"{t.image} {t.size}" for t in parts.pool_targets(self.settings)),
         )
         self.worker.run()
 
@@ -265,6 +264,7 @@ class Runner:
             self.pool.close()
             self.statuses.stop(_FLUSH_TIMEOUT_S)
             self.task_logs.stop()
+            self.usage.close()
             remove_leftovers(self.engine, self.settings.runner_id, "shutdown")
             self.secrets.files.clear()
         finally:
@@ -279,9 +279,9 @@ def open_runner(settings: RunnerSettings, *, await_images: bool = False) -> Iter
     closed on the way out. None when a signal came before the catalog was published."""
     redact(settings.api_key)  # a line that would show it shows <redacted> instead
     log.info("starting: %s", settings.describe())
-    engine = connect_engine(settings)
+    engine = parts.connect_engine(settings)
     try:
-        registry = registries(settings)
+        registry = parts.registries(settings)
         for credential in registry.credentials():
             redact(credential)
         try:

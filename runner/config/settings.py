@@ -30,7 +30,15 @@ from runner.config.options import (
     take_key,
 )
 from runner.config.policy import POLICY_OPTIONS, PolicyFile, build_policies, read_policy_file
-from runner.config.values import counts, parse_api_key, parse_image, parse_server_url, seconds
+from runner.config.usage import USAGE_OPTIONS
+from runner.config.values import (
+    counts,
+    parse_api_key,
+    parse_cancel_url,
+    parse_image,
+    parse_server_url,
+    seconds,
+)
 from runner.core.errors import SettingError
 from runner.core.policy import PolicyTable
 from runner.core.pulling import DEFAULT_PULL_INTERVAL_S
@@ -52,19 +60,6 @@ _DRAIN_S = seconds(0.01, 86400.0)
 
 def parse_images(text: str) -> tuple[str, ...]:
     return tuple(parse_image(part) for part in re.split(r"[\s,]+", text) if part)
-
-
-def parse_cancel_url(text: str) -> str:
-    """A URL template with {id} (and optionally {namespace}); "off" turns the check off."""
-    if text.strip().lower() in {"off", "none"}:
-        return ""
-    if "{id}" not in text:
-        raise ValueError(f"the cancellation URL must contain {{id}}, got {text!r}")
-    try:
-        text.format(id="1", namespace="ns")
-    except (KeyError, IndexError, ValueError) as exc:
-        raise ValueError(f"only {{id}} and {{namespace}} may be used in it: {exc}") from None
-    return text
 
 
 def default_state_dir() -> Path:
@@ -107,6 +102,10 @@ class RunnerSettings:
     pull_interval_s: float = DEFAULT_PULL_INTERVAL_S  # with the `always` pull policy
     # Where the secrets given to task containers are copied (and bind-mounted from).
     secrets_dir: Path = field(default_factory=default_secrets_dir)
+    # What each task used: where it is read from (runner.engine.usage), and the engine host's
+    # cgroup hierarchy as this process sees it (runner.engine.cgroups).
+    usage: str = "auto"
+    cgroup_root: Path = Path("/sys/fs/cgroup")
     engine: str = "docker"  # or "kubernetes": runner.config.engineconfig
     kube_namespace: str | None = None  # None: the cluster configuration's
 
@@ -251,6 +250,7 @@ RUNNER_OPTIONS: tuple[Option, ...] = (
         "private folder where task secrets are copied for their containers (a path the "
         "engine's host sees)",
     ),
+    *USAGE_OPTIONS,
     Option(
         "http_addr",
         "--http-addr",
