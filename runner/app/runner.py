@@ -195,10 +195,12 @@ class Runner:
 
     def start(self) -> None:
         """Listen for operations (first: a port already taken stops the runner before
-        anything runs), start watching the engine, delivering statuses (an earlier run's
-        owed ones first) and watching for cancellations."""
+        anything runs), start following the engine's image events, watching the engine,
+        delivering statuses (an earlier run's owed ones first) and watching for
+        cancellations."""
         if self.listener is not None:
             self.listener.start()
+        self.engine.follow_image_events()
         self.state.start()
         self.doctor.start()
         self.statuses.start()

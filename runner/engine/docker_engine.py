@@ -17,7 +17,7 @@ from docker.errors import APIError, DockerException, ImageNotFound, NotFound
 from docker.types import LogConfig, Mount, Ulimit
 
 from runner.core.errors import ConfigError, EngineError, ImageFault, ImageMissing, in_words
-from runner.core.policy import ContainerLimits
+from runner.engine.imageids import Actions, ImageIds
 from runner.engine.interface import Chunk, ContainerSpec, ExitInfo
 from runner.engine.remover import Orphans
 from runner.engine.stream import AttachStream
@@ -26,8 +26,6 @@ log = logging.getLogger(__name__)
 
 # A ping is the engine's cheapest request: one not answered within this, it does not answer.
 _PING_TIMEOUT_S = 3
-_RUNSC_BASE_THREADS = 64
-_RUNSC_THREADS_PER_PROCESS = 8
 # Requests to the engine; a transport failure is an OSError (requests' too).
 _ENGINE_ERRORS = (DockerException, OSError)
 
@@ -59,18 +57,6 @@ def _refused(what: str) -> Iterator[None]:
         raise
 
 
-def _pids_limit(limits: ContainerLimits) -> int:
-    """The engine's pids limit for `limits.pids` processes in the task.
-
-    Under gVisor the engine's limit counts the sandbox's own threads (measured:
-    about 57 idle, about 8 more per process inside), and a sandbox over it dies
-    at once; the limit is scaled so that `pids` still means the task's processes.
-    """
-    if limits.runtime == "runsc":
-        return _RUNSC_BASE_THREADS + _RUNSC_THREADS_PER_PROCESS * limits.pids
-    return limits.pids
-
-
 def _local(api: Any) -> Any:
     """Over the engine's local socket no proxy nor .netrc applies: requests' look-ups of
     them on every request (the whole environment scanned, files stat'ed: about a
@@ -90,8 +76,14 @@ class DockerEngine:
             self._probe = _local(docker.from_env(timeout=_PING_TIMEOUT_S).api)
         self._suspect = threading.Event()  # an engine call failed: check health now
         self._orphans = Orphans()  # containers that could not be removed yet
+        self._image_ids = ImageIds(self._inspect_id, self._image_events)
+
+    def follow_image_events(self) -> None:
+        """Image IDs answered from memory from now on (runner.engine.imageids)."""
+        self._image_ids.start()
 
     def close(self) -> None:
+        self._image_ids.close()
         self._probe.close()
         self._client.close()
 
@@ -137,9 +129,16 @@ class DockerEngine:
 
     def image_id(self, image: str) -> str:
         """The ID of the image `image` names now (a tag moves when the image is rebuilt)."""
+        return self._image_ids.image_id(image)
+
+    def _inspect_id(self, image: str) -> str:
         info = self._inspect(image, f"image {image} not found in the engine (build it first)")
-        image_id: str = info["Id"]
-        return image_id
+        return str(info["Id"])
+
+    def _image_events(self) -> Actions:
+        with self.call("cannot follow the engine's image events"):
+            stream = self._probe.events(decode=True, filters={"type": "image"})
+        return Actions(stream, lambda: _engine_call("the engine's image events stopped"))
 
     def image_digests(self, image: str) -> list[str]:
         """The image's RepoDigests (`repository@sha256:...`): empty if never pulled or pushed."""
@@ -218,7 +217,7 @@ class DockerEngine:
             mem_limit=limits.memory_bytes,
             memswap_limit=limits.memory_bytes,
             nano_cpus=int(limits.cpus * 1e9),
-            pids_limit=_pids_limit(limits),
+            pids_limit=limits.engine_pids,
             ulimits=[Ulimit(name="nofile", soft=limits.open_files, hard=limits.open_files)],
             init=True,
             # Output reaches the runner through attach; the engine keeps no log of it.
