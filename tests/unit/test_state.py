@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -85,3 +86,35 @@ def test_a_state_file_from_before_the_container_column_is_upgraded(tmp_path: Pat
     state.journal.handed_out(TaskInstance(7, "ns", "task"), "beef")
     assert state.journal.unfinished()[0].container == "beef"
     state.close()
+
+
+def run_tasks(state: StateStore, count: int) -> None:
+    """What the runner writes for `count` tasks: taken, handed out, status kept, delivered."""
+    for number in range(count):
+        instance = TaskInstance(f"t{number}", "ns", "task")
+        state.journal.taken(instance)
+        state.journal.handed_out(instance, "c" * 64)
+        state.outbox.put(TaskStatus(instance.id, "Completed", "", {"out": "x" * 40}))
+        head = state.outbox.head()
+        assert head is not None
+        state.outbox.delivered(head[0])
+
+
+def test_no_write_checkpoints_the_state_file_itself(store: StateStore) -> None:
+    """A checkpoint waits on the disk: a task's writes leave it to the background thread
+    (SQLite's own, every 1000 pages of log, came every 80 tasks or so)."""
+    size = store.path.stat().st_size
+    run_tasks(store, 300)
+    assert store.path.stat().st_size == size  # everything still in the write-ahead log
+    store._database.checkpoint()
+    assert store.path.stat().st_size > size
+
+
+def test_the_background_thread_checkpoints_every_second(store: StateStore) -> None:
+    size = store.path.stat().st_size
+    store.start()
+    run_tasks(store, 100)
+    deadline = time.monotonic() + 5
+    while store.path.stat().st_size == size:
+        assert time.monotonic() < deadline, "no checkpoint within 5 s"
+        time.sleep(0.05)
