@@ -4,9 +4,10 @@ SQLite in WAL mode with synchronous=NORMAL: a committed write survives the
 process being killed; a power loss may lose the last few. A write waits on no
 disk: only a checkpoint (the write-ahead log copied into the database file) does,
 and checkpoints are made off the tasks' path, by the state's background thread on a
-connection of its own (`checkpoint`); SQLite makes one itself, on the writer's path,
-only if that thread falls far behind. One runner id owns a state directory at a
-time (an exclusive lock file beside the database).
+connection of its own (`checkpoint`), when no task is running or enough ran since the
+last (`checkpoint_due`); SQLite makes one itself, on the writer's path, only if that
+thread falls far behind. One runner id owns a state directory at a time (an exclusive
+lock file beside the database).
 """
 
 from __future__ import annotations
@@ -47,6 +48,9 @@ _OUTBOX_INDEX = "CREATE INDEX IF NOT EXISTS outbox_platform ON outbox (platform,
 # Pages of write-ahead log after which a writer checkpoints itself (SQLite's default is
 # 1000: about every 80 tasks, a few ms to tens of ms on a task's path).
 _WRITER_CHECKPOINT_PAGES = 20000
+# Tasks taken after which the background checkpoints even while tasks run (about 600
+# pages of log): a checkpoint's fsyncs slow the writes made meanwhile.
+CHECKPOINT_AFTER_TASKS = 50
 
 
 def platform_key(server_url: str) -> str:
@@ -98,6 +102,8 @@ class Database:
         except (OSError, sqlite3.Error) as exc:
             raise ConfigError(f"cannot open the runner's state in {state_dir}: {exc}") from None
         self.mutex = threading.Lock()
+        self.running: set[str] = set()  # instances taken, their terminal status not kept yet
+        self.taken = 0  # tasks taken since the last checkpoint
 
     def close(self) -> None:
         with self.mutex:
@@ -105,9 +111,17 @@ class Database:
             self.db.close()
         self._lock_file.close()
 
+    def checkpoint_due(self) -> bool:
+        """Whether tasks were taken since the last checkpoint, and none runs now (or many
+        were taken)."""
+        with self.mutex:
+            return self.taken > 0 and (not self.running or self.taken >= CHECKPOINT_AFTER_TASKS)
+
     def checkpoint(self) -> None:
         """Copy what the write-ahead log holds into the database file, without waiting for
         the writers (nor making them wait: not under the mutex)."""
+        with self.mutex:
+            self.taken = 0
         with translated("checkpoint the state file"):
             self._checkpoints.execute("PRAGMA wal_checkpoint(PASSIVE)")
 

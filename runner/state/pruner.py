@@ -3,8 +3,8 @@ no task waits for them.
 
 It prunes when enough tasks were taken since the last pruning (the journal says so:
 `Journal.prune_due`), at least every PRUNE_EVERY_S (ended entries also age out), and once
-more when stopped; it checkpoints the state file every CHECKPOINT_EVERY_S
-(runner.state.database). A failure is logged, and tried again at the next turn.
+more when stopped; it looks every CHECKPOINT_EVERY_S whether the state file is due a
+checkpoint (runner.state.database). A failure is logged, and tried again at the next turn.
 """
 
 from __future__ import annotations
@@ -57,7 +57,8 @@ class JournalPruner:
             if due or time.monotonic() - pruned >= self._every_s:
                 self._prune()
                 pruned = time.monotonic()
-            self._checkpoint()
+            if self._database.checkpoint_due():
+                self._checkpoint()
 
     def _checkpoint(self) -> None:
         try:

@@ -11,6 +11,7 @@ import pytest
 
 from runner.core.errors import ConfigError
 from runner.core.model import TaskInstance, TaskStatus
+from runner.state.database import CHECKPOINT_AFTER_TASKS
 from runner.state.store import StateStore
 
 PLATFORM = "http://platform.test"
@@ -118,3 +119,20 @@ def test_the_background_thread_checkpoints_every_second(store: StateStore) -> No
     while store.path.stat().st_size == size:
         assert time.monotonic() < deadline, "no checkpoint within 5 s"
         time.sleep(0.05)
+
+
+def test_no_checkpoint_is_due_while_a_task_runs_until_many_were_taken(store: StateStore) -> None:
+    database = store._database
+    assert not database.checkpoint_due(), "nothing written yet"
+    store.journal.taken(TaskInstance("running", "ns", "task"))
+    assert not database.checkpoint_due(), "a task runs"
+    store.outbox.put(TaskStatus("running", "Completed"))
+    assert database.checkpoint_due(), "none runs now"
+    database.checkpoint()
+    store.journal.taken(TaskInstance("long", "ns", "task"))
+    for number in range(CHECKPOINT_AFTER_TASKS - 2):
+        store.journal.taken(TaskInstance(number, "ns", "task"))
+        store.outbox.put(TaskStatus(number, "Completed"))
+    assert not database.checkpoint_due(), "one still runs"
+    store.journal.taken(TaskInstance("last", "ns", "task"))
+    assert database.checkpoint_due(), f"{CHECKPOINT_AFTER_TASKS} taken since the last"
