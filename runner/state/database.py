@@ -123,7 +123,14 @@ class Database:
         with self.mutex:
             self.taken = 0
         with translated("checkpoint the state file"):
-            self._checkpoints.execute("PRAGMA wal_checkpoint(PASSIVE)")
+            busy, pages, copied = self._checkpoints.execute(
+                "PRAGMA wal_checkpoint(PASSIVE)"
+            ).fetchone()
+            if not busy and pages == copied:
+                # The log is all copied: the next write starts it afresh, and first syncs
+                # its header to the disk. One write here does that, off the tasks' path.
+                version = self._checkpoints.execute("PRAGMA user_version").fetchone()[0]
+                self._checkpoints.execute(f"PRAGMA user_version = {int(version)}")
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import sqlite3
 import time
 from collections.abc import Iterator
+from contextlib import closing
 from pathlib import Path
 
 import pytest
@@ -136,3 +137,14 @@ def test_no_checkpoint_is_due_while_a_task_runs_until_many_were_taken(store: Sta
     assert not database.checkpoint_due(), "one still runs"
     store.journal.taken(TaskInstance("last", "ns", "task"))
     assert database.checkpoint_due(), f"{CHECKPOINT_AFTER_TASKS} taken since the last"
+
+
+def test_a_checkpoint_starts_the_log_afresh_itself(store: StateStore) -> None:
+    """The first write after a complete checkpoint starts the log again and syncs its
+    header: the checkpoint does that write itself, so that no task's write waits on the
+    disk for it."""
+    run_tasks(store, 20)
+    store._database.checkpoint()
+    with closing(sqlite3.connect(store.path)) as db:
+        pages = db.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()[1]
+    assert pages == 1, "the log was started afresh by one write of the checkpoint's"
