@@ -7,7 +7,9 @@ its stream of image events is followed, an image ID once read is kept, and every
 forgotten at each such event, so the next hand-out reads it again. Whenever the stream
 is not followed (not started yet, broken, the engine restarting), nothing is kept: each
 look-up asks the engine, as if there were no stream. A look-up that an event overtook is
-not kept either.
+not kept either. An ID is kept KEEP_S at most, so that a stream that died without a word
+(a remote engine behind a dropped connection) cannot keep an old ID for long: the warm
+pool's own check of its tags, every 2 s, is the look-up that usually asks again.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import threading
+import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import AbstractContextManager
 from typing import Protocol
@@ -24,6 +27,7 @@ from runner.core.errors import EngineError
 log = logging.getLogger(__name__)
 
 _RECONNECT_S = 1.0  # after the stream broke, before it is opened again
+KEEP_S = 30.0  # an ID is asked again after this, events or not
 # Events that leave every tag where it was.
 _HARMLESS = frozenset({"save", "push"})
 
@@ -38,10 +42,16 @@ class EventStream(Iterable[str], Protocol):
 class ImageIds:
     """`image_id` from any thread; `start()` follows the events, `close()` stops."""
 
-    def __init__(self, inspect: Callable[[str], str], events: Callable[[], EventStream]) -> None:
+    def __init__(
+        self,
+        inspect: Callable[[str], str],
+        events: Callable[[], EventStream],
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self._inspect = inspect
         self._events = events
-        self._ids: dict[str, str] = {}
+        self._clock = clock
+        self._ids: dict[str, tuple[str, float]] = {}  # image -> (its ID, when it was read)
         self._generation = 0  # counts forgettings: a look-up overtaken by one is not kept
         self._following = False
         self._lock = threading.Lock()
@@ -54,12 +64,13 @@ class ImageIds:
         with self._lock:
             known = self._ids.get(image)
             generation = self._generation
-        if known is not None:
-            return known
+        if known is not None and self._clock() - known[1] < KEEP_S:
+            return known[0]
+        read_at = self._clock()
         image_id = self._inspect(image)
         with self._lock:
             if self._following and generation == self._generation:
-                self._ids[image] = image_id
+                self._ids[image] = (image_id, read_at)
         return image_id
 
     @property

@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterator
 import pytest
 
 from runner.core.errors import EngineError
-from runner.engine.imageids import Actions, ImageIds
+from runner.engine.imageids import KEEP_S, Actions, ImageIds
 
 
 class Events:
@@ -180,3 +180,20 @@ def test_actions_are_read_inside_the_guard_and_closing_never_raises() -> None:
     with pytest.raises(EngineError, match="connection reset"):
         next(reader)
     actions.close()
+
+
+def test_an_id_is_asked_again_after_a_while_even_without_an_event(engine: Engine) -> None:
+    now = [0.0]
+    ids = ImageIds(engine.inspect, engine.events, clock=lambda: now[0])
+    try:
+        followed(ids)
+        ids.image_id("app:latest")
+        now[0] = KEEP_S - 1
+        ids.image_id("app:latest")
+        assert engine.asked == 1
+        engine.tags["app:latest"] = "sha256:two"  # the stream died without a word, say
+        now[0] = KEEP_S + 1
+        assert ids.image_id("app:latest") == "sha256:two"
+        assert engine.asked == 2
+    finally:
+        ids.close()
