@@ -19,6 +19,8 @@ T = TypeVar("T")
 
 
 class Creations:
+    """`start()` a creation; `cold()` around a task's own launch; `close()` at shutdown."""
+
     def __init__(self, create: Callable[[Create], None], on_done: Callable[[], None]) -> None:
         self._create = create
         self._on_done = on_done  # wakes the pool: the next creation may start

@@ -174,13 +174,14 @@ def _environment(url: str) -> dict[str, Any]:
     millisecond of CPU, on each poll and status post); and it would also let a ~/.netrc
     entry for the server replace the API key's header."""
     parts = urlsplit(url)
-    return _origin_environment(f"{parts.scheme}://{parts.netloc}")
+    proxies, verify = _origin_environment(f"{parts.scheme}://{parts.netloc}")
+    return {"proxies": dict(proxies), "verify": verify}
 
 
 @lru_cache(maxsize=16)
-def _origin_environment(origin: str) -> dict[str, Any]:
+def _origin_environment(origin: str) -> tuple[dict[str, str], str | bool]:
     verify = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or True
-    return {"proxies": requests.utils.get_environ_proxies(origin), "verify": verify}
+    return requests.utils.get_environ_proxies(origin), verify
 
 
 def _raise_for_status(what: str, response: requests.Response) -> None:

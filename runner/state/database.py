@@ -121,16 +121,22 @@ class Database:
         """Copy what the write-ahead log holds into the database file, without waiting for
         the writers (nor making them wait: not under the mutex)."""
         with self.mutex:
-            self.taken = 0
-        with translated("checkpoint the state file"):
-            busy, pages, copied = self._checkpoints.execute(
-                "PRAGMA wal_checkpoint(PASSIVE)"
-            ).fetchone()
-            if not busy and pages == copied:
-                # The log is all copied: the next write starts it afresh, and first syncs
-                # its header to the disk. One write here does that, off the tasks' path.
-                version = self._checkpoints.execute("PRAGMA user_version").fetchone()[0]
-                self._checkpoints.execute(f"PRAGMA user_version = {int(version)}")
+            taken, self.taken = self.taken, 0
+        try:
+            with translated("checkpoint the state file"):
+                busy, pages, copied = self._checkpoints.execute(
+                    "PRAGMA wal_checkpoint(PASSIVE)"
+                ).fetchone()
+                if not busy and pages == copied:
+                    # The log is all copied: the next write starts it afresh, and first
+                    # syncs its header to the disk. One write here does that, off the
+                    # tasks' path.
+                    version = self._checkpoints.execute("PRAGMA user_version").fetchone()[0]
+                    self._checkpoints.execute(f"PRAGMA user_version = {int(version)}")
+        except StateError:
+            with self.mutex:
+                self.taken += taken  # still due: tried again at the next look
+            raise
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
