@@ -4,15 +4,16 @@ real engine, through a proxy that counts the requests and can cut the stream."""
 from __future__ import annotations
 
 import contextlib
-import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
+from typing import NamedTuple
 
 import docker
 import pytest
 
 from runner.core.errors import ConfigError
 from runner.engine.docker_engine import DockerEngine
+from tests.conftest import until
 from tests.integration.engine_faults import FaultyEngine
 from tests.integration.faults import DOCKER_SOCKET
 
@@ -21,12 +22,6 @@ pytestmark = pytest.mark.integration
 OTHER_IMAGE = "xc-base/debian:bookworm"
 INSPECT = r"^/images/.+/json$"
 
-
-def until(condition: Callable[[], bool], timeout_s: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not condition():
-        assert time.monotonic() < deadline, "not in time"
-        time.sleep(0.02)
 
 
 @pytest.fixture
@@ -61,6 +56,25 @@ def followed(proxy: FaultyEngine, monkeypatch: pytest.MonkeyPatch) -> Iterator[D
     watched.close()
 
 
+class Scene(NamedTuple):
+    followed: DockerEngine  # through the proxy, following the image events
+    proxy: FaultyEngine
+    tag: str
+    engine: DockerEngine  # straight to the engine
+    api: docker.APIClient  # straight to the engine
+
+
+@pytest.fixture
+def scene(
+    followed: DockerEngine,
+    proxy: FaultyEngine,
+    tag: str,
+    engine: DockerEngine,
+    api: docker.APIClient,
+) -> Scene:
+    return Scene(followed, proxy, tag, engine, api)
+
+
 def asked(proxy: FaultyEngine) -> int:
     return proxy.count("GET", INSPECT, "forwarded")
 
@@ -74,12 +88,9 @@ def settled(engine: DockerEngine, proxy: FaultyEngine, image: str) -> bool:
 
 
 def test_an_image_id_is_asked_once_and_again_as_soon_as_its_tag_moves(
-    followed: DockerEngine,
-    proxy: FaultyEngine,
-    tag: str,
-    engine: DockerEngine,
-    api: docker.APIClient,
+    scene: Scene,
 ) -> None:
+    followed, proxy, tag, engine, api = scene
     until(lambda: settled(followed, proxy, tag))
     before = asked(proxy)
     assert {followed.image_id(tag) for _ in range(20)} == {engine.image_id(tag)}
@@ -94,12 +105,9 @@ def test_an_image_id_is_asked_once_and_again_as_soon_as_its_tag_moves(
 
 
 def test_what_was_known_before_the_stream_broke_is_not_trusted_after(
-    followed: DockerEngine,
-    proxy: FaultyEngine,
-    tag: str,
-    engine: DockerEngine,
-    api: docker.APIClient,
+    scene: Scene,
 ) -> None:
+    followed, proxy, tag, engine, api = scene
     until(lambda: settled(followed, proxy, tag))
     proxy.cut()  # the engine restarts, say: its stream of events breaks
     until(lambda: not followed._image_ids.following)

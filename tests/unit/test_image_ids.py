@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import queue
 import threading
-import time
 from collections.abc import Callable, Iterator
 
 import pytest
 
 from runner.core.errors import EngineError
 from runner.engine.imageids import KEEP_S, Actions, ImageIds
+from tests.conftest import until
 
 
 class Events:
@@ -65,12 +65,6 @@ class Engine:
         self.streams.append(stream)
         return stream
 
-
-def until(condition: Callable[[], bool], timeout_s: float = 5.0) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not condition():
-        assert time.monotonic() < deadline, "not in time"
-        time.sleep(0.005)
 
 
 @pytest.fixture
