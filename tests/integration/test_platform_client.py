@@ -4,7 +4,6 @@ requests reads them, and never a ~/.netrc entry in place of the API key."""
 from __future__ import annotations
 
 import threading
-import uuid
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -13,6 +12,7 @@ from typing import ClassVar
 import pytest
 
 from runner.scenario.client import PlatformClient
+from tests.conftest import free_port
 
 pytestmark = pytest.mark.integration
 
@@ -48,7 +48,7 @@ def test_the_environment_s_proxy_carries_the_requests(
     monkeypatch.setenv("HTTP_PROXY", recorder)
     monkeypatch.delenv("NO_PROXY", raising=False)
     monkeypatch.delenv("no_proxy", raising=False)
-    platform = f"http://platform-{uuid.uuid4().hex[:8]}.invalid"  # resolvable by no one
+    platform = f"http://127.0.0.1:{free_port()}"  # nothing listens there: only the proxy answers
     client = PlatformClient(platform, "the-key")
     try:
         assert client.poll("sample") is None
