@@ -77,7 +77,8 @@ def throughput_rows(found: dict[int, dict[str, Any]], args: argparse.Namespace) 
     """The rows; the engine's best (tasks/s) printed; the ratio at concurrency 4 returned."""
     say(
         f"throughput, {args.burst} tasks submitted at once (first hand-out to last Completed), "
-        f"{args.rounds} round(s), the bare loop then the runner with its pool (size = level):"
+        f"{args.rounds} round(s), the bare loop then the runner with its pool (size = level; "
+        "its warm and cold starts counted over the rounds):"
     )
     for level, figures in found.items():
         if "runner" not in figures:
