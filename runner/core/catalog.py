@@ -77,8 +77,9 @@ def value_schema(param: Mapping[str, Any]) -> dict[str, Any]:
         schema = {"enum": _allowed_variants(allowed, kind)}
     regex = param.get("customRegex")
     if regex:
-        # The platform matches the whole value; JSON Schema's pattern searches.
-        schema["pattern"] = f"^(?:{regex})$"
+        # The platform matches the whole value; JSON Schema's pattern searches, and a
+        # regex's own flags (`(?i)`) must stay at its start: a keyword of the runner's own.
+        schema["customRegex"] = regex
     if param.get("allowMultipleValues"):
         schema = {"type": "array", "items": schema}
     return schema
