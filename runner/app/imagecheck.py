@@ -4,7 +4,6 @@ to the protocol (runner.core.conformance)."""
 
 from __future__ import annotations
 
-import json
 import time
 from dataclasses import dataclass, field
 from functools import partial
@@ -13,6 +12,7 @@ from typing import Any
 from runner.app.oneshot import OneShot
 from runner.core.catalog import CATALOG_LABEL, Catalog, TaskRoute, routes
 from runner.core.conformance import Problem, ProtocolChecks, Violation, protocol_violations
+from runner.core.documents import TooDeep, read_json
 from runner.core.errors import ConfigError
 from runner.core.examples import EXAMPLES_LABEL, Example, example_route, examples_from, mismatches
 from runner.core.model import TaskInstance, TaskStatus
@@ -104,7 +104,10 @@ def _label_json(label: str, text: str | None, report: ImageReport) -> Any:
         report.problems.append(Problem(f"label {label}", f"missing or empty{hint}"))
         return None
     try:
-        return json.loads(text)
+        return read_json(text)
+    except TooDeep as exc:
+        report.problems.append(Problem(f"label {label}", str(exc)))
+        return None
     except ValueError as exc:
         report.problems.append(Problem(f"label {label}", f"not valid JSON: {exc}"))
         return None

@@ -7,12 +7,12 @@ Docker or jsonschema.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
+from runner.core.documents import TooDeep, read_json
 from runner.core.errors import ConfigError
 from runner.core.protocol import NUMERIC_STRING
 
@@ -216,7 +216,9 @@ def routes_from_label(
             "declare its task catalog in that label (see README)"
         )
     try:
-        catalog = json.loads(text)
+        catalog = read_json(text)
+    except TooDeep as exc:
+        raise ConfigError(f"image {image}: label {CATALOG_LABEL} is {exc}") from None
     except ValueError as exc:
         raise ConfigError(
             f"image {image}: label {CATALOG_LABEL} is not valid JSON: {exc}"

@@ -25,6 +25,7 @@ from pathlib import Path
 from runner.core.errors import SecretError
 from runner.core.secrets import MAX_SECRET_BYTES, SECRETS_MOUNT, SecretSnapshot, SecretSource
 from runner.engine.interface import Chunk, ContainerSpec, ExitInfo, PoolContainer, PoolEngine
+from runner.files import Unreadable, read_capped
 
 _PRIVATE = 0o700
 _FOLDER = 0o755  # a container's folder: its task's user lists it (inside the private one)
@@ -36,16 +37,9 @@ def read_secret(image: str, source: SecretSource) -> bytes:
     the content) when it is missing, unreadable, not a plain file, empty or too large."""
     where = f"image {image}: secret {source.name} ({source.path})"
     try:
-        info = os.stat(source.path)  # follows links: a Kubernetes secret is one
-        if not stat.S_ISREG(info.st_mode):
-            raise SecretError(f"{where} is not a regular file")
-        with open(source.path, "rb") as handle:
-            content = handle.read(MAX_SECRET_BYTES + 1)
-    except OSError as exc:
-        reason = exc.strerror or type(exc).__name__
-        raise SecretError(f"{where} cannot be read: {reason}") from None
-    if len(content) > MAX_SECRET_BYTES:
-        raise SecretError(f"{where} is larger than {MAX_SECRET_BYTES // 1024} KiB")
+        content = read_capped(source.path, MAX_SECRET_BYTES)  # links followed: k8s secrets
+    except Unreadable as exc:
+        raise SecretError(f"{where} cannot be read: {exc}") from None
     if not content.strip():
         raise SecretError(f"{where} is empty")
     return content

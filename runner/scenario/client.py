@@ -16,6 +16,7 @@ from urllib.parse import quote
 import requests
 
 from runner import __version__
+from runner.core.documents import TooDeep, read_json
 from runner.core.errors import AuthError, PlatformError, transient_http_status
 from runner.core.model import TaskStatus
 
@@ -115,7 +116,9 @@ class PlatformClient:
         if response.status_code == 204 or not response.content:
             return None
         try:
-            instance = response.json()
+            instance = read_json(response.content)
+        except TooDeep as exc:
+            raise PlatformError(f"{what}: the answer is {exc}", transient=False) from None
         except ValueError:
             raise PlatformError(
                 f"{what}: the answer ({response.status_code}) is not JSON: {_clip(response.text)}",
@@ -139,8 +142,8 @@ class PlatformClient:
         if response.status_code == 404:
             return None
         try:
-            answer = response.json()
-        except ValueError:
+            answer = read_json(response.content)
+        except ValueError:  # TooDeep too
             answer = None
         if not isinstance(answer, dict) or "isCanceled" not in answer:
             raise PlatformError(
