@@ -20,7 +20,7 @@ from typing import Any
 
 import re2
 
-from runner.core.regexsyntax import Unsupported, to_re2
+from runner.core.regexsyntax import MAX_REGEX_CHARS, Unsupported, to_re2
 
 # What the regexes of one catalog may compile to together (one regex too): about 0.25 s
 # of compiling on the development machine.
@@ -131,7 +131,7 @@ class Budget:
         """Why `pattern`, the catalog's next customRegex (matched against whole values),
         cannot be run within what is left, or None (and what it takes is spent). Once one
         was too large, the others are only read (each failed compile costs time too)."""
-        if len(pattern) > self.chars:
+        if MAX_REGEX_CHARS >= len(pattern) > self.chars:  # one too long says so itself
             return (
                 f"the catalog's regexes are more than {MAX_CATALOG_CHARS:,} characters "
                 f"together (this one is {len(pattern):,}, and {max(self.chars, 0):,} were left)"

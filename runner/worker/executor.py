@@ -234,6 +234,7 @@ class TaskExecutor:
             check_outputs=partial(self._contracts.task_outputs, task.route),
             limits=task.policy.output_limits(),
             log=capture.tail,
+            progress_interval_s=MIN_PROGRESS_INTERVAL_S,
         )
         clock = Clock(
             timeout_s=task.timeout_s(),
@@ -281,11 +282,11 @@ class _Admitted:
 def _log_end(
     instance: TaskInstance, final: TaskStatus, outcome: Outcome, took_s: float, start: str | None
 ) -> None:
-    if outcome.throttle.skipped:
+    if outcome.skipped_progress:
         log.info(
             "%s: %d progress status(es) skipped: the task notified more often than every %g s",
             instance.ref,
-            outcome.throttle.skipped,
+            outcome.skipped_progress,
             MIN_PROGRESS_INTERVAL_S,
         )
     log.info(
