@@ -11,15 +11,23 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import requests
 
 from runner.core.catalog import CATALOG_LABEL
 from runner.core.examples import EXAMPLES_LABEL
+from runner.core.errors import PlatformError
+from runner.core.model import TaskStatus
 from runner.engine.docker_engine import DockerEngine
+from runner.localserver import LocalServer
+from runner.localserver.client import LocalClient
+from runner.scenario.client import LOG_TOKEN, PlatformClient
 from tests.conftest import REPO, build_image, build_test_image, free_port, xc_runner
+from tests.integration.processes import runner_process, wait_for
 
 pytestmark = pytest.mark.integration
 
 HOSTILE = REPO / "tests" / "images" / "hostile"
+PAGE = {"X-XC-Cockpit": "1"}  # what the cockpit's page sends
 
 
 @pytest.fixture(scope="module")
@@ -120,3 +128,75 @@ def test_a_deep_label_or_a_long_regex_is_one_line_not_an_internal_error(
     [fail] = [line for line in checked.stdout.splitlines() if "FAIL  " in line]
     assert "(hostile/normal) input 'text'" in fail
     assert "it is 200,000 characters long, over the limit of 4,096" in fail
+
+
+# -- task logs: the handed runner's alone, its times within hand-out and receipt -------
+
+KEY = "hostile-input-key"
+AUTH = {"Authorization": f"bearer {KEY}"}
+
+
+def test_a_task_log_is_the_handed_runners_alone_and_its_times_stay_within(
+    tmp_path: Path,
+) -> None:
+    # Any holder of the key could replace the log of an instance another runner ran, and a
+    # log from 0001 to 9999 showed a duration of 315,537,897,599 s.
+    with LocalServer(tmp_path / "scenario.db", port=0, api_key=KEY) as server:
+        catalog = [{"namespace": "hostile", "name": "t", "schemaVersion": 0}]
+        url = f"{server.url}/taskcatalog/api/catalog-task-definitions/hostile"
+        assert requests.post(url, json=catalog, headers=AUTH, timeout=10).status_code == 200
+        local = LocalClient(server.url, KEY)
+        ids = [local.submit("hostile", "t")["id"] for _ in range(2)]
+        ours, theirs = PlatformClient(server.url, KEY), PlatformClient(server.url, KEY)
+        handed = ours.poll("hostile")
+        assert handed is not None and handed["id"] == ids[0] and LOG_TOKEN not in handed
+        assert theirs.poll("hostile") is not None  # the other instance, its own token
+        log = {
+            "taskInstanceId": ids[0],
+            "runnerId": "r1",
+            "containerId": None,
+            "startedAt": "0001-01-01T00:00:00.000Z",
+            "endedAt": "9999-12-31T23:59:59.999Z",
+            "lines": [["stdout", "mine"]],
+        }
+        with pytest.raises(PlatformError, match="handed to another runner"):
+            theirs.post_task_log({**log, "lines": [["stdout", "theirs"]]})
+        logs = f"{server.url}/local/api/task-logs"
+        for token in (None, "guessed"):
+            forged = {**log, LOG_TOKEN: token} if token else log
+            refused = requests.post(logs, json=forged, headers=AUTH, timeout=10)
+            assert refused.status_code == 409, refused.text
+        ours.post_status(TaskStatus(ids[0], "Error", "failed"))
+        ours.post_task_log(log)
+        view = requests.get(
+            f"{server.url}/local/api/cockpit/tasks/{ids[0]}", headers=PAGE, timeout=10
+        ).json()
+        assert view["log"]["lines"] == [["stdout", "mine"]]
+        assert view["log"]["startedAt"] >= view["takenAt"]
+        assert 0 <= view["summary"]["durationS"] < 60, view["summary"]
+
+
+def test_a_runner_sends_each_log_with_its_hand_outs_token(
+    hostile_image: str, tmp_path: Path
+) -> None:
+    with LocalServer(tmp_path / "scenario.db", port=0, api_key=KEY) as server:
+        local = LocalClient(server.url, KEY)
+        with runner_process(server.url, KEY, [hostile_image], "hostile-logs") as runner:
+            wait_for(lambda: published(server.url), 120, "the catalog", runner)
+            instance_id = local.submit("hostile", "normal", {"text": "logged"})["id"]
+
+            def logged() -> bool:
+                view = requests.get(
+                    f"{server.url}/local/api/cockpit/tasks/{instance_id}",
+                    headers={**PAGE, **AUTH},
+                    timeout=10,
+                ).json()
+                return view.get("log") is not None and view["log"]["runnerId"] == "hostile-logs"
+
+            wait_for(logged, 120, "the task's log", runner)
+            assert "refused" not in runner.log()
+
+
+def published(url: str) -> bool:
+    answer = requests.get(f"{url}/local/api/cockpit/catalog", headers={**PAGE, **AUTH}, timeout=10)
+    return "hostile" in answer.text
