@@ -14,14 +14,21 @@ import pytest
 import requests
 
 from runner.core.catalog import CATALOG_LABEL
-from runner.core.examples import EXAMPLES_LABEL
 from runner.core.errors import PlatformError
+from runner.core.examples import EXAMPLES_LABEL
 from runner.core.model import TaskStatus
 from runner.engine.docker_engine import DockerEngine
 from runner.localserver import LocalServer
 from runner.localserver.client import LocalClient
 from runner.scenario.client import LOG_TOKEN, PlatformClient
-from tests.conftest import REPO, build_image, build_test_image, free_port, xc_runner
+from tests.conftest import (
+    REPO,
+    SAMPLE_IMAGE,
+    build_image,
+    build_test_image,
+    free_port,
+    xc_runner,
+)
 from tests.integration.processes import runner_process, wait_for
 
 pytestmark = pytest.mark.integration
@@ -200,3 +207,12 @@ def test_a_runner_sends_each_log_with_its_hand_outs_token(
 def published(url: str) -> bool:
     answer = requests.get(f"{url}/local/api/cockpit/catalog", headers={**PAGE, **AUTH}, timeout=10)
     return "hostile" in answer.text
+
+
+def test_the_example_configuration_runs_as_shipped(engine: DockerEngine) -> None:
+    # Its secret file did not exist: every exec with it failed.
+    done = xc_runner(
+        "exec", SAMPLE_IMAGE, "sample/simple", "arg=x", "--config", "examples/runner.toml"
+    )
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout) == {"msg": 'The argument received was "x".'}
