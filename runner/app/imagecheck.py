@@ -10,7 +10,7 @@ from functools import partial
 from typing import Any
 
 from runner.app.oneshot import OneShot
-from runner.core.catalog import CATALOG_LABEL, Catalog, TaskRoute, routes
+from runner.core.catalog import CATALOG_LABEL, Catalog, TaskRoute, routes, size_problem
 from runner.core.conformance import Problem, ProtocolChecks, Violation, protocol_violations
 from runner.core.documents import TooDeep, read_json
 from runner.core.errors import ConfigError
@@ -102,6 +102,9 @@ def _label_json(label: str, text: str | None, report: ImageReport) -> Any:
     if text is None or not text.strip():
         hint = ": a task image declares its task catalog in it" if label == CATALOG_LABEL else ""
         report.problems.append(Problem(f"label {label}", f"missing or empty{hint}"))
+        return None
+    if (too_large := size_problem(text)) is not None:
+        report.problems.append(Problem(f"label {label}", too_large))
         return None
     try:
         return read_json(text)

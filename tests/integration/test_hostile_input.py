@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 import requests
 
-from runner.core.catalog import CATALOG_LABEL
+from runner.core.catalog import CATALOG_LABEL, MAX_CATALOG_BYTES
 from runner.core.errors import PlatformError
 from runner.core.examples import EXAMPLES_LABEL
 from runner.core.model import TaskStatus
@@ -151,6 +151,9 @@ def test_a_task_log_is_the_handed_runners_alone_and_its_times_stay_within(
     with LocalServer(tmp_path / "scenario.db", port=0, api_key=KEY) as server:
         catalog = [{"namespace": "hostile", "name": "t", "schemaVersion": 0}]
         url = f"{server.url}/taskcatalog/api/catalog-task-definitions/hostile"
+        large = [{**catalog[0], "description": "x" * MAX_CATALOG_BYTES}]
+        refused = requests.post(url, json=large, headers=AUTH, timeout=10)
+        assert refused.status_code == 413 and "over the limit of 512 KiB" in refused.text
         assert requests.post(url, json=catalog, headers=AUTH, timeout=10).status_code == 200
         local = LocalClient(server.url, KEY)
         ids = [local.submit("hostile", "t")["id"] for _ in range(2)]

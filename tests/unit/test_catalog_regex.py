@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 from runner.contracts import Contracts, regex
 from runner.core import regexsyntax
-from runner.core.catalog import TaskRoute
+from runner.core.catalog import MAX_CATALOG_BYTES, TaskRoute
 from runner.core.errors import TaskRejected
 from runner.core.regexsyntax import MAX_REGEX_CHARS, MAX_REGEX_DEPTH, to_re2
 
@@ -221,6 +221,55 @@ def test_the_costliest_catalogs_are_checked_in_under_a_second() -> None:
         costs[what] = cpu(lambda catalog=catalog: CONTRACTS.catalog_problems(catalog))
     print("\n" + "\n".join(f"{what}: {took:.3f} s of CPU" for what, took in costs.items()))
     assert max(costs.values()) < 1.0
+
+
+def filled(make_task: Any) -> list[dict[str, Any]]:
+    """As many tasks as a catalog of MAX_CATALOG_BYTES holds."""
+    catalog: list[dict[str, Any]] = []
+    size = 2
+    while (
+        size + len(json.dumps(make_task(len(catalog)), separators=(",", ":"))) < MAX_CATALOG_BYTES
+    ):
+        catalog.append(make_task(len(catalog)))
+        size += len(json.dumps(catalog[-1], separators=(",", ":"))) + 1
+    return catalog
+
+
+DENSE = {
+    "parameters with defaults": lambda i: [
+        {"name": f"{j}", "baseType": "Integer", "defaultValue": "1"} for j in range(50)
+    ],
+    "long allowedValues": lambda i: [
+        {"name": "a", "allowedValues": ["x"] * 500, "defaultValue": "x"}
+    ],
+    "multiple values": lambda i: [
+        {
+            "name": "a",
+            "allowMultipleValues": True,
+            "allowedValues": [str(k) for k in range(50)],
+            "defaultValue": [str(k) for k in range(50)],
+        }
+    ],
+    "bare tasks": lambda i: [],
+}
+
+
+def test_the_costliest_catalogs_of_the_size_cap_are_checked_in_about_a_second() -> None:
+    costs = {}
+    for what, inputs in DENSE.items():
+        catalog = filled(
+            lambda i, inputs=inputs: {
+                "namespace": "n",
+                "name": f"t{i}",
+                "schemaVersion": 0,
+                "inputs": inputs(i),
+            }
+        )
+        costs[what] = cpu(lambda catalog=catalog: CONTRACTS.catalog_problems(catalog))
+    print(
+        "\n" + "\n".join(f"512 KiB of {what}: {took:.2f} s of CPU" for what, took in costs.items())
+    )
+    assert max(costs.values()) < 2.0  # about 0.9 s on a loaded 2-core machine
 
 
 def test_the_regex_parser_says_nothing_of_its_own() -> None:

@@ -19,7 +19,7 @@ import pytest
 from runner.app.imagecheck import ImageReport, _label_json
 from runner.cli.execute import MAX_INPUT_JSON_BYTES
 from runner.config.policy import read_policy_file
-from runner.core.catalog import CATALOG_LABEL, routes_from_label
+from runner.core.catalog import CATALOG_LABEL, MAX_CATALOG_BYTES, routes_from_label, size_problem
 from runner.core.documents import MAX_DEPTH, TooDeep, check_depth, read_json
 from runner.core.errors import ConfigError, SettingError
 from runner.files import Unreadable, not_regular, read_capped
@@ -131,6 +131,16 @@ def test_a_deep_catalog_label_is_one_line_naming_the_image() -> None:
         f"label {CATALOG_LABEL}: nested deeper than the limit of {MAX_DEPTH} levels of "
         "objects and arrays"
     ]
+
+
+def test_a_label_over_the_size_cap_is_one_line_before_it_is_read() -> None:
+    big = json.dumps([{"namespace": "ns", "name": "t", "description": "x" * MAX_CATALOG_BYTES}])
+    with pytest.raises(ConfigError, match=r"label xc-scenario.catalog is [0-9,]+ bytes, over"):
+        routes_from_label("img", {CATALOG_LABEL: big}, lambda *_: None)
+    report = ImageReport("img")
+    assert _label_json(CATALOG_LABEL, big, report) is None
+    assert str(report.problems[0]).endswith("bytes, over the limit of 512 KiB")
+    assert size_problem("x" * MAX_CATALOG_BYTES) is None
 
 
 def one_line(result: subprocess.CompletedProcess[str], code: int) -> str:
