@@ -19,6 +19,8 @@ from runner.core import regexsyntax
 from runner.core.catalog import MAX_CATALOG_BYTES, TaskRoute
 from runner.core.errors import TaskRejected
 from runner.core.regexsyntax import MAX_REGEX_CHARS, MAX_REGEX_DEPTH, to_re2
+from runner.localserver import bodies
+from runner.localserver.errors import HttpError
 
 CONTRACTS = Contracts()
 
@@ -31,7 +33,7 @@ atoms = st.sampled_from(
         *(r"(?a:\w)", "(?x: a b )", "(?i-s:.)"),
     ]
 )
-bodies = st.recursive(
+regex_bodies = st.recursive(
     atoms,
     lambda inner: (
         st.tuples(inner, inner).map("".join)
@@ -54,7 +56,7 @@ def python_whole(flags: str, body: str, text: str) -> bool:
 
 
 @settings(max_examples=600, deadline=None)
-@given(global_flags, bodies, texts)
+@given(global_flags, regex_bodies, texts)
 def test_inline_flags_answer_as_python_does(flags: str, body: str, text: str) -> None:
     pattern = f"(?{flags}){body}" if flags else body
     assume(regex.refusal(pattern, whole=True) is None)
@@ -109,6 +111,14 @@ def test_flags_python_itself_refuses_are_refused_by_the_catalog_check(
 ) -> None:
     problems = CONTRACTS.catalog_problems([_definition(pattern)])
     assert len(problems) == 1 and why in str(problems[0]), problems
+
+
+def test_the_local_servers_catalog_endpoint_refuses_them_alike() -> None:
+    for pattern, why in [("a(?i)b", "global flags not at the start"), ("a" * 5000, "4,096")]:
+        with pytest.raises(HttpError) as refused:
+            bodies.catalog([_definition(pattern)], "ns", CONTRACTS)
+        assert refused.value.status == 400 and why in refused.value.message
+    assert bodies.catalog([_definition("(?i)abc")], "ns", CONTRACTS)
 
 
 # -- caps: length, depth, and what a catalog's regexes compile to together -------------
