@@ -15,6 +15,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from runner.app.imagecheck import ImageReport, _label_json
 from runner.cli.execute import MAX_INPUT_JSON_BYTES
@@ -104,6 +106,46 @@ def test_wide_and_deep_documents_are_measured_whatever_their_shape() -> None:
         deep = [deep]
     with pytest.raises(TooDeep):
         check_depth(deep)
+
+
+def nested(depth: int, width: int, kinds: list[bool]) -> tuple[object, str]:
+    """`depth` levels of lists or objects (as `kinds` says, in turn), each with `width`
+    leaves beside the next level: deep and wide at once; and the same as a TOML value
+    (arrays and inline tables), both made level by level, from the inside out."""
+    value: object = "leaf"
+    toml = '"leaf"'
+    for level in range(depth):
+        leaves = list(range(width))
+        if kinds[level % len(kinds)]:
+            value = {"next": value, **{f"k{i}": i for i in leaves}}
+            toml = "{next = " + toml + "".join(f", k{i} = {i}" for i in leaves) + "}"
+        else:
+            value = [*leaves, value]
+            toml = "[" + "".join(f"{i}, " for i in leaves) + toml + "]"
+    return value, toml
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.integers(min_value=1, max_value=400),
+    st.integers(min_value=0, max_value=30),
+    st.lists(st.booleans(), min_size=1, max_size=4),
+)
+def test_any_depth_and_width_is_read_or_refused_at_the_documented_depth(
+    tmp_path_factory: pytest.TempPathFactory, depth: int, width: int, kinds: list[bool]
+) -> None:
+    value, toml = nested(depth, width, kinds)
+    if depth <= MAX_DEPTH:
+        assert read_json(json.dumps(value)) == value
+    else:
+        with pytest.raises(TooDeep):
+            read_json(json.dumps(value))
+    config = tmp_path_factory.mktemp("toml") / "runner.toml"
+    config.write_text(f"[defaults]\nx = {toml}\n")
+    with pytest.raises(SettingError) as refused:  # as a setting, x is refused anyway
+        read_policy_file(config)
+    too_deep = f"nested deeper than the limit of {MAX_DEPTH} levels" in str(refused.value)
+    assert too_deep == (depth + 2 > MAX_DEPTH), str(refused.value)  # the file, [defaults]
 
 
 # -- each reader, in one line ----------------------------------------------------------
