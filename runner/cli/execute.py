@@ -93,7 +93,8 @@ def read_input_json(source: str | None) -> dict[str, Any]:
     name = "stdin" if source == "-" else source
     try:
         if source == "-":
-            raw = sys.stdin.buffer.read(MAX_INPUT_JSON_BYTES + 1)
+            read = getattr(sys.stdin, "buffer", sys.stdin).read(MAX_INPUT_JSON_BYTES + 1)
+            raw = read.encode() if isinstance(read, str) else read
             if len(raw) > MAX_INPUT_JSON_BYTES:
                 raise Unreadable(f"larger than the limit of {size_text(MAX_INPUT_JSON_BYTES)}")
         else:
