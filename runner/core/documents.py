@@ -19,6 +19,9 @@ from runner.core.jsoncheck import deepest, depth_problem, outside_strings
 # How deep arrays and objects (tables) may nest in a document from outside: as deep as the
 # local server takes in a request body.
 MAX_DEPTH = 64
+# How deep a server's answer may nest: it holds documents of MAX_DEPTH (a task's inputs, a
+# status's outputs) inside its own envelope.
+MAX_ANSWER_DEPTH = 2 * MAX_DEPTH
 
 
 class TooDeep(ValueError):

@@ -14,7 +14,7 @@ from urllib.error import HTTPError
 from urllib.parse import quote, urlencode, urlsplit
 from urllib.request import Request, urlopen
 
-from runner.core.documents import read_json
+from runner.core.documents import MAX_ANSWER_DEPTH, read_json
 from runner.core.errors import AuthError, ConfigError, PlatformError, transient_http_status
 
 logger = logging.getLogger(__name__)
@@ -73,7 +73,7 @@ class LocalClient:
             reason = getattr(exc, "reason", exc)
             raise PlatformError(f"{method} {url} failed: {reason}", transient=True) from None
         try:
-            answer = read_json(raw)
+            answer = read_json(raw, MAX_ANSWER_DEPTH)
         except ValueError as exc:  # TooDeep too
             raise PlatformError(
                 f"{method} {url}: answer is not JSON: {exc}", transient=False
@@ -87,7 +87,7 @@ def _http_error(method: str, url: str, exc: HTTPError) -> PlatformError:
     with exc:
         text = exc.read().decode("utf-8", "replace")
     try:
-        detail = read_json(text).get("error", text)
+        detail = read_json(text, MAX_ANSWER_DEPTH).get("error", text)
     except (ValueError, AttributeError):
         detail = text
     status = exc.code

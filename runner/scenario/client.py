@@ -17,7 +17,7 @@ from urllib.parse import quote
 import requests
 
 from runner import __version__
-from runner.core.documents import TooDeep, read_json
+from runner.core.documents import MAX_ANSWER_DEPTH, TooDeep, read_json
 from runner.core.errors import AuthError, PlatformError, transient_http_status
 from runner.core.model import TaskStatus
 
@@ -122,7 +122,7 @@ class PlatformClient:
         if response.status_code == 204 or not response.content:
             return None
         try:
-            instance = read_json(response.content)
+            instance = read_json(response.content, MAX_ANSWER_DEPTH)
         except TooDeep as exc:
             raise PlatformError(f"{what}: the answer is {exc}", transient=False) from None
         except ValueError:
@@ -154,7 +154,7 @@ class PlatformClient:
         if response.status_code == 404:
             return None
         try:
-            answer = read_json(response.content)
+            answer = read_json(response.content, MAX_ANSWER_DEPTH)
         except ValueError:  # TooDeep too
             answer = None
         if not isinstance(answer, dict) or "isCanceled" not in answer:

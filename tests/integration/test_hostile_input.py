@@ -7,6 +7,8 @@ from __future__ import annotations
 import json
 import re
 import subprocess
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -219,3 +221,31 @@ def test_the_example_configuration_runs_as_shipped(engine: DockerEngine) -> None
     )
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout) == {"msg": 'The argument received was "x".'}
+
+
+class _DeepAnswers(BaseHTTPRequestHandler):
+    """A platform whose every answer nests 5,000 levels deep."""
+
+    def do_POST(self) -> None:
+        body = ("[" * 5000 + "]" * 5000).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        return
+
+
+def test_a_platform_answer_nested_too_deep_is_one_error_not_a_crash() -> None:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _DeepAnswers)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        client = PlatformClient(f"http://127.0.0.1:{server.server_port}", KEY)
+        with pytest.raises(PlatformError, match="nested deeper than the limit of 128 levels"):
+            client.poll("hostile")
+    finally:
+        server.shutdown()
+        server.server_close()
