@@ -22,7 +22,7 @@ GVISOR      ?= 0
 WITH_GVISOR := $(if $(filter 1 true yes,$(GVISOR)),gvisor)
 
 .PHONY: run test lint sdk-test toolchains images base-images base-tools runner-image engine \
-        gvisor venv venv-dev set-up set-up-dev compose bench bench-first-run soak compose-up \
+        gvisor venv venv-dev set-up set-up-dev compose dist bench bench-first-run soak compose-up \
         clean swarm-up swarm-down swarm-nodes browser axe screenshot registry docs docs-serve
 
 # The set-up, then the demo (or the runner, for a platform). On a first run the demo
@@ -98,7 +98,7 @@ sdk-test: toolchains
 	test -z "$$(gofmt -l task_images runner/templates)" || { gofmt -l task_images runner/templates; exit 1; }
 	cd task_images/sdk/go && GOPROXY=off go vet ./... && GOPROXY=off go test -count=1 ./...
 	cd task_images/numbers-go && GOPROXY=off go vet ./... && GOPROXY=off go test -count=1 ./...
-	node --test task_images/sdk/node/xc_task.test.js
+	node --test task_images/sdk/node/xc_task.test.js task_images/sdk/node/xc_task_testing.test.js
 
 # Go, Node.js, jq and dash on the host, for the SDKs' tests (Debian packages; root).
 toolchains:
@@ -138,8 +138,16 @@ base-images: engine
 base-tools:
 	sh scripts/build-base-images.sh tools
 
+# The sample task images, by `xc-runner build` (scripts/build_images.py gives it their
+# shared build context, task_images/, and the base images of build/base-images.env).
 images: venv base-images
 	$(PY) -m scripts.build_images --jobs $(IMAGE_JOBS)
+
+# The runner's wheel, in build/dist/: what `pip install` installs, with the schemas, the
+# templates of `xc-runner new` and the task SDKs inside.
+dist: venv
+	rm -rf build/dist
+	$(PY) -m pip wheel --quiet --no-deps -w build/dist .
 
 bench: venv engine images $(WITH_GVISOR)
 	$(PY) scripts/bench.py

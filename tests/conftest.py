@@ -204,12 +204,24 @@ def xc_runner(
     env: dict[str, str] | None = None,
     stdin: str | None = None,
     timeout_s: float = 300,
+    cwd: Path = REPO,
 ) -> subprocess.CompletedProcess[str]:
-    """`python -m runner ARGV` as a user runs it, in the repository, with none of this
-    environment's runner or engine settings (but those in `env`); `stdin` its input."""
+    """`python -m runner ARGV` as a user runs it, in the repository (or `cwd`), with none of
+    this environment's runner or engine settings (but those in `env`); `stdin` its input."""
+    return run_as_user([sys.executable, "-m", "runner", *argv], cwd, env, stdin, timeout_s)
+
+
+def run_as_user(
+    argv: list[str],
+    cwd: Path,
+    env: dict[str, str] | None = None,
+    stdin: str | None = None,
+    timeout_s: float = 300,
+) -> subprocess.CompletedProcess[str]:
+    """A command run in `cwd` with the user's environment (`user_environment(env)`)."""
     return subprocess.run(
-        [sys.executable, "-m", "runner", *argv],
-        cwd=REPO,
+        argv,
+        cwd=cwd,
         env=user_environment(env),
         input=stdin,
         capture_output=True,
