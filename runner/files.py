@@ -34,7 +34,9 @@ def read_capped(path: str | Path, max_bytes: int) -> bytes:
     try:
         handle = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC | os.O_NOCTTY)
     except OSError as exc:
-        raise Unreadable(exc.strerror or type(exc).__name__) from None
+        refused = Unreadable(exc.strerror or type(exc).__name__)
+        refused.errno = exc.errno  # FileNotFoundError's: ENOENT
+        raise refused from None
     try:
         info = os.fstat(handle)
         if not stat.S_ISREG(info.st_mode):

@@ -18,12 +18,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from runner.app.building import plan
 from runner.app.imagecheck import ImageReport, _label_json
+from runner.app.taskfolder import folder_labels
 from runner.cli.execute import MAX_INPUT_JSON_BYTES
 from runner.config.policy import read_policy_file
 from runner.core.catalog import CATALOG_LABEL, MAX_CATALOG_BYTES, routes_from_label, size_problem
 from runner.core.documents import MAX_DEPTH, TooDeep, check_depth, read_json
-from runner.core.errors import ConfigError, SettingError
+from runner.core.errors import ConfigError, SettingError, UsageError
 from runner.files import Unreadable, not_regular, read_capped
 from runner.state.database import Database
 from tests.conftest import free_port, xc_runner
@@ -183,6 +185,28 @@ def test_a_label_over_the_size_cap_is_one_line_before_it_is_read() -> None:
     assert _label_json(CATALOG_LABEL, big, report) is None
     assert str(report.problems[0]).endswith("bytes, over the limit of 512 KiB")
     assert size_problem("x" * MAX_CATALOG_BYTES) is None
+
+
+def test_a_task_folders_files_are_read_with_the_labels_caps(tmp_path: Path) -> None:
+    folder = tmp_path / "my-task"
+    folder.mkdir()
+    (folder / "Dockerfile").write_text("FROM scratch\n")
+    os.mkfifo(folder / "catalog.json")
+    [said] = folder_labels(folder, "my-task").problems
+    assert said == "my-task/catalog.json: cannot be read: not a regular file (a FIFO)"
+    (folder / "catalog.json").unlink()
+    (folder / "catalog.json").write_text(deep_json(5000))
+    [said] = folder_labels(folder, "my-task").problems
+    assert said.endswith(
+        f"nested deeper than the limit of {MAX_DEPTH} levels of objects and arrays"
+    )
+    big_file(tmp_path, MAX_CATALOG_BYTES + 1).rename(folder / "catalog.json")
+    [said] = folder_labels(folder, "my-task").problems
+    assert said == "my-task/catalog.json: cannot be read: larger than the limit of 512 KiB"
+    (folder / "Dockerfile").unlink()
+    big_file(tmp_path, 2 << 20).rename(folder / "Dockerfile")
+    with pytest.raises(UsageError, match="cannot read its Dockerfile: larger than the limit"):
+        plan(folder, context=None, tag=None, base="local", given={})
 
 
 def one_line(result: subprocess.CompletedProcess[str], code: int) -> str:
