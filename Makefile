@@ -23,7 +23,8 @@ WITH_GVISOR := $(if $(filter 1 true yes,$(GVISOR)),gvisor)
 
 .PHONY: run test lint sdk-test toolchains images base-images base-tools runner-image engine \
         gvisor venv venv-dev set-up set-up-dev compose dist bench bench-first-run soak compose-up \
-        clean swarm-up swarm-down swarm-nodes browser axe screenshot registry docs docs-serve
+        clean swarm-up swarm-down swarm-nodes browser axe screenshot registry promtool docs \
+        docs-serve
 
 # The set-up, then the demo (or the runner, for a platform). On a first run the demo
 # starts as soon as the venv and the engine are ready, and each task image joins it
@@ -52,6 +53,10 @@ set-up-dev:
 registry:
 	sh scripts/ensure-registry.sh
 
+# promtool on the host, for the alerting rules (Debian's prometheus package; root).
+promtool:
+	sh scripts/ensure-promtool.sh
+
 # Debian's chromium, chromium-driver and npm on the host, for the cockpit's browser
 # tests (selenium drives the browser; nothing is downloaded but axe-core). Root.
 browser:
@@ -73,14 +78,17 @@ screenshot: venv-dev engine images browser
 	    tests/integration/test_cockpit_browser.py -k screenshot
 
 # ruff (style, complexity, and which module may import which library), mypy --strict,
-# import-linter (the layers: pyproject.toml [tool.importlinter]), the manifests, and the
-# documentation site built strictly (a broken link or anchor fails).
-lint: venv-dev
+# import-linter (the layers: pyproject.toml [tool.importlinter]), the manifests, the
+# alerting rules and their unit tests (promtool), and the documentation site built strictly
+# (a broken link or anchor fails).
+lint: venv-dev promtool
 	$(VENV)/bin/ruff check runner tests scripts task_images
 	$(VENV)/bin/mypy
 	$(VENV)/bin/lint-imports
 	$(PY) -m scripts.validate_manifests
-	$(MKDOCS) build --strict --quiet
+	promtool check rules deploy/prometheus/alerts.yaml
+	promtool test rules deploy/prometheus/alerts.test.yaml
+	$(MKDOCS) build --strict
 
 # The documentation site (mkdocs.yml, docs/): built into build/site, offline.
 # MkDocs' and the theme's banners about their future versions are off.
@@ -151,6 +159,7 @@ dist: venv
 
 bench: venv engine images $(WITH_GVISOR)
 	$(PY) scripts/bench.py
+	$(PY) scripts/bench_usage.py
 
 # The first `make run` of a newcomer, on a bare machine in a container (an engine of its
 # own inside; the Python packages from a wheelhouse downloaded here first), then a second

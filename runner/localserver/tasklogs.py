@@ -6,7 +6,7 @@ it sends, once each task ended, `POST /local/api/task-logs` (with the API key):
     {"taskInstanceId": "...", "runnerId": "...", "containerId": "..." or null,
      "startedAt": "2026-01-02T03:04:05.678Z" or null, "endedAt": "...",
      "lines": [["stderr", "Traceback ..."], ["stdout", "..."]],
-     "droppedLines": 0, "droppedBytes": 0}
+     "droppedLines": 0, "droppedBytes": 0, "usage": {...}}
 
 `lines` is what the task wrote that was no protocol message (the runner keeps the
 last 64 KiB), in order; the times are the runner's own: the task handed to its
@@ -14,7 +14,8 @@ container, and its end, each kept within the instance's hand-out and the log's r
 (a runner's clock may be off; a log cannot make a task seem to run for ages). The
 cockpit shows them. A later log for the same instance replaces the earlier one (the
 runner may send it again); only the runner that was handed the instance may send it,
-with its hand-out's `taskLogToken` (logtokens.py).
+with its hand-out's `taskLogToken` (logtokens.py). `usage`, what the task used as its
+runner measured it, is optional (usage.py).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+from runner.localserver import usage as task_usage
 from runner.localserver.errors import HttpError, quoted
 from runner.localserver.logtokens import LOG_TOKEN, check_log_token
 from runner.localserver.records import dumps, iso, utc_now
@@ -36,7 +38,7 @@ MAX_ID_CHARS = 200
 _STREAMS = ("stdout", "stderr")
 _FIELDS = frozenset(
     {"taskInstanceId", "runnerId", "containerId", "startedAt", "endedAt", "lines"}
-    | {"droppedLines", "droppedBytes", LOG_TOKEN}
+    | {"droppedLines", "droppedBytes", "usage", LOG_TOKEN}
 )
 _STORE = """INSERT OR REPLACE INTO task_logs (instance_id, runner_id, container_id, started_at,
     ended_at, lines, dropped_lines, dropped_bytes, received_at)
@@ -76,6 +78,8 @@ class TaskLogs:
                     utc_now(),
                 ),
             )
+            if log.get("usage") is not None:
+                task_usage.store(db, instance_id, log["usage"])
         return 200, {"seq": cursor.lastrowid}
 
 
@@ -104,6 +108,8 @@ def checked(body: Any) -> dict[str, Any]:
         ):
             raise HttpError(400, f"log.{field}: {quoted(value)} is not a count")
     log["lines"] = _lines(log.get("lines"))
+    if log.get("usage") is not None:
+        task_usage.checked(log["usage"])
     return log
 
 

@@ -13,6 +13,7 @@ from runner.core.protocol import Stream
 from runner.core.taskrun import Event, Finish, Kill, Log, Relay, TaskRun
 from runner.engine.interface import Container
 from runner.worker.delivery import StatusSink
+from runner.worker.metering import NO_METER, TaskMeter
 
 log = logging.getLogger(__name__)
 
@@ -81,6 +82,7 @@ class RunningTask:
     stops: Stops
     clock: Clock
     memory_bytes: int
+    meter: TaskMeter = NO_METER  # read while the task runs (runner.worker.metering)
 
     def pump(self) -> None:
         """Pump output into the run until the container is done, or must be stopped."""
@@ -94,6 +96,7 @@ class RunningTask:
         while True:
             if self._apply(self.run.due(time.monotonic())):
                 return
+            self.meter.tick(self.run.terminal is not None)
             if self.run.terminal is not None:
                 deadline = min(deadline, time.monotonic() + self.clock.exit_grace_s)
             stop = self.stops.reason()
@@ -121,7 +124,7 @@ class RunningTask:
         self._apply(
             self.run.end(
                 exit_info.exit_code,
-                oom_killed=exit_info.oom_killed,
+                oom_killed=exit_info.oom_killed or self.meter.oom_seen(),
                 memory_bytes=self.memory_bytes,
             )
         )
