@@ -25,6 +25,7 @@ from typing import IO
 from urllib.parse import urlsplit
 
 from runner.core.errors import ConfigError, StateError
+from runner.files import not_regular
 
 # Version 2: each owed status and each journaled task names the platform it belongs to.
 SCHEMA_VERSION = 2
@@ -88,8 +89,11 @@ class Database:
         self.platform = platform
         try:
             state_dir.mkdir(parents=True, exist_ok=True)
-            self._lock_file = _lock(state_dir / f"{name}.lock", runner_id)
             self.path = state_dir / f"{name}.db"
+            for path in (state_dir / f"{name}.lock", self.path):
+                if (why := not_regular(path)) is not None:  # SQLite would wait on a FIFO
+                    raise ConfigError(f"cannot open the runner's state: {path} is {why}")
+            self._lock_file = _lock(state_dir / f"{name}.lock", runner_id)
             self.db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
             self.db.executescript(
                 "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; "
