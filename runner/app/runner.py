@@ -1,22 +1,20 @@
 """The runner's parts, built from its settings and wired together: the one place that knows
-every concrete part (the Docker engine and its warm pool, the platform client, the schema
-contracts, the state store, the operations listener); the worker loop and the executor see
-only their interfaces."""
+every concrete part (the engine, Docker or Kubernetes, and its warm pool, the platform
+client, the schema contracts, the state store, the operations listener); the worker loop
+and the executor see only their interfaces."""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
-from contextlib import contextmanager
 from functools import partial
+from typing import TYPE_CHECKING
 
-from runner.app import parts
 from runner.app.images import ImageWait, ServedImages
 from runner.app.operations import build_listener, build_metrics, catalog_tasks, stuck_after_s
+from runner.app.parts import image_puller, open_state, pool_targets, usage_source
 from runner.app.publication import Publication
 from runner.app.recovery import Doctor
 from runner.app.secrecy import redacting
-from runner.app.signals import stop_on_signals
 from runner.app.startup import (
     end_interrupted,
     execution_settings,
@@ -29,7 +27,7 @@ from runner.core.backoff import IDLE_POLL_BASE_S, PLATFORM_FAILING, Backoff
 from runner.core.catalog import Catalog
 from runner.core.observer import NullObserver, Observer
 from runner.engine.pool import ContainerPool
-from runner.ops.logs import redact, redacted
+from runner.ops.logs import redacted
 from runner.scenario.client import PlatformClient
 from runner.scenario.queue import PlatformQueue
 from runner.worker.cancellation import CancelWatch
@@ -38,6 +36,9 @@ from runner.worker.executor import TaskExecutor
 from runner.worker.faults import RunnerFaults
 from runner.worker.loop import Worker
 from runner.worker.tasklogs import TaskLogs, TaskLogSender
+
+if TYPE_CHECKING:
+    from runner.app.parts import AnyEngine, AnyRegistry
 
 log = logging.getLogger(__name__)
 
@@ -49,20 +50,20 @@ class Runner:
     `await_images`: the images the engine lacks are served once it has them, not refused."""
 
     def __init__(
-        self, settings: RunnerSettings, engine: parts.AnyEngine, registry: parts.AnyRegistry,
+        self, settings: RunnerSettings, engine: AnyEngine, registry: AnyRegistry,
         *, await_images: bool = False,
     ) -> None:  # fmt: skip
         self.settings = settings
         self.engine = engine
         self.contracts = Contracts()
         self.secrets, self.has_secrets = task_secrets(settings, engine)
-        self.puller = parts.image_puller(settings, engine, registry)
+        self.puller = image_puller(settings, engine, registry)
         self.images = self._served_images(self.puller.missing() if await_images else [])
         self.image_wait = ImageWait(self.images)
         self.client = PlatformClient(
             settings.server_url, settings.api_key, timeout_s=settings.http_timeout_s
         )
-        self.state = parts.open_state(settings)
+        self.state = open_state(settings)
         self.metrics = build_metrics(settings, self.catalog)
         self.observer: Observer = self.metrics or NullObserver()
         self.faults = RunnerFaults()
@@ -101,7 +102,7 @@ class Runner:
     def _pool(self) -> ContainerPool:
         return ContainerPool(
             self.secrets,
-            parts.pool_targets(self.settings),
+            pool_targets(self.settings),
             runner_id=self.settings.runner_id,
             on_moved=self.images.moved,
             observer=self.observer,
@@ -125,7 +126,7 @@ class Runner:
         self.task_logs = TaskLogSender(
             self.client.post_task_log, lambda: self.client.takes_task_logs, clean=redacted
         )
-        self.usage = parts.usage_source(self.settings)  # what each task used, read as set
+        self.usage = usage_source(self.settings)  # what each task used, read as set
         return TaskExecutor(
             catalog=self.catalog,
             engine=self.pool,
@@ -200,11 +201,12 @@ class Runner:
         return self.images.served()
 
     def start(self) -> None:
-        """Listen for operations (first: a port already taken stops the runner before
-        anything runs), start watching the engine, delivering statuses (an earlier run's
-        owed ones first) and watching for cancellations."""
+        """Listen for operations (first: a port taken stops the runner before anything runs),
+        follow the engine's image events, watch the engine, deliver statuses (an earlier
+        run's owed ones first) and watch for cancellations."""
         if self.listener is not None:
             self.listener.start()
+        self.engine.follow_image_events()
         self.state.start()
         self.doctor.start()
         self.statuses.start()
@@ -233,7 +235,7 @@ class Runner:
             self.settings.runner_id,
             ", ".join(self.catalog.namespaces),
             self.settings.concurrency,
-            ", ".join(f"{t.image} {t.size}" for t in parts.pool_targets(self.settings)),
+            ", ".join(f"{t.image} {t.size}" for t in pool_targets(self.settings)),
         )
         self.worker.run()
 
@@ -271,28 +273,3 @@ class Runner:
             self.client.close()
             self.state.close()
             log.info("runner %s stopped", self.settings.runner_id)
-
-
-@contextmanager
-def open_runner(settings: RunnerSettings, *, await_images: bool = False) -> Iterator[Runner | None]:
-    """A started runner whose catalog is published, SIGTERM/SIGINT wired to its worker;
-    closed on the way out. None when a signal came before the catalog was published."""
-    redact(settings.api_key)  # a line that would show it shows <redacted> instead
-    log.info("starting: %s", settings.describe())
-    engine = parts.connect_engine(settings)
-    try:
-        registry = parts.registries(settings)
-        for credential in registry.credentials():
-            redact(credential)
-        try:
-            runner = Runner(settings, engine, registry, await_images=await_images)
-            try:
-                runner.start()
-                with stop_on_signals(runner.worker):
-                    yield runner if runner.publication.publish() else None
-            finally:
-                runner.close()
-        finally:
-            registry.close()
-    finally:
-        engine.close()

@@ -150,6 +150,9 @@ class KubernetesEngine:
             )
         return {item.metadata.name for item in found.items}
 
+    def follow_image_events(self) -> None:
+        """Nothing to follow: an image is known by its name, which the nodes resolve."""
+
     def image_id(self, image: str) -> str:
         """The image as the cluster's nodes resolve it: its name (the kubelet pulls it)."""
         return image
