@@ -21,7 +21,8 @@ from jsonschema.exceptions import ValidationError
 from jsonschema.protocols import Validator
 
 from runner.contracts import regex
-from runner.core.catalog import TaskRoute, value_schema
+from runner.core.catalog import TaskRoute, finite_double, fits_int64, value_schema
+from runner.core.catalogrules import not_a_list, parameter_problems, unsendable
 from runner.core.conformance import Problem
 from runner.core.errors import ConfigError, TaskRejected
 from runner.core.names import NAME_RULE, name_problem
@@ -54,6 +55,10 @@ def _pattern(validator: Any, pattern: str, instance: Any, schema: Any) -> Iterat
 _Draft: type[Validator] = jsonschema.validators.extend(  # type: ignore[no-untyped-call]
     jsonschema.Draft202012Validator, {"pattern": _pattern}
 )
+# The formats of the schemas derived from catalogs (runner.core.catalog), asserted.
+_DERIVED_FORMATS = jsonschema.FormatChecker(formats=())
+_DERIVED_FORMATS.checks("int64")(fits_int64)
+_DERIVED_FORMATS.checks("double")(finite_double)
 
 
 def schema_dir() -> Path:
@@ -90,9 +95,10 @@ def located(error: ValidationError, noun: str) -> Problem:
 
 
 def problem_list(validator: Validator, instance: Any, noun: str) -> list[Problem]:
-    """Every problem of `instance`, each at its path from `noun`, in path order."""
+    """Every problem of `instance`, each at its path from `noun`, in path order, once
+    (jsonschema reports each missing property apart: `missing 'a', 'b'` says them all)."""
     errors = sorted(validator.iter_errors(instance), key=lambda e: list(map(str, e.path)))
-    return [located(e, noun) for e in errors]
+    return list(dict.fromkeys(located(e, noun) for e in errors))
 
 
 def problems(validator: Validator, instance: Any, noun: str) -> str | None:
@@ -146,12 +152,18 @@ class Contracts:
 
     def catalog_problems(self, catalog: Any) -> list[Problem]:
         """Every problem of a catalog: its schema's, else those the schema cannot say.
-        A namespace or name against the rule of runner/core/names.py is named with it."""
+        A namespace or name against the rule of runner/core/names.py is named with it.
+        `check`, a runner's start-up and the local server's catalog endpoint all ask here."""
+        if (wrong := not_a_list(catalog)) is not None:
+            return [wrong]
         names = list(_name_problems(catalog))
         named = {problem.path for problem in names}
         found = problem_list(self.validator("catalog.schema.json"), catalog, "catalog")
         found = names + [problem for problem in found if problem.path not in named]
-        return found or list(_semantic_problems(catalog))
+        if found:
+            return found
+        found = list(_semantic_problems(catalog))
+        return found + unsendable(catalog, found)
 
     def examples_problems(self, examples: Any) -> list[Problem]:
         """Every problem of an examples label against schemas/task-examples.schema.json."""
@@ -214,7 +226,7 @@ def _derived(schema: Mapping[str, Any]) -> Validator:
 
 @lru_cache(maxsize=1024)
 def _compile_derived(schema_text: str) -> Validator:
-    return _Draft(json.loads(schema_text))
+    return _Draft(json.loads(schema_text), format_checker=_DERIVED_FORMATS)
 
 
 def _name_problems(catalog: Any) -> Iterator[Problem]:
@@ -261,6 +273,13 @@ def _parameter_problems(
                 f"{what} {name!r} declared twice (first at {where}[{seen[name]}])",
             )
         seen.setdefault(name, index)
+        broken = [
+            Problem(f"{where}[{index}].{f}", f"{what} {name!r}: {why}")
+            for f, why in parameter_problems(param)
+        ]
+        if broken:
+            yield from broken
+            continue
         pattern = param.get("customRegex")
         if pattern and (why := regex.refusal(pattern)) is not None:
             yield Problem(

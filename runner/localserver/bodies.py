@@ -8,7 +8,6 @@ is checked for its own type and range.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
 from typing import Any
 
 from runner.contracts import Contracts
@@ -101,7 +100,9 @@ def _timeout(value: Any, where: str) -> None:
 
 
 def catalog(body: Any, namespace: str, contracts: Contracts) -> list[dict[str, Any]]:
-    """A catalog for `namespace`: its schema, unique names, defaults of their own type, ranges."""
+    """A catalog for `namespace`, held to the rules `check` and a runner's start-up hold it to
+    (Contracts.catalog_problems: its schema, 32-bit ranges, unique names, known types,
+    defaults of their own type)."""
     try:
         contracts.check_catalog(body, f"catalog of namespace {quoted(namespace)}")
     except ConfigError as exc:
@@ -112,14 +113,4 @@ def catalog(body: Any, namespace: str, contracts: Contracts) -> list[dict[str, A
             raise HttpError(
                 400, f"{where}: namespace is not the URL's namespace {quoted(namespace)}"
             )
-        _ranges(definition, where)
     return list(body)
-
-
-def _ranges(definition: Mapping[str, Any], where: str) -> None:
-    if definition.get("timeOutInMillis") is not None:
-        _timeout(definition["timeOutInMillis"], f"{where}.timeOutInMillis")
-    for field in ("schemaVersion", "versionNumber"):
-        value = definition.get(field)
-        if value is not None and abs(value) > _MAX_INT32:
-            raise HttpError(400, f"{where}.{field}: {quoted(value)} is not a 32-bit integer")
