@@ -130,3 +130,9 @@ def report(results: dict[str, Any], args: argparse.Namespace) -> None:
     if gvisor is not None:
         ratio = quantile(gvisor["warm"], 0.5) / baseline
         target("stretch: gVisor warm p50, of the bare runc loop's", ratio, 1.0)
+
+
+if __name__ == "__main__":
+    from scripts.usage import part_of
+
+    sys.exit(part_of(__doc__, "make bench"))

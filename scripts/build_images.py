@@ -14,6 +14,7 @@ xc-scenario.examples label.
 
 from __future__ import annotations
 
+import argparse
 import json
 import logging
 import os
@@ -166,8 +167,14 @@ def build_image(folder: str, images_dir: Path = IMAGES_DIR) -> str:
 
 
 def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m scripts.build_images",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("folders", nargs="*", metavar="FOLDER", help="default: every one")
     logging.basicConfig(level=logging.INFO, format="build_images: %(message)s")
-    folders = argv or task_folders()
+    folders = parser.parse_args(argv).folders or task_folders()
     if not folders:
         log.error("no task_images/*/Dockerfile found")
         return 1

@@ -5,6 +5,7 @@
 # SIGINT, so an engine in the caller's process group would stop with the first
 # Ctrl-C of `make run`. Idempotent: a no-op when `docker info` already answers.
 set -eu
+case ${1-} in -h | --help) sed -n '2,/^[^#]/s/^# \{0,1\}//p' "$0"; exit 0 ;; esac
 
 LOG_DIR=${XC_STATE_DIR:-.local}
 mkdir -p "$LOG_DIR"

@@ -8,6 +8,7 @@ catalog), so that `make images` refuses what `xc-runner check` would.
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Mapping, Sequence
 from functools import cache
 from typing import Any
@@ -59,3 +60,9 @@ def examples_label(text: str, catalog: Sequence[Mapping[str, Any]]) -> str:
     """The examples, checked and minified for the label."""
     examples = parse_examples(text, catalog)
     return json.dumps(examples, ensure_ascii=False, separators=(",", ":"))
+
+
+if __name__ == "__main__":
+    from scripts.usage import part_of
+
+    sys.exit(part_of(__doc__, "make images"))

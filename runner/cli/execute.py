@@ -3,21 +3,20 @@
 Progress goes to stderr as it arrives; a Completed prints its outputs as one line of JSON
 on stdout (exit 0); an Error prints its message on stderr (exit 1); a bad command line, an
 unknown task, or invalid or missing inputs are named on stderr (exit 2), and no container
-starts. Inputs come from `--input-json FILE` (`-`: stdin), then NAME=VALUE pairs, which
-win for the names they give.
+starts. Inputs come from `--input-json` (a JSON object, given as it is, in a file, or on
+stdin: runner.cli.inputfiles), then NAME=VALUE pairs, which win for the names they give.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import uuid
-from pathlib import Path
 from typing import Any
 
 from runner.app.oneshot import OneShot, open_oneshot
+from runner.cli.inputfiles import read_input_json
 from runner.cli.local import parse_assignments
 from runner.cli.output import say
 from runner.config.oneshot import oneshot_settings
@@ -37,7 +36,6 @@ EXIT_TASK_ERROR = 1  # the task ended in Error
 def exec_task(args: argparse.Namespace) -> int:
     namespace, task = task_name(args.task)
     inputs = {**read_input_json(args.input_json), **parse_assignments(args.inputs)}
-    check_inputs(inputs)
     settings = oneshot_settings("exec", [args.image], args, os.environ)
     with open_oneshot(settings) as oneshot:
         return _exec(oneshot, args.image, namespace, task, inputs)
@@ -64,41 +62,6 @@ def task_name(text: str) -> tuple[str, str]:
     if not slash or not namespace or not task:
         raise UsageError(f"the task must be given as NAMESPACE/TASK, got {text!r}")
     return namespace, task
-
-
-def check_inputs(inputs: dict[str, Any]) -> None:
-    """Each input can be sent to the task as UTF-8 JSON: no lone surrogate (from a `\\ud800`
-    escape in --input-json, or bytes that are not UTF-8 in a NAME=VALUE pair)."""
-    for name, value in inputs.items():
-        try:
-            json.dumps({name: value}, ensure_ascii=False).encode()
-        except UnicodeEncodeError:
-            raise UsageError(
-                f"input {name!r}: not valid Unicode text (a lone surrogate, or bytes that are "
-                "not UTF-8)"
-            ) from None
-        except RecursionError:
-            raise UsageError(f"input {name!r}: nested too deep") from None
-
-
-def read_input_json(source: str | None) -> dict[str, Any]:
-    """The inputs object of `--input-json` (a file, or `-` for stdin); {} without one."""
-    if source is None:
-        return {}
-    name = "stdin" if source == "-" else source
-    try:
-        text = sys.stdin.read() if source == "-" else Path(source).read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise UsageError(f"--input-json: cannot read {name}: {exc}") from None
-    try:
-        value = json.loads(text)
-    except ValueError as exc:
-        raise UsageError(f"--input-json: {name} is not valid JSON: {exc}") from None
-    except RecursionError:
-        raise UsageError(f"--input-json: {name} is nested too deep") from None
-    if not isinstance(value, dict):
-        raise UsageError(f"--input-json: {name} must hold a JSON object of inputs by name")
-    return value
 
 
 class Printer:
