@@ -128,6 +128,7 @@ class _ScreenedParser(HTTPRequestParser):
 
     def _garbage(self, data: bytes) -> str | None:
         """Why the header bytes so far cannot be HTTP/1.x (framing.py), or None."""
+        data = framing.header_part(data, self.header_plus)  # a body may come in the same read
         if framing.bare_lf(data, self._last_byte):
             return "not an HTTP/1.1 request: a header line does not end in CR LF"
         self._last_byte = data[-1:]
