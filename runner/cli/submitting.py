@@ -44,7 +44,8 @@ MAX_SHOWN_PROBLEMS = 50
 @dataclass(frozen=True)
 class Submission:
     where: str  # how a problem names it: "" for the command line's, "FILE:LINE: " for a file's
-    body: dict[str, Any]
+    body: Any  # the submit body, as read
+    unreadable: str | None = None  # why the line could not be read, if it could not
 
 
 def submit(args: argparse.Namespace) -> int:
@@ -99,10 +100,15 @@ def from_file(source: str, task: tuple[str, str] | None, timeout: int | None) ->
     found: list[Submission] = []
     for number, line in json_lines(text):
         where = f"{name}:{number}: "
-        value = strict_json(line, where.rstrip(": "), "line" if task is None else "inputs")
+        try:
+            value = strict_json(line, f"{name}:{number}", "body" if task is None else "inputs")
+        except UsageError as exc:
+            found.append(Submission(where, None, str(exc)))
+            continue
         if task is not None:
             if not isinstance(value, dict):
-                raise UsageError(f"{where}must hold a JSON object of inputs by name")
+                found.append(Submission(where, None, f"{where}must be a JSON object of inputs"))
+                continue
             value = _body(*task, value, timeout)
         elif isinstance(value, dict) and timeout is not None:
             value = {"timeOutInMillis": timeout, **value}
@@ -136,6 +142,9 @@ def check(
     problems: list[str] = []
     catalogs: dict[str, dict[str, Mapping[str, Any]]] = {}
     for submission in submissions:
+        if submission.unreadable is not None:
+            problems.append(submission.unreadable)
+            continue
         try:
             namespace, name, inputs, _ = bodies.submission(submission.body, contracts)
         except HttpError as exc:
