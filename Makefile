@@ -82,7 +82,7 @@ sdk-test: toolchains
 	test -z "$$(gofmt -l task_images runner/templates)" || { gofmt -l task_images runner/templates; exit 1; }
 	cd task_images/sdk/go && GOPROXY=off go vet ./... && GOPROXY=off go test -count=1 ./...
 	cd task_images/numbers-go && GOPROXY=off go vet ./... && GOPROXY=off go test -count=1 ./...
-	node --test task_images/sdk/node/xc_task.test.js
+	node --test task_images/sdk/node/
 
 # Go, Node.js, jq and dash on the host, for the SDKs' tests (Debian packages; root).
 toolchains:
