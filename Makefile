@@ -17,7 +17,7 @@ GVISOR      ?= 0
 WITH_GVISOR := $(if $(filter 1 true yes,$(GVISOR)),gvisor)
 
 .PHONY: run test lint sdk-test toolchains images base-images runner-image engine gvisor venv \
-        bench soak compose-up clean swarm-up swarm-down swarm-nodes browser axe screenshot \
+        bench bench-submit soak compose-up clean swarm-up swarm-down swarm-nodes browser axe screenshot \
         registry \
         docs docs-serve
 
@@ -111,6 +111,11 @@ images: venv base-images
 
 bench: venv engine images $(WITH_GVISOR)
 	$(PY) scripts/bench.py
+
+# How fast many task instances are queued on the local server: one request each (the
+# baseline), `submit --from-file` (10,000), the bulk endpoint (100,000). No engine needed.
+bench-submit: venv
+	$(PY) -m scripts.bench_submit
 
 # SOAK_TASKS tasks (default 20,000) through the runner with its default settings, against the
 # local server: its RSS, open descriptors, threads and state file every 1,000 tasks; fails if
