@@ -53,6 +53,7 @@ _BASE_TYPES: dict[str, dict[str, Any]] = {
         "anyOf": [{"type": "boolean"}, {"type": "string", "pattern": _BOOLEAN_TEXT}],
     },
     "object": {"title": "a JSON object", "type": "object"},
+    "any": {},  # any JSON value, said on purpose (an unknown type is refused instead)
 }
 _BASE_TYPE_ALIASES = {
     "string": "string",
@@ -70,6 +71,7 @@ _BASE_TYPE_ALIASES = {
     "object": "object",
     "json": "object",
     "map": "object",
+    "any": "any",
 }
 BASE_TYPE_NAMES = tuple(_BASE_TYPE_ALIASES)  # what a baseType may be, in any case
 

@@ -31,7 +31,7 @@ from runner.core.jsoncheck import first_problem_at
 MAX_CATALOG_DEPTH = 64
 _KINDS = {dict: "an object", str: "a string", int: "a number", float: "a number", bool: "a boolean"}
 
-_CANONICAL = ("String", "Integer", "Number", "Boolean", "Object")
+_CANONICAL = ("String", "Integer", "Number", "Boolean", "Object", "Any")
 _KNOWN = (
     f"{', '.join(_CANONICAL)}, in any case, or an alias: "
     f"{', '.join(n for n in BASE_TYPE_NAMES if n.capitalize() not in _CANONICAL)}"

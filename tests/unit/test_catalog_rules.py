@@ -101,6 +101,8 @@ def test_the_local_server_refuses_the_same(catalog: Any, words: str) -> None:
         {"name": "s", "customRegex": "[a-z]+"},
         {"name": "s", "baseType": None, "allowedValues": None},
         {"name": "o", "baseType": "Map", "defaultValue": {"a": [1, "x", None]}},
+        {"name": "v", "baseType": "Any", "defaultValue": [1, {"x": None}]},
+        {"name": "v", "baseType": "ANY"},
         {"name": "m", "baseType": "Integer", "allowMultipleValues": True, "defaultValue": [1]},
     ],
 )
