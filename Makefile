@@ -1,12 +1,17 @@
 # The two commands a user needs are `make run` and `make test`; both set up
-# everything first (venv, Docker engine, base and task images).
+# everything first (venv, Docker engine, base and task images), the steps that
+# do not depend on each other at once (scripts/set_up.py).
 
 PYTHON      ?= python3
 VENV        := .venv
 PY          := $(VENV)/bin/python
 STAMP       := $(VENV)/.installed
+STAMP_DEV   := $(VENV)/.installed-dev
 TASK_IMAGES ?= xc-tasks/sample:latest xc-tasks/textstats-node:latest \
                xc-tasks/numbers-go:latest xc-tasks/greet-sh:latest
+# Task images built at once by `make images` (the engine builds them side by side).
+IMAGE_JOBS  ?= 4
+SET_UP      := $(PYTHON) -m scripts.set_up
 PYTEST_ARGS ?=
 # GVISOR=1: `make test` and `make bench` also set up gVisor (`make gvisor`, root),
 # so its tests run instead of skipping; on by default under CI=true.
@@ -16,20 +21,32 @@ endif
 GVISOR      ?= 0
 WITH_GVISOR := $(if $(filter 1 true yes,$(GVISOR)),gvisor)
 
-.PHONY: run test lint sdk-test toolchains images base-images runner-image engine gvisor venv \
-        bench bench-submit soak compose-up clean swarm-up swarm-down swarm-nodes browser axe screenshot \
-        registry \
-        docs docs-serve
+.PHONY: run test lint sdk-test toolchains images base-images base-tools runner-image engine \
+        gvisor venv venv-dev set-up set-up-dev compose bench bench-first-run bench-submit soak \
+        compose-up clean swarm-up swarm-down swarm-nodes browser axe screenshot registry docs \
+        docs-serve
 
-run: venv engine images
+# The set-up, then the demo (or the runner, for a platform). On a first run the demo
+# starts as soon as the venv and the engine are ready, and each task image joins it
+# once it is built (docs/getting-started.md).
+run:
 ifdef XC_SCENARIO_SERVER
-	$(PY) -m runner run $(TASK_IMAGES)
+	@$(SET_UP) --images "$(TASK_IMAGES)" -- $(PY) -m runner run $(TASK_IMAGES)
 else
-	$(PY) -m runner demo $(TASK_IMAGES)
+	@$(SET_UP) --images "$(TASK_IMAGES)" --early -- \
+	    $(PY) -m runner demo --await-images $(TASK_IMAGES)
 endif
 
-test: venv engine images browser registry $(WITH_GVISOR) lint sdk-test
+test: set-up-dev compose browser registry $(WITH_GVISOR) lint sdk-test
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
+
+# The set-up alone: venv, engine, base and task images (set-up-dev: the venv with the
+# development extras).
+set-up:
+	@$(SET_UP)
+
+set-up-dev:
+	@$(SET_UP) --venv venv-dev
 
 # Debian's docker-registry and apache2-utils (htpasswd) on the host, for the registry
 # tests, which start registries of their own on loopback ports. Debian packages; root.
@@ -52,14 +69,14 @@ axe:
 # docs/cockpit.png, docs/cockpit-phone.png and docs/cockpit-instance.png, the pictures of
 # the cockpit in the README and the site: the browser test, once more, with tasks in
 # every state.
-screenshot: venv engine images browser
+screenshot: venv-dev engine images browser
 	XC_COCKPIT_SCREENSHOT=docs/cockpit.png $(VENV)/bin/pytest -q \
 	    tests/integration/test_cockpit_browser.py -k screenshot
 
 # ruff (style, complexity, and which module may import which library), mypy --strict,
 # import-linter (the layers: pyproject.toml [tool.importlinter]), the manifests, and the
 # documentation site built strictly (a broken link or anchor fails).
-lint: venv
+lint: venv-dev
 	$(VENV)/bin/ruff check runner tests scripts task_images
 	$(VENV)/bin/mypy
 	$(VENV)/bin/lint-imports
@@ -69,12 +86,12 @@ lint: venv
 # The documentation site (mkdocs.yml, docs/): built into build/site, offline.
 # MkDocs' and the theme's banners about their future versions are off.
 MKDOCS := NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs
-docs: venv
+docs: venv-dev
 	$(MKDOCS) build --strict
 
 # The site on http://127.0.0.1:$(DOCS_PORT)/, rebuilt when a page changes.
 DOCS_PORT ?= 8000
-docs-serve: venv
+docs-serve: venv-dev
 	$(MKDOCS) serve --strict --dev-addr 127.0.0.1:$(DOCS_PORT)
 
 # The task SDKs' own tests, in their languages (the shell SDK's run from pytest).
@@ -88,16 +105,28 @@ sdk-test: toolchains
 toolchains:
 	sh scripts/ensure-toolchains.sh
 
+# One virtual environment: `venv` installs what running needs (what `make run` uses),
+# `venv-dev` adds the development extras (pytest, mypy, ruff, MkDocs, ...) to it.
+PIP := $(PY) -m pip install --quiet --disable-pip-version-check
 venv: $(STAMP)
+
+venv-dev: $(STAMP_DEV)
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[dev]'
+	$(PIP) -e .
+	touch $@
+
+$(STAMP_DEV): $(STAMP)
+	$(PIP) -e '.[dev]'
 	touch $@
 
 engine:
 	./scripts/ensure-engine.sh
+
+# docker-compose (Debian package), for `make compose-up` and its test.
+compose:
+	sh scripts/ensure-compose.sh
 
 # gVisor's runsc runtime registered with the engine (Debian package; root).
 gvisor: engine
@@ -106,8 +135,12 @@ gvisor: engine
 base-images: engine
 	sh scripts/build-base-images.sh
 
+# mmdebstrap, which builds the base images where no registry answers (Debian package).
+base-tools:
+	sh scripts/build-base-images.sh tools
+
 images: venv base-images
-	$(PY) -m scripts.build_images
+	$(PY) -m scripts.build_images --jobs $(IMAGE_JOBS)
 
 bench: venv engine images $(WITH_GVISOR)
 	$(PY) scripts/bench.py
@@ -116,6 +149,12 @@ bench: venv engine images $(WITH_GVISOR)
 # baseline), `submit --from-file` (10,000), the bulk endpoint (100,000). No engine needed.
 bench-submit: venv
 	$(PY) -m scripts.bench_submit
+
+# The first `make run` of a newcomer, on a bare machine in a container (an engine of its
+# own inside; the Python packages from a wheelhouse downloaded here first), then a second
+# one: when their outcomes came, and each set-up step's time. Several minutes; a quiet machine.
+bench-first-run: venv base-images
+	$(PY) -m scripts.bench_first_run
 
 # SOAK_TASKS tasks (default 20,000) through the runner with its default settings, against the
 # local server: its RSS, open descriptors, threads and state file every 1,000 tasks; fails if
@@ -132,7 +171,7 @@ runner-image: venv base-images
 # reaches the engine's socket through its group: a random key is made once in
 # .local/compose-apikey (the folder private, the file readable by the runner's uid).
 COMPOSE_KEY_FILE ?= $(CURDIR)/.local/compose-apikey
-compose-up: images runner-image
+compose-up: compose images runner-image
 	mkdir -p .local && chmod 700 .local
 	test -s $(COMPOSE_KEY_FILE) || (umask 022 && $(PY) -c \
 	    'import secrets; print(secrets.token_urlsafe(24))' > $(COMPOSE_KEY_FILE))

@@ -1,6 +1,11 @@
 """Build every task image in task_images/ as xc-tasks/<folder>:latest.
 
-    python -m scripts.build_images [FOLDER ...]     (default: every folder with a Dockerfile)
+    python -m scripts.build_images [--jobs N] [FOLDER ...]
+        (default: every folder with a Dockerfile, one at a time)
+
+With --jobs N, N folders are built at once, in the order given; the first
+failure is reported at once and ends the command (builds under way are
+abandoned: the engine stops a build whose client is gone).
 
 The build context is task_images/ (so images can share the Python SDK), the
 Dockerfile <folder>/Dockerfile, and the build args PYTHON_BASE and DEBIAN_BASE
@@ -18,7 +23,10 @@ import argparse
 import json
 import logging
 import os
+import queue
 import sys
+import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -166,33 +174,57 @@ def build_image(folder: str, images_dir: Path = IMAGES_DIR) -> str:
     return tag
 
 
+def _built(folder: str) -> str:
+    """Build one folder; a line saying how it went, starting with "built" if it was."""
+    started = time.monotonic()
+    try:
+        tag = build_image(folder)
+    except ImageBuildFailed as exc:
+        return str(exc)
+    except (DockerException, requests.RequestException) as exc:
+        return f"{folder}: Docker failed: {exc} (no engine? see scripts/ensure-engine.sh)"
+    return f"built {tag} in {time.monotonic() - started:.1f} s"
+
+
+def build_all(folders: list[str], jobs: int) -> int:
+    """Build the folders, `jobs` at a time (each in a thread of its own, which the first
+    failure abandons); 0 if all were built."""
+    results: queue.Queue[str] = queue.Queue()
+    slots = threading.Semaphore(jobs)
+
+    def build(folder: str) -> None:
+        with slots:
+            log.info("building %s", folder)
+            results.put(_built(folder))
+
+    started = time.monotonic()
+    for folder in folders:
+        threading.Thread(target=build, args=(folder,), name=f"build-{folder}", daemon=True).start()
+    for _ in folders:
+        said = results.get()
+        if not said.startswith("built "):
+            log.error("%s", said)
+            return 1
+        log.info("%s", said)
+    log.info("built %d image(s) in %.1f s", len(folders), time.monotonic() - started)
+    return 0
+
+
 def main(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m scripts.build_images",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    parser.add_argument("folders", nargs="*", metavar="FOLDER", help="default: every one")
     logging.basicConfig(level=logging.INFO, format="build_images: %(message)s")
-    folders = parser.parse_args(argv).folders or task_folders()
+    parser = argparse.ArgumentParser(prog="build_images", description=__doc__.split("\n")[0])
+    parser.add_argument("--jobs", type=int, default=1, help="folders built at once (default 1)")
+    parser.add_argument("folders", nargs="*", metavar="FOLDER")
+    args = parser.parse_args(argv)
+    folders = args.folders or task_folders()
     if not folders:
         log.error("no task_images/*/Dockerfile found")
         return 1
+    if args.jobs < 1:
+        log.error("--jobs must be 1 or more, not %d", args.jobs)
+        return 2
     log.info("build args: %s", base_build_args() or "(none: the Dockerfiles' defaults)")
-    for folder in folders:
-        log.info("building %s", folder)
-        try:
-            tag = build_image(folder)
-        except ImageBuildFailed as exc:
-            log.error("%s", exc)
-            return 1
-        except (DockerException, requests.RequestException) as exc:
-            log.error(
-                "%s: Docker failed: %s (no engine? see scripts/ensure-engine.sh)", folder, exc
-            )
-            return 1
-        log.info("built %s", tag)
-    return 0
+    return build_all(folders, args.jobs)
 
 
 if __name__ == "__main__":

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import partial
 
-from runner.app.images import ServedImages
+from runner.app.images import ImageWait, ServedImages
 from runner.app.operations import build_listener, build_metrics, catalog_tasks, stuck_after_s
 from runner.app.parts import connect_engine, image_puller, open_state, pool_targets
 from runner.app.publication import Publication
@@ -47,17 +47,20 @@ _FLUSH_TIMEOUT_S = 10.0  # what is left stays in the outbox for the next start
 
 
 class Runner:
-    """Built from the settings; then `start()`, `publish()`, `run()`, and `close()` once."""
+    """Built from the settings; then `start()`, `publish()`, `run()`, and `close()` once.
+    `await_images`: the images the engine lacks are served once it has them, not refused."""
 
     def __init__(
-        self, settings: RunnerSettings, engine: DockerEngine, registry: DockerRegistry
-    ) -> None:
+        self, settings: RunnerSettings, engine: DockerEngine, registry: DockerRegistry,
+        *, await_images: bool = False,
+    ) -> None:  # fmt: skip
         self.settings = settings
         self.engine = engine
         self.contracts = Contracts()
         self.secrets, self.has_secrets = task_secrets(settings, engine)
         self.puller = image_puller(settings, engine, registry)
-        self.images = self._served_images()
+        self.images = self._served_images(self.puller.missing() if await_images else [])
+        self.image_wait = ImageWait(self.images)
         self.client = PlatformClient(
             settings.server_url, settings.api_key, timeout_s=settings.http_timeout_s
         )
@@ -88,10 +91,12 @@ class Runner:
             build_listener(settings, self.metrics, self, self.faults) if self.metrics else None
         )
 
-    def _served_images(self) -> ServedImages:
-        """The images, pulled as their policies say, and their catalogs."""
-        self.puller.prepare()
-        images = ServedImages(self.settings.images, self.engine, self.contracts.check_catalog)
+    def _served_images(self, awaited: list[str]) -> ServedImages:
+        """The images, pulled as their policies say, and their catalogs (awaited: later)."""
+        self.puller.prepare(awaited)
+        images = ServedImages(
+            self.settings.images, self.engine, self.contracts.check_catalog, awaited
+        )
         self.puller.on_pulled, self.puller.serving = images.refresh, images.describe
         return images
 
@@ -221,6 +226,7 @@ class Runner:
         self._recover()
         self.pool.start(self.images.ids)
         self.puller.start()
+        self.image_wait.start()
         log.info(
             "runner %s polling %s with %d slot(s); warm containers per image: %s",
             self.settings.runner_id,
@@ -250,6 +256,7 @@ class Runner:
         if self.listener is not None:
             self.listener.stop()
         self.cancellations.stop()
+        self.image_wait.stop()
         self.puller.stop()
         self.doctor.stop()
         try:
@@ -265,7 +272,7 @@ class Runner:
 
 
 @contextmanager
-def open_runner(settings: RunnerSettings) -> Iterator[Runner | None]:
+def open_runner(settings: RunnerSettings, *, await_images: bool = False) -> Iterator[Runner | None]:
     """A started runner whose catalog is published, SIGTERM/SIGINT wired to its worker;
     closed on the way out. None when a signal came before the catalog was published."""
     redact(settings.api_key)  # a line that would show it shows <redacted> instead
@@ -276,7 +283,7 @@ def open_runner(settings: RunnerSettings) -> Iterator[Runner | None]:
         for credential in registry.credentials():
             redact(credential)
         try:
-            runner = Runner(settings, engine, registry)
+            runner = Runner(settings, engine, registry, await_images=await_images)
             try:
                 runner.start()
                 with stop_on_signals(runner.worker):

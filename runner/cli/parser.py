@@ -125,6 +125,12 @@ def _serving_commands(commands: Any) -> None:
         " What `make run` runs without a platform.",
     )
     demo.add_argument("images", nargs="*", metavar="IMAGE", help=images_help)
+    demo.add_argument(
+        "--await-images",
+        action="store_true",
+        help="serve the images the engine has, and each other one once it has it, instead of "
+        "refusing to start (what `make run` does while it builds them)",
+    )
     add_options(demo, DEMO_OPTIONS + runner_options, {**runner_defaults(), **local_defaults()})
     serve = _command(commands, "serve", "run the local Scenario-compatible server")
     add_options(serve, SERVE_OPTIONS, local_defaults())

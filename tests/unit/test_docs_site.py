@@ -58,7 +58,7 @@ def test_the_nav_lists_every_page() -> None:
 def mkdocs() -> str:
     tool = shutil.which("mkdocs", path=str(Path(sys.executable).parent))
     if tool is None:
-        pytest.skip("mkdocs is not installed in this environment (make venv)")
+        pytest.skip("mkdocs is not installed in this environment (make venv-dev)")
     return tool
 
 
