@@ -14,23 +14,11 @@ import pytest
 from runner.core.catalog import CATALOG_LABEL
 from runner.engine.docker_engine import DockerEngine
 from tests.conftest import REPO, build_image, remove_images, xc_runner
+from tests.integration.geo_catalog import CATALOG
 
 pytestmark = pytest.mark.integration
 
 IMAGE = "xc-test/inputs-structured:latest"
-CATALOG = [
-    {
-        "namespace": "geo",
-        "name": "trip",
-        "inputs": [
-            {"name": "start", "baseType": "Object"},
-            {"name": "stops", "baseType": "Object", "allowMultipleValues": True},
-            {"name": "speeds", "baseType": "Integer", "allowMultipleValues": True},
-            {"name": "tags", "allowMultipleValues": True, "defaultValue": []},
-        ],
-        "outputs": [{"name": "seen", "baseType": "Object"}],
-    }
-]
 TASKS = """
 def trip(task):
     return {"seen": {"start": task.object("start"), "stops": task.objects("stops"),

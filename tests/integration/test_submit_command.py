@@ -19,28 +19,11 @@ from runner.cli.submitting import BATCH
 from runner.localserver import LocalServer
 from runner.localserver.store import Store
 from tests.conftest import REPO, user_environment, xc_runner
+from tests.integration.geo_catalog import CATALOG
 
 pytestmark = pytest.mark.integration
 
 KEY = "submit-key"
-CATALOG = [
-    {
-        "namespace": "geo",
-        "name": "distance",
-        "inputs": [
-            {"name": "from", "baseType": "Object"},
-            {"name": "to", "baseType": "Object"},
-            {"name": "unit", "allowedValues": ["km", "mi"], "defaultValue": "km"},
-            {
-                "name": "stops",
-                "baseType": "Integer",
-                "allowMultipleValues": True,
-                "defaultValue": [],
-            },
-        ],
-    },
-    {"namespace": "geo", "name": "ping"},
-]
 POINT = {"lat": 48.85, "lon": 2.35}
 
 
