@@ -19,12 +19,13 @@ from runner.config.values import counts
 from runner.core.errors import EXIT_OK, UsageError
 from runner.core.model import TERMINAL_STATUSES
 from runner.core.text import text_problem
+from runner.localserver.bodies import MAX_TIMEOUT_MS
 from runner.localserver.client import LocalClient
 
 log = logging.getLogger(__name__)
 
 _WAIT_POLL_S = 0.5
-_TIMEOUT_MS = counts(1, 30 * 86400 * 1000)
+_TIMEOUT_MS = counts(1, MAX_TIMEOUT_MS)  # what the server takes: 24.8 days
 
 
 def local_client(args: argparse.Namespace) -> LocalClient:
@@ -49,7 +50,7 @@ def parse_assignments(pairs: Sequence[str]) -> dict[str, str]:
 
 
 def timeout_ms(args: argparse.Namespace) -> int | None:
-    """--timeout-ms, within a month."""
+    """--timeout-ms, within what the server takes (2**31 - 1 ms, as Java's int)."""
     if args.timeout_ms is None:
         return None
     try:

@@ -179,7 +179,7 @@ def _submit_command(commands: Any, where: str) -> None:
     submit.add_argument(
         "--timeout-ms",
         metavar="MS",
-        help="the instance's time limit, in milliseconds (1 to 2592000000; default: the "
+        help="the instance's time limit, in milliseconds (1 to 2147483647; default: the "
         "catalog's, else the runner's --task-timeout-s)",
     )
     submit.add_argument(
