@@ -22,8 +22,9 @@ GVISOR      ?= 0
 WITH_GVISOR := $(if $(filter 1 true yes,$(GVISOR)),gvisor)
 
 .PHONY: run test lint sdk-test toolchains images base-images base-tools runner-image engine \
-        gvisor venv venv-dev set-up set-up-dev compose bench bench-first-run bench-submit soak \
-        compose-up clean swarm-up swarm-down swarm-nodes browser axe screenshot registry docs \
+        gvisor venv venv-dev set-up set-up-dev compose dist bench bench-first-run bench-submit \
+        soak compose-up clean swarm-up swarm-down swarm-nodes browser axe screenshot registry \
+        promtool docs \
         docs-serve
 
 # The set-up, then the demo (or the runner, for a platform). On a first run the demo
@@ -53,6 +54,10 @@ set-up-dev:
 registry:
 	sh scripts/ensure-registry.sh
 
+# promtool on the host, for the alerting rules (Debian's prometheus package; root).
+promtool:
+	sh scripts/ensure-promtool.sh
+
 # Debian's chromium, chromium-driver and npm on the host, for the cockpit's browser
 # tests (selenium drives the browser; nothing is downloaded but axe-core). Root.
 browser:
@@ -74,14 +79,17 @@ screenshot: venv-dev engine images browser
 	    tests/integration/test_cockpit_browser.py -k screenshot
 
 # ruff (style, complexity, and which module may import which library), mypy --strict,
-# import-linter (the layers: pyproject.toml [tool.importlinter]), the manifests, and the
-# documentation site built strictly (a broken link or anchor fails).
-lint: venv-dev
+# import-linter (the layers: pyproject.toml [tool.importlinter]), the manifests, the
+# alerting rules and their unit tests (promtool), and the documentation site built strictly
+# (a broken link or anchor fails).
+lint: venv-dev promtool
 	$(VENV)/bin/ruff check runner tests scripts task_images
 	$(VENV)/bin/mypy
 	$(VENV)/bin/lint-imports
 	$(PY) -m scripts.validate_manifests
-	$(MKDOCS) build --strict --quiet
+	promtool check rules deploy/prometheus/alerts.yaml
+	promtool test rules deploy/prometheus/alerts.test.yaml
+	$(MKDOCS) build --strict
 
 # The documentation site (mkdocs.yml, docs/): built into build/site, offline.
 # MkDocs' and the theme's banners about their future versions are off.
@@ -99,7 +107,8 @@ sdk-test: toolchains
 	test -z "$$(gofmt -l task_images runner/templates)" || { gofmt -l task_images runner/templates; exit 1; }
 	cd task_images/sdk/go && GOPROXY=off go vet ./... && GOPROXY=off go test -count=1 ./...
 	cd task_images/numbers-go && GOPROXY=off go vet ./... && GOPROXY=off go test -count=1 ./...
-	node --test task_images/sdk/node/
+	node --test task_images/sdk/node/xc_task.test.js task_images/sdk/node/xc_task_testing.test.js \
+	    task_images/sdk/node/xc_task_structured.test.js
 
 # Go, Node.js, jq and dash on the host, for the SDKs' tests (Debian packages; root).
 toolchains:
@@ -139,11 +148,20 @@ base-images: engine
 base-tools:
 	sh scripts/build-base-images.sh tools
 
+# The sample task images, by `xc-runner build` (scripts/build_images.py gives it their
+# shared build context, task_images/, and the base images of build/base-images.env).
 images: venv base-images
 	$(PY) -m scripts.build_images --jobs $(IMAGE_JOBS)
 
+# The runner's wheel, in build/dist/: what `pip install` installs, with the schemas, the
+# templates of `xc-runner new` and the task SDKs inside.
+dist: venv
+	rm -rf build/dist
+	$(PY) -m pip wheel --quiet --no-deps -w build/dist .
+
 bench: venv engine images $(WITH_GVISOR)
 	$(PY) scripts/bench.py
+	$(PY) scripts/bench_usage.py
 
 # How fast many task instances are queued on the local server: one request each (the
 # baseline), `submit --from-file` (10,000), the bulk endpoint (100,000). No engine needed.

@@ -12,7 +12,7 @@ from functools import partial
 
 from runner.app.images import ImageWait, ServedImages
 from runner.app.operations import build_listener, build_metrics, catalog_tasks, stuck_after_s
-from runner.app.parts import connect_engine, image_puller, open_state, pool_targets
+from runner.app.parts import connect_engine, image_puller, open_state, pool_targets, usage_source
 from runner.app.publication import Publication
 from runner.app.recovery import Doctor
 from runner.app.secrecy import redacting
@@ -127,17 +127,19 @@ class Runner:
         self.task_logs = TaskLogSender(
             self.client.post_task_log, lambda: self.client.takes_task_logs, clean=redacted
         )
+        self.usage = usage_source(self.settings)  # what each task used, read as set
         return TaskExecutor(
             catalog=self.catalog,
             engine=self.pool,
             contracts=self.contracts,
             statuses=redacting(self.statuses, self.has_secrets),
-            settings=execution_settings(self.settings),
+            settings=execution_settings(self.settings, self.images),
             cancellations=self.cancellations,
             handouts=self.state.journal,
             observer=self.observer,
             health=self.faults,
             task_logs=TaskLogs(self.settings.runner_id, self.task_logs),
+            usage=self.usage.readers(),
         )
 
     def _worker(self) -> Worker:
@@ -152,6 +154,7 @@ class Runner:
             ready=self.ready,
             paused=self.paused_namespaces,
             observer=self.observer,
+            claims=self.settings.policies.caps.claims(self.catalog),
         )
 
     @property
@@ -214,7 +217,7 @@ class Runner:
         """An image's catalog changed: route and poll with it at once; publish it in the
         background."""
         self.executor.use_catalog(catalog)
-        self.worker.use_namespaces(catalog.namespaces)
+        self.worker.use_namespaces(catalog.namespaces, catalog)
         if self.metrics is not None:
             self.metrics.add_tasks(catalog_tasks(catalog))
         if namespaces:
@@ -263,6 +266,7 @@ class Runner:
             self.pool.close()
             self.statuses.stop(_FLUSH_TIMEOUT_S)
             self.task_logs.stop()
+            self.usage.close()
             remove_leftovers(self.engine, self.settings.runner_id, "shutdown")
             self.secrets.files.clear()
         finally:

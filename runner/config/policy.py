@@ -19,7 +19,9 @@ from typing import Any
 
 from runner.config.imageconfig import IMAGE_OPTIONS, TABLES, container_env
 from runner.config.options import Option, file_value
+from runner.config.tasksections import pop_cap, refuse_default_cap, task_sections
 from runner.config.values import Bounded, counts, read_decimal, seconds, sizes
+from runner.core.caps import Caps
 from runner.core.errors import SettingError
 from runner.core.policy import PolicyTable, TaskPolicy
 
@@ -152,6 +154,9 @@ class PolicyFile:
     images: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     # [runner]: settings of the runner itself, as written (runner.config.settings reads them)
     runner: Mapping[str, Any] = field(default_factory=dict)
+    # [tasks."NAMESPACE/TASK"]: overrides of a task type, over its image's
+    tasks: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    caps: Caps = field(default_factory=Caps)  # max_running of task types and images
 
 
 def read_policy_file(path: Path) -> PolicyFile:
@@ -171,11 +176,11 @@ def read_policy_file(path: Path) -> PolicyFile:
 def policy_file(document: Mapping[str, Any], source: str, base: Path | None = None) -> PolicyFile:
     """The file's sections; `base` is the folder relative secret paths start from (the
     current folder by default)."""
-    unknown = set(document) - {"defaults", "images", "runner"}
+    unknown = set(document) - {"defaults", "images", "tasks", "runner"}
     if unknown:
         raise SettingError(
-            f"{source}: unknown section(s) {', '.join(sorted(unknown))} "
-            "(expected [defaults], [images.\"name:tag\"] and [runner])"
+            f"{source}: unknown section(s) {', '.join(sorted(unknown))} (expected [defaults], "
+            '[images."name:tag"], [tasks."NAMESPACE/TASK"] and [runner])'
         )
     runner = document.get("runner", {})
     if not isinstance(runner, dict):
@@ -183,13 +188,24 @@ def policy_file(document: Mapping[str, Any], source: str, base: Path | None = No
     images = document.get("images", {})
     if not isinstance(images, dict) or not all(isinstance(v, dict) for v in images.values()):
         raise SettingError(f'{source}: images must be tables, e.g. [images."xc-tasks/x:latest"]')
+    defaults = document.get("defaults", {})
+    if isinstance(defaults, dict):
+        refuse_default_cap(defaults, f"{source} [defaults]")
+    image_caps: dict[str, int] = {}
+    parsed_images = {}
+    for image, values in images.items():
+        where = f'{source} [images."{image}"]'
+        own = dict(values)
+        if (cap := pop_cap(own, where)) is not None:
+            image_caps[image] = cap
+        parsed_images[image] = _image_section(own, where, base or Path())
+    tasks, task_caps = task_sections(document.get("tasks", {}), source, _section)
     return PolicyFile(
-        defaults=_section(document.get("defaults", {}), f"{source} [defaults]"),
-        images={
-            image: _image_section(values, f'{source} [images."{image}"]', base or Path())
-            for image, values in images.items()
-        },
+        defaults=_section(defaults, f"{source} [defaults]"),
+        images=parsed_images,
         runner=runner,
+        tasks=tasks,
+        caps=Caps(task_caps, image_caps),
     )
 
 
@@ -233,7 +249,7 @@ def build_policies(
             f"the configuration file has sections for images this runner does not serve: "
             f"{', '.join(unserved)} (served: {', '.join(images)})"
         )
-    return PolicyTable(base, per_image)
+    return PolicyTable(base, per_image, file.tasks, file.caps)
 
 
 def loosened(policy: TaskPolicy, reference: TaskPolicy) -> list[str]:

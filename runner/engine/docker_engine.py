@@ -17,7 +17,7 @@ from docker.errors import APIError, DockerException, ImageNotFound, NotFound
 from docker.types import LogConfig, Mount, Ulimit
 
 from runner.core.errors import ConfigError, EngineError, ImageFault, ImageMissing, in_words
-from runner.core.policy import ContainerLimits
+from runner.core.policy import engine_pids_limit
 from runner.engine.interface import Chunk, ContainerSpec, ExitInfo
 from runner.engine.remover import Orphans
 from runner.engine.stream import AttachStream
@@ -26,8 +26,9 @@ log = logging.getLogger(__name__)
 
 # A ping is the engine's cheapest request: one not answered within this, it does not answer.
 _PING_TIMEOUT_S = 3
-_RUNSC_BASE_THREADS = 64
-_RUNSC_THREADS_PER_PROCESS = 8
+# A build step may be silent that long (a compiler at work) before the build is given up.
+_BUILD_TIMEOUT_S = 1800
+Labels = Mapping[str, str]
 # Requests to the engine; a transport failure is an OSError (requests' too).
 _ENGINE_ERRORS = (DockerException, OSError)
 
@@ -57,18 +58,6 @@ def _refused(what: str) -> Iterator[None]:
         if exc.status_code is not None and 400 <= exc.status_code < 500:
             raise ImageFault(f"{what}: the engine refused it: {exc.explanation or exc}") from exc
         raise
-
-
-def _pids_limit(limits: ContainerLimits) -> int:
-    """The engine's pids limit for `limits.pids` processes in the task.
-
-    Under gVisor the engine's limit counts the sandbox's own threads (measured:
-    about 57 idle, about 8 more per process inside), and a sandbox over it dies
-    at once; the limit is scaled so that `pids` still means the task's processes.
-    """
-    if limits.runtime == "runsc":
-        return _RUNSC_BASE_THREADS + _RUNSC_THREADS_PER_PROCESS * limits.pids
-    return limits.pids
 
 
 def _local(api: Any) -> Any:
@@ -147,6 +136,23 @@ class DockerEngine:
         digests: list[str] = info.get("RepoDigests") or []
         return digests
 
+    def image_size(self, image: str) -> int:
+        """The image's size in bytes, its base images' layers included."""
+        size: int = self._inspect(image, f"image {image} not found in the engine")["Size"]
+        return size
+
+    def build(
+        self, context: str, dockerfile: str, tag: str, args: Labels, labels: Labels, cache: bool
+    ) -> Iterator[Mapping[str, Any]]:
+        """Build `tag` from the folder `context` (its .dockerignore applies) with the
+        Dockerfile at `dockerfile` inside it: the engine's events, as they come."""
+        with self.call(f"cannot build {tag}"):
+            yield from self._api.build(
+                path=context, dockerfile=dockerfile, tag=tag, buildargs=dict(args),
+                labels=dict(labels), nocache=not cache, rm=True, forcerm=True, decode=True,
+                timeout=_BUILD_TIMEOUT_S,
+            )
+
     def _inspect(self, image: str, missing: str) -> Mapping[str, Any]:
         """The engine's description of the image; ConfigError saying `missing` if it has none."""
         try:
@@ -218,7 +224,7 @@ class DockerEngine:
             mem_limit=limits.memory_bytes,
             memswap_limit=limits.memory_bytes,
             nano_cpus=int(limits.cpus * 1e9),
-            pids_limit=_pids_limit(limits),
+            pids_limit=engine_pids_limit(limits),
             ulimits=[Ulimit(name="nofile", soft=limits.open_files, hard=limits.open_files)],
             init=True,
             # Output reaches the runner through attach; the engine keeps no log of it.

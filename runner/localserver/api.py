@@ -24,6 +24,7 @@ from runner.localserver.rules import StatusConflict
 from runner.localserver.store import Store
 from runner.localserver.tasklogs import PATH as TASK_LOGS_PATH
 from runner.localserver.tasklogs import TaskLogs
+from runner.localserver.tasktypes import TaskTypes
 
 STATUS_PAGE = 500
 SHOWN_IDS = 3  # of the ids an ambiguous start of an id names
@@ -40,6 +41,7 @@ class Api:
         self.store = store
         self.contracts = contracts
         self.long_polls = LongPolls(max_waiters)
+        task_types = TaskTypes(store)
         catalog = re.compile(r"/taskcatalog/api/catalog-task-definitions/([^/]+)")
         self.routes = (
             Route("POST", catalog, self.publish, takes_body=True),
@@ -62,6 +64,8 @@ class Api:
             Route("POST", re.compile(r"/local/api/task-instances/([^/]+)/cancel"), self.cancel),
             Route("GET", re.compile(r"/local/api/statuses"), self.statuses),
             Route("POST", re.compile(TASK_LOGS_PATH), TaskLogs(store).post, takes_body=True),
+            # Every task type's figures: for API clients, and for the cockpit's page.
+            Route("GET", re.compile(r"/local/api(?:/cockpit)?/task-types"), task_types.get),
             *Cockpit(store, contracts, self.long_polls).routes,
         )
 

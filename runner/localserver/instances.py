@@ -17,6 +17,7 @@ from runner.localserver.records import dumps, status_record, task_instance, utc_
 from runner.localserver.rules import StatusConflict
 from runner.localserver.sql import CLAIM_OLDEST, INSERT_INSTANCE
 from runner.localserver.tables import Tables
+from runner.localserver.usage import usage_of
 
 
 class InstanceTable(Tables):
@@ -74,7 +75,8 @@ class InstanceTable(Tables):
         return instance
 
     def instance_view(self, instance_id: str) -> dict[str, Any] | None:
-        """The instance, its state, whether it was cancelled and its statuses, or None."""
+        """The instance, its state, whether it was cancelled, its statuses and what it used
+        (`usage`, as its runner measured it, or None), or None."""
         with self.read() as db:
             row = db.execute("SELECT * FROM instances WHERE id = ?", (instance_id,)).fetchone()
             if row is None:
@@ -83,6 +85,7 @@ class InstanceTable(Tables):
                 "SELECT * FROM statuses WHERE instance_id = ? ORDER BY seq", (instance_id,)
             )
             records = [status_record(s) for s in statuses]
+            usage = usage_of(db, instance_id)
             instance = stored(row["handed_out"]) if row["handed_out"] is not None else None
             if not isinstance(instance, dict):
                 definition = self.definition(row["namespace"], row["name"])
@@ -94,6 +97,7 @@ class InstanceTable(Tables):
             "cancelled": bool(row["cancelled"]),
             "takenAt": row["taken_at"],
             "statuses": records,
+            "usage": usage,
         }
 
     def ids_starting(self, prefix: str, limit: int) -> list[str]:

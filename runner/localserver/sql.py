@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from runner.localserver.cockpit.tables import COCKPIT_SCHEMA
+from runner.localserver.usage import USAGE_SCHEMA
 
 SCHEMA = (
     """CREATE TABLE IF NOT EXISTS catalog (
@@ -40,6 +41,7 @@ SCHEMA = (
     # The cockpit's chart reads the statuses of the last minutes.
     "CREATE INDEX IF NOT EXISTS statuses_received ON statuses (received_at)",
     *COCKPIT_SCHEMA,  # the cockpit's filters, search, task logs (additive)
+    *USAGE_SCHEMA,  # what each task used, and each ended task for the per-task-type figures
 )
 
 # One statement claims the oldest queued instance: no other poller, in this

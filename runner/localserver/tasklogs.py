@@ -6,12 +6,13 @@ it sends, once each task ended, `POST /local/api/task-logs` (with the API key):
     {"taskInstanceId": "...", "runnerId": "...", "containerId": "..." or null,
      "startedAt": "2026-01-02T03:04:05.678Z" or null, "endedAt": "...",
      "lines": [["stderr", "Traceback ..."], ["stdout", "..."]],
-     "droppedLines": 0, "droppedBytes": 0}
+     "droppedLines": 0, "droppedBytes": 0, "usage": {...}}
 
 `lines` is what the task wrote that was no protocol message (the runner keeps the
 last 64 KiB), in order; the times are the runner's own: the task handed to its
 container, and its end. The cockpit shows them. A later log for the same instance
-replaces the earlier one (the runner may send it again).
+replaces the earlier one (the runner may send it again). `usage`, what the task used as
+its runner measured it, is optional (usage.py).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+from runner.localserver import usage as task_usage
 from runner.localserver.errors import HttpError, quoted
 from runner.localserver.records import dumps, iso, utc_now
 from runner.localserver.routing import Reply, Request
@@ -32,7 +34,7 @@ MAX_ID_CHARS = 200
 _STREAMS = ("stdout", "stderr")
 _FIELDS = frozenset(
     {"taskInstanceId", "runnerId", "containerId", "startedAt", "endedAt", "lines"}
-    | {"droppedLines", "droppedBytes"}
+    | {"droppedLines", "droppedBytes", "usage"}
 )
 _STORE = """INSERT OR REPLACE INTO task_logs (instance_id, runner_id, container_id, started_at,
     ended_at, lines, dropped_lines, dropped_bytes, received_at)
@@ -68,6 +70,8 @@ class TaskLogs:
                     utc_now(),
                 ),
             )
+            if log.get("usage") is not None:
+                task_usage.store(db, instance_id, log["usage"])
         return 200, {"seq": cursor.lastrowid}
 
 
@@ -96,6 +100,8 @@ def checked(body: Any) -> dict[str, Any]:
         ):
             raise HttpError(400, f"log.{field}: {quoted(value)} is not a count")
     log["lines"] = _lines(log.get("lines"))
+    if log.get("usage") is not None:
+        task_usage.checked(log["usage"])
     return log
 
 

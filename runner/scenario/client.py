@@ -107,11 +107,14 @@ class PlatformClient:
             body=list(definitions),
         )
 
-    def poll(self, namespace: str) -> Mapping[str, Any] | None:
-        """A task instance taken off the queue, or None when the queue is empty."""
-        what = f"polling {namespace}"
+    def poll(self, namespace: str, name: str | None = None) -> Mapping[str, Any] | None:
+        """A task instance taken off the queue (of the task `name` only, if given), or None
+        when the queue is empty."""
+        what = f"polling {namespace}" + (f" for {name}" if name else "")
         response = self._post(
-            what, f"/polling/api/namespaces/{quote(namespace, safe='')}/task-instances/poll"
+            what,
+            f"/polling/api/namespaces/{quote(namespace, safe='')}/task-instances/poll",
+            params={"catalogTaskDefinitionName": name} if name else None,
         )
         if response.status_code == 204 or not response.content:
             return None

@@ -13,6 +13,7 @@ from runner.core.protocol import Stream
 from runner.core.taskrun import Event, Finish, Kill, Log, ProgressThrottle, Relay, TaskRun
 from runner.engine.interface import Container
 from runner.worker.delivery import StatusSink
+from runner.worker.metering import NO_METER, TaskMeter
 
 log = logging.getLogger(__name__)
 
@@ -89,12 +90,14 @@ class RunningTask:
     stops: Stops
     clock: Clock
     memory_bytes: int
+    meter: TaskMeter = NO_METER  # read while the task runs (runner.worker.metering)
 
     def pump(self) -> None:
         """Pump output into the run until the container is done, or must be stopped."""
         deadline = time.monotonic() + self.clock.timeout_s
         while True:
             self.outcome.tick()
+            self.meter.tick(self.run.terminal is not None)
             if self.run.terminal is not None:
                 deadline = min(deadline, time.monotonic() + self.clock.exit_grace_s)
             stop = self.stops.reason()
@@ -122,7 +125,7 @@ class RunningTask:
         self._apply(
             self.run.end(
                 exit_info.exit_code,
-                oom_killed=exit_info.oom_killed,
+                oom_killed=exit_info.oom_killed or self.meter.oom_seen(),
                 memory_bytes=self.memory_bytes,
             )
         )

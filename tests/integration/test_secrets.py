@@ -17,7 +17,7 @@ import pytest
 
 from runner.localserver import LocalServer
 from runner.localserver.client import LocalClient
-from tests.conftest import remove_images, runner_containers, xc_runner
+from tests.conftest import RUNSC, remove_images, runner_containers, xc_runner
 from tests.integration.processes import (
     RunnerProcess,
     container_of,
@@ -28,7 +28,6 @@ from tests.integration.processes import (
     warm_ready,
 )
 from tests.integration.registry_support import build_task_image
-from tests.integration.test_gvisor import RUNSC, gvisor  # noqa: F401 -- gvisor: a fixture
 
 pytestmark = pytest.mark.integration
 

@@ -7,6 +7,7 @@
 
 import * as api from "./api.js";
 import { badge, byId, clear, copyText, cut, duration, el, exactly, pairs, valueText } from "./dom.js";
+import { usageOf } from "./usage.js";
 
 const SHOWN_VALUE_CHARS = 20000; // of each input and output; longer ones are cut, saying so
 
@@ -112,6 +113,7 @@ export class InstanceView {
       facts(view, task),
       section("Inputs", "as the task receives them, defaults filled in", values(view.inputs)),
       section("Outputs", null, outcome(task)),
+      section("Usage", "measured by its runner from its container, beside its limits", usageOf(view.usage)),
       section("Log", "what the task wrote besides its messages, as its runner sent it", logOf(view.log)),
       section("Statuses", `${view.statuses.length} in the order received`, statusTable(view.statuses)),
     );
