@@ -132,6 +132,6 @@ def _stats(engine: DockerEngine, container_id: str) -> dict[str, float]:
 
 
 if __name__ == "__main__":
-    from scripts.usage import part_of
+    from scripts.scripthelp import part_of
 
     sys.exit(part_of(__doc__, "make bench"))

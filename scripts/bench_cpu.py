@@ -63,6 +63,6 @@ class CpuMeter:
 
 
 if __name__ == "__main__":
-    from scripts.usage import part_of
+    from scripts.scripthelp import part_of
 
     sys.exit(part_of(__doc__, "make bench"))

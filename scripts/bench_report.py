@@ -133,6 +133,6 @@ def report(results: dict[str, Any], args: argparse.Namespace) -> None:
 
 
 if __name__ == "__main__":
-    from scripts.usage import part_of
+    from scripts.scripthelp import part_of
 
     sys.exit(part_of(__doc__, "make bench"))

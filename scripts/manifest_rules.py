@@ -191,6 +191,6 @@ def network_policy_errors(resources: list[tuple[str, Resource]]) -> Iterator[str
 
 
 if __name__ == "__main__":
-    from scripts.usage import part_of
+    from scripts.scripthelp import part_of
 
     sys.exit(part_of(__doc__, "python -m scripts.validate_manifests"))

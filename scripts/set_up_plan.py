@@ -96,6 +96,6 @@ def read(path: Path) -> str:
 
 
 if __name__ == "__main__":
-    from scripts.usage import part_of
+    from scripts.scripthelp import part_of
 
     sys.exit(part_of(__doc__, "python3 -m scripts.set_up"))

@@ -159,6 +159,6 @@ def wait_until(
 
 
 if __name__ == "__main__":
-    from scripts.usage import part_of
+    from scripts.scripthelp import part_of
 
     sys.exit(part_of(__doc__, "python -m scripts.swarm"))

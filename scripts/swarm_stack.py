@@ -271,6 +271,6 @@ def remove(stack: Stack, *, volumes: bool = False) -> list[str]:
 
 
 if __name__ == "__main__":
-    from scripts.usage import part_of
+    from scripts.scripthelp import part_of
 
     sys.exit(part_of(__doc__, "python -m scripts.swarm"))
