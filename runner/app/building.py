@@ -18,8 +18,10 @@ from runner.config.values import parse_image
 from runner.core.building import LOCAL_BASES, BuildLog, base_images, build_args, declared_args
 from runner.core.errors import ConfigError, RunnerError, UsageError
 from runner.engine.docker_engine import DockerEngine
+from runner.files import Unreadable, read_capped
 
 DEFAULT_REPOSITORY = "xc-tasks"
+MAX_DOCKERFILE_BYTES = 1024 * 1024  # a Dockerfile is read for its ARGs and FROMs
 _MAKE_BASES = "`make base-images` in a runner checkout builds it from Debian packages; or "
 _PULL_BASES = "let the build pull a base: --base registry, or --build-arg NAME=IMAGE"
 
@@ -70,8 +72,8 @@ def plan(
         raise UsageError(f"{folder}: not inside the build context {root}") from None
     image = _tag(folder, tag)
     try:
-        text = dockerfile.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
+        text = read_capped(dockerfile, MAX_DOCKERFILE_BYTES).decode("utf-8")
+    except (Unreadable, UnicodeDecodeError) as exc:
         raise UsageError(f"{folder}: cannot read its Dockerfile: {exc}") from None
     found = folder_labels(folder, _shown(folder))
     if found.problems:

@@ -6,17 +6,14 @@ only their interfaces."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
-from contextlib import contextmanager
 from functools import partial
 
 from runner.app.images import ImageWait, ServedImages
 from runner.app.operations import build_listener, build_metrics, catalog_tasks, stuck_after_s
-from runner.app.parts import connect_engine, image_puller, open_state, pool_targets, usage_source
+from runner.app.parts import image_puller, open_state, pool_targets, usage_source
 from runner.app.publication import Publication
 from runner.app.recovery import Doctor
 from runner.app.secrecy import redacting
-from runner.app.signals import stop_on_signals
 from runner.app.startup import (
     end_interrupted,
     execution_settings,
@@ -31,7 +28,7 @@ from runner.core.observer import NullObserver, Observer
 from runner.engine.docker_engine import DockerEngine
 from runner.engine.pool import ContainerPool
 from runner.engine.registry import DockerRegistry
-from runner.ops.logs import redact, redacted
+from runner.ops.logs import redacted
 from runner.scenario.client import PlatformClient
 from runner.scenario.queue import PlatformQueue
 from runner.worker.cancellation import CancelWatch
@@ -202,11 +199,12 @@ class Runner:
         return self.images.served()
 
     def start(self) -> None:
-        """Listen for operations (first: a port already taken stops the runner before
-        anything runs), start watching the engine, delivering statuses (an earlier run's
-        owed ones first) and watching for cancellations."""
+        """Listen for operations (first: a port taken stops the runner before anything runs),
+        follow the engine's image events, watch the engine, deliver statuses (an earlier
+        run's owed ones first) and watch for cancellations."""
         if self.listener is not None:
             self.listener.start()
+        self.engine.follow_image_events()
         self.state.start()
         self.doctor.start()
         self.statuses.start()
@@ -273,28 +271,3 @@ class Runner:
             self.client.close()
             self.state.close()
             log.info("runner %s stopped", self.settings.runner_id)
-
-
-@contextmanager
-def open_runner(settings: RunnerSettings, *, await_images: bool = False) -> Iterator[Runner | None]:
-    """A started runner whose catalog is published, SIGTERM/SIGINT wired to its worker;
-    closed on the way out. None when a signal came before the catalog was published."""
-    redact(settings.api_key)  # a line that would show it shows <redacted> instead
-    log.info("starting: %s", settings.describe())
-    engine = connect_engine(settings)
-    try:
-        registry = DockerRegistry()
-        for credential in registry.credentials():
-            redact(credential)
-        try:
-            runner = Runner(settings, engine, registry, await_images=await_images)
-            try:
-                runner.start()
-                with stop_on_signals(runner.worker):
-                    yield runner if runner.publication.publish() else None
-            finally:
-                runner.close()
-        finally:
-            registry.close()
-    finally:
-        engine.close()

@@ -9,6 +9,7 @@ file and the place in it.
 
 from __future__ import annotations
 
+import errno
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -17,10 +18,12 @@ from pathlib import Path
 from typing import Any
 
 from runner.contracts import Contracts
-from runner.core.catalog import CATALOG_LABEL, routes
+from runner.core.catalog import CATALOG_LABEL, MAX_CATALOG_BYTES, routes
 from runner.core.conformance import Problem
+from runner.core.documents import TooDeep, read_json
 from runner.core.examples import EXAMPLES_LABEL, example_route, examples_from
 from runner.core.text import clip
+from runner.files import Unreadable, read_capped
 
 __all__ = ["EXAMPLES_LABEL", "ExamplesError", "FolderLabels", "examples_label", "parse_examples"]
 
@@ -69,17 +72,21 @@ def folder_labels(folder: Path, shown: str) -> FolderLabels:
 
 
 def _read_json(path: Path, shown: str) -> tuple[Any, list[str]]:
+    """The file's JSON: a regular file of at most MAX_CATALOG_BYTES, nested at most
+    MAX_DEPTH deep (as the labels it becomes are read)."""
     try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        return None, [f"{shown}: missing (a task image's folder declares its tasks in it)"]
-    except (OSError, UnicodeDecodeError) as exc:
+        content = read_capped(path, MAX_CATALOG_BYTES)
+    except Unreadable as exc:
+        if exc.errno == errno.ENOENT:
+            return None, [f"{shown}: missing (a task image's folder declares its tasks in it)"]
         return None, [f"{shown}: cannot be read: {exc}"]
     try:
-        return json.loads(text), []
+        return read_json(content), []
+    except TooDeep as exc:
+        return None, [f"{shown}: {exc}"]
     except json.JSONDecodeError as exc:
         return None, [f"{shown}: line {exc.lineno} column {exc.colno}: not JSON: {exc.msg}"]
-    except (ValueError, RecursionError) as exc:
+    except ValueError as exc:  # not UTF-8
         return None, [f"{shown}: not JSON: {clip(str(exc), 200)}"]
 
 
@@ -111,7 +118,9 @@ def examples_problems(examples: Any, catalog: Sequence[Mapping[str, Any]]) -> li
 def parse_examples(text: str, catalog: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
     """The examples of examples.json; ExamplesError unless valid for this catalog."""
     try:
-        examples = json.loads(text)
+        examples = read_json(text)
+    except TooDeep as exc:
+        raise ExamplesError(f"the examples are {exc}") from None
     except ValueError as exc:
         raise ExamplesError(f"the examples are not JSON: {exc}") from None
     problems = _contracts().catalog_problems(list(catalog))

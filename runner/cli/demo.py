@@ -14,7 +14,8 @@ import threading
 from collections.abc import Mapping
 from shlex import quote
 
-from runner.app.runner import Runner, open_runner
+from runner.app.lifecycle import open_runner
+from runner.app.runner import Runner
 from runner.cli.local import print_new_statuses, skip_to_end
 from runner.cli.output import say
 from runner.config.local import DEMO_OPTIONS, KEY, local_settings

@@ -1,26 +1,30 @@
 """Inputs as JSON, for `exec` and `submit`: `--input-json` and `submit --from-file`.
 
 `--input-json` takes a JSON object of inputs by name: the text itself when it starts with
-`{` (`--input-json '{"point": {"lat": 1}}'`), else a file, or `-` for stdin. A file of
-many instances is JSON lines, one JSON object per line (blank lines skipped).
+`{` (`--input-json '{"point": {"lat": 1}}'`), else a file (at most 16 MiB, as large as a
+request to the local server), or `-` for stdin. A file of many instances is JSON lines,
+one JSON object per line (blank lines skipped), at most 256 MiB. Files are read with
+their size capped, and only when they are regular files (runner.files).
 
-JSON is read strictly, as a platform would take it: `NaN`, `Infinity`, a number that
-overflows a double (`1e999`), a string with a lone surrogate (`"\\ud800"`) and nesting
-deeper than a submit body may hold are refused, naming the place (`inputs.a[2]: ...`).
+JSON is read strictly, as a platform would take it: nesting deeper than the documented
+depth (runner.core.documents), `NaN`, `Infinity`, a number that overflows a double
+(`1e999`) and a string with a lone surrogate (`"\\ud800"`) are refused, naming the place
+(`inputs.a[2]: ...`).
 """
 
 from __future__ import annotations
 
 import sys
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
+from runner.core.documents import MAX_DEPTH, TooDeep, read_json
 from runner.core.errors import UsageError
-from runner.core.jsoncheck import first_problem, loads
+from runner.core.jsoncheck import first_problem
+from runner.files import Unreadable, read_capped, size_text
 
-# A submit body is one level, its inputData a second: the local server takes 64 in all.
-MAX_INPUTS_DEPTH = 62
+MAX_INPUT_JSON_BYTES = 16 * 1024 * 1024
+MAX_FROM_FILE_BYTES = 256 * 1024 * 1024  # about two million instances of small inputs
 
 
 def read_input_json(source: str | None, option: str = "--input-json") -> dict[str, Any]:
@@ -30,16 +34,26 @@ def read_input_json(source: str | None, option: str = "--input-json") -> dict[st
     if source.lstrip().startswith("{"):
         return inputs_object(source, f"{option}: the text given")
     name = "stdin" if source == "-" else source
-    return inputs_object(read_text(source, option), f"{option}: {name}")
+    text = read_text(source, option, MAX_INPUT_JSON_BYTES)
+    return inputs_object(text, f"{option}: {name}")
 
 
-def read_text(source: str, option: str) -> str:
-    """The whole text of a file, or of stdin for `-`."""
+def read_text(source: str, option: str, max_bytes: int) -> str:
+    """The whole text of a file, or of stdin for `-`, at most `max_bytes`."""
     name = "stdin" if source == "-" else source
     try:
-        return sys.stdin.read() if source == "-" else Path(source).read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise UsageError(f"{option}: cannot read {name}: {exc}") from None
+        if source == "-":
+            read = getattr(sys.stdin, "buffer", sys.stdin).read(max_bytes + 1)
+            raw = read.encode() if isinstance(read, str) else read
+            if len(raw) > max_bytes:
+                raise Unreadable(f"larger than the limit of {size_text(max_bytes)}")
+        else:
+            raw = read_capped(source, max_bytes)
+        return str(raw.decode("utf-8"))
+    except (Unreadable, OSError) as exc:
+        raise UsageError(f"{option}: cannot read {name}: {exc.strerror or exc}") from None
+    except UnicodeDecodeError as exc:
+        raise UsageError(f"{option}: cannot read {name}: not UTF-8 text: {exc}") from None
 
 
 def inputs_object(text: str, where: str) -> dict[str, Any]:
@@ -51,15 +65,15 @@ def inputs_object(text: str, where: str) -> dict[str, Any]:
 
 
 def strict_json(text: str, where: str, root: str) -> Any:
-    """The JSON value of `text`, every number finite, every string Unicode text, nested at
-    most MAX_INPUTS_DEPTH levels below `root`; UsageError naming `where` otherwise."""
+    """The JSON value of `text`, nested at most MAX_DEPTH levels, every number finite and
+    every string Unicode text; UsageError naming `where` and the place below `root`."""
     try:
-        value = loads(text)
+        value = read_json(text)
+    except TooDeep as exc:
+        raise UsageError(f"{where} is {exc}") from None
     except ValueError as exc:
         raise UsageError(f"{where} is not valid JSON: {exc}") from None
-    except RecursionError:
-        raise UsageError(f"{where} is nested too deep") from None
-    problem = first_problem(value, root, MAX_INPUTS_DEPTH)
+    problem = first_problem(value, root, MAX_DEPTH)
     if problem is not None:
         raise UsageError(f"{where}: {problem}")
     return value

@@ -24,7 +24,13 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from runner.cli.inputfiles import json_lines, read_input_json, read_text, strict_json
+from runner.cli.inputfiles import (
+    MAX_FROM_FILE_BYTES,
+    json_lines,
+    read_input_json,
+    read_text,
+    strict_json,
+)
 from runner.cli.local import ended_code, follow, local_client, parse_assignments, timeout_ms
 from runner.cli.output import say
 from runner.contracts import Contracts
@@ -95,7 +101,7 @@ def _submissions(args: argparse.Namespace) -> list[Submission]:
 
 def from_file(source: str, task: tuple[str, str] | None, timeout: int | None) -> list[Submission]:
     """Each line of the file: a submit body, or, for `task`, that task's inputs object."""
-    text = read_text(source, "--from-file")
+    text = read_text(source, "--from-file", MAX_FROM_FILE_BYTES)
     name = "stdin" if source == "-" else source
     found: list[Submission] = []
     for number, line in json_lines(text):

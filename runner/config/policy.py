@@ -22,8 +22,10 @@ from runner.config.options import Option, file_value
 from runner.config.tasksections import pop_cap, refuse_default_cap, task_sections
 from runner.config.values import Bounded, counts, read_decimal, seconds, sizes
 from runner.core.caps import Caps
+from runner.core.documents import MAX_DEPTH, TooDeep, check_depth
 from runner.core.errors import SettingError
 from runner.core.policy import PolicyTable, TaskPolicy
+from runner.files import Unreadable, read_capped
 
 _USER = re.compile(r"^[A-Za-z0-9_.-]+(:[A-Za-z0-9_.-]+)?$")
 _ROOT_USERS = {"0", "root"}
@@ -53,6 +55,8 @@ def parse_runtime(text: str) -> str:
 
 
 MAX_POOL_SIZE = 256
+# The configuration file is no larger than this (a few kilobytes are plenty).
+MAX_CONFIG_BYTES = 1024 * 1024
 # What a task needs at least (`--init` and one process; a few files; a protocol line) and
 # what no host offers: 0 means "no limit" to Docker and tmpfs, so it is refused like them.
 _LINE_SIZE = sizes(1024, 64 * 1024**2)
@@ -160,16 +164,21 @@ class PolicyFile:
 
 
 def read_policy_file(path: Path) -> PolicyFile:
+    """The configuration file: a regular file of at most MAX_CONFIG_BYTES, UTF-8 TOML whose
+    tables and arrays nest at most MAX_DEPTH deep."""
     try:
-        with path.open("rb") as handle:
-            document = tomllib.load(handle)
-    except OSError as exc:
-        reason = exc.strerror or type(exc).__name__
-        raise SettingError(f"cannot read the configuration file {path}: {reason}") from None
+        document = tomllib.loads(read_capped(path, MAX_CONFIG_BYTES).decode("utf-8"))
+        check_depth(document)
+    except Unreadable as exc:
+        raise SettingError(f"cannot read the configuration file {path}: {exc}") from None
     except UnicodeDecodeError as exc:
         raise SettingError(f"{path} is not UTF-8 text (byte {exc.start + 1})") from None
     except tomllib.TOMLDecodeError as exc:
         raise SettingError(f"{path} is not valid TOML: {exc}") from None
+    except (TooDeep, RecursionError):  # RecursionError: too deep for the parser itself
+        raise SettingError(
+            f"{path} is nested deeper than the limit of {MAX_DEPTH} levels of tables and arrays"
+        ) from None
     return policy_file(document, str(path), path.parent)
 
 

@@ -16,6 +16,9 @@ from runner.core.caps import Caps
 from runner.core.secrets import SecretSource
 from runner.core.taskrun import OutputLimits
 
+_RUNSC_BASE_THREADS = 64
+_RUNSC_THREADS_PER_PROCESS = 8
+
 
 @dataclass(frozen=True)
 class ContainerLimits:
@@ -30,21 +33,22 @@ class ContainerLimits:
     network: str = "none"
     runtime: str = ""  # "" is the engine's default (runc); "runsc" is gVisor
 
+    @property
+    def engine_pids(self) -> int:
+        """The engine's pids limit for `pids` processes in the task.
+
+        Under gVisor the engine's limit counts the sandbox's own threads (measured:
+        about 57 idle, about 8 more per process inside), and a sandbox over it dies
+        at once; the limit is scaled so that `pids` still means the task's processes.
+        """
+        if self.runtime == "runsc":
+            return _RUNSC_BASE_THREADS + _RUNSC_THREADS_PER_PROCESS * self.pids
+        return self.pids
+
 
 # Threads of a gVisor sandbox: about 57 idle, about 8 more per process inside (measured).
 _RUNSC_BASE_THREADS = 64
 _RUNSC_THREADS_PER_PROCESS = 8
-
-
-def engine_pids_limit(limits: ContainerLimits) -> int:
-    """The engine's pids limit for `limits.pids` processes in the task.
-
-    Under gVisor the engine's limit counts the sandbox's own threads, and a sandbox over
-    it dies at once; the limit is scaled so that `pids` still means the task's processes.
-    """
-    if limits.runtime == "runsc":
-        return _RUNSC_BASE_THREADS + _RUNSC_THREADS_PER_PROCESS * limits.pids
-    return limits.pids
 
 
 @dataclass(frozen=True)

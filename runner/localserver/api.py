@@ -8,6 +8,7 @@ import re
 from urllib.parse import parse_qs, unquote
 
 from runner.contracts import Contracts
+from runner.core.catalog import size_problem
 from runner.localserver import bodies
 from runner.localserver.bulk import BulkSubmit, unknown_task_warning
 from runner.localserver.cockpit.endpoints import Cockpit
@@ -102,6 +103,8 @@ class Api:
             raise HttpError(
                 400, f"query parameter removePreviousTasks={quoted(flag)} is not true or false"
             )
+        if (too_large := size_problem(request.body)) is not None:
+            raise HttpError(413, f"the catalog of namespace {quoted(namespace)} is {too_large}")
         definitions = bodies.catalog(request.json("catalog"), namespace, self.contracts)
         return 200, self.store.publish_catalog(
             namespace, definitions, remove_previous=flag == "true"

@@ -13,6 +13,7 @@ from typing import Any
 from runner.core.model import TERMINAL_STATUSES
 from runner.localserver.errors import quoted
 from runner.localserver.jsontext import stored
+from runner.localserver.logtokens import LOG_TOKEN, new_log_token
 from runner.localserver.records import dumps, status_record, task_instance, utc_now
 from runner.localserver.rules import StatusConflict
 from runner.localserver.sql import CLAIM_OLDEST, INSERT_INSTANCE
@@ -72,7 +73,8 @@ class InstanceTable(Tables):
                 "UPDATE instances SET handed_out = ? WHERE ordinal = ?",
                 (dumps(instance), row["ordinal"]),
             )
-        return instance
+            token = new_log_token(db, row["id"])
+        return {**instance, LOG_TOKEN: token}  # the hand-out's alone: neither kept nor shown
 
     def instance_view(self, instance_id: str) -> dict[str, Any] | None:
         """The instance, its state, whether it was cancelled, its statuses and what it used

@@ -10,9 +10,12 @@ it sends, once each task ended, `POST /local/api/task-logs` (with the API key):
 
 `lines` is what the task wrote that was no protocol message (the runner keeps the
 last 64 KiB), in order; the times are the runner's own: the task handed to its
-container, and its end. The cockpit shows them. A later log for the same instance
-replaces the earlier one (the runner may send it again). `usage`, what the task used as
-its runner measured it, is optional (usage.py).
+container, and its end, each kept within the instance's hand-out and the log's receipt
+(a runner's clock may be off; a log cannot make a task seem to run for ages). The
+cockpit shows them. A later log for the same instance replaces the earlier one (the
+runner may send it again); only the runner that was handed the instance may send it,
+with its hand-out's `taskLogToken` (logtokens.py). `usage`, what the task used as its
+runner measured it, is optional (usage.py).
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from typing import Any
 
 from runner.localserver import usage as task_usage
 from runner.localserver.errors import HttpError, quoted
+from runner.localserver.logtokens import LOG_TOKEN, check_log_token
 from runner.localserver.records import dumps, iso, utc_now
 from runner.localserver.routing import Reply, Request
 from runner.localserver.store import Store
@@ -34,7 +38,7 @@ MAX_ID_CHARS = 200
 _STREAMS = ("stdout", "stderr")
 _FIELDS = frozenset(
     {"taskInstanceId", "runnerId", "containerId", "startedAt", "endedAt", "lines"}
-    | {"droppedLines", "droppedBytes", "usage"}
+    | {"droppedLines", "droppedBytes", "usage", LOG_TOKEN}
 )
 _STORE = """INSERT OR REPLACE INTO task_logs (instance_id, runner_id, container_id, started_at,
     ended_at, lines, dropped_lines, dropped_bytes, received_at)
@@ -49,13 +53,17 @@ class TaskLogs:
         log = checked(request.json("log"))
         instance_id = log["taskInstanceId"]
         with self.store.write() as db:
-            row = db.execute("SELECT state FROM instances WHERE id = ?", (instance_id,)).fetchone()
+            row = db.execute(
+                "SELECT state, taken_at FROM instances WHERE id = ?", (instance_id,)
+            ).fetchone()
             if row is None:
                 raise HttpError(404, f"unknown task instance {quoted(instance_id)}")
             if row["state"] == "Queued":
                 raise HttpError(
                     409, f"task instance {quoted(instance_id)} was never handed out (it is Queued)"
                 )
+            check_log_token(db, instance_id, log.get(LOG_TOKEN))
+            _within(log, row["taken_at"], utc_now())
             cursor = db.execute(
                 _STORE,
                 (
@@ -103,6 +111,15 @@ def checked(body: Any) -> dict[str, Any]:
     if log.get("usage") is not None:
         task_usage.checked(log["usage"])
     return log
+
+
+def _within(log: dict[str, Any], handed_out: str | None, received: str) -> None:
+    """The log's times moved into [hand-out, receipt], started before ended. The times are
+    ISO 8601 UTC with milliseconds, as `iso` writes them: as text, they sort in time."""
+    earliest = handed_out or ""
+    log["endedAt"] = max(earliest, min(log["endedAt"], received))
+    if log.get("startedAt") is not None:
+        log["startedAt"] = max(earliest, min(log["startedAt"], log["endedAt"]))
 
 
 def _text(value: Any, where: str) -> None:

@@ -21,11 +21,11 @@ def log_end(
 ) -> None:
     """The task's end: how it ended, how long it took, how it started and what it used (in
     the JSON format, also as fields: runner.core.usage.Usage.log_fields)."""
-    if outcome.throttle.skipped:
+    if outcome.skipped_progress:
         log.info(
             "%s: %d progress status(es) skipped: the task notified more often than every %g s",
             instance.ref,
-            outcome.throttle.skipped,
+            outcome.skipped_progress,
             MIN_PROGRESS_INTERVAL_S,
         )
     log.info(

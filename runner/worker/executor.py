@@ -30,7 +30,7 @@ from runner.worker.delivery import StatusSink
 from runner.worker.endline import log_end
 from runner.worker.launching import Launcher, LaunchHealth, Launching, Unstarted
 from runner.worker.metering import NO_METER, NO_METERING, Metering, Readers, TaskMeter
-from runner.worker.running import Clock, Outcome, RunningTask, Stops
+from runner.worker.running import MIN_PROGRESS_INTERVAL_S, Clock, Outcome, RunningTask, Stops
 from runner.worker.tasklogs import NO_TASK_LOGS, Capture, TaskLogs
 
 log = logging.getLogger(__name__)
@@ -246,6 +246,7 @@ class TaskExecutor:
             check_outputs=partial(self._contracts.task_outputs, task.route),
             limits=task.policy.output_limits(),
             log=capture.tail,
+            progress_interval_s=MIN_PROGRESS_INTERVAL_S,
         )
         clock = Clock(
             timeout_s=task.timeout_s(),

@@ -165,7 +165,7 @@ def test_a_secret_rotated_between_two_tasks_reaches_the_second(
     [
         ('api_token = "{folder}/absent"', "secret api_token ({folder}/absent) cannot be read", 3),
         ('api_token = "{folder}/empty"', "secret api_token ({folder}/empty) is empty", 3),
-        ('api_token = "{folder}"', "secret api_token ({folder}) is not a regular file", 3),
+        ('api_token = "{folder}"', "secret api_token ({folder}) cannot be read: not a regular", 3),
         # a bad name is a bad setting (exit 2), found before anything is read
         ('"../api_token" = "{folder}/empty"', "secret name '../api_token' is not a plain file", 2),
     ],
