@@ -10,7 +10,7 @@ backtracking `re`; a catalog whose customRegex RE2 cannot run is refused.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -21,12 +21,12 @@ from jsonschema.exceptions import ValidationError
 from jsonschema.protocols import Validator
 
 from runner.contracts import regex
+from runner.contracts.catalogcheck import name_problems, semantic_problems
 from runner.core.catalog import TaskRoute, finite_double, fits_int64, value_schema
-from runner.core.catalogrules import not_a_list, parameter_problems, unsendable
+from runner.core.catalogrules import not_a_list, unsendable
 from runner.core.conformance import Problem
 from runner.core.errors import ConfigError, TaskRejected
-from runner.core.names import NAME_RULE, name_problem
-from runner.core.text import clip, printable, short
+from runner.core.text import clip, short
 
 SCHEMA_FILES = (
     "catalog.schema.json",
@@ -176,13 +176,13 @@ class Contracts:
         `check`, a runner's start-up and the local server's catalog endpoint all ask here."""
         if (wrong := not_a_list(catalog)) is not None:
             return [wrong]
-        names = list(_name_problems(catalog))
+        names = list(name_problems(catalog))
         named = {problem.path for problem in names}
         found = problem_list(self.validator("catalog.schema.json"), catalog, "catalog")
         found = names + [problem for problem in found if problem.path not in named]
         if found:
             return found
-        found = list(_semantic_problems(catalog))
+        found = list(semantic_problems(catalog, _default_problems))
         return found + unsendable(catalog, found)
 
     def examples_problems(self, examples: Any) -> list[Problem]:
@@ -249,69 +249,6 @@ def _compile_derived(schema_text: str) -> Validator:
     return _Draft(json.loads(schema_text), format_checker=_DERIVED_FORMATS)
 
 
-def _name_problems(catalog: Any) -> Iterator[Problem]:
-    """Each namespace and task name of a catalog against the rule of runner/core/names.py."""
-    if not isinstance(catalog, list):
-        return
-    for index, definition in enumerate(catalog):
-        for field in ("namespace", "name"):
-            value = definition.get(field) if isinstance(definition, dict) else None
-            if isinstance(value, str) and (why := name_problem(value)) is not None:
-                shown = printable(repr(value[:80]))
-                yield Problem(f"catalog[{index}].{field}", f"{shown}: {why} ({NAME_RULE})")
-
-
-def _semantic_problems(catalog: Iterable[Mapping[str, Any]]) -> Iterator[Problem]:
-    """What the schema cannot say: unique names, and defaults that fit their own type.
-    Each problem names its task (and parameter) beside its JSON path."""
-    seen: dict[tuple[str, str], int] = {}
-    budget = regex.Budget()  # what the catalog's regexes may compile to, together
-    for index, definition in enumerate(catalog):
-        key = (definition["namespace"], definition["name"])
-        if key in seen:
-            yield Problem(
-                f"catalog[{index}]",
-                f"task {key[0]}/{key[1]} declared twice (first at catalog[{seen[key]}])",
-            )
-        seen.setdefault(key, index)
-        for kind in ("inputs", "outputs"):
-            yield from _parameter_problems(
-                f"catalog[{index}].{kind}",
-                f"({key[0]}/{key[1]}) {kind[:-1]}",
-                definition.get(kind) or [],
-                budget,
-            )
-
-
-def _parameter_problems(
-    where: str, what: str, params: Sequence[Mapping[str, Any]], budget: regex.Budget
-) -> Iterator[Problem]:
-    seen: dict[str, int] = {}
-    for index, param in enumerate(params):
-        name = param["name"]
-        if name in seen:
-            yield Problem(
-                f"{where}[{index}].name",
-                f"{what} {name!r} declared twice (first at {where}[{seen[name]}])",
-            )
-        seen.setdefault(name, index)
-        broken = [
-            Problem(f"{where}[{index}].{f}", f"{what} {name!r}: {why}")
-            for f, why in parameter_problems(param)
-        ]
-        if broken:
-            yield from broken
-            continue
-        pattern = param.get("customRegex")
-        if pattern and (why := budget.refusal(pattern)) is not None:
-            yield Problem(
-                f"{where}[{index}].customRegex",
-                f"{what} {name!r}: customRegex {printable(repr(pattern[:200]))} is refused "
-                f"(catalog regexes are run by RE2, in linear time): {why}",
-            )
-            continue
-        default = param.get("defaultValue")
-        if default is not None:
-            validator = _derived(value_schema(param))
-            for found in problem_list(validator, default, f"{where}[{index}].defaultValue"):
-                yield Problem(found.path, f"{what} {name!r}: {found.what}")
+def _default_problems(param: Mapping[str, Any], where: str) -> list[Problem]:
+    """A parameter's defaultValue against its own type, each problem at `where`."""
+    return problem_list(_derived(value_schema(param)), param["defaultValue"], where)

@@ -33,8 +33,11 @@ def test_input_json_is_the_text_itself_when_it_starts_with_a_brace(tmp_path: Pat
         ('{"a": [0, 1e999]}', "inputs.a[1]: a number too large"),
         ('{"a": "\\ud800"}', "inputs.a: not valid Unicode text"),
         ('{"\\udc00": 1}', "the name is not valid Unicode text"),
-        ('{"a": ' + "[" * 70 + "]" * 70 + "}", "nested deeper than the limit of 62 levels"),
-        ('{"a": ' + "[" * 100_000 + "]" * 100_000 + "}", "--input-json: stdin is nested too deep"),
+        (
+            '{"a": ' + "[" * 64 + "]" * 64 + "}",
+            "stdin is nested deeper than the limit of 64 levels",
+        ),
+        ('{"a": ' + "[" * 100_000 + "]" * 100_000 + "}", "stdin is nested deeper than the limit"),
         ("[1]", "--input-json: stdin must hold a JSON object of inputs by name"),
     ],
 )
