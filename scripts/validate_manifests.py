@@ -18,10 +18,13 @@
   volume, one Namespace whose Pod Security admits the privileged engine and holds
   everything else, and a NetworkPolicy that lets only the monitoring namespace
   reach the ops port.
+- The variant of deploy/kubernetes/pods/ (each task a Pod, no engine sidecar): its
+  schemas and its own rules (scripts/manifest_rules_pods.py).
 """
 
 from __future__ import annotations
 
+import argparse
 import sys
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -110,7 +113,13 @@ def errors(resources: list[tuple[str, Resource]]) -> Iterator[str]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    paths = [Path(a) for a in (argv if argv is not None else sys.argv[1:])]
+    parser = argparse.ArgumentParser(
+        prog="python -m scripts.validate_manifests",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("paths", nargs="*", metavar="FILE", type=Path, help="default: all")
+    paths: list[Path] = parser.parse_args(argv).paths
     pods = [p for p in paths if p.resolve().parent == POD_MANIFESTS]
     if not paths:
         paths, pods = sorted(MANIFESTS.glob("*.yaml")), sorted(POD_MANIFESTS.glob("*.yaml"))
