@@ -12,6 +12,7 @@
 # takes 6 to 15 minutes of both cores and 1 to 2 GB of memory; it runs niced, and its
 # 2.3 GB of intermediate output is removed once the binaries are kept.
 set -eu
+case ${1-} in -h | --help) sed -n '2,/^[^#]/s/^# \{0,1\}//p' "$0"; exit 0 ;; esac
 
 cache=${XC_K8S_CACHE:-${HOME:-/root}/.cache/xc-runner/k8s-1.20.2}
 version=v1.20.2

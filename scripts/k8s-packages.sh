@@ -7,6 +7,7 @@
 # is missing, and only as root on a machine with apt-get (CI, fresh Debian boxes);
 # elsewhere it names what to install and fails. No package's service is started.
 set -eu
+case ${1-} in -h | --help) sed -n '2,/^[^#]/s/^# \{0,1\}//p' "$0"; exit 0 ;; esac
 
 missing=''
 [ -x /usr/bin/etcd ] || missing="$missing etcd-server"

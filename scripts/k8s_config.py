@@ -250,3 +250,11 @@ def kubelet_command(layout: Layout, binary: Path) -> list[str]:
         f"--root-dir={layout.base / 'kubelet'}", f"--cert-dir={layout.base / 'kubelet' / 'pki'}",
         f"--hostname-override={NODE_NAME}", "--register-node=true", "--v=0",
     ]  # fmt: skip
+
+
+if __name__ == "__main__":
+    import sys
+
+    from scripts.scripthelp import part_of
+
+    sys.exit(part_of(__doc__, "make k8s-up"))

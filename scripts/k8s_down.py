@@ -159,3 +159,9 @@ def down(layout: Layout, *, keep_logs: bool = False) -> None:
         say(f"the components' logs are in {kept}")
     shutil.rmtree(layout.base, ignore_errors=True)
     say(f"down in {time.monotonic() - began:.1f} s; {layout.base} removed")
+
+
+if __name__ == "__main__":
+    from scripts.scripthelp import part_of
+
+    sys.exit(part_of(__doc__, "make k8s-down"))

@@ -74,3 +74,11 @@ def write_archive(pause_binary: Path, target: Path) -> None:
         for blob in (layer, config, manifest):
             _add(archive, "blobs/sha256/" + _digest(blob).split(":", 1)[1], blob)
         _add(archive, "index.json", index)
+
+
+if __name__ == "__main__":
+    import sys
+
+    from scripts.scripthelp import part_of
+
+    sys.exit(part_of(__doc__, "make k8s-up"))

@@ -113,3 +113,11 @@ def make_all(pki: Path, advertise_ip: str) -> None:
     for who in identities(advertise_ip):
         make_cert(pki, who)
     make_service_account_keys(pki)
+
+
+if __name__ == "__main__":
+    import sys
+
+    from scripts.scripthelp import part_of
+
+    sys.exit(part_of(__doc__, "make k8s-up"))

@@ -113,3 +113,11 @@ def pods_variant_errors(resources: list[tuple[str, Resource]]) -> Iterator[str]:
             yield from probes
             if pod.get("initContainers"):
                 yield f"{where}: no engine sidecar nor init container in this variant"
+
+
+if __name__ == "__main__":
+    import sys
+
+    from scripts.scripthelp import part_of
+
+    sys.exit(part_of(__doc__, "make lint"))
