@@ -86,9 +86,9 @@ def checked(body: Any) -> dict[str, Any]:
     _text(log.get("runnerId"), "log.runnerId")
     if log.get("containerId") is not None:
         _text(log["containerId"], "log.containerId")
-    log["endedAt"] = _time(log.get("endedAt"), "log.endedAt")
+    log["endedAt"] = zoned_time(log.get("endedAt"), "log.endedAt")
     if log.get("startedAt") is not None:
-        log["startedAt"] = _time(log["startedAt"], "log.startedAt")
+        log["startedAt"] = zoned_time(log["startedAt"], "log.startedAt")
     for field in ("droppedLines", "droppedBytes"):
         value = log.get(field)
         if value is not None and (
@@ -104,7 +104,7 @@ def _text(value: Any, where: str) -> None:
         raise HttpError(400, f"{where}: must be text of 1 to {MAX_ID_CHARS} characters")
 
 
-def _time(value: Any, where: str) -> str:
+def zoned_time(value: Any, where: str) -> str:
     """An ISO 8601 time with its zone, as the server writes times (UTC, milliseconds)."""
     try:
         moment = datetime.fromisoformat(value) if isinstance(value, str) else None

@@ -166,7 +166,7 @@ def ended(status_: str, at: str, taken: str | None = "2026-11-27T11:59:00.000Z")
 
 
 def test_chart_counts_each_ended_task_in_its_interval() -> None:
-    now = datetime(2026, 11, 27, 12, 15, tzinfo=UTC)
+    now = datetime(2026, 11, 27, 12, 14, 59, tzinfo=UTC)
     drawn = chart(
         [
             ended("Completed", "2026-11-27T12:00:10.000Z", "2026-11-27T12:00:08.000Z"),
@@ -187,7 +187,19 @@ def test_chart_counts_each_ended_task_in_its_interval() -> None:
     assert [p["durationS"] for p in drawn["points"]] == [2.0, 1.0, 4.0]
     assert drawn["points"][0] == {"task": "sample/double", "status": "Completed",
                                   "endedAt": "2026-11-27T12:00:10.000Z", "durationS": 2.0}
-    assert drawn["medianS"] == 2.0 and drawn["now"] == "2026-11-27T12:15:00.000Z"
+    assert drawn["medianS"] == 2.0 and drawn["now"] == "2026-11-27T12:14:59.000Z"
+
+
+def test_the_charts_intervals_do_not_move_while_nothing_happens() -> None:
+    tasks = [ended("Completed", f"2026-11-27T12:0{k}:10.000Z") for k in range(5)]
+    seen = [
+        chart(tasks, datetime(2026, 11, 27, 12, 14, second, tzinfo=UTC), 15)["buckets"]
+        for second in (30, 45, 59)
+    ]
+    assert seen[0] == seen[1] == seen[2]
+    assert seen[0][0]["start"] == "2026-11-27T12:00:00.000Z"
+    later = chart(tasks, datetime(2026, 11, 27, 12, 15, 0, tzinfo=UTC), 15)["buckets"]
+    assert later[0]["start"] == "2026-11-27T12:00:30.000Z"  # a new interval began
 
 
 def test_an_empty_chart() -> None:

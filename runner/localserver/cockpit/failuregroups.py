@@ -1,0 +1,81 @@
+"""The failure groups' reads: each failed instance's group (failures.py) kept in
+`failure_keys`, and the groups of the failures that pass the list's filters.
+
+The groups are computed in Python (folding is no SQL), so `failure_keys` is brought up
+to date by whoever reads it: the Error statuses received since the last one folded, in
+batches of BATCH, each its own short transaction. Nothing on the statuses' write path
+learns of it; the first read of a large database folds its whole history once (10,000
+failures in about 0.1 s), later reads only what is new.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import threading
+from typing import Any
+
+from runner.localserver.cockpit.failures import fold, grouped, key_of
+from runner.localserver.cockpit.listing import Filters
+from runner.localserver.store import Store
+
+BATCH = 5000
+MAX_GROUPS = 50  # groups answered, most failures first
+
+_FOLDED_UP_TO = "SELECT coalesce(max(seq), 0) AS seq FROM failure_keys"
+_NEW = """SELECT s.seq, s.message, i.ordinal
+    FROM statuses s JOIN instances i ON i.id = s.instance_id
+    WHERE s.seq > ? AND s.status = 'Error' ORDER BY s.seq LIMIT ?"""
+_LAST_SEQ = "SELECT coalesce(max(seq), 0) AS seq FROM statuses"
+_KEEP = "INSERT OR IGNORE INTO failure_keys (ordinal, seq, key, folded) VALUES (?, ?, ?, ?)"
+_GROUPS = """SELECT k.key, min(k.folded) AS folded, i.namespace, i.name, count(*) AS n,
+        min(s.received_at) AS first, max(s.received_at) AS last, max(k.seq) AS newest
+    FROM failure_keys k JOIN instances i ON i.ordinal = k.ordinal JOIN statuses s ON s.seq = k.seq
+    WHERE {where} GROUP BY k.key, i.namespace, i.name"""
+_MESSAGE = "SELECT message FROM statuses WHERE seq = ?"
+
+
+class FailureGroups:
+    def __init__(self, store: Store) -> None:
+        self._store = store
+        self._lock = threading.Lock()  # one folder at a time; the others wait for it
+        self._seen = 0  # the last status seq looked at (not only Error statuses)
+
+    def groups(self, filters: Filters) -> dict[str, Any]:
+        """The groups of the failures that pass `filters` (their state and failure group
+        aside): `groups` (at most MAX_GROUPS, most failures first), `count` (of groups)
+        and `failures` (in all)."""
+        self.keep_up()
+        where, values = dataclasses.replace(filters, state=None, failure=None).where()
+        with self._store.read() as db:
+            rows = db.execute(_GROUPS.format(where=where), values).fetchall()
+        groups = grouped(rows)
+        newest = {row["key"]: row["newest"] for row in rows}
+        shown = groups[:MAX_GROUPS]
+        with self._store.read() as db:
+            for group in shown:
+                found = db.execute(_MESSAGE, (newest[group.key],)).fetchone()
+                group.example = None if found is None else found["message"]
+        return {
+            "groups": [g.shown() for g in shown],
+            "count": len(groups),
+            "failures": sum(g.count for g in groups),
+        }
+
+    def keep_up(self) -> None:
+        """Folds the Error statuses received since the last time, BATCH at a time."""
+        with self._lock:
+            with self._store.read() as db:
+                folded = int(db.execute(_FOLDED_UP_TO).fetchone()["seq"])
+                last = int(db.execute(_LAST_SEQ).fetchone()["seq"])
+            after = max(folded, self._seen if self._seen <= last else 0)
+            while after < last:
+                with self._store.write() as db:
+                    rows = db.execute(_NEW, (after, BATCH)).fetchall()
+                    db.executemany(_KEEP, [_keyed(row) for row in rows])
+                after = int(rows[-1]["seq"]) if len(rows) == BATCH else last
+            self._seen = last
+
+
+def _keyed(row: Any) -> tuple[int, int, str, str]:
+    folded = fold(row["message"])
+    return int(row["ordinal"]), int(row["seq"]), key_of(folded), folded
