@@ -194,6 +194,11 @@ class BulkActions:
                 "bulk %s stopped after %d of %d: %s", action.action, action.done, action.total, exc
             )
             self._end(action, f"storage error: {exc}")
+        except Exception:  # a bug ends this action, never the next ones (nor the server)
+            logger.exception(
+                "bulk %s failed after %d of %d", action.action, action.done, action.total
+            )
+            self._end(action, "internal error in the local server (see its log)")
         else:
             self._end(action)
             logger.info("bulk %s: %s", action.action, action.result())

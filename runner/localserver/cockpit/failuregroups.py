@@ -49,7 +49,9 @@ class FailureGroups:
         with self._store.read() as db:
             rows = db.execute(_GROUPS.format(where=where), values).fetchall()
         groups = grouped(rows)
-        newest = {row["key"]: row["newest"] for row in rows}
+        newest: dict[str, int] = {}  # each group's newest failure, over its tasks
+        for row in rows:
+            newest[row["key"]] = max(newest.get(row["key"], 0), int(row["newest"]))
         shown = groups[:MAX_GROUPS]
         with self._store.read() as db:
             for group in shown:

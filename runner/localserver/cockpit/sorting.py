@@ -95,7 +95,8 @@ class Sort:
                 return Cursor(None, ordinal)
             if self.key == "ended" and comma:
                 return Cursor(key_text, ordinal)
-            if comma and _INTEGER.fullmatch(key_text) and abs(int(key_text)) <= _LARGEST:
+            numeric = self.key in ("duration", "state") and _INTEGER.fullmatch(key_text)
+            if comma and numeric and abs(int(key_text)) <= _LARGEST:
                 return Cursor(int(key_text), ordinal)
         raise HttpError(
             400,
