@@ -94,7 +94,7 @@ export class Filters {
     if (toUrl(values) === toUrl(this.values)) return;
     clearTimeout(this.timer);
     this.values = values;
-    this.show();
+    this.show(true);
     this.onChange(this.current());
   }
 
@@ -111,7 +111,8 @@ export class Filters {
     return values;
   }
 
-  show() {
+  // Shows the view in the form; a field being typed in keeps what is typed, unless `all`.
+  show(all = false) {
     const view = this.current();
     const namespaces = [...new Set(this.catalog.map((d) => d.namespace))].sort();
     options(byId("filter-namespace"), "any namespace", namespaces, this.values.namespace || "");
@@ -120,10 +121,10 @@ export class Filters {
     byId("filter-state").value = this.values.state || "";
     byId("filter-time").value = view.time;
     byId("filter-range").value = this.values.range || "";
-    this.range.show(view);
+    this.range.show(view, all);
     const sorting = `${view.sort} ${view.order}`;
     if ([...byId("filter-order").options].some((o) => o.value === sorting)) byId("filter-order").value = sorting;
-    if (document.activeElement !== byId("filter-q")) byId("filter-q").value = this.values.q || "";
+    if (all || document.activeElement !== byId("filter-q")) byId("filter-q").value = this.values.q || "";
     byId("failure-filter").hidden = !view.failure;
     for (const th of document.querySelectorAll("#tasks th[data-sort]")) {
       const active = th.dataset.sort === view.sort;

@@ -18,10 +18,10 @@ export class RangePicker {
     return { from: isoOf(byId("filter-from").value), to: isoOf(byId("filter-to").value) };
   }
 
-  show(view) {
+  show(view, all = false) {
     byId("custom-range").hidden = view.range !== "custom";
     for (const [id, value] of [["filter-from", view.from], ["filter-to", view.to]]) {
-      if (document.activeElement !== byId(id)) byId(id).value = value ? typed(value) : "";
+      if (all || document.activeElement !== byId(id)) byId(id).value = value ? typed(value) : "";
     }
     for (const node of document.querySelectorAll(".range-zone")) node.textContent = `(${shownZone()})`;
   }
