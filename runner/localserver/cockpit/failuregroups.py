@@ -18,19 +18,25 @@ from runner.localserver.cockpit.failures import fold, grouped, key_of
 from runner.localserver.cockpit.listing import Filters
 from runner.localserver.store import Store
 
-BATCH = 5000
+BATCH = 1000
 MAX_GROUPS = 50  # groups answered, most failures first
 
 _FOLDED_UP_TO = "SELECT coalesce(max(seq), 0) AS seq FROM failure_keys"
-_NEW = """SELECT s.seq, s.message, i.ordinal
+_NEW = """SELECT s.seq, s.message, s.received_at, i.ordinal, i.namespace, i.name
     FROM statuses s JOIN instances i ON i.id = s.instance_id
     WHERE s.seq > ? AND s.status = 'Error' ORDER BY s.seq LIMIT ?"""
 _LAST_SEQ = "SELECT coalesce(max(seq), 0) AS seq FROM statuses"
-_KEEP = "INSERT OR IGNORE INTO failure_keys (ordinal, seq, key, folded) VALUES (?, ?, ?, ?)"
-_GROUPS = """SELECT k.key, min(k.folded) AS folded, i.namespace, i.name, count(*) AS n,
-        min(s.received_at) AS first, max(s.received_at) AS last, max(k.seq) AS newest
-    FROM failure_keys k JOIN instances i ON i.ordinal = k.ordinal JOIN statuses s ON s.seq = k.seq
-    WHERE {where} GROUP BY k.key, i.namespace, i.name"""
+_KEEP = """INSERT OR IGNORE INTO failure_keys (ordinal, seq, key, folded, task, failed_at)
+    VALUES (?, ?, ?, ?, ?, ?)"""
+# Every failure's (no filter): the index alone. Else each failure's instance is read too.
+_ALL_GROUPS = """SELECT key, task, count(*) AS n, min(failed_at) AS first,
+        max(failed_at) AS last, max(seq) AS newest
+    FROM failure_keys INDEXED BY failure_keys_groups GROUP BY key, task"""
+_GROUPS = """SELECT k.key, k.task, count(*) AS n, min(k.failed_at) AS first,
+        max(k.failed_at) AS last, max(k.seq) AS newest
+    FROM failure_keys k INDEXED BY failure_keys_groups JOIN instances i ON i.ordinal = k.ordinal
+    WHERE {where} GROUP BY k.key, k.task"""
+_FOLDED = "SELECT folded FROM failure_keys WHERE key = ? LIMIT 1"
 _MESSAGE = "SELECT message FROM statuses WHERE seq = ?"
 
 
@@ -46,8 +52,9 @@ class FailureGroups:
         and `failures` (in all)."""
         self.keep_up()
         where, values = dataclasses.replace(filters, state=None, failure=None).where()
+        query = _ALL_GROUPS if where == "1" else _GROUPS.format(where=where)
         with self._store.read() as db:
-            rows = db.execute(_GROUPS.format(where=where), values).fetchall()
+            rows = db.execute(query, values).fetchall()
         groups = grouped(rows)
         newest: dict[str, int] = {}  # each group's newest failure, over its tasks
         for row in rows:
@@ -55,6 +62,7 @@ class FailureGroups:
         shown = groups[:MAX_GROUPS]
         with self._store.read() as db:
             for group in shown:
+                group.message = db.execute(_FOLDED, (group.key,)).fetchone()["folded"]
                 found = db.execute(_MESSAGE, (newest[group.key],)).fetchone()
                 group.example = None if found is None else found["message"]
         return {
@@ -78,6 +86,7 @@ class FailureGroups:
             self._seen = last
 
 
-def _keyed(row: Any) -> tuple[int, int, str, str]:
+def _keyed(row: Any) -> tuple[int, int, str, str, str, str]:
     folded = fold(row["message"])
-    return int(row["ordinal"]), int(row["seq"]), key_of(folded), folded
+    task = f"{row['namespace']}/{row['name']}"
+    return int(row["ordinal"]), int(row["seq"]), key_of(folded), folded, task, row["received_at"]

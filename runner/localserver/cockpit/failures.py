@@ -97,11 +97,11 @@ class Group:
 
 
 def grouped(rows: Iterable[Mapping[str, Any]]) -> list[Group]:
-    """Groups from rows of (key, folded, namespace, name, n, first, last), most failures
-    first (then the most recent)."""
+    """Groups from rows of (key, task, n, first, last), most failures first (then the most
+    recent); their folded messages are the caller's to fill."""
     groups: dict[str, Group] = {}
     for row in rows:
-        group = groups.setdefault(row["key"], Group(row["key"], row["folded"]))
-        group.add(f"{row['namespace']}/{row['name']}", int(row["n"]), row["first"], row["last"])
+        group = groups.setdefault(row["key"], Group(row["key"], ""))
+        group.add(row["task"], int(row["n"]), row["first"], row["last"])
     newest_first = sorted(groups.values(), key=lambda g: g.last or "", reverse=True)
     return sorted(newest_first, key=lambda g: g.count, reverse=True)

@@ -157,9 +157,14 @@ def changed(filters: Filters, limit: int, sort: Sort) -> tuple[str, dict[str, An
     passes the filters, and its `sort_key`. The caller adds the three marks to the values."""
     where, values = filters.where()
     values["limit"] = limit
+    # One list of the changed ordinals, each part found by an index (an OR of the three
+    # would read every instance: 0.1 s at 100,000, each second of each long poll).
     query = f"""SELECT {COLUMNS}, {sort.expression} AS sort_key, ({where}) AS matches
-        FROM {FROM} WHERE i.ordinal > :since
-           OR i.id IN (SELECT instance_id FROM statuses WHERE seq > :after)
-           OR i.id IN (SELECT instance_id FROM instance_changes WHERE seq > :change)
+        FROM {FROM} WHERE i.ordinal IN (
+            SELECT ordinal FROM instances WHERE ordinal > :since
+            UNION SELECT ordinal FROM instances WHERE id IN (
+                SELECT instance_id FROM statuses WHERE seq > :after)
+            UNION SELECT ordinal FROM instances WHERE id IN (
+                SELECT instance_id FROM instance_changes WHERE seq > :change))
         ORDER BY i.ordinal DESC LIMIT :limit"""  # noqa: S608 -- constants only; values are bound
     return query, values

@@ -88,12 +88,16 @@ TIMES_SCHEMA = (
     "CREATE INDEX IF NOT EXISTS instances_rank ON instances"
     f" ({STATE_RANK.replace('i.', '')}, ordinal)",
     "CREATE INDEX IF NOT EXISTS instances_created ON instances (created_at)",
+    # A failure's group, task and time never change: kept beside its key, so that the
+    # groups of every failure are read from one index, grouped as it is ordered.
     """CREATE TABLE IF NOT EXISTS failure_keys (
         ordinal INTEGER PRIMARY KEY,
         seq INTEGER NOT NULL,
         key TEXT NOT NULL,
-        folded TEXT NOT NULL)""",
-    "CREATE INDEX IF NOT EXISTS failure_keys_key ON failure_keys (key)",
+        folded TEXT NOT NULL,
+        task TEXT NOT NULL,
+        failed_at TEXT NOT NULL)""",
+    "CREATE INDEX IF NOT EXISTS failure_keys_groups ON failure_keys (key, task, failed_at, seq)",
     "CREATE INDEX IF NOT EXISTS failure_keys_seq ON failure_keys (seq)",
     """CREATE TRIGGER IF NOT EXISTS instance_times_forgotten AFTER DELETE ON instances BEGIN
         DELETE FROM instance_times WHERE ordinal = old.ordinal;

@@ -25,6 +25,7 @@ import { viewChanged } from "./timing.js";
 const CHART_EVERY_MS = 10000;
 const CATALOG_EVERY_MS = 30000;
 const FAILURES_AFTER_MS = 2000; // after a failure arrives, the groups are read again
+const FAILURES_SETTLE_MS = 500; // after a new view: not while views change quickly
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 let chartTimer = null;
@@ -114,7 +115,7 @@ async function viewed(view) {
   try {
     await list.load();
     showLive();
-    await loadFailures();
+    failuresSoon(FAILURES_SETTLE_MS);
   } catch (error) {
     if (error.unreachable) outage.begin(error);
     else list.failed(error);
@@ -122,12 +123,20 @@ async function viewed(view) {
 }
 
 // The dialog closed: Back, when the page opened it (so Back does not open it again);
-// else the URL without #task/<id>. The focus goes back where it was.
+// else the URL without #task/<id>. The focus goes back where it was, also once Back is
+// done (going back to an address with a fragment, the browser focuses its target).
 function closed(id, returnTo) {
-  if (window.history.state && window.history.state.task === id) window.history.back();
-  else window.history.replaceState(null, "", `${window.location.pathname}${window.location.search}`);
-  if (returnTo && returnTo.isConnected && returnTo !== document.body) returnTo.focus();
-  else if (!list.focusRow(id)) byId("list-title").focus();
+  const refocus = () => {
+    if (returnTo && returnTo.isConnected && returnTo !== document.body) returnTo.focus();
+    else if (!list.focusRow(id)) byId("list-title").focus();
+  };
+  if (window.history.state && window.history.state.task === id) {
+    window.addEventListener("popstate", refocus, { once: true });
+    window.history.back();
+  } else {
+    window.history.replaceState(null, "", `${window.location.pathname}${window.location.search}`);
+  }
+  refocus();
 }
 
 function refreshChartSoon() {
@@ -140,10 +149,16 @@ function refreshChartSoon() {
 
 function refreshFailuresSoon() {
   if (failuresTimer || list.paused) return;
+  failuresSoon(FAILURES_AFTER_MS);
+}
+
+// The failure groups are read `ms` from now (a newer wish replaces an older one).
+function failuresSoon(ms) {
+  clearTimeout(failuresTimer);
   failuresTimer = setTimeout(() => {
     failuresTimer = null;
     loadFailures().catch(() => {});
-  }, FAILURES_AFTER_MS);
+  }, ms);
 }
 
 async function loadFailures() {
@@ -281,10 +296,14 @@ byId("forget-key").addEventListener("click", () => {
   window.location.reload();
 });
 byId("pause").addEventListener("click", pause);
-byId("skip-rows").addEventListener("click", (event) => {
-  event.preventDefault();
-  if (!list.focusRow(null)) byId("list-title").focus();
-});
+// The skip links move the focus, not the address (its fragment is the instance view's).
+for (const link of document.querySelectorAll(".skips a")) {
+  link.addEventListener("click", (event) => {
+    event.preventDefault();
+    const target = link.getAttribute("href").slice(1);
+    if (target !== "task-rows" || !list.focusRow(null)) byId(target === "task-rows" ? "list-title" : target).focus();
+  });
+}
 byId("chart-minutes").addEventListener("change", () => {
   refreshChart();
   list.load().catch(() => {});

@@ -1,8 +1,11 @@
 // The task list: the instances of the view (filters.js), in its order, a page at a time
 // ("Load more"), kept up to date by long polls of GET /local/api/cockpit/tasks (only what
 // changed since the last answer), unless live updates are paused: then the rows stay
-// as they are and the page says how many instances changed meanwhile. A page is drawn in
-// one go (rows.js). Below a breakpoint the stylesheet shows each row as a card. One row
+// as they are and the page says how many instances changed meanwhile. A page's rows are
+// made in one go (rows.js); the first FIRST_ROWS (a screen and more) go into the page at
+// once and the others in the next frame, so that the rows in view are drawn without
+// waiting for the layout of those below. Below a breakpoint the stylesheet shows each
+// row as a card. One row
 // at a time is a Tab stop; the arrow keys move between rows, Enter opens one, Space
 // selects it (selection.js).
 
@@ -14,6 +17,7 @@ import { countShown, rowsDrawn } from "./timing.js";
 
 export const PAGE = 200; // rows a page holds; the list holds what was loaded, no more
 export const WAIT_S = 20; // below the server's cap of 30 s
+const FIRST_ROWS = 40;
 
 export class TaskList {
   constructor({ onChange, onOpen, onTiles, minutes, selection, onWaiting }) {
@@ -30,6 +34,7 @@ export class TaskList {
     this.paused = false;
     this.waiting = new Set(); // ids of the instances that changed while paused
     this.stale = false; // more changed while paused than an answer holds
+    this.pending = null; // rows made but not in the page yet: { rows, timer }
     this.onChange = onChange;
     this.onOpen = onOpen;
     this.onTiles = onTiles;
@@ -62,10 +67,33 @@ export class TaskList {
     this.waiting.clear();
     this.stale = false;
     byId("list-error").textContent = "";
-    this.body.replaceChildren(this.page(answer.tasks));
-    this.drawn(answer.tasks);
-    rowsDrawn();
+    this.flush(false);
+    const rows = this.page(answer.tasks);
+    this.body.replaceChildren(...rows.slice(0, FIRST_ROWS));
+    this.drawn();
+    rowsDrawn(rows.length <= FIRST_ROWS);
     countShown();
+    if (rows.length > FIRST_ROWS) this.later(rows.slice(FIRST_ROWS));
+  }
+
+  // Rows to put in the page after the next frame is painted.
+  later(rows) {
+    const pending = { rows, timer: null };
+    pending.timer = requestAnimationFrame(() => setTimeout(() => {
+      if (this.pending !== pending) return;
+      this.flush(true);
+      rowsDrawn(true);
+    }, 0));
+    this.pending = pending;
+  }
+
+  // The rows still waiting go into the page now (`keep`), or are dropped.
+  flush(keep = true) {
+    const pending = this.pending;
+    if (!pending) return;
+    this.pending = null;
+    cancelAnimationFrame(pending.timer);
+    if (keep) this.body.append(...pending.rows);
   }
 
   async loadMore() {
@@ -73,24 +101,25 @@ export class TaskList {
     const generation = this.generation;
     const answer = await api.get("tasks", { ...this.query(), limit: PAGE, cursor: this.next });
     if (generation !== this.generation) return;
+    this.flush();
     this.keep = this.rows.size + PAGE;
     this.next = answer.next;
     this.total = answer.total;
-    this.body.append(this.page(answer.tasks));
-    this.drawn(answer.tasks);
+    this.body.append(...this.page(answer.tasks));
+    this.drawn();
   }
 
-  // The rows of a page the user asked for, in a fragment (those already shown are left).
+  // The rows of a page the user asked for (those already shown are left).
   page(tasks) {
-    const fragment = document.createDocumentFragment();
+    const rows = [];
     const now = this.serverNow();
     for (const task of tasks) {
       if (this.rows.has(task.id)) continue;
       const row = drawRow(task, now, this.selection.has(task.id));
       this.rows.set(task.id, { task, row, key: task.key, cursor: task.cursor });
-      fragment.append(row);
+      rows.push(row);
     }
-    return fragment;
+    return rows;
   }
 
   // One long poll, waiting up to `waitS` for a change; whether anything changed.
@@ -141,21 +170,23 @@ export class TaskList {
       this.onWaiting(this.waiting.size, this.stale);
       return;
     }
+    this.flush();
     for (const task of tasks) this.put(task);
     while (this.rows.size > this.keep) {
       this.remove(this.body.lastElementChild.dataset.id);
       this.next = this.rows.get(this.body.lastElementChild.dataset.id).cursor;
     }
-    this.drawn(tasks);
+    this.drawn();
+    if (tasks.length) this.onChange(tasks);
   }
 
-  drawn(tasks) {
+  // The rows changed: the Tab stop, the words when there are none, the count, the selection.
+  drawn() {
     if (!this.body.querySelector("tr[tabindex='0']") && this.body.firstElementChild) this.body.firstElementChild.tabIndex = 0;
     byId("empty").hidden = this.rows.size > 0;
     byId("empty").textContent = filtering(this.view) ? "No task instance passes these filters." : "No task instance yet: submit one.";
     this.showCount();
     this.selection.shown(this.rows.size, this.total);
-    if (tasks.length) this.onChange(tasks);
   }
 
   showCount() {
@@ -237,6 +268,7 @@ export class TaskList {
   key(event) {
     const row = event.target.closest("tr[data-id]");
     if (!row) return;
+    this.flush();
     const rows = [...this.body.children];
     const at = rows.indexOf(row);
     const moves = { ArrowDown: at + 1, ArrowUp: at - 1, Home: 0, End: rows.length - 1, PageDown: at + 10, PageUp: at - 10 };
@@ -266,6 +298,7 @@ export class TaskList {
 
   // Focuses the row of `id` (null: the row that is the list's Tab stop); whether there is one.
   focusRow(id) {
+    this.flush();
     const row = id === null ? this.body.querySelector("tr[tabindex='0']") : this.rows.get(id)?.row;
     if (row) this.activate(row, true);
     return Boolean(row);

@@ -1,23 +1,34 @@
 // The page's own timings, as User Timing measures that the browser's performance tools
 // show (and the browser tests read): `cockpit:draw`, from a change of the view (a
-// filter, search, sort or range; Back or Forward) to its rows painted, and
+// filter, search, sort or range; Back or Forward) to its first rows painted (a screen
+// and more: tasks.js), `cockpit:draw-all`, to all its rows painted, and
 // `cockpit:first-count`, from the page's start to its first count painted.
 
 const KEPT = 1000; // measures of each name kept, the oldest cleared past that
 
 let changedAt = null;
+let allAt = null; // the change whose rows are not all in the page yet
 let counted = false;
 
 export function viewChanged() {
   changedAt = performance.now();
+  allAt = null;
 }
 
-// The rows of the view are in the page: measured once they are painted.
-export function rowsDrawn() {
-  if (changedAt === null) return;
-  const start = changedAt;
-  changedAt = null;
-  afterPaint(() => measure("cockpit:draw", start));
+// The first rows of the view are in the page (`all`: every one of them); measured once
+// they are painted.
+export function rowsDrawn(all) {
+  if (changedAt !== null) {
+    const start = changedAt;
+    changedAt = null;
+    allAt = start;
+    afterPaint(() => measure("cockpit:draw", start));
+  }
+  if (all && allAt !== null) {
+    const start = allAt;
+    allAt = null;
+    afterPaint(() => measure("cockpit:draw-all", start));
+  }
 }
 
 // The count is in the page: the first time, measured once it is painted.
