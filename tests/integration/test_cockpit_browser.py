@@ -6,8 +6,9 @@ output). Through the page: sample/double is submitted with the form and becomes
 Completed with its outputs; reporting_task's progress bar moves; zero_division's
 error message is shown, and its traceback in its log, as a Go task's panic; a running
 reporting_task is cancelled; a task is run again with the same inputs; an input of the
-wrong type is refused next to its field and nothing is queued; and the HTML-like text
-is shown as text (no element made of it, no alert). With XC_COCKPIT_SCREENSHOT=PATH
+wrong type is refused next to its field and nothing is queued; the HTML-like text
+is shown as text (no element made of it, no alert); and the failures of a mixed run are
+grouped by message, one click from the list of a group. With XC_COCKPIT_SCREENSHOT=PATH
 (`make screenshot`), a last test saves a desktop and a phone picture of the page with
 tasks in every state.
 """
@@ -333,6 +334,59 @@ def test_off_loopback_the_page_asks_for_the_key_and_keeps_it_out_of_urls(
         stored = driver.execute_script("return sessionStorage.getItem('xc-cockpit-api-key')")
         assert stored == KEY
         assert driver.find_element(By.ID, "forget-key").is_displayed()
+
+
+MIXED_GROUPS = {
+    "ZeroDivisionError: division by zero": 3,
+    "Incorrect value '…' for nbr_in, should be integer": 3,
+    'Task "…" reports a fatal error.': 2,
+}
+
+
+def test_the_failures_of_a_mixed_run_are_grouped_by_message(cockpit: Cockpit) -> None:
+    def counts() -> dict[str, int]:
+        found = cockpit_api(cockpit.server, "failures")["groups"]
+        return {g["message"]: g["count"] for g in found}
+
+    before = counts()
+    ids = [cockpit.submit("sample", "zero_division") for _ in range(3)]
+    ids += [cockpit.submit("sample", "double", {"nbr_in": v}) for v in ("x", "1.5", "ten")]
+    ids += [cockpit.submit("sample", "error_placeholder") for _ in range(2)]
+    ids += [cockpit.submit("sample", "double", {"nbr_in": "4"}) for _ in range(2)]
+    for instance_id in ids:
+        wait_for(
+            lambda instance_id=instance_id: (
+                cockpit.client.instance(instance_id)["state"] in ("Completed", "Error")
+            ),
+            60,
+            f"{instance_id} to end",
+            cockpit.runner,
+        )
+    after = counts()
+    grown = {m: after.get(m, 0) - before.get(m, 0) for m in after}
+    assert {m: n for m, n in grown.items() if n} == MIXED_GROUPS
+
+    cockpit.open()
+    rows = cockpit.until(
+        lambda: cockpit.driver.find_elements(By.CSS_SELECTOR, "#failures-body tbody tr"),
+        "the failure groups",
+    )
+    shown = {r.find_element(By.CSS_SELECTOR, ".failure-message .mono").text: r for r in rows}
+    for message, count in after.items():
+        assert shown[message].find_element(By.CSS_SELECTOR, "td.num").text == str(count)
+    wrong = shown["Incorrect value '…' for nbr_in, should be integer"]
+    assert "sample/double" in wrong.text and "e.g. Incorrect value 'ten'" in wrong.text
+    wrong.find_element(By.CSS_SELECTOR, "button").click()
+    expected = after["Incorrect value '…' for nbr_in, should be integer"]
+    cockpit.until(
+        lambda: cockpit.text("list-count").startswith(f"{expected} of {expected}"),
+        "the group's failures listed",
+    )
+    messages = {r.find_element(By.CSS_SELECTOR, ".error-text").text for r in cockpit.rows()}
+    assert messages == {
+        f"Incorrect value '{v}' for nbr_in, should be integer" for v in ("x", "1.5", "ten")
+    }
+    cockpit.driver.find_element(By.ID, "failure-filter-clear").click()
 
 
 @pytest.mark.skipif(not SCREENSHOT, reason="set XC_COCKPIT_SCREENSHOT=PATH (make screenshot)")
