@@ -349,6 +349,18 @@ def test_the_page_loads_nothing_from_elsewhere_and_never_makes_html_of_data() ->
     assert "<style" not in page and " style=" not in page and not re.search(r" on\w+=", page)
 
 
+def test_every_module_of_the_page_is_preloaded_with_its_entry_point() -> None:
+    """The page names each of its modules at once (modulepreload), so that the browser
+    fetches them together, not one import after another: a new module must be listed."""
+    files = assets.load()
+    page = files["/"].body.decode()
+    preloaded = set(re.findall(r'<link rel="modulepreload" href="(/cockpit/[^"]+)">', page))
+    modules = {path for path in files if path.endswith(".js")} - {"/cockpit/main.js"}
+    assert preloaded == modules
+    stylesheets = set(re.findall(r'<link rel="stylesheet" href="(/cockpit/[^"]+)">', page))
+    assert stylesheets == {path for path in files if path.endswith(".css")}
+
+
 def test_the_policy_forbids_inline_script_and_eval() -> None:
     policy = dict(assets.SECURITY_HEADERS)["Content-Security-Policy"]
     assert "script-src 'self'" in policy and "default-src 'none'" in policy

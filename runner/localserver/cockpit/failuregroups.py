@@ -4,8 +4,8 @@
 The groups are computed in Python (folding is no SQL), so `failure_keys` is brought up
 to date by whoever reads it: the Error statuses received since the last one folded, in
 batches of BATCH, each its own short transaction. Nothing on the statuses' write path
-learns of it; the first read of a large database folds its whole history once (10,000
-failures in about 0.1 s), later reads only what is new.
+learns of it; the first read of a large database folds its whole history once (9,820
+failures in 0.27 s on the loaded development machine), later reads only what is new.
 """
 
 from __future__ import annotations

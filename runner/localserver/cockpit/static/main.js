@@ -89,6 +89,7 @@ function showLive() {
 
 function pausedText(waiting, stale) {
   if (stale) return "paused: more than a page of changes wait";
+  if (!waiting) return "paused: nothing changed yet";
   return `paused: ${count(waiting)} change${waiting === 1 ? "" : "s"} wait${waiting === 1 ? "s" : ""}`;
 }
 

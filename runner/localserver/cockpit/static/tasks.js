@@ -17,7 +17,7 @@ import { countShown, rowsDrawn } from "./timing.js";
 
 export const PAGE = 200; // rows a page holds; the list holds what was loaded, no more
 export const WAIT_S = 20; // below the server's cap of 30 s
-const FIRST_ROWS = 40;
+const FIRST_ROWS = 30;
 
 export class TaskList {
   constructor({ onChange, onOpen, onTiles, minutes, selection, onWaiting }) {
