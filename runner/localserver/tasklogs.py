@@ -19,6 +19,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+from runner.localserver.bodies import object_of
 from runner.localserver.errors import HttpError, quoted
 from runner.localserver.records import dumps, iso, utc_now
 from runner.localserver.routing import Reply, Request
@@ -73,12 +74,7 @@ class TaskLogs:
 
 def checked(body: Any) -> dict[str, Any]:
     """The task log with every field in range, times as the server writes them; 400 if not."""
-    if not isinstance(body, dict):
-        raise HttpError(400, "log: must be a JSON object")
-    unknown = sorted(set(body) - _FIELDS)
-    if unknown:
-        raise HttpError(400, f"log: unknown field(s) {', '.join(quoted(u) for u in unknown)}")
-    log = dict(body)
+    log = dict(object_of(body, "log", _FIELDS))
     instance_id = log.get("taskInstanceId")
     if isinstance(instance_id, int) and not isinstance(instance_id, bool):
         log["taskInstanceId"] = instance_id = str(instance_id)

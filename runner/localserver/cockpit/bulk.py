@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from runner.contracts import Contracts
+from runner.localserver.bodies import object_of
 from runner.localserver.cockpit import bulkwrites
 from runner.localserver.cockpit.query import FILTERS, filters_in
 from runner.localserver.database import StoreClosed, StoreError
@@ -213,13 +214,9 @@ class BulkActions:
         action.state = "done" if error is None else "failed"
 
 
-def _checked(body: Any) -> dict[str, Any]:
+def _checked(sent: Any) -> dict[str, Any]:
     """The request's body with every field in range; 400 naming the one that is not."""
-    if not isinstance(body, dict):
-        raise HttpError(400, "body: must be a JSON object")
-    unknown = sorted(set(body) - _FIELDS)
-    if unknown:
-        raise HttpError(400, f"body: unknown field(s) {', '.join(quoted(u) for u in unknown)}")
+    body = object_of(sent, "body", _FIELDS)
     if body.get("action") not in ACTIONS:
         raise HttpError(400, f"body.action: {quoted(body.get('action'))} is not cancel or rerun")
     if ("ids" in body) == ("match" in body):
