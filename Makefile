@@ -1,12 +1,17 @@
 # The two commands a user needs are `make run` and `make test`; both set up
-# everything first (venv, Docker engine, base and task images).
+# everything first (venv, Docker engine, base and task images), the steps that
+# do not depend on each other at once (scripts/set_up.py).
 
 PYTHON      ?= python3
 VENV        := .venv
 PY          := $(VENV)/bin/python
 STAMP       := $(VENV)/.installed
+STAMP_DEV   := $(VENV)/.installed-dev
 TASK_IMAGES ?= xc-tasks/sample:latest xc-tasks/textstats-node:latest \
                xc-tasks/numbers-go:latest xc-tasks/greet-sh:latest
+# Task images built at once by `make images` (the engine builds them side by side).
+IMAGE_JOBS  ?= 4
+SET_UP      := $(PYTHON) -m scripts.set_up
 PYTEST_ARGS ?=
 # GVISOR=1: `make test` and `make bench` also set up gVisor (`make gvisor`, root),
 # so its tests run instead of skipping; on by default under CI=true.
@@ -16,25 +21,41 @@ endif
 GVISOR      ?= 0
 WITH_GVISOR := $(if $(filter 1 true yes,$(GVISOR)),gvisor)
 
-.PHONY: run test lint sdk-test toolchains images base-images runner-image engine gvisor venv \
-        bench soak compose-up clean swarm-up swarm-down swarm-nodes browser axe screenshot \
-        registry \
-        docs docs-serve
+.PHONY: run test lint sdk-test toolchains images base-images base-tools runner-image engine \
+        gvisor venv venv-dev set-up set-up-dev compose dist bench bench-first-run soak compose-up \
+        clean swarm-up swarm-down swarm-nodes browser axe screenshot registry promtool docs \
+        docs-serve
 
-run: venv engine images
+# The set-up, then the demo (or the runner, for a platform). On a first run the demo
+# starts as soon as the venv and the engine are ready, and each task image joins it
+# once it is built (docs/getting-started.md).
+run:
 ifdef XC_SCENARIO_SERVER
-	$(PY) -m runner run $(TASK_IMAGES)
+	@$(SET_UP) --images "$(TASK_IMAGES)" -- $(PY) -m runner run $(TASK_IMAGES)
 else
-	$(PY) -m runner demo $(TASK_IMAGES)
+	@$(SET_UP) --images "$(TASK_IMAGES)" --early -- \
+	    $(PY) -m runner demo --await-images $(TASK_IMAGES)
 endif
 
-test: venv engine images browser registry $(WITH_GVISOR) lint sdk-test
+test: set-up-dev compose browser registry $(WITH_GVISOR) lint sdk-test
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
+
+# The set-up alone: venv, engine, base and task images (set-up-dev: the venv with the
+# development extras).
+set-up:
+	@$(SET_UP)
+
+set-up-dev:
+	@$(SET_UP) --venv venv-dev
 
 # Debian's docker-registry and apache2-utils (htpasswd) on the host, for the registry
 # tests, which start registries of their own on loopback ports. Debian packages; root.
 registry:
 	sh scripts/ensure-registry.sh
+
+# promtool on the host, for the alerting rules (Debian's prometheus package; root).
+promtool:
+	sh scripts/ensure-promtool.sh
 
 # Debian's chromium, chromium-driver and npm on the host, for the cockpit's browser
 # tests (selenium drives the browser; nothing is downloaded but axe-core). Root.
@@ -52,29 +73,32 @@ axe:
 # docs/cockpit.png and docs/cockpit-*.png (dark, instance, failures, sorted, bulk, paused,
 # phone), the pictures of the cockpit in the README and the site: the browser test, once
 # more, with tasks in every state.
-screenshot: venv engine images browser
+screenshot: venv-dev engine images browser
 	XC_COCKPIT_SCREENSHOT=docs/cockpit.png $(VENV)/bin/pytest -q \
 	    tests/integration/test_cockpit_browser.py -k screenshot
 
 # ruff (style, complexity, and which module may import which library), mypy --strict,
-# import-linter (the layers: pyproject.toml [tool.importlinter]), the manifests, and the
-# documentation site built strictly (a broken link or anchor fails).
-lint: venv
+# import-linter (the layers: pyproject.toml [tool.importlinter]), the manifests, the
+# alerting rules and their unit tests (promtool), and the documentation site built strictly
+# (a broken link or anchor fails).
+lint: venv-dev promtool
 	$(VENV)/bin/ruff check runner tests scripts task_images
 	$(VENV)/bin/mypy
 	$(VENV)/bin/lint-imports
 	$(PY) -m scripts.validate_manifests
-	$(MKDOCS) build --strict --quiet
+	promtool check rules deploy/prometheus/alerts.yaml
+	promtool test rules deploy/prometheus/alerts.test.yaml
+	$(MKDOCS) build --strict
 
 # The documentation site (mkdocs.yml, docs/): built into build/site, offline.
 # MkDocs' and the theme's banners about their future versions are off.
 MKDOCS := NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs
-docs: venv
+docs: venv-dev
 	$(MKDOCS) build --strict
 
 # The site on http://127.0.0.1:$(DOCS_PORT)/, rebuilt when a page changes.
 DOCS_PORT ?= 8000
-docs-serve: venv
+docs-serve: venv-dev
 	$(MKDOCS) serve --strict --dev-addr 127.0.0.1:$(DOCS_PORT)
 
 # The task SDKs' own tests, in their languages (the shell SDK's run from pytest).
@@ -82,22 +106,34 @@ sdk-test: toolchains
 	test -z "$$(gofmt -l task_images runner/templates)" || { gofmt -l task_images runner/templates; exit 1; }
 	cd task_images/sdk/go && GOPROXY=off go vet ./... && GOPROXY=off go test -count=1 ./...
 	cd task_images/numbers-go && GOPROXY=off go vet ./... && GOPROXY=off go test -count=1 ./...
-	node --test task_images/sdk/node/xc_task.test.js
+	node --test task_images/sdk/node/xc_task.test.js task_images/sdk/node/xc_task_testing.test.js
 
 # Go, Node.js, jq and dash on the host, for the SDKs' tests (Debian packages; root).
 toolchains:
 	sh scripts/ensure-toolchains.sh
 
+# One virtual environment: `venv` installs what running needs (what `make run` uses),
+# `venv-dev` adds the development extras (pytest, mypy, ruff, MkDocs, ...) to it.
+PIP := $(PY) -m pip install --quiet --disable-pip-version-check
 venv: $(STAMP)
+
+venv-dev: $(STAMP_DEV)
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[dev]'
+	$(PIP) -e .
+	touch $@
+
+$(STAMP_DEV): $(STAMP)
+	$(PIP) -e '.[dev]'
 	touch $@
 
 engine:
 	./scripts/ensure-engine.sh
+
+# docker-compose (Debian package), for `make compose-up` and its test.
+compose:
+	sh scripts/ensure-compose.sh
 
 # gVisor's runsc runtime registered with the engine (Debian package; root).
 gvisor: engine
@@ -106,11 +142,30 @@ gvisor: engine
 base-images: engine
 	sh scripts/build-base-images.sh
 
+# mmdebstrap, which builds the base images where no registry answers (Debian package).
+base-tools:
+	sh scripts/build-base-images.sh tools
+
+# The sample task images, by `xc-runner build` (scripts/build_images.py gives it their
+# shared build context, task_images/, and the base images of build/base-images.env).
 images: venv base-images
-	$(PY) -m scripts.build_images
+	$(PY) -m scripts.build_images --jobs $(IMAGE_JOBS)
+
+# The runner's wheel, in build/dist/: what `pip install` installs, with the schemas, the
+# templates of `xc-runner new` and the task SDKs inside.
+dist: venv
+	rm -rf build/dist
+	$(PY) -m pip wheel --quiet --no-deps -w build/dist .
 
 bench: venv engine images $(WITH_GVISOR)
 	$(PY) scripts/bench.py
+	$(PY) scripts/bench_usage.py
+
+# The first `make run` of a newcomer, on a bare machine in a container (an engine of its
+# own inside; the Python packages from a wheelhouse downloaded here first), then a second
+# one: when their outcomes came, and each set-up step's time. Several minutes; a quiet machine.
+bench-first-run: venv base-images
+	$(PY) -m scripts.bench_first_run
 
 # SOAK_TASKS tasks (default 20,000) through the runner with its default settings, against the
 # local server: its RSS, open descriptors, threads and state file every 1,000 tasks; fails if
@@ -127,7 +182,7 @@ runner-image: venv base-images
 # reaches the engine's socket through its group: a random key is made once in
 # .local/compose-apikey (the folder private, the file readable by the runner's uid).
 COMPOSE_KEY_FILE ?= $(CURDIR)/.local/compose-apikey
-compose-up: images runner-image
+compose-up: compose images runner-image
 	mkdir -p .local && chmod 700 .local
 	test -s $(COMPOSE_KEY_FILE) || (umask 022 && $(PY) -c \
 	    'import secrets; print(secrets.token_urlsafe(24))' > $(COMPOSE_KEY_FILE))

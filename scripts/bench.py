@@ -3,21 +3,26 @@
 On one image and one trivial task (xc-tasks/sample simple), side by side:
 
 - latency, a task's hand-out by a poll to its Completed status (p50, p99): the
-  runner with its warm pool, the runner without (XC_RUNNER_POOL_SIZE=0), and a
-  bare docker-py loop doing the same container work (scripts/bench_bare.py);
+  runner with its warm pool, the runner without (XC_RUNNER_POOL_SIZE=0), each task
+  right after one of a bare docker-py loop doing the same container work
+  (scripts/bench_bare.py), so that both meet the same machine; where a warm task's
+  time goes, from a profile of the runner at work (scripts/bench_profile.py);
 - throughput of `--burst` tasks at concurrency 1, 4 and 8: the runner with its
-  pool, and the bare loop at the same concurrency (at 4, also a loop through the
-  runner's engine layer, with its hardening); the CPU each spends per task;
+  pool, and the bare loop at the same concurrency just before it, `--rounds` times
+  (at 4, also a loop through the runner's engine layer, with its hardening); the
+  CPU each spends per task; the engine's own best (the bare loop at concurrency 1,
+  2, 4 and 8), and the runner's throughput as a fraction of it;
 - the runner's peak RSS, and what one idle warm container of each sample image
   costs (memory as `docker stats` counts it, processes);
-- the same latencies under gVisor (`runsc`) when the engine has it (`make gvisor`);
+- the same latencies under gVisor (`runsc`) when the engine has it (`make gvisor`),
+  beside runc's;
 - `docker run` from the CLI (bare, with the runner's hardening, under gVisor):
   the cost of the hardening and of gVisor per task.
 
 The machine's load average is printed first and last: figures from a busy
 machine are not comparable.
 
-    python scripts/bench.py [--tasks N] [--burst N] [--levels 1,4,8] [--no-gvisor]
+    python scripts/bench.py [--tasks N] [--burst N] [--rounds N] [--levels 1,4,8] [--no-gvisor]
 """
 
 from __future__ import annotations
@@ -28,6 +33,7 @@ import os
 import shlex
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -37,6 +43,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from scripts.bench_bare import BareLoop, HardenedLoop, idle_cost
 from scripts.bench_cpu import CpuMeter
+from scripts.bench_profile import breakdown
+from scripts.bench_profile import read as read_profile
 from scripts.bench_report import report
 from scripts.bench_runner import runner
 
@@ -54,6 +62,7 @@ HARDENING = shlex.split(
 )
 GVISOR = "runsc"
 DEFAULT_CONCURRENCY = 4  # the runner's default; its pool's size, for the latency runs
+ENGINE_LEVELS = (1, 2, 4, 8)  # the bare loop's, for the engine's own best
 HARDENED_LEVEL = 4  # where the loop with the runner's hardening is measured too
 
 
@@ -91,34 +100,69 @@ def baseline_rss_mib() -> float:
 
 
 def latencies(args: argparse.Namespace, runtime: str = "") -> dict[str, Any]:
-    """The three latency rows, on one runtime."""
+    """The latency rows on one runtime: the runner with its pool (profiled: the breakdown),
+    then without, each task right after one of the bare loop, so that both meet the same
+    machine; the bare loop's rows are its tasks of each half."""
     bare = BareLoop(IMAGE, ENVELOPE, runtime)
+    found: dict[str, Any] = {}
     try:
-        found: dict[str, Any] = {"bare": bare.latencies(args.tasks)}
+        bare.one()  # warm-up: caches, the first connection
+        for name, size in (("warm", DEFAULT_CONCURRENCY), ("cold", 0)):
+            with tempfile.TemporaryDirectory() as tmp:
+                profile = Path(tmp) / "profile.json"
+                with runner(
+                    IMAGE,
+                    concurrency=DEFAULT_CONCURRENCY,
+                    pool_size=size,
+                    runtime=runtime,
+                    profile=profile,
+                ) as under_test:
+                    under_test.one()  # warm-up
+                    spans, found[f"{name}_bare"] = [], []
+                    for _ in range(args.tasks):
+                        found[f"{name}_bare"].append(bare.one())
+                        spans.append(under_test.one())
+                    found[name] = [done - taken for taken, done in spans]
+                    found[f"{name}_starts"] = under_test.starts()
+                    found[f"{name}_rss"] = under_test.peak_rss_mib()
+                found[f"{name}_breakdown"] = breakdown(read_profile(profile), spans)
     finally:
         bare.close()
-    for name, size in (("warm", DEFAULT_CONCURRENCY), ("cold", 0)):
-        with runner(
-            IMAGE, concurrency=DEFAULT_CONCURRENCY, pool_size=size, runtime=runtime
-        ) as under_test:
-            found[name] = under_test.latencies(args.tasks)
-            found[f"{name}_starts"] = under_test.starts()
-            found[f"{name}_rss"] = under_test.peak_rss_mib()
+    found["bare"] = found["warm_bare"] + found["cold_bare"]
     return found
 
 
+def bare_throughput(args: argparse.Namespace, level: int, found: dict[str, Any]) -> None:
+    bare = BareLoop(IMAGE, ENVELOPE)
+    try:
+        meter = CpuMeter()
+        found.setdefault("bare", []).append(bare.throughput(args.burst, level))
+        found["bare_cpu"] = meter.per_task_ms(args.burst)
+    finally:
+        bare.close()
+
+
 def throughputs(args: argparse.Namespace) -> dict[int, dict[str, Any]]:
-    """Bare loop and runner with its pool (its default size: the concurrency), per level,
-    one right after the other, so that both meet the same machine."""
+    """Per level, `--rounds` rounds of the bare loop then the runner with its pool (its
+    default size: the concurrency), one right after the other, so that both meet the same
+    machine; at the levels the runner is not measured at, the bare loop alone (the engine's
+    own best is the best bare loop of all)."""
     found: dict[int, dict[str, Any]] = {}
-    for level in args.levels:
-        bare = BareLoop(IMAGE, ENVELOPE)
-        try:
-            meter = CpuMeter()
-            found[level] = {"bare": bare.throughput(args.burst, level)}
-            found[level]["bare_cpu"] = meter.per_task_ms(args.burst)
-        finally:
-            bare.close()
+    for level in sorted(set(args.levels) | set(ENGINE_LEVELS)):
+        found[level] = {}
+        if level not in args.levels:
+            for _ in range(args.rounds):
+                bare_throughput(args, level, found[level])
+            continue
+        with runner(IMAGE, concurrency=level, pool_size=level) as under_test:
+            for _ in range(args.rounds):
+                bare_throughput(args, level, found[level])
+                under_test.wait_pool_full()
+                meter = CpuMeter(under_test.proc.pid)
+                found[level].setdefault("runner", []).append(under_test.throughput(args.burst))
+                found[level]["runner_cpu"] = meter.per_task_ms(args.burst)
+            found[level]["starts"] = under_test.starts()
+            found[level]["rss"] = under_test.peak_rss_mib()
         if level == HARDENED_LEVEL:
             hardened = HardenedLoop(IMAGE, ENVELOPE)
             try:
@@ -127,13 +171,6 @@ def throughputs(args: argparse.Namespace) -> dict[int, dict[str, Any]]:
                 found[level]["hardened_cpu"] = meter.per_task_ms(args.burst)
             finally:
                 hardened.close()
-        with runner(IMAGE, concurrency=level, pool_size=level) as under_test:
-            under_test.wait_pool_full()
-            meter = CpuMeter(under_test.proc.pid)
-            found[level]["runner"] = under_test.throughput(args.burst)
-            found[level]["runner_cpu"] = meter.per_task_ms(args.burst)
-            found[level]["starts"] = under_test.starts()
-            found[level]["rss"] = under_test.peak_rss_mib()
     return found
 
 
@@ -149,6 +186,7 @@ def cli_runs(args: argparse.Namespace, gvisor: bool) -> dict[str, list[float]]:
 
 
 def measure(args: argparse.Namespace, gvisor: bool) -> dict[str, Any]:
+    began = time.monotonic()
     results: dict[str, Any] = {"cores": os.cpu_count(), "load_before": os.getloadavg()}
     results["runc"] = latencies(args)
     results["throughput"] = throughputs(args)
@@ -162,6 +200,7 @@ def measure(args: argparse.Namespace, gvisor: bool) -> dict[str, Any]:
     results["base_rss"] = baseline_rss_mib()
     results["cli"] = cli_runs(args, gvisor)
     results["load_after"] = os.getloadavg()
+    results["took_s"] = time.monotonic() - began
     return results
 
 
@@ -169,6 +208,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--tasks", type=int, default=40, help="tasks one at a time, per row")
     parser.add_argument("--burst", type=int, default=100, help="tasks for each throughput")
+    parser.add_argument(
+        "--rounds", type=int, default=2, help="throughput rounds per level (bare, then runner)"
+    )
     parser.add_argument(
         "--levels",
         type=lambda text: [int(n) for n in text.split(",")],

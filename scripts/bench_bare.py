@@ -62,10 +62,6 @@ class BareLoop:
             self._api.remove_container(container, force=True)
         return time.perf_counter() - started
 
-    def latencies(self, count: int) -> list[float]:
-        self.one()  # warm-up: caches, first connection
-        return [self.one() for _ in range(count)]
-
     def throughput(self, count: int, parallel: int) -> float:
         started = time.perf_counter()
         with ThreadPoolExecutor(parallel) as pool:

@@ -87,16 +87,13 @@ class RunnerUnderTest:
             time.sleep(0.05)
         raise RuntimeError(f"the warm pool did not fill in {timeout_s} s")
 
-    def latencies(self, count: int) -> list[float]:
-        """Hand-out -> Completed of `count` tasks one at a time (after one warm-up)."""
-        found = []
-        for _ in range(count + 1):
-            self.wait_pool_full()
-            instance_id = self.submit()
-            self.wait_done([instance_id])
-            taken, done = self.span(instance_id)
-            found.append(done - taken)
-        return found[1:]
+    def one(self) -> tuple[float, float]:
+        """One task, its (taken, completed) server timestamps; with the pool on, once the pool
+        is full again (a warm start)."""
+        self.wait_pool_full()
+        instance_id = self.submit()
+        self.wait_done([instance_id])
+        return self.span(instance_id)
 
     def throughput(self, count: int) -> float:
         """Tasks per second, `count` submitted at once: first hand-out to last Completed.
@@ -118,9 +115,10 @@ class RunnerUnderTest:
 
 @contextmanager
 def runner(
-    image: str, *, concurrency: int, pool_size: int, runtime: str = ""
+    image: str, *, concurrency: int, pool_size: int, runtime: str = "", profile: Path | None = None
 ) -> Iterator[RunnerUnderTest]:
-    """The runner (its log at INFO in a file) and a local server of its own."""
+    """The runner (its log at INFO in a file) and a local server of its own; with `profile`,
+    started through scripts/bench_profile.py, which writes its timers' calls there at exit."""
     with (
         tempfile.TemporaryDirectory() as tmp,
         LocalServer(Path(tmp) / "bench.db", port=0, api_key=KEY) as server,
@@ -141,8 +139,9 @@ def runner(
         }
         log_path = Path(tmp) / "runner.log"
         with log_path.open("wb") as log:
+            start = ["scripts/bench_profile.py", str(profile)] if profile else ["-m", "runner"]
             proc = subprocess.Popen(
-                [sys.executable, "-m", "runner", "run", image],
+                [sys.executable, *start, "run", image],
                 env=env,
                 cwd=ROOT,
                 stdout=log,

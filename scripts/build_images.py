@@ -1,45 +1,31 @@
-"""Build every task image in task_images/ as xc-tasks/<folder>:latest.
+"""Build the sample task images of task_images/ with `xc-runner build`.
 
-    python -m scripts.build_images [FOLDER ...]     (default: every folder with a Dockerfile)
+    python -m scripts.build_images [--jobs N] [FOLDER ...]
+        (default: every folder with a Dockerfile, one at a time)
 
-The build context is task_images/ (so images can share the Python SDK), the
-Dockerfile <folder>/Dockerfile, and the build args PYTHON_BASE and DEBIAN_BASE
-come from build/base-images.env (written by scripts/build-base-images.sh) or the
-environment, which wins. The task catalog goes in the xc-scenario.catalog label:
-<folder>/catalog.json when there is one, else what the built image prints when
-run with the single argument --catalog. <folder>/examples.json, when there is
-one, is checked against that catalog (scripts/task_examples.py) and goes in the
-xc-scenario.examples label.
+The sample images share the SDKs of task_images/sdk/, so their build context is
+task_images/ (`xc-runner build --context task_images`), each tagged
+xc-tasks/<folder>:latest and labelled with its catalog.json and examples.json. Their
+base images, the build arguments PYTHON_BASE and DEBIAN_BASE, come from
+build/base-images.env (written by scripts/build-base-images.sh) or the environment,
+which wins; `make images` runs this. With --jobs N, N folders are built at once; a build
+that fails is said as soon as it does, and the others go on (exit 1 at the end).
 """
 
 from __future__ import annotations
 
-import json
-import logging
+import argparse
 import os
 import sys
+import time
 from pathlib import Path
-from typing import Any
 
-import docker
-import requests
-from docker.errors import BuildError, DockerException
-
-from scripts.task_examples import EXAMPLES_LABEL, ExamplesError, examples_label
+from runner.cli.main import main as xc_runner
 
 ROOT = Path(__file__).resolve().parent.parent
 IMAGES_DIR = ROOT / "task_images"
 BASE_ENV_FILE = ROOT / "build" / "base-images.env"
 BASE_ARGS = ("PYTHON_BASE", "DEBIAN_BASE")
-CATALOG_LABEL = "xc-scenario.catalog"  # the label runner.catalog reads
-CATALOG_TIMEOUT_S = 60
-LOG_TAIL_LINES = 40
-
-log = logging.getLogger("build_images")
-
-
-class ImageBuildFailed(Exception):
-    """A task image could not be built; the message names the folder and why."""
 
 
 def base_build_args() -> dict[str, str]:
@@ -57,135 +43,20 @@ def task_folders() -> list[str]:
     return sorted(p.parent.name for p in IMAGES_DIR.glob("*/Dockerfile"))
 
 
-def _build(
-    client: Any,
-    folder: str,
-    tag: str,
-    labels: dict[str, str] | None = None,
-    images_dir: Path = IMAGES_DIR,
-) -> None:
-    try:
-        client.images.build(
-            path=str(images_dir),
-            dockerfile=f"{folder}/Dockerfile",
-            tag=tag,
-            buildargs=base_build_args(),
-            labels=labels,
-            rm=True,
-            forcerm=True,
-        )
-    except BuildError as exc:
-        lines = "".join(
-            str(entry.get("stream") or entry.get("error") or "") for entry in exc.build_log
-        ).splitlines()
-        tail = "\n".join(lines[-LOG_TAIL_LINES:])
-        raise ImageBuildFailed(
-            f"{folder}: docker build failed: {exc.msg}\n--- last lines of the build log ---\n{tail}"
-        ) from None
-
-
-def _catalog_from_image(client: Any, folder: str, image: str) -> str:
-    """What the image prints for `--catalog`, run as a task would be (no network, read-only)."""
-    container = client.containers.create(
-        image,
-        ["--catalog"],
-        network_mode="none",
-        read_only=True,
-        tmpfs={"/tmp": ""},  # noqa: S108 (a mount point in the container, as the runner gives)
-        cap_drop=["ALL"],
-        labels={"xc-tasks.build": folder},
-    )
-    try:
-        container.start()
-        status = container.wait(timeout=CATALOG_TIMEOUT_S)["StatusCode"]
-        stdout: str = container.logs(stdout=True, stderr=False).decode("utf-8", errors="replace")
-        if status != 0:
-            stderr = container.logs(stdout=False, stderr=True).decode("utf-8", errors="replace")
-            raise ImageBuildFailed(
-                f"{folder}: `--catalog` exited with code {status}:\n{stderr.strip()[-4000:]}"
-            )
-        return stdout
-    finally:
-        container.remove(force=True)
-
-
-def catalog_label(folder: str, text: str) -> str:
-    """The catalog minified for the label; ImageBuildFailed unless it is a JSON array."""
-    try:
-        catalog = json.loads(text)
-    except ValueError as exc:
-        raise ImageBuildFailed(f"{folder}: the task catalog is not JSON: {exc}") from None
-    if not (isinstance(catalog, list) and catalog and all(isinstance(d, dict) for d in catalog)):
-        raise ImageBuildFailed(
-            f"{folder}: the task catalog must be a non-empty JSON array of task definitions"
-        )
-    return json.dumps(catalog, ensure_ascii=False, separators=(",", ":"))
-
-
-def _labels(folder: Path, catalog_text: str) -> dict[str, str]:
-    """The catalog label, and the examples label when there is an examples.json."""
-    label = catalog_label(folder.name, catalog_text)
-    labels = {CATALOG_LABEL: label}
-    examples = folder / "examples.json"
-    if examples.is_file():
-        try:
-            labels[EXAMPLES_LABEL] = examples_label(
-                examples.read_text(encoding="utf-8"), json.loads(label)
-            )
-        except ExamplesError as exc:
-            raise ImageBuildFailed(f"{folder.name}/examples.json: {exc}") from None
-    return labels
-
-
-def build_image(folder: str, images_dir: Path = IMAGES_DIR) -> str:
-    """Build <images_dir>/<folder> (the build context is images_dir) with its labels;
-    returns the tag."""
-    path = images_dir / folder
-    if not (path / "Dockerfile").is_file():
-        raise ImageBuildFailed(f"{folder}: no {path}/Dockerfile")
-    client = docker.from_env(timeout=300)
-    tag = f"xc-tasks/{folder}:latest"
-    static_catalog = path / "catalog.json"
-    if static_catalog.is_file():
-        labels = _labels(path, static_catalog.read_text(encoding="utf-8"))
-        _build(client, folder, tag, labels, images_dir)
-        return tag
-    # Build once to ask the image for its catalog; the labelled build reuses every
-    # cached layer, so the draft is removed only after it (the draft is its parent).
-    draft = f"xc-tasks/{folder}:catalog-draft-{os.getpid()}"
-    try:
-        _build(client, folder, draft, images_dir=images_dir)
-        labels = _labels(path, _catalog_from_image(client, folder, draft))
-        _build(client, folder, tag, labels, images_dir)
-    finally:
-        try:
-            client.images.remove(draft)
-        except DockerException as exc:
-            log.debug("draft image %s not removed: %s", draft, exc)
-    return tag
-
-
 def main(argv: list[str]) -> int:
-    logging.basicConfig(level=logging.INFO, format="build_images: %(message)s")
-    folders = argv or task_folders()
-    if not folders:
-        log.error("no task_images/*/Dockerfile found")
-        return 1
-    log.info("build args: %s", base_build_args() or "(none: the Dockerfiles' defaults)")
-    for folder in folders:
-        log.info("building %s", folder)
-        try:
-            tag = build_image(folder)
-        except ImageBuildFailed as exc:
-            log.error("%s", exc)
-            return 1
-        except (DockerException, requests.RequestException) as exc:
-            log.error(
-                "%s: Docker failed: %s (no engine? see scripts/ensure-engine.sh)", folder, exc
-            )
-            return 1
-        log.info("built %s", tag)
-    return 0
+    parser = argparse.ArgumentParser(prog="build_images", description=__doc__.split("\n")[0])
+    parser.add_argument("--jobs", default="1", help="folders built at once (default 1)")
+    parser.add_argument("folders", nargs="*", metavar="FOLDER")
+    args = parser.parse_args(argv)
+    bases = [f"--build-arg={key}={value}" for key, value in base_build_args().items()]
+    folders = [str(IMAGES_DIR / folder) for folder in args.folders or task_folders()]
+    started = time.monotonic()
+    build = ["build", "--context", str(IMAGES_DIR), "--jobs", args.jobs, *bases, *folders]
+    code = xc_runner(build)
+    if code == 0:
+        took = time.monotonic() - started
+        sys.stdout.write(f"build_images: built {len(folders)} image(s) in {took:.1f} s\n")
+    return code
 
 
 if __name__ == "__main__":

@@ -21,21 +21,5 @@ if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null 2>&1; then
     exit 1
 fi
 
-# Debian starts a package's service when it is installed (a registry on port 5000
-# for every interface) unless policy-rc.d says no: say no, for this install only.
-policy=/usr/sbin/policy-rc.d
-ours=''
-if [ ! -e "$policy" ]; then
-    printf '#!/bin/sh\nexit 101\n' >"$policy"
-    chmod 0755 "$policy"
-    ours=1
-fi
-cleanup() { if [ -n "$ours" ]; then rm -f "$policy"; fi; }
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
-echo "ensure-registry: installing$missing (Debian packages)" >&2
-apt-get update -qq
 # shellcheck disable=SC2086 # one word per package
-DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $missing >/dev/null
+sh "$(dirname "$0")/apt-install.sh" ensure-registry $missing

@@ -12,8 +12,9 @@ import os
 import socket
 import subprocess
 import sys
+import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -57,6 +58,14 @@ def free_port() -> int:
         sock.bind(("127.0.0.1", 0))
         port: int = sock.getsockname()[1]
         return port
+
+
+def until(condition: Callable[[], bool], timeout_s: float = 10.0) -> None:
+    """Wait for `condition`, looking every 20 ms; fails after `timeout_s`."""
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        assert time.monotonic() < deadline, f"not within {timeout_s} s"
+        time.sleep(0.02)
 
 
 def unavailable(reason: str) -> None:
@@ -142,8 +151,10 @@ def runner_containers(
         client.close()
 
 
+RUNSC = "runsc"
 PROBE_IMAGE = "xc-test/probe:latest"
 HOSTILE_IMAGE = "xc-test/hostile:latest"
+USAGE_IMAGE = "xc-test/cost-usage:latest"
 
 
 def build_test_image(folder_name: str, tag: str, variant: str | None = None) -> str:
@@ -204,12 +215,24 @@ def xc_runner(
     env: dict[str, str] | None = None,
     stdin: str | None = None,
     timeout_s: float = 300,
+    cwd: Path = REPO,
 ) -> subprocess.CompletedProcess[str]:
-    """`python -m runner ARGV` as a user runs it, in the repository, with none of this
-    environment's runner or engine settings (but those in `env`); `stdin` its input."""
+    """`python -m runner ARGV` as a user runs it, in the repository (or `cwd`), with none of
+    this environment's runner or engine settings (but those in `env`); `stdin` its input."""
+    return run_as_user([sys.executable, "-m", "runner", *argv], cwd, env, stdin, timeout_s)
+
+
+def run_as_user(
+    argv: list[str],
+    cwd: Path,
+    env: dict[str, str] | None = None,
+    stdin: str | None = None,
+    timeout_s: float = 300,
+) -> subprocess.CompletedProcess[str]:
+    """A command run in `cwd` with the user's environment (`user_environment(env)`)."""
     return subprocess.run(
-        [sys.executable, "-m", "runner", *argv],
-        cwd=REPO,
+        argv,
+        cwd=cwd,
         env=user_environment(env),
         input=stdin,
         capture_output=True,
@@ -238,9 +261,31 @@ def probe_image(engine: DockerEngine) -> str:
 
 
 @pytest.fixture(scope="session")
+def usage_image(engine: DockerEngine) -> str:
+    """tests/images/usage: tasks that use a known amount of CPU and memory, or too much."""
+    return build_test_image("usage", USAGE_IMAGE)
+
+
+@pytest.fixture(scope="session")
 def hostile_image(engine: DockerEngine) -> str:
     """tests/images/hostile: one task per way a task can misbehave or try to break out."""
     return build_test_image("hostile", HOSTILE_IMAGE)
+
+
+@pytest.fixture(scope="session")
+def gvisor(engine: DockerEngine) -> str:
+    """gVisor's runtime name, once the engine is known to offer it (`make gvisor`)."""
+    client = docker.from_env()
+    try:
+        runtimes = client.info().get("Runtimes") or {}
+    finally:
+        client.close()
+    if RUNSC not in runtimes:
+        unavailable(
+            f"the Docker engine has no {RUNSC} runtime (has: {', '.join(sorted(runtimes))}); "
+            "set it up with `make gvisor` (root)"
+        )
+    return RUNSC
 
 
 @pytest.fixture(scope="session")

@@ -8,13 +8,17 @@ catalog is read again: the routes follow at once, and the namespaces whose
 definitions changed are handed to `on_change` (to publish them again). The
 digest is the one the registry knows the image by (None for an image built on
 this engine and never pushed); each is logged, and shown by /status.
+
+An awaited image (`xc-runner demo --await-images`: the set-up is still building it) is
+served from the moment the engine has it: `look_for_awaited` reads its catalog then, and
+hands its namespaces to `on_change` as for a moved tag.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from typing import Any, Protocol
 
 from runner.core.catalog import Catalog, CatalogCheck, TaskRoute, routes_from_label
@@ -22,6 +26,8 @@ from runner.core.errors import ConfigError, EngineError
 from runner.core.pulling import local_digest
 
 log = logging.getLogger(__name__)
+
+_STOP_WAIT_S = 5.0  # at shutdown: a catalog being read
 
 
 class ImageEngine(Protocol):
@@ -35,14 +41,25 @@ OnChange = Callable[[Catalog, list[str]], None]
 
 
 class ServedImages:
-    def __init__(self, images: Sequence[str], engine: ImageEngine, check: CatalogCheck) -> None:
+    def __init__(
+        self,
+        images: Sequence[str],
+        engine: ImageEngine,
+        check: CatalogCheck,
+        awaited: Collection[str] = (),
+    ) -> None:
         self._engine = engine
         self._check = check
         self._lock = threading.Lock()
         self.ids: dict[str, str] = {}
         self.digests: dict[str, str | None] = {}
         self._routes: dict[str, list[TaskRoute]] = {}
+        self.awaited = [image for image in images if image in awaited]
+        for image in self.awaited:
+            log.info("image %s is not in the engine yet: its tasks join once it is", image)
         for image in images:
+            if image in awaited:
+                continue
             self.ids[image] = engine.image_id(image)
             self._routes[image] = self._read(image, self.ids[image])
             self.digests[image] = self._digest(image, self.ids[image])
@@ -82,6 +99,22 @@ class ServedImages:
                 for image, image_id in self.ids.items()
             ]
 
+    def look_for_awaited(self) -> bool:
+        """Each awaited image the engine has now joins the served ones; whether any is still
+        awaited."""
+        for image in list(self.awaited):
+            try:
+                image_id = self._engine.image_id(image)
+            except ConfigError:
+                continue  # not built yet
+            except EngineError as exc:
+                log.debug("image %s: cannot look for it: %s", image, exc)
+                continue
+            log.info("image %s is in the engine now: serving it", image)
+            self.moved(image, image_id)
+            self.awaited.remove(image)  # after: its routes are in the catalog once it is not
+        return bool(self.awaited)
+
     def refresh(self, image: str) -> None:
         """Look at what `image` names now (after a pull), and follow it if it moved."""
         try:
@@ -110,12 +143,15 @@ class ServedImages:
             catalog = Catalog([*others, *routes])
             digest = self._digest(image, image_id)
         except (ConfigError, EngineError) as exc:
-            log.error(
-                "image %s changed, but its catalog cannot be read: %s; its tasks keep the "
-                "catalog read at start-up",
-                image,
-                exc,
-            )
+            if image in self._routes:
+                log.error(
+                    "image %s changed, but its catalog cannot be read: %s; its tasks keep the "
+                    "catalog read at start-up",
+                    image,
+                    exc,
+                )
+            else:
+                log.error("image %s: its catalog cannot be read: %s; it is not served", image, exc)
             return None
         changed = _changed_namespaces(self.catalog, catalog)
         _log_namespaces(image, self.catalog, catalog)
@@ -124,6 +160,34 @@ class ServedImages:
         if changed:
             log.info("image %s: the catalog of %s changed", image, ", ".join(changed))
         return changed
+
+
+class ImageWait:
+    """Looks for the awaited images every `every_s` in the background, until none is left;
+    `start()`, then `stop()` once."""
+
+    def __init__(self, images: ServedImages, every_s: float = 0.5) -> None:
+        self._images = images
+        self._every_s = every_s
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="image-wait", daemon=True)
+
+    def start(self) -> None:
+        if self._images.awaited:
+            self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join(_STOP_WAIT_S)
+
+    def _run(self) -> None:
+        while not self._stop.wait(self._every_s):
+            try:
+                if not self._images.look_for_awaited():
+                    return
+            except Exception:  # a bug must not end the wait silently
+                log.exception("looking for the awaited images failed; carrying on")
 
 
 def _changed_namespaces(old: Catalog, new: Catalog) -> list[str]:

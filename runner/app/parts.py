@@ -1,5 +1,5 @@
 """How the runner's parts are sized and made from its settings: the warm pool's targets, the
-engine's connections, the image puller, the state file."""
+engine's connections, the image puller, the state file, where task usage is read."""
 
 from __future__ import annotations
 
@@ -7,7 +7,9 @@ from runner.app.pulling import ImagePuller
 from runner.config.settings import RunnerSettings
 from runner.core.warmpool import Target
 from runner.engine.docker_engine import DockerEngine
+from runner.engine.dockerstats import EngineStats
 from runner.engine.registry import DockerRegistry
+from runner.engine.usage import UsageSource
 from runner.state.store import StateStore
 
 
@@ -46,3 +48,9 @@ def open_state(settings: RunnerSettings) -> StateStore:
         max_statuses=settings.outbox_max_statuses,
         journal_keep=settings.journal_keep,
     )
+
+
+def usage_source(settings: RunnerSettings) -> UsageSource:
+    """Where each task's usage is read, as the `usage` setting says (its engine stats on a
+    client of their own, one stream per running task at most)."""
+    return UsageSource(settings.usage, settings.cgroup_root, EngineStats(settings.concurrency))

@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from typing import Any, Protocol
 
 from runner.core.errors import ConfigError, EngineError, RegistryError
@@ -65,11 +65,17 @@ class ImagePuller:
         self.on_pulled: Callable[[str], None] = lambda image: None
         self.serving: Callable[[str], str] = lambda image: "the build the engine has"
 
-    def prepare(self) -> None:
-        """Pull what start-up needs; ConfigError naming the image (and its registry) when
-        an image cannot be had, or its registry refuses the runner's credentials."""
+    def prepare(self, awaited: Collection[str] = ()) -> None:
+        """Pull what start-up needs (not the awaited images: they are being built); ConfigError
+        naming the image (and its registry) when an image cannot be had, or its registry
+        refuses the runner's credentials."""
         for image, policy in self._policies.items():
-            self._prepare(image, on_start(policy, self._present(image), image_ref(image)))
+            if image not in awaited:
+                self._prepare(image, on_start(policy, self._present(image), image_ref(image)))
+
+    def missing(self) -> list[str]:
+        """The images the engine does not have now."""
+        return [image for image in self._policies if not self._present(image)]
 
     def _prepare(self, image: str, action: Start) -> None:
         if action is Start.ABSENT:

@@ -6,17 +6,14 @@ only their interfaces."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
-from contextlib import contextmanager
 from functools import partial
 
-from runner.app.images import ServedImages
+from runner.app.images import ImageWait, ServedImages
 from runner.app.operations import build_listener, build_metrics, catalog_tasks, stuck_after_s
-from runner.app.parts import connect_engine, image_puller, open_state, pool_targets
+from runner.app.parts import image_puller, open_state, pool_targets, usage_source
 from runner.app.publication import Publication
 from runner.app.recovery import Doctor
 from runner.app.secrecy import redacting
-from runner.app.signals import stop_on_signals
 from runner.app.startup import (
     end_interrupted,
     execution_settings,
@@ -31,7 +28,7 @@ from runner.core.observer import NullObserver, Observer
 from runner.engine.docker_engine import DockerEngine
 from runner.engine.pool import ContainerPool
 from runner.engine.registry import DockerRegistry
-from runner.ops.logs import redact, redacted
+from runner.ops.logs import redacted
 from runner.scenario.client import PlatformClient
 from runner.scenario.queue import PlatformQueue
 from runner.worker.cancellation import CancelWatch
@@ -47,17 +44,20 @@ _FLUSH_TIMEOUT_S = 10.0  # what is left stays in the outbox for the next start
 
 
 class Runner:
-    """Built from the settings; then `start()`, `publish()`, `run()`, and `close()` once."""
+    """Built from the settings; then `start()`, `publish()`, `run()`, and `close()` once.
+    `await_images`: the images the engine lacks are served once it has them, not refused."""
 
     def __init__(
-        self, settings: RunnerSettings, engine: DockerEngine, registry: DockerRegistry
-    ) -> None:
+        self, settings: RunnerSettings, engine: DockerEngine, registry: DockerRegistry,
+        *, await_images: bool = False,
+    ) -> None:  # fmt: skip
         self.settings = settings
         self.engine = engine
         self.contracts = Contracts()
         self.secrets, self.has_secrets = task_secrets(settings, engine)
         self.puller = image_puller(settings, engine, registry)
-        self.images = self._served_images()
+        self.images = self._served_images(self.puller.missing() if await_images else [])
+        self.image_wait = ImageWait(self.images)
         self.client = PlatformClient(
             settings.server_url, settings.api_key, timeout_s=settings.http_timeout_s
         )
@@ -88,10 +88,12 @@ class Runner:
             build_listener(settings, self.metrics, self, self.faults) if self.metrics else None
         )
 
-    def _served_images(self) -> ServedImages:
-        """The images, pulled as their policies say, and their catalogs."""
-        self.puller.prepare()
-        images = ServedImages(self.settings.images, self.engine, self.contracts.check_catalog)
+    def _served_images(self, awaited: list[str]) -> ServedImages:
+        """The images, pulled as their policies say, and their catalogs (awaited: later)."""
+        self.puller.prepare(awaited)
+        images = ServedImages(
+            self.settings.images, self.engine, self.contracts.check_catalog, awaited
+        )
         self.puller.on_pulled, self.puller.serving = images.refresh, images.describe
         return images
 
@@ -122,17 +124,19 @@ class Runner:
         self.task_logs = TaskLogSender(
             self.client.post_task_log, lambda: self.client.takes_task_logs, clean=redacted
         )
+        self.usage = usage_source(self.settings)  # what each task used, read as set
         return TaskExecutor(
             catalog=self.catalog,
             engine=self.pool,
             contracts=self.contracts,
             statuses=redacting(self.statuses, self.has_secrets),
-            settings=execution_settings(self.settings),
+            settings=execution_settings(self.settings, self.images),
             cancellations=self.cancellations,
             handouts=self.state.journal,
             observer=self.observer,
             health=self.faults,
             task_logs=TaskLogs(self.settings.runner_id, self.task_logs),
+            usage=self.usage.readers(),
         )
 
     def _worker(self) -> Worker:
@@ -147,6 +151,7 @@ class Runner:
             ready=self.ready,
             paused=self.paused_namespaces,
             observer=self.observer,
+            claims=self.settings.policies.caps.claims(self.catalog),
         )
 
     @property
@@ -194,11 +199,12 @@ class Runner:
         return self.images.served()
 
     def start(self) -> None:
-        """Listen for operations (first: a port already taken stops the runner before
-        anything runs), start watching the engine, delivering statuses (an earlier run's
-        owed ones first) and watching for cancellations."""
+        """Listen for operations (first: a port taken stops the runner before anything runs),
+        follow the engine's image events, watch the engine, deliver statuses (an earlier
+        run's owed ones first) and watch for cancellations."""
         if self.listener is not None:
             self.listener.start()
+        self.engine.follow_image_events()
         self.state.start()
         self.doctor.start()
         self.statuses.start()
@@ -209,7 +215,7 @@ class Runner:
         """An image's catalog changed: route and poll with it at once; publish it in the
         background."""
         self.executor.use_catalog(catalog)
-        self.worker.use_namespaces(catalog.namespaces)
+        self.worker.use_namespaces(catalog.namespaces, catalog)
         if self.metrics is not None:
             self.metrics.add_tasks(catalog_tasks(catalog))
         if namespaces:
@@ -221,6 +227,7 @@ class Runner:
         self._recover()
         self.pool.start(self.images.ids)
         self.puller.start()
+        self.image_wait.start()
         log.info(
             "runner %s polling %s with %d slot(s); warm containers per image: %s",
             self.settings.runner_id,
@@ -250,40 +257,17 @@ class Runner:
         if self.listener is not None:
             self.listener.stop()
         self.cancellations.stop()
+        self.image_wait.stop()
         self.puller.stop()
         self.doctor.stop()
         try:
             self.pool.close()
             self.statuses.stop(_FLUSH_TIMEOUT_S)
             self.task_logs.stop()
+            self.usage.close()
             remove_leftovers(self.engine, self.settings.runner_id, "shutdown")
             self.secrets.files.clear()
         finally:
             self.client.close()
             self.state.close()
             log.info("runner %s stopped", self.settings.runner_id)
-
-
-@contextmanager
-def open_runner(settings: RunnerSettings) -> Iterator[Runner | None]:
-    """A started runner whose catalog is published, SIGTERM/SIGINT wired to its worker;
-    closed on the way out. None when a signal came before the catalog was published."""
-    redact(settings.api_key)  # a line that would show it shows <redacted> instead
-    log.info("starting: %s", settings.describe())
-    engine = connect_engine(settings)
-    try:
-        registry = DockerRegistry()
-        for credential in registry.credentials():
-            redact(credential)
-        try:
-            runner = Runner(settings, engine, registry)
-            try:
-                runner.start()
-                with stop_on_signals(runner.worker):
-                    yield runner if runner.publication.publish() else None
-            finally:
-                runner.close()
-        finally:
-            registry.close()
-    finally:
-        engine.close()

@@ -14,6 +14,7 @@ from runner.app.secrecy import check_secrets, secret_launcher
 from runner.config.oneshot import OneShotSettings
 from runner.config.policy import loosened
 from runner.config.settings import RunnerSettings
+from runner.config.tasksections import unknown_tasks
 from runner.core.backoff import PLATFORM_FAILING, Stopped, retry
 from runner.core.catalog import Catalog
 from runner.core.condition import Condition, log_said
@@ -71,8 +72,33 @@ def task_secrets(settings: TaskSettings, engine: Engine) -> tuple[SecretLauncher
     return secrets, check_secrets(settings.policies, secrets.reader, secrets.files)
 
 
-def execution_settings(settings: TaskSettings) -> ExecutionSettings:
-    """What the executor needs of the settings."""
+def check_task_sections(policies: PolicyTable, catalog: Catalog) -> None:
+    """Refuse sections of task types no served image declares; log every task type's section
+    that loosens its image's policy."""
+    declared = {f"{route.namespace}/{route.name}" for route in catalog}
+    refused = unknown_tasks({**policies.tasks, **policies.caps.tasks}, declared)
+    if refused:
+        raise ConfigError(refused)
+    for route in catalog:
+        task = f"{route.namespace}/{route.name}"
+        if task in policies.tasks:
+            image = policies.for_image(route.image)
+            loose = loosened(policies.for_task(route.image, route.namespace, route.name), image)
+            if loose:
+                log.warning("task type %s policy loosens its image's: %s", task, "; ".join(loose))
+
+
+class Served(Protocol):
+    catalog: Catalog  # of the images served now
+    awaited: list[str]  # images being built, whose catalogs are not read yet
+
+
+def execution_settings(settings: TaskSettings, served: Served | None = None) -> ExecutionSettings:
+    """What the executor needs of the settings; the task type sections checked against the
+    `served` images' catalogs, when given (ConfigError naming one no served image declares),
+    unless some are still awaited (their tasks are not known yet)."""
+    if served is not None and not served.awaited:
+        check_task_sections(settings.policies, served.catalog)
     return ExecutionSettings(
         runner_id=settings.runner_id,
         policies=settings.policies,

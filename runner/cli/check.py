@@ -13,17 +13,21 @@ from collections.abc import Sequence
 from runner.app.imagecheck import ExampleReport, ImageReport, check_image
 from runner.app.oneshot import open_oneshot
 from runner.cli.output import say
-from runner.config.oneshot import oneshot_settings
+from runner.config.oneshot import OneShotSettings, oneshot_settings
 from runner.core.errors import EXIT_INTERRUPTED, EXIT_OK
 
 EXIT_FAILED = 1  # an image did not pass
 
 
 def check(args: argparse.Namespace) -> int:
-    settings = oneshot_settings("check", args.images, args, os.environ)
+    return check_images(oneshot_settings("check", args.images, args, os.environ), args.images)
+
+
+def check_images(settings: OneShotSettings, images: Sequence[str]) -> int:
+    """Check each image, say what was found, and end with the table; the exit code."""
     reports: list[ImageReport] = []
     with open_oneshot(settings) as oneshot:
-        for image in args.images:
+        for image in images:
             if oneshot.stop.is_set():
                 break
             say(f"{image}")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 
-from runner.app.runner import open_runner
+from runner.app.lifecycle import open_runner
 from runner.app.signals import StopFlag, stop_on_signals
 from runner.config.local import SERVE_OPTIONS, local_settings
 from runner.config.settings import runner_settings

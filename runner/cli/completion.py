@@ -19,7 +19,7 @@ from runner.cli.output import OutputClosed
 from runner.core.errors import EXIT_OK
 
 _FILES = frozenset({"config_path", "db", "api_key_file", "input_json"})
-_FOLDERS = frozenset({"state_dir", "secrets_dir", "dir"})
+_FOLDERS = frozenset({"state_dir", "secrets_dir", "dir", "folders", "context"})
 
 
 def script(shell: str) -> str:

@@ -1,4 +1,9 @@
-"""`make run` without a platform: the local server, the runner, and one of each sample task."""
+"""`make run` without a platform: the local server, the runner, and one of each sample task.
+
+With --await-images, the images the engine does not have yet are served once it has them
+(`make run` starts the demo while its set-up still builds them), and their tasks are
+submitted then.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +13,8 @@ import os
 import threading
 from collections.abc import Mapping
 
-from runner.app.runner import Runner, open_runner
+from runner.app.lifecycle import open_runner
+from runner.app.runner import Runner
 from runner.cli.local import print_new_statuses, skip_to_end
 from runner.cli.output import say
 from runner.config.local import DEMO_OPTIONS, KEY, local_settings
@@ -20,7 +26,8 @@ from runner.localserver.client import LocalClient
 from runner.localserver.retention import Retention
 
 # What the demo submits, for the tasks the given images declare.
-SUBMISSIONS: tuple[tuple[str, str, Mapping[str, str]], ...] = (
+Submission = tuple[str, str, Mapping[str, str]]
+SUBMISSIONS: tuple[Submission, ...] = (
     ("sample", "simple", {"arg": "hello"}),
     ("sample", "double", {"str_in": "ab", "nbr_in": "21"}),
     ("sample", "reporting_task", {"n": "3", "param": "demo"}),
@@ -65,7 +72,8 @@ def run_demo(args: argparse.Namespace) -> int:
         runner_args = argparse.Namespace(**{**vars(args), "api_key": None, "api_key_file": None})
         client = LocalClient(server.url, local.api_key)
         last = skip_to_end(client)
-        with open_runner(runner_settings(runner_args, environ)) as runner:
+        settings = runner_settings(runner_args, environ)
+        with open_runner(settings, await_images=bool(args.await_images)) as runner:
             if runner is not None:
                 last = _show(runner, client, server.url, last)
         # Closing the runner delivered what it owed: print the last statuses.
@@ -76,15 +84,16 @@ def run_demo(args: argparse.Namespace) -> int:
 def _show(runner: Runner, client: LocalClient, url: str, last: int) -> int:
     background = _Background(runner)
     background.start()
-    for namespace, task, inputs in SUBMISSIONS:
-        if runner.catalog.route(namespace, task) is not None:
-            created = client.submit(namespace, task, dict(inputs))
-            say(f"submitted {namespace}/{task} {json.dumps(dict(inputs))} as {created['id']}")
+    if runner.images.awaited:
+        say(f"not built yet: {', '.join(runner.images.awaited)}; their tasks are submitted then")
+    unsent = _submit(runner, client, list(SUBMISSIONS))
     say(
         "statuses as they arrive (Ctrl-C to stop; more tasks: "
         f"XC_SCENARIO_SERVER={url} .venv/bin/python -m runner submit sample simple arg=hi):"
     )
     while background.is_alive() and not runner.worker.stopping.is_set():
+        if unsent:
+            unsent = _submit(runner, client, unsent)
         last = print_new_statuses(client, last, wait_s=0.5)
     say("stopping: letting running tasks finish (Ctrl-C again to stop them now)")
     while background.is_alive():
@@ -92,3 +101,18 @@ def _show(runner: Runner, client: LocalClient, url: str, last: int) -> int:
     if background.error is not None:
         raise background.error
     return last
+
+
+def _submit(runner: Runner, client: LocalClient, submissions: list[Submission]) -> list[Submission]:
+    """Submit those the runner's catalog routes now; the others are returned while an image
+    is awaited (they may be its tasks)."""
+    awaiting = bool(runner.images.awaited)  # first: an image joins the catalog, then stops
+    left = []  # being awaited
+    for submission in submissions:
+        namespace, task, inputs = submission
+        if runner.catalog.route(namespace, task) is None:
+            left.append(submission)
+            continue
+        created = client.submit(namespace, task, dict(inputs))
+        say(f"submitted {namespace}/{task} {json.dumps(dict(inputs))} as {created['id']}")
+    return left if awaiting else []

@@ -14,13 +14,13 @@ import json
 import os
 import sys
 import uuid
-from pathlib import Path
 from typing import Any
 
 from runner.app.oneshot import OneShot, open_oneshot
 from runner.cli.local import parse_assignments
 from runner.cli.output import say
 from runner.config.oneshot import oneshot_settings
+from runner.core.documents import TooDeep, read_json
 from runner.core.errors import (
     EXIT_INTERRUPTED,
     EXIT_OK,
@@ -30,6 +30,7 @@ from runner.core.errors import (
 )
 from runner.core.model import TaskInstance, TaskStatus
 from runner.core.text import printable_json
+from runner.files import Unreadable, read_capped, size_text
 
 EXIT_TASK_ERROR = 1  # the task ended in Error
 
@@ -81,21 +82,31 @@ def check_inputs(inputs: dict[str, Any]) -> None:
             raise UsageError(f"input {name!r}: nested too deep") from None
 
 
+# An --input-json file is no larger than this: as large as a request to the local server.
+MAX_INPUT_JSON_BYTES = 16 * 1024 * 1024
+
+
 def read_input_json(source: str | None) -> dict[str, Any]:
     """The inputs object of `--input-json` (a file, or `-` for stdin); {} without one."""
     if source is None:
         return {}
     name = "stdin" if source == "-" else source
     try:
-        text = sys.stdin.read() if source == "-" else Path(source).read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise UsageError(f"--input-json: cannot read {name}: {exc}") from None
+        if source == "-":
+            read = getattr(sys.stdin, "buffer", sys.stdin).read(MAX_INPUT_JSON_BYTES + 1)
+            raw = read.encode() if isinstance(read, str) else read
+            if len(raw) > MAX_INPUT_JSON_BYTES:
+                raise Unreadable(f"larger than the limit of {size_text(MAX_INPUT_JSON_BYTES)}")
+        else:
+            raw = read_capped(source, MAX_INPUT_JSON_BYTES)
+    except (Unreadable, OSError) as exc:
+        raise UsageError(f"--input-json: cannot read {name}: {exc.strerror or exc}") from None
     try:
-        value = json.loads(text)
+        value = read_json(raw)
+    except TooDeep as exc:
+        raise UsageError(f"--input-json: {name} is {exc}") from None
     except ValueError as exc:
         raise UsageError(f"--input-json: {name} is not valid JSON: {exc}") from None
-    except RecursionError:
-        raise UsageError(f"--input-json: {name} is nested too deep") from None
     if not isinstance(value, dict):
         raise UsageError(f"--input-json: {name} must hold a JSON object of inputs by name")
     return value

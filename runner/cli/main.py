@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from runner.cli import check, commands, completion, demo, execute, local, parser, scaffold
+from runner.cli import build, check, commands, completion, demo, execute, local, parser, scaffold
 from runner.cli.logopts import LOG_OPTIONS
 from runner.cli.output import OutputClosed
 from runner.config.local import KEY
@@ -55,8 +55,10 @@ _EXIT_CODES: tuple[tuple[type[RunnerError], int], ...] = (
 )
 # Commands whose output is for a person or a CI log: the runner's INFO lines would drown
 # it, and the task author's commands log in lines that read like their own output.
-_QUIET_COMMANDS = ("demo", "exec", "check", "completion")
-_LOG_FORMATS = {command: f"xc-runner {command}: %(message)s" for command in ("exec", "check")}
+_QUIET_COMMANDS = ("demo", "exec", "check", "build", "completion")
+_LOG_FORMATS = {
+    command: f"xc-runner {command}: %(message)s" for command in ("exec", "check", "build")
+}
 _SWITCHES = tuple(option.flag for option in RUNNER_OPTIONS if option.switch)
 
 
@@ -131,6 +133,7 @@ def _dispatch(args: argparse.Namespace) -> int:
         "exec": execute.exec_task,
         "check": check.check,
         "new": scaffold.new,
+        "build": build.build_images,
         "completion": completion.print_script,
     }
     return handlers[args.command](args)

@@ -14,7 +14,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
-from runner import __version__
+from runner import __version__, sdk
+from runner.cli.build import MAX_JOBS, jobs
 from runner.cli.exits import epilog
 from runner.cli.logopts import LOG_OPTIONS
 from runner.cli.scaffold import LANGUAGES
@@ -25,6 +26,7 @@ from runner.config.oneshot import ONESHOT_OPTIONS
 from runner.config.options import add_options
 from runner.config.policy import POLICY_OPTIONS
 from runner.config.settings import RUNNER_OPTIONS
+from runner.core.building import BASES
 from runner.core.errors import EXIT_USAGE
 
 SHELLS = ("bash", "zsh")
@@ -36,7 +38,8 @@ short-lived, isolated container.
   serve     the local Scenario-compatible server          and one of each sample task
   submit, status, watch: the local server's admin API
   exec      one task of an image, no platform    check   whether task images are right
-  new       a new task image from a template     completion  shell completion script
+  new       a new task image from a template     build   task images from their folders
+  completion  a shell completion script
 
 Every option has an environment variable (shown in `xc-runner COMMAND --help`); a flag
 beats its variable, which beats the default."""
@@ -71,7 +74,11 @@ def parser() -> Parser:
         epilog=epilog("xc-runner"),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    top.add_argument("--version", action="version", version=__version__)
+    top.add_argument(
+        "--version",
+        action="version",
+        version=f"{__version__} (task SDKs {sdk.version()}, protocol {sdk.PROTOCOL})",
+    )
     _add_global(top)
     commands = top.add_subparsers(dest="command", required=True, metavar="COMMAND")
     _serving_commands(commands)
@@ -118,6 +125,12 @@ def _serving_commands(commands: Any) -> None:
         " What `make run` runs without a platform.",
     )
     demo.add_argument("images", nargs="*", metavar="IMAGE", help=images_help)
+    demo.add_argument(
+        "--await-images",
+        action="store_true",
+        help="serve the images the engine has, and each other one once it has it, instead of "
+        "refusing to start (what `make run` does while it builds them)",
+    )
     add_options(demo, DEMO_OPTIONS + runner_options, {**runner_defaults(), **local_defaults()})
     serve = _command(commands, "serve", "run the local Scenario-compatible server")
     add_options(serve, SERVE_OPTIONS, local_defaults())
@@ -167,14 +180,57 @@ def _author_commands(commands: Any) -> None:
     check = _command(commands, "check", "check task images: catalog, examples, protocol")
     check.add_argument("images", nargs="+", metavar="IMAGE", help="task images the engine has")
     add_options(check, oneshot, defaults)
+    _build_command(commands, oneshot, defaults)
     new = _command(
-        commands, "new", "create task_images/NAME/ for a new task image: Dockerfile, code, catalog"
+        commands,
+        "new",
+        "create NAME/, a task image's folder: Dockerfile, code, unit test, catalog, SDK",
     )
     new.add_argument("language", help=f"one of {', '.join(LANGUAGES)}")
     new.add_argument("name", help="the folder, the image (xc-tasks/NAME) and the namespace")
     new.add_argument(
-        "--dir", type=Path, default=Path("task_images"), help="where (default: task_images)"
+        "--dir", type=Path, default=Path(), help="where (default: the current folder)"
     )
+
+
+def _build_command(commands: Any, oneshot: Any, defaults: dict[str, Any]) -> None:
+    build = _command(
+        commands,
+        "build",
+        "build a task image from each folder, labelled with its catalog and examples",
+        " Each folder is checked first (Dockerfile, catalog.json, examples.json); the image"
+        " is xc-tasks/FOLDER:latest, built from the engine's local base images.",
+    )
+    build.add_argument(
+        "folders", nargs="*", type=Path, metavar="DIR", help="task image folders (default: .)"
+    )
+    build.add_argument(
+        "--tag", help="the image's name (one folder only; default: xc-tasks/DIR:latest)"
+    )
+    bases = "local: the engine's xc-base/ images (`make base-images`); registry: the Dockerfile's"
+    build.add_argument(
+        "--base", choices=BASES, default="local", help=f"{bases} (default: local)"
+    )
+    build.add_argument(
+        "--build-arg",
+        action="append",
+        metavar="NAME=VALUE",
+        help="a build argument the Dockerfile declares (PYTHON_BASE=python:3.12-slim); "
+        "wins over --base",
+    )
+    build.add_argument(
+        "--context",
+        type=Path,
+        help="the build context, a folder holding the DIRs (default: each DIR itself)",
+    )
+    build.add_argument(
+        "--jobs", type=jobs, default=1, help=f"images built at once (1 to {MAX_JOBS}; default: 1)"
+    )
+    build.add_argument("--no-cache", action="store_true", help="build every step again")
+    build.add_argument(
+        "--check", action="store_true", help="then check the images as `xc-runner check` does"
+    )
+    add_options(build, oneshot, defaults)
 
 
 _TRUE = frozenset({"true", "yes", "on", "1"})

@@ -1,10 +1,12 @@
 """`xc-runner new LANGUAGE NAME`: a new task image folder from a template.
 
 File work only, standard library only. The templates are runner/templates/<language>/
-(shipped in the wheel): a Dockerfile, the task code on that language's SDK, a
-catalog.json and an examples.json with one example. Every file's text has
-``{{name}}`` replaced by NAME, which is the folder's name, the image's name
-(xc-tasks/NAME) and the catalog's namespace.
+(shipped in the wheel): a Dockerfile, the task code on that language's SDK, its unit
+test, a catalog.json and an examples.json with one example, a .dockerignore and a
+README. Every file's text has ``{{name}}`` replaced by NAME, which is the folder's
+name, the image's name (xc-tasks/NAME) and the catalog's namespace. The language's SDK
+(runner.sdk) is copied into the folder's sdk/, so the folder is the whole build context
+of its image and its unit test needs nothing but the language's own tools.
 """
 
 from __future__ import annotations
@@ -16,9 +18,17 @@ from importlib import resources
 from importlib.resources.abc import Traversable
 from pathlib import Path
 
+from runner import sdk
 from runner.core.errors import EXIT_OK, UsageError
 
 LANGUAGES = ("go", "node", "python", "sh")
+# How each language's template runs its unit tests, in its folder.
+TEST_COMMANDS = {
+    "go": "go test ./...",
+    "node": "node --test",
+    "python": "python3 -m pytest",
+    "sh": "sh test_tasks.sh",
+}
 PLACEHOLDER = "{{name}}"
 MAX_NAME_LENGTH = 64
 # One path component of an image name, as Docker's reference grammar has it.
@@ -68,13 +78,15 @@ def template(language: str) -> list[tuple[str, str]]:
 
 
 def scaffold(language: str, name: str, images_dir: Path) -> list[Path]:
-    """Create images_dir/NAME from the language's template; the files written.
+    """Create images_dir/NAME from the language's template and its SDK; the files written.
 
     Refuses (ScaffoldError) an unknown language, a bad name, a missing images_dir,
     and a folder that exists: it never overwrites anything.
     """
     files = template(language)
     check_name(name)
+    files = [(path, text.replace(PLACEHOLDER, name)) for path, text in files]
+    files += [(f"{sdk.FOLDER}/{path}", text) for path, text in sdk.files(language)]
     if not images_dir.is_dir():
         raise ScaffoldError(f"{images_dir} is not a folder")
     target = images_dir / name
@@ -85,18 +97,18 @@ def scaffold(language: str, name: str, images_dir: Path) -> list[Path]:
     except OSError as exc:  # a read-only or virtual file system: /proc, /sys
         raise ScaffoldError(f"cannot create {target}: {exc.strerror}") from None
     try:
-        return _write(target, files, name)
+        return _write(target, files)
     except OSError as exc:
         raise ScaffoldError(f"cannot write in {target}: {exc.strerror}") from None
 
 
-def _write(target: Path, files: list[tuple[str, str]], name: str) -> list[Path]:
+def _write(target: Path, files: list[tuple[str, str]]) -> list[Path]:
     written = []
     for relative, text in files:
         path = target / relative
         path.parent.mkdir(parents=True, exist_ok=True)
         with path.open("x", encoding="utf-8") as out:
-            out.write(text.replace(PLACEHOLDER, name))
+            out.write(text)
         written.append(path)
     return written
 
@@ -108,13 +120,22 @@ def new(args: argparse.Namespace) -> int:
     except ScaffoldError as exc:
         raise UsageError(str(exc)) from None
     folder = args.dir / args.name
-    sys.stdout.write(f"created {folder}/:\n")
+    sys.stdout.write(
+        f"created {folder}/ ({args.language}, SDK {sdk.version()}, protocol {sdk.PROTOCOL}):\n"
+    )
     sys.stdout.writelines(f"  {path.relative_to(folder)}\n" for path in written)
     image = f"xc-tasks/{args.name}:latest"
-    sys.stdout.write(
-        "next:\n"
-        f"  make images                       # builds {image} with its catalog and examples\n"
-        f"  xc-runner check {image}\n"
-        f"  xc-runner exec {image} {args.name}/<task> NAME=VALUE ...\n"
+    steps = [
+        (f"cd {folder}", ""),
+        (TEST_COMMANDS[args.language], "its unit tests, no container"),
+        ("xc-runner build .", f"the image {image}, labelled with its catalog"),
+        (f"xc-runner check {image}", "runs examples.json in containers"),
+        (f"xc-runner exec {image} {args.name}/hello who=you times=2", ""),
+    ]
+    width = max(len(command) for command, why in steps if why)
+    sys.stdout.write("next:\n")
+    sys.stdout.writelines(
+        f"  {command.ljust(width)}  # {why}\n" if why else f"  {command}\n"
+        for command, why in steps
     )
     return EXIT_OK

@@ -57,7 +57,9 @@ def oneshot_settings(
     values = resolve(ONESHOT_OPTIONS, args, environ)
     config_path: Path | None = values.pop("config_path", None)
     file = read_policy_file(config_path) if config_path else PolicyFile()
-    mine = PolicyFile(file.defaults, {i: v for i, v in file.images.items() if i in images})
+    mine = PolicyFile(
+        file.defaults, {i: v for i, v in file.images.items() if i in images}, tasks=file.tasks
+    )
     policies = build_policies(mine, resolve(POLICY_OPTIONS, args, environ), images)
     return OneShotSettings(
         images=tuple(images),

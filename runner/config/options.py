@@ -7,7 +7,6 @@ import argparse
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from runner.config.values import (
@@ -19,10 +18,13 @@ from runner.config.values import (
     seconds,
 )
 from runner.core.errors import SettingError
+from runner.files import Unreadable, read_capped
 
 _RUNNER_ID = re.compile(r"[A-Za-z0-9]([A-Za-z0-9_.-]{0,61}[A-Za-z0-9])?")
 # Bounds for settings that do not name their own.
 _MAX_COUNT = 1_000_000_000
+# A file holding one secret (an API key: at most 4,096 characters) is no larger than this.
+MAX_KEY_FILE_BYTES = 64 * 1024
 _MAX_SECONDS = 30 * 86400.0  # a month
 
 parse_bytes = read_size  # unbounded: the settings use runner.config.values.sizes(...)
@@ -57,13 +59,14 @@ def parse_host_port(text: str) -> tuple[str, int]:
 
 
 def parse_secret_file(text: str) -> str:
-    """The secret a file holds (a Docker or Kubernetes secret), stripped. The error names
-    the file, never what is in it."""
+    """The secret a file holds (a Docker or Kubernetes secret), stripped: a regular file of
+    at most MAX_KEY_FILE_BYTES. The error names the file, never what is in it."""
     try:
-        secret = Path(text).read_text(encoding="utf-8").strip()
-    except (OSError, UnicodeDecodeError) as exc:
-        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else type(exc).__name__
-        raise ValueError(f"cannot read {text}: {reason}") from None
+        secret = read_capped(text, MAX_KEY_FILE_BYTES).decode("utf-8").strip()
+    except Unreadable as exc:
+        raise ValueError(f"cannot read {text}: {exc}") from None
+    except UnicodeDecodeError:
+        raise ValueError(f"cannot read {text}: it is not UTF-8 text") from None
     if not secret:
         raise ValueError(f"{text} is empty")
     return secret

@@ -19,9 +19,13 @@ from typing import Any
 
 from runner.config.imageconfig import IMAGE_OPTIONS, TABLES, container_env
 from runner.config.options import Option, file_value
+from runner.config.tasksections import pop_cap, refuse_default_cap, task_sections
 from runner.config.values import Bounded, counts, read_decimal, seconds, sizes
+from runner.core.caps import Caps
+from runner.core.documents import MAX_DEPTH, TooDeep, check_depth
 from runner.core.errors import SettingError
 from runner.core.policy import PolicyTable, TaskPolicy
+from runner.files import Unreadable, read_capped
 
 _USER = re.compile(r"^[A-Za-z0-9_.-]+(:[A-Za-z0-9_.-]+)?$")
 _ROOT_USERS = {"0", "root"}
@@ -51,6 +55,8 @@ def parse_runtime(text: str) -> str:
 
 
 MAX_POOL_SIZE = 256
+# The configuration file is no larger than this (a few kilobytes are plenty).
+MAX_CONFIG_BYTES = 1024 * 1024
 # What a task needs at least (`--init` and one process; a few files; a protocol line) and
 # what no host offers: 0 means "no limit" to Docker and tmpfs, so it is refused like them.
 _LINE_SIZE = sizes(1024, 64 * 1024**2)
@@ -152,30 +158,38 @@ class PolicyFile:
     images: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     # [runner]: settings of the runner itself, as written (runner.config.settings reads them)
     runner: Mapping[str, Any] = field(default_factory=dict)
+    # [tasks."NAMESPACE/TASK"]: overrides of a task type, over its image's
+    tasks: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    caps: Caps = field(default_factory=Caps)  # max_running of task types and images
 
 
 def read_policy_file(path: Path) -> PolicyFile:
+    """The configuration file: a regular file of at most MAX_CONFIG_BYTES, UTF-8 TOML whose
+    tables and arrays nest at most MAX_DEPTH deep."""
     try:
-        with path.open("rb") as handle:
-            document = tomllib.load(handle)
-    except OSError as exc:
-        reason = exc.strerror or type(exc).__name__
-        raise SettingError(f"cannot read the configuration file {path}: {reason}") from None
+        document = tomllib.loads(read_capped(path, MAX_CONFIG_BYTES).decode("utf-8"))
+        check_depth(document)
+    except Unreadable as exc:
+        raise SettingError(f"cannot read the configuration file {path}: {exc}") from None
     except UnicodeDecodeError as exc:
         raise SettingError(f"{path} is not UTF-8 text (byte {exc.start + 1})") from None
     except tomllib.TOMLDecodeError as exc:
         raise SettingError(f"{path} is not valid TOML: {exc}") from None
+    except (TooDeep, RecursionError):  # RecursionError: too deep for the parser itself
+        raise SettingError(
+            f"{path} is nested deeper than the limit of {MAX_DEPTH} levels of tables and arrays"
+        ) from None
     return policy_file(document, str(path), path.parent)
 
 
 def policy_file(document: Mapping[str, Any], source: str, base: Path | None = None) -> PolicyFile:
     """The file's sections; `base` is the folder relative secret paths start from (the
     current folder by default)."""
-    unknown = set(document) - {"defaults", "images", "runner"}
+    unknown = set(document) - {"defaults", "images", "tasks", "runner"}
     if unknown:
         raise SettingError(
-            f"{source}: unknown section(s) {', '.join(sorted(unknown))} "
-            "(expected [defaults], [images.\"name:tag\"] and [runner])"
+            f"{source}: unknown section(s) {', '.join(sorted(unknown))} (expected [defaults], "
+            '[images."name:tag"], [tasks."NAMESPACE/TASK"] and [runner])'
         )
     runner = document.get("runner", {})
     if not isinstance(runner, dict):
@@ -183,13 +197,24 @@ def policy_file(document: Mapping[str, Any], source: str, base: Path | None = No
     images = document.get("images", {})
     if not isinstance(images, dict) or not all(isinstance(v, dict) for v in images.values()):
         raise SettingError(f'{source}: images must be tables, e.g. [images."xc-tasks/x:latest"]')
+    defaults = document.get("defaults", {})
+    if isinstance(defaults, dict):
+        refuse_default_cap(defaults, f"{source} [defaults]")
+    image_caps: dict[str, int] = {}
+    parsed_images = {}
+    for image, values in images.items():
+        where = f'{source} [images."{image}"]'
+        own = dict(values)
+        if (cap := pop_cap(own, where)) is not None:
+            image_caps[image] = cap
+        parsed_images[image] = _image_section(own, where, base or Path())
+    tasks, task_caps = task_sections(document.get("tasks", {}), source, _section)
     return PolicyFile(
-        defaults=_section(document.get("defaults", {}), f"{source} [defaults]"),
-        images={
-            image: _image_section(values, f'{source} [images."{image}"]', base or Path())
-            for image, values in images.items()
-        },
+        defaults=_section(defaults, f"{source} [defaults]"),
+        images=parsed_images,
         runner=runner,
+        tasks=tasks,
+        caps=Caps(task_caps, image_caps),
     )
 
 
@@ -233,7 +258,7 @@ def build_policies(
             f"the configuration file has sections for images this runner does not serve: "
             f"{', '.join(unserved)} (served: {', '.join(images)})"
         )
-    return PolicyTable(base, per_image)
+    return PolicyTable(base, per_image, file.tasks, file.caps)
 
 
 def loosened(policy: TaskPolicy, reference: TaskPolicy) -> list[str]:

@@ -29,6 +29,7 @@ from runner.config.options import (
     take_key,
 )
 from runner.config.policy import POLICY_OPTIONS, PolicyFile, build_policies, read_policy_file
+from runner.config.usage import USAGE_OPTIONS
 from runner.config.values import counts, parse_api_key, parse_image, parse_server_url, seconds
 from runner.core.errors import SettingError
 from runner.core.policy import PolicyTable
@@ -106,6 +107,10 @@ class RunnerSettings:
     pull_interval_s: float = DEFAULT_PULL_INTERVAL_S  # with the `always` pull policy
     # Where the secrets given to task containers are copied (and bind-mounted from).
     secrets_dir: Path = field(default_factory=default_secrets_dir)
+    # What each task used: where it is read from (runner.engine.usage), and the engine host's
+    # cgroup hierarchy as this process sees it (runner.engine.cgroups).
+    usage: str = "auto"
+    cgroup_root: Path = Path("/sys/fs/cgroup")
 
     def describe(self) -> str:
         """One line for the start-up log; the API key is never printed."""
@@ -247,6 +252,7 @@ RUNNER_OPTIONS: tuple[Option, ...] = (
         "private folder where task secrets are copied for their containers (a path the "
         "engine's host sees)",
     ),
+    *USAGE_OPTIONS,
     Option(
         "http_addr",
         "--http-addr",

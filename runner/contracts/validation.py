@@ -10,7 +10,7 @@ backtracking `re`; a catalog whose customRegex RE2 cannot run is refused.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -38,22 +38,42 @@ SCHEMA_FILES = (
 _MAX_REPORTED = 5
 
 
-def _pattern(validator: Any, pattern: str, instance: Any, schema: Any) -> Iterator[ValidationError]:
-    """The `pattern` keyword, matched by RE2 with Python's syntax and meaning."""
-    if not validator.is_type(instance, "string"):
-        return
-    try:
-        found = regex.search(pattern, instance)
-    except regex.RegexRefused as exc:
-        yield ValidationError(f"the pattern {pattern!r} cannot be run: {exc}")
-        return
-    if not found:
-        yield ValidationError(f"{instance!r} does not match {pattern!r}")
+def _matched_by(match: Callable[[str, str], bool], noun: str) -> Any:
+    """A keyword whose value is a regex matched by RE2, with Python's syntax and meaning:
+    `pattern` (searched), and `customRegex` of the schemas derived from a catalog (the
+    whole value matched: runner/core/catalog.py)."""
+
+    def keyword(validator: Any, pattern: str, instance: Any, schema: Any) -> Iterator[Any]:
+        if not validator.is_type(instance, "string"):
+            return
+        try:
+            found = match(pattern, instance)
+        except regex.RegexRefused as exc:
+            yield ValidationError(f"the {noun} {pattern!r} cannot be run: {exc}")
+            return
+        if not found:
+            regex_word = "the regex " if noun == "regex" else ""
+            yield ValidationError(f"{instance!r} does not match {regex_word}{pattern!r}")
+
+    return keyword
 
 
 _Draft: type[Validator] = jsonschema.validators.extend(  # type: ignore[no-untyped-call]
-    jsonschema.Draft202012Validator, {"pattern": _pattern}
+    jsonschema.Draft202012Validator,
+    {
+        "pattern": _matched_by(regex.search, "pattern"),
+        "customRegex": _matched_by(regex.matches_whole, "regex"),
+    },
 )
+# The schemas' formats, but "regex": jsonschema checks one with Python's `re.compile`, which
+# backtracks on nothing here but warns (FutureWarning, naming its own source lines) and
+# reads a regex other than RE2 does. A catalog's regexes are checked as they are run.
+_FORMATS = jsonschema.FormatChecker(())
+_FORMATS.checkers = {
+    name: check
+    for name, check in jsonschema.Draft202012Validator.FORMAT_CHECKER.checkers.items()
+    if name != "regex"
+}
 
 
 def schema_dir() -> Path:
@@ -134,7 +154,7 @@ class Contracts:
             validator = _Draft(
                 {"$ref": uri},
                 registry=self._registry,
-                format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER,
+                format_checker=_FORMATS,
             )
             self._validators[uri] = validator
         return validator
@@ -233,6 +253,7 @@ def _semantic_problems(catalog: Iterable[Mapping[str, Any]]) -> Iterator[Problem
     """What the schema cannot say: unique names, and defaults that fit their own type.
     Each problem names its task (and parameter) beside its JSON path."""
     seen: dict[tuple[str, str], int] = {}
+    budget = regex.Budget()  # what the catalog's regexes may compile to, together
     for index, definition in enumerate(catalog):
         key = (definition["namespace"], definition["name"])
         if key in seen:
@@ -246,11 +267,12 @@ def _semantic_problems(catalog: Iterable[Mapping[str, Any]]) -> Iterator[Problem
                 f"catalog[{index}].{kind}",
                 f"({key[0]}/{key[1]}) {kind[:-1]}",
                 definition.get(kind) or [],
+                budget,
             )
 
 
 def _parameter_problems(
-    where: str, what: str, params: Sequence[Mapping[str, Any]]
+    where: str, what: str, params: Sequence[Mapping[str, Any]], budget: regex.Budget
 ) -> Iterator[Problem]:
     seen: dict[str, int] = {}
     for index, param in enumerate(params):
@@ -262,7 +284,7 @@ def _parameter_problems(
             )
         seen.setdefault(name, index)
         pattern = param.get("customRegex")
-        if pattern and (why := regex.refusal(pattern)) is not None:
+        if pattern and (why := budget.refusal(pattern)) is not None:
             yield Problem(
                 f"{where}[{index}].customRegex",
                 f"{what} {name!r}: customRegex {printable(repr(pattern[:200]))} is refused "

@@ -7,16 +7,19 @@ Docker or jsonschema.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
+from runner.core.documents import TooDeep, read_json
 from runner.core.errors import ConfigError
 from runner.core.protocol import NUMERIC_STRING
 
 CATALOG_LABEL = "xc-scenario.catalog"
+# A catalog (an image's label, or one namespace's as published) is at most this much JSON:
+# reading and checking one costs about a microsecond a byte.
+MAX_CATALOG_BYTES = 512 * 1024
 TYPE_ANNOTATION_SUFFIXES = ("#type", "#subtype")
 
 # An Integer is a 64-bit integer, as the platform and the typed SDKs read it: a JSON number
@@ -77,8 +80,9 @@ def value_schema(param: Mapping[str, Any]) -> dict[str, Any]:
         schema = {"enum": _allowed_variants(allowed, kind)}
     regex = param.get("customRegex")
     if regex:
-        # The platform matches the whole value; JSON Schema's pattern searches.
-        schema["pattern"] = f"^(?:{regex})$"
+        # The platform matches the whole value; JSON Schema's pattern searches, and a
+        # regex's own flags (`(?i)`) must stay at its start: a keyword of the runner's own.
+        schema["customRegex"] = regex
     if param.get("allowMultipleValues"):
         schema = {"type": "array", "items": schema}
     return schema
@@ -214,14 +218,26 @@ def routes_from_label(
             f"image {image}: no {CATALOG_LABEL} label (or an empty one); a task image must "
             "declare its task catalog in that label (see README)"
         )
+    if (too_large := size_problem(text)) is not None:
+        raise ConfigError(f"image {image}: label {CATALOG_LABEL} is {too_large}")
     try:
-        catalog = json.loads(text)
+        catalog = read_json(text)
+    except TooDeep as exc:
+        raise ConfigError(f"image {image}: label {CATALOG_LABEL} is {exc}") from None
     except ValueError as exc:
         raise ConfigError(
             f"image {image}: label {CATALOG_LABEL} is not valid JSON: {exc}"
         ) from None
     check(catalog, f"image {image}: label {CATALOG_LABEL}")
     return routes(image, catalog)
+
+
+def size_problem(text: str | bytes) -> str | None:
+    """Why a catalog's (or a label's) JSON text is too large to be read, or None."""
+    size = len(text.encode("utf-8", "surrogatepass") if isinstance(text, str) else text)
+    if size <= MAX_CATALOG_BYTES:
+        return None
+    return f"{size:,} bytes, over the limit of {MAX_CATALOG_BYTES // 1024} KiB"
 
 
 def routes(image: str, definitions: Iterable[Mapping[str, Any]]) -> list[TaskRoute]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Literal, Protocol
 
 from runner.core.model import ErrorReason, StatusName, TaskInstance
+from runner.core.usage import Usage
 
 # How a task's container started: taken ready from a pool of started containers (warm),
 # or created for the task (cold).
@@ -33,6 +34,10 @@ class Observer(Protocol):
     ) -> None:
         """Its terminal status was handed to delivery, `duration_s` after it began; `reason`
         says why it is an Error (None when it completed)."""
+
+    def task_used(self, instance: TaskInstance, usage: Usage) -> None:
+        """What the ended instance used, measured from its container (right after
+        `task_ended`; not for an instance that got no container, or was not measured)."""
 
     def polled(self, result: PollResult) -> None:
         """One poll of one namespace's queue ended."""
@@ -59,6 +64,9 @@ class NullObserver:
         start: Began,
         reason: ErrorReason | None,
     ) -> None:
+        pass
+
+    def task_used(self, instance: TaskInstance, usage: Usage) -> None:
         pass
 
     def polled(self, result: PollResult) -> None:

@@ -11,7 +11,7 @@ import json
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, overload
 
 from runner.core.jsoncheck import first_problem, loads, pruned
 from runner.core.text import short
@@ -68,25 +68,31 @@ class LineSplitter:
     _discarding: bool = False
 
     def feed(self, data: bytes) -> list[bytes | Overlong]:
+        """The lines `data` completes, split in C: a chunk of short lines costs a list."""
+        head, *rest = data.split(b"\n")
         out: list[bytes | Overlong] = []
-        start = 0
-        while start < len(data):
-            newline = data.find(b"\n", start)
-            end = len(data) if newline < 0 else newline
-            if not self._discarding:
-                self._buffer += data[start:end]
-                if len(self._buffer) > self.max_line_bytes:
-                    self._buffer.clear()
-                    self._discarding = True
-                    out.append(Overlong(self.max_line_bytes))
-            if newline < 0:
-                break
-            if not self._discarding:
-                out.append(bytes(self._buffer))
-            self._buffer.clear()
-            self._discarding = False
-            start = newline + 1
+        self._add(head, out)
+        if not rest:  # no line ends in `data`
+            return out
+        if not self._discarding:
+            out.append(bytes(self._buffer))
+        self._buffer.clear()
+        self._discarding = False
+        *complete, tail = rest
+        limit = self.max_line_bytes
+        out += [line if len(line) <= limit else Overlong(limit) for line in complete]
+        self._add(tail, out)
         return out
+
+    def _add(self, piece: bytes, out: list[bytes | Overlong]) -> None:
+        """`piece` of the line being read; past the limit, the line is dropped (said once)."""
+        if self._discarding or not piece:
+            return
+        self._buffer += piece
+        if len(self._buffer) > self.max_line_bytes:
+            self._buffer.clear()
+            self._discarding = True
+            out.append(Overlong(self.max_line_bytes))
 
     def flush(self) -> list[bytes | Overlong]:
         """The last line, when the stream ended without a newline."""
@@ -122,16 +128,43 @@ class Invalid:
     problem: str
 
 
+@dataclass(frozen=True)
+class Progress:
+    """A progress notify line, not yet checked: it may be skipped (a later one replaces it)
+    before its turn to be read in full comes."""
+
+    line: bytes
+
+
 Parsed = Notify | Result | LogLine | Invalid
 
+# The start of a line that is certainly a progress notify when its only "type" and "status"
+# are these (and no \u escape could spell another): told from its bytes, unread.
+_PROGRESS_START = re.compile(
+    rb'[ \t\r\n]*\{[ \t\r\n]*"type"[ \t\r\n]*:[ \t\r\n]*"notify"[ \t\r\n]*,'
+    rb'[ \t\r\n]*"status"[ \t\r\n]*:[ \t\r\n]*"InProgress"[ \t\r\n]*[,}]'
+)
 
-def parse_line(line: bytes, check: MessageCheck) -> Parsed:
+
+@overload
+def parse_line(line: bytes, check: MessageCheck) -> Parsed: ...
+@overload
+def parse_line(line: bytes, check: MessageCheck, *, defer_progress: bool) -> Parsed | Progress: ...
+
+
+def parse_line(
+    line: bytes, check: MessageCheck, *, defer_progress: bool = False
+) -> Parsed | Progress:
     """Interpret one stdout line: a protocol message, or log output.
 
     A line with type notify or result must be fit to post, or it is Invalid: every
     string and object key valid Unicode text, every number finite, at most
     MAX_MESSAGE_DEPTH levels deep, the message schema met, and a progress in [0, 1].
+    With `defer_progress`, a progress notify is returned as Progress, unchecked: from its
+    bytes alone when they say so for certain, else once its JSON is read.
     """
+    if defer_progress and _certainly_progress(line):
+        return Progress(line)
     try:
         text = line.decode("utf-8")
     except UnicodeDecodeError:
@@ -145,8 +178,19 @@ def parse_line(line: bytes, check: MessageCheck) -> Parsed:
     kind = obj.get("type") if isinstance(obj, dict) else None
     if not isinstance(kind, str) or kind not in MESSAGE_TYPES:
         return LogLine(text)
+    if defer_progress and kind == "notify" and obj.get("status") == "InProgress":
+        return Progress(line)
     problem = first_problem(obj, "message", MAX_MESSAGE_DEPTH, text=read) or check(obj)
     return _message(obj, kind, problem)
+
+
+def _certainly_progress(line: bytes) -> bool:
+    return (
+        _PROGRESS_START.match(line) is not None
+        and line.count(b'"type"') == 1
+        and line.count(b'"status"') == 1
+        and b"\\u" not in line
+    )
 
 
 def _message(obj: Mapping[str, Any], kind: str, problem: str | None) -> Parsed:

@@ -19,6 +19,8 @@ and `\\B` are ASCII word boundaries in RE2 (Python's see Unicode letters), and `
 from __future__ import annotations
 
 import re
+import threading
+import warnings
 from re import _constants as sre  # type: ignore[attr-defined]
 from re import _parser as sre_parse  # type: ignore[attr-defined]
 from typing import Any
@@ -27,6 +29,19 @@ _FLAG_I = re.IGNORECASE.value
 _FLAG_M = re.MULTILINE.value
 _FLAG_S = re.DOTALL.value
 _FLAG_A = re.ASCII.value
+
+# A regex longer than this is refused: reading and compiling one costs time linear in its
+# length, and a catalog holds many (runner/contracts/regex.py caps a catalog's total).
+MAX_REGEX_CHARS = 4096
+# Groups nested deeper than this are refused, before Python's parser reads them: it takes
+# time growing with depth times length (it moves a group's items into its parent's, level
+# by level), and it and this module recurse once per level.
+MAX_REGEX_DEPTH = 32
+_TOO_DEEP = f"it nests groups more than {MAX_REGEX_DEPTH} deep"
+# What can open or close a group, or a class, in a regex's text.
+_GROUPING = re.compile(r"\\.|[][()]", re.DOTALL)
+_PARSING = threading.Lock()
+_PARSER_WARNINGS = ("Possible nested set", "Possible set ", "bad character in group name")
 
 # What Python's \s matches in a str pattern: str.isspace().
 _SPACE = r"\t\n\x{b}\f\r\x{1c}-\x{1f} \x{85}\x{a0}\x{1680}\x{2000}-\x{200a}\x{2028}\x{2029}" + (
@@ -64,24 +79,65 @@ class Unsupported(ValueError):
     """The regex is not Python's syntax, or cannot be run in linear time; says why."""
 
 
-def to_re2(pattern: str) -> str:
-    """`pattern` (Python's syntax) in RE2's syntax, matching the same texts."""
-    try:
-        parsed = sre_parse.parse(pattern)
-    except re.error as exc:
-        raise Unsupported(f"not a valid regex: {exc}") from None
-    except RecursionError:
-        raise Unsupported("nested too deep to read") from None
-    _end_last(parsed, parsed.state.flags, followed=False)
-    return _sequence(parsed, parsed.state.flags)
+def to_re2(pattern: str, *, whole: bool = False) -> str:
+    """`pattern` (Python's syntax) in RE2's syntax, matching the same texts; `whole`: as
+    `^(?:pattern)$` would, the pattern's own flags (`(?i)` at its start) its own."""
+    if len(pattern) > MAX_REGEX_CHARS:
+        raise Unsupported(
+            f"it is {len(pattern):,} characters long, over the limit of {MAX_REGEX_CHARS:,}"
+        )
+    if _nesting(pattern) > MAX_REGEX_DEPTH:
+        raise Unsupported(_TOO_DEEP)
+    parsed = _parse(pattern)
+    flags = parsed.state.flags
+    _end_last(parsed, flags, followed=False)
+    spelled = _sequence(parsed, flags)
+    return rf"\A(?:{spelled})(?:\n?\z)" if whole else spelled
+
+
+def _parse(pattern: str) -> Any:
+    """Python's own reading of `pattern`. Its parser warns (FutureWarning) of classes whose
+    meaning a later Python may change (`[[`, `--`, `&&` in a class): the regex is read as
+    this Python reads it, and the warning, which would name the runner's own source lines,
+    is not shown. Warning filters are the process's: the parse is short, and one at a time."""
+    with _PARSING, warnings.catch_warnings():
+        for message in _PARSER_WARNINGS:
+            warnings.filterwarnings("ignore", message=message)
+        try:
+            return sre_parse.parse(pattern)
+        except re.error as exc:
+            raise Unsupported(f"not a valid regex: {exc}") from None
+        except RecursionError:
+            raise Unsupported(_TOO_DEEP) from None
+
+
+def _nesting(pattern: str) -> int:
+    """How deep the groups of `pattern` nest, as its text says (escapes and classes are
+    skipped; a parenthesis in a `(?x)` comment counts too): in time linear in its length."""
+    depth = deepest = 0
+    class_start = -1  # where the open class's items start, or -1 outside a class
+    for found in _GROUPING.finditer(pattern):
+        char, at = found.group(), found.start()
+        if class_start >= 0:
+            if char == "]" and at > class_start:
+                class_start = -1
+        elif char == "[":
+            class_start = at + 2 if pattern.startswith("^", at + 1) else at + 1
+        elif char == "(":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif char == ")":
+            depth -= 1
+    return deepest
 
 
 def _end_last(items: Any, flags: int, *, followed: bool) -> None:
     """Refuse a `$` (not multiline) that more of the regex may follow: Python's `$` stands
     before a final newline and leaves it to what follows (`$\\s` matches "\\n"), which
     RE2's cannot; at the end of the regex, as `$` is meant, both agree."""
-    for index, (op, av) in enumerate(items):
-        after = followed or any((o, a) != (sre.AT, sre.AT_END) for o, a in items[index + 1 :])
+    more = False  # whether anything but a `$` follows the item, within `items`
+    for op, av in reversed(items):
+        after = followed or more
         if op is sre.AT and av is sre.AT_END and not flags & _FLAG_M and after:
             raise Unsupported("it has a $ before more of the regex, which RE2 reads otherwise")
         if op is sre.BRANCH:
@@ -91,6 +147,7 @@ def _end_last(items: Any, flags: int, *, followed: bool) -> None:
             _end_last(av[3], (flags | av[1]) & ~av[2], followed=after)
         elif op in (sre.MAX_REPEAT, sre.MIN_REPEAT):
             _end_last(av[2], flags, followed=after or av[1] > 1)
+        more = more or (op, av) != (sre.AT, sre.AT_END)
 
 
 def _sequence(items: Any, flags: int) -> str:
@@ -100,10 +157,8 @@ def _sequence(items: Any, flags: int) -> str:
 def _item(op: Any, av: Any, flags: int) -> str:
     if op in _REFUSED:
         raise Unsupported(f"it uses {_REFUSED[op]}, which RE2 cannot run")
-    if op is sre.LITERAL:
-        return _cased(_char(av), flags)
-    if op is sre.NOT_LITERAL:
-        return _cased(f"[^{_char(av)}]", flags)
+    if op in (sre.LITERAL, sre.NOT_LITERAL):
+        return _literal(op is sre.NOT_LITERAL, av, flags)
     if op is sre.ANY:
         return r"(?s:.)" if flags & _FLAG_S else r"[^\n]"
     if op is sre.IN:
@@ -120,8 +175,37 @@ def _item(op: Any, av: Any, flags: int) -> str:
     raise Unsupported(f"it uses {str(op).lower()}, which is not translated to RE2")
 
 
+def _literal(negated: bool, code: int, flags: int) -> str:
+    if negated:
+        return _cased(_class([(sre.NEGATE, None), (sre.LITERAL, code)], flags), flags)
+    if _ascii_cased(code, flags):
+        return _class([(sre.LITERAL, code)], flags)
+    return _cased(_char(code), flags)
+
+
 def _cased(spelled: str, flags: int) -> str:
-    return f"(?i:{spelled})" if flags & _FLAG_I else spelled
+    """Case-insensitive where the flags say so. With `(?a)` Python folds only ASCII letters,
+    which RE2 cannot be told: those classes hold both cases already (`_ascii_cased`)."""
+    return f"(?i:{spelled})" if flags & _FLAG_I and not flags & _FLAG_A else spelled
+
+
+def _ascii_cased(code: int, flags: int) -> str | None:
+    """The other case of an ASCII letter under `(?ai)`, else None."""
+    if flags & _FLAG_I and flags & _FLAG_A and chr(code).isascii() and chr(code).isalpha():
+        return chr(code).swapcase()
+    return None
+
+
+def _swapped_range(low: int, high: int, flags: int) -> list[str]:
+    """Under `(?ai)`: the other case of the ASCII letters in `low`-`high`, as ranges."""
+    if not (flags & _FLAG_I and flags & _FLAG_A):
+        return []
+    ranges = []
+    for first, last in ((ord("a"), ord("z")), (ord("A"), ord("Z"))):
+        start, end = max(low, first), min(high, last)
+        if start <= end:
+            ranges.append(f"{chr(start).swapcase()}-{chr(end).swapcase()}")
+    return ranges
 
 
 def _char(code: int) -> str:
@@ -159,9 +243,10 @@ def _class(items: Any, flags: int) -> str:
     complements: list[str] = []  # class items whose complement this class holds
     for op, av in items[1:] if negated else items:
         if op is sre.LITERAL:
-            plain.append(_char(av))
+            plain.append(_char(av) + (_ascii_cased(av, flags) or ""))
         elif op is sre.RANGE:
             plain.append(f"{_char(av[0])}-{_char(av[1])}")
+            plain.extend(_swapped_range(av[0], av[1], flags))
         elif op is sre.CATEGORY:
             _category(av, flags, plain, complements)
         else:
@@ -171,8 +256,9 @@ def _class(items: Any, flags: int) -> str:
     if negated and not plain and len(complements) == 1:  # [^\W] is \w
         return f"[{complements[0]}]"
     if negated:  # the complement of a union with a complement in it: an intersection
-        raise Unsupported("a negated class that holds \\W, \\S or \\D with other items "
-                          "cannot be run by RE2")
+        raise Unsupported(
+            "a negated class that holds \\W, \\S or \\D with other items cannot be run by RE2"
+        )
     # A class matches one character in any of its items: an alternation of them, each
     # complement a class of its own.
     parts = [f"[^{c}]" for c in complements] + ([f"[{''.join(plain)}]"] if plain else [])

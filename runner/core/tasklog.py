@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 from typing import Any, Literal
 
 from runner.core.protocol import Stream
+from runner.core.usage import Usage
 
 StreamName = Literal["stdout", "stderr"]
 
@@ -77,9 +78,11 @@ class TaskLog:
     lines: tuple[tuple[StreamName, str], ...] = ()
     dropped_lines: int = 0
     dropped_bytes: int = 0
+    usage: Usage | None = None  # what the task used, as the runner measured it
 
     def to_wire(self) -> dict[str, Any]:
         """The body of the local server's POST /local/api/task-logs."""
+        usage = {"usage": self.usage.to_wire()} if self.usage is not None else {}
         return {
             "taskInstanceId": self.task_instance_id,
             "runnerId": self.runner_id,
@@ -89,4 +92,5 @@ class TaskLog:
             "lines": [[stream, text] for stream, text in self.lines],
             "droppedLines": self.dropped_lines,
             "droppedBytes": self.dropped_bytes,
+            **usage,
         }

@@ -22,6 +22,7 @@ from runner.core.protocol import (
     MessageCheck,
     Notify,
     Overlong,
+    Progress,
     Result,
     Stream,
     parse_line,
@@ -87,6 +88,7 @@ class TaskRun:
         check_outputs: OutputCheck,
         limits: OutputLimits,
         log: LogTail | None = None,
+        progress_interval_s: float = 0.0,
     ) -> None:
         self._id = instance_id
         self._kept = log  # every log line, past the logging cap too (the cockpit's log)
@@ -101,10 +103,14 @@ class TaskRun:
         self._output_bytes = 0
         self._logged = 0
         self._killed = False
+        self.progress = ProgressThrottle(progress_interval_s)
+        self._now = 0.0  # the time of the latest feed (a monotonic reading)
         self.terminal: TaskStatus | None = None
         self.reason: ErrorReason | None = None  # why the terminal status is an Error
 
-    def feed(self, stream: Stream, data: bytes) -> list[Event]:
+    def feed(self, stream: Stream, data: bytes, now: float = 0.0) -> list[Event]:
+        """What `data`, written on `stream` and read at `now`, means."""
+        self._now = now
         if self._killed:
             return []
         self._output_bytes += len(data)
@@ -123,6 +129,19 @@ class TaskRun:
             if self._killed:
                 break
         return events
+
+    def due(self, now: float) -> list[Event]:
+        """The progress line that waits for its turn, read in full once the turn came."""
+        self._now = now
+        if self._killed or self.terminal is not None or not self.progress.open(now):
+            return []
+        return self._release()
+
+    def _release(self) -> list[Event]:
+        held = self.progress.take()
+        if held is None:
+            return []
+        return self._message(parse_line(held, self._check_message), len(held))
 
     def end(
         self, exit_code: int | None, *, oom_killed: bool = False, memory_bytes: int | None = None
@@ -146,8 +165,13 @@ class TaskRun:
         return self._finish(TaskStatus(self._id, "Error", message), reason)
 
     def _finish(self, status: TaskStatus, reason: ErrorReason | None) -> list[Event]:
+        """The terminal status, after the progress line that waits (written before it): if
+        that one is not fit to post, the task failed on it, first."""
+        events = self._release()
+        if self.terminal is not None:
+            return events
         self.terminal, self.reason = status, reason
-        return [Finish(status, reason)]
+        return [*events, Finish(status, reason)]
 
     def _kill(self, message: str, reason: ErrorReason) -> list[Event]:
         self._killed = True
@@ -172,7 +196,14 @@ class TaskRun:
             return self._log(stream, f"<a stderr line longer than {line.limit} bytes>")
         if stream == Stream.STDERR:
             return self._log(stream, line.decode("utf-8", errors="replace"))
-        return self._message(parse_line(line, self._check_message), len(line))
+        closed = not self.progress.open(self._now)
+        parsed = parse_line(line, self._check_message, defer_progress=closed)
+        if isinstance(parsed, Progress):
+            if self.terminal is not None:
+                return self._log(Stream.STDOUT, "<message after the terminal one, ignored>")
+            self.progress.hold(parsed.line)  # unread: a later one may replace it
+            return []
+        return self._message(parsed, len(line))
 
     def _message(self, parsed: Notify | Result | LogLine | Invalid, size: int) -> list[Event]:
         if isinstance(parsed, LogLine):
@@ -200,6 +231,7 @@ class TaskRun:
         if parsed.status == "Error":
             error = TaskStatus(self._id, "Error", message, error_level=parsed.error_level)
             return self._finish(error, "task")
+        self.progress.sent(self._now)
         return [Relay(TaskStatus(self._id, "InProgress", message, progress=parsed.progress))]
 
     def _clip(self, message: str) -> str:
@@ -223,37 +255,34 @@ class TaskRun:
 
 
 class ProgressThrottle:
-    """At most one progress status per `min_interval_s`; when a task notifies faster,
-    the latest waits its turn and the ones it replaces are skipped."""
+    """At most one progress status per `min_interval_s`. A progress line that comes sooner
+    waits for its turn unread, and a later one replaces it: the one replaced is skipped,
+    never read in full, so a task notifying as fast as it can costs what its log lines
+    cost (and a malformed one that is replaced is never reported)."""
 
     def __init__(self, min_interval_s: float) -> None:
         self._min_interval_s = min_interval_s
         self._last = float("-inf")
-        self._held: TaskStatus | None = None
+        self._held: bytes | None = None
         self.skipped = 0
 
-    def offer(self, status: TaskStatus, now: float) -> TaskStatus | None:
-        """`status` if it may go now; else None, and it waits (replacing any waiting)."""
-        if now - self._last >= self._min_interval_s:
-            self._last = now
-            if self._held is not None:
-                self._held = None
-                self.skipped += 1
-            return status
+    def open(self, now: float) -> bool:
+        """Whether a progress status may go at `now`."""
+        return now - self._last >= self._min_interval_s
+
+    def hold(self, line: bytes) -> None:
+        """`line` waits for its turn, in place of the one waiting (skipped)."""
         if self._held is not None:
             self.skipped += 1
-        self._held = status
-        return None
+        self._held = line
 
-    def due(self, now: float) -> TaskStatus | None:
-        """The waiting status, once its turn has come."""
-        if self._held is None or now - self._last < self._min_interval_s:
-            return None
-        return self.flush(now)
-
-    def flush(self, now: float) -> TaskStatus | None:
-        """The waiting status, whatever the time (before a terminal status)."""
+    def take(self) -> bytes | None:
+        """The line waiting, if any, to read now."""
         held, self._held = self._held, None
-        if held is not None:
-            self._last = now
         return held
+
+    def sent(self, now: float) -> None:
+        """A progress status went at `now`; a line still waiting is older: skipped."""
+        self._last = now
+        if self.take() is not None:
+            self.skipped += 1

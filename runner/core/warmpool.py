@@ -24,6 +24,8 @@ from runner.core.policy import ContainerEnv, ContainerLimits
 # Idle containers dying this many times in a row, none handed out in between:
 # the image is reported once and its tasks start cold from then on.
 GIVE_UP_AFTER = 3
+# Creations at once while a pool is empty and no task launches a container of its own.
+MAX_PARALLEL_CREATIONS = 4
 _RETRY_BASE_S = 1.0  # after a failed creation; doubling up to the cap
 _RETRY_CAP_S = 10.0
 
@@ -108,12 +110,12 @@ class _Pool:
             self.image_id, target.limits, target.command, target.env, self.secrets_version
         )
 
-    def wants(self, now: float) -> bool:
+    def wants(self, now: float, creating: int) -> bool:
         return (
             self.image_id is not None
             and not self.gave_up
             and now >= self.not_before
-            and len(self.idle) < self.target.size
+            and len(self.idle) + creating < self.target.size
         )
 
 
@@ -121,7 +123,7 @@ class WarmPool:
     def __init__(self, targets: Iterable[Target], *, give_up_after: int = GIVE_UP_AFTER) -> None:
         self._pools = {t.image: _Pool(t) for t in targets}
         self._give_up_after = give_up_after
-        self._creating: Create | None = None
+        self._creating: list[Create] = []  # in flight
         self.closing = False
 
     def resolved(self, image: str, image_id: str) -> list[Event]:
@@ -163,24 +165,39 @@ class WarmPool:
         if pool is not None:
             pool.deaths = 0
 
-    def next_creation(self, now: float) -> Create | None:
-        """The container to create now, if any: one at a time, for the emptiest pool."""
-        if self._creating is not None or self.closing:
+    def next_creation(self, now: float, *, busy: bool = False) -> Create | None:
+        """The container to create now, if any, for the emptiest pool: one at a time; but
+        while that pool is empty and no task is launching a container of its own (`busy`:
+        tasks need the engine), up to its size at once (at most MAX_PARALLEL_CREATIONS)."""
+        if self.closing:
             return None
-        wanting = [p for p in self._pools.values() if p.wants(now)]
+        wanting = [p for p in self._pools.values() if p.wants(now, self._in_flight(p))]
         if not wanting:
             return None
         pool = min(wanting, key=lambda p: len(p.idle) / p.target.size)
         key = pool.key
         if key is None:  # wants() checked it: never
             return None
-        self._creating = Create(pool.target.image, key)
-        return self._creating
+        at_once = 1 if busy or pool.idle else min(pool.target.size, MAX_PARALLEL_CREATIONS)
+        if len(self._creating) >= at_once:
+            return None
+        create = Create(pool.target.image, key)
+        self._creating.append(create)
+        return create
+
+    def _in_flight(self, pool: _Pool) -> int:
+        return sum(1 for create in self._creating if create.image == pool.target.image)
+
+    def _landed(self, create: Create) -> None:
+        """A creation ended (its key may have changed on the way: its secrets were read)."""
+        landed = next((c for c in self._creating if c.image == create.image), None)
+        if landed is not None:
+            self._creating.remove(landed)
 
     def created(self, create: Create, container_id: str) -> list[Event]:
         """The creation finished: the container joins its pool, unless it is no longer
         wanted (the runner is closing, the tag moved, the pool is full)."""
-        self._creating = None
+        self._landed(create)
         pool = self._pools[create.image]
         events: list[Event] = []
         if pool.failures:
@@ -199,7 +216,7 @@ class WarmPool:
     def creation_failed(self, create: Create, problem: str, now: float) -> list[Event]:
         """The creation failed: that pool waits before trying again (the first failure of a
         run of them is reported)."""
-        self._creating = None
+        self._landed(create)
         pool = self._pools[create.image]
         pool.not_before = now + backoff_delay(
             pool.failures, base_s=_RETRY_BASE_S, factor=2.0, cap_s=_RETRY_CAP_S, jitter=0.0

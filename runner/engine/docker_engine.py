@@ -17,17 +17,18 @@ from docker.errors import APIError, DockerException, ImageNotFound, NotFound
 from docker.types import LogConfig, Mount, Ulimit
 
 from runner.core.errors import ConfigError, EngineError, ImageFault, ImageMissing, in_words
-from runner.core.policy import ContainerLimits
-from runner.engine.interface import Chunk, ContainerSpec, ExitInfo
+from runner.engine.docker_container import DockerContainer
+from runner.engine.imageids import Actions, ImageIds
+from runner.engine.interface import ContainerSpec
 from runner.engine.remover import Orphans
-from runner.engine.stream import AttachStream
 
 log = logging.getLogger(__name__)
 
 # A ping is the engine's cheapest request: one not answered within this, it does not answer.
 _PING_TIMEOUT_S = 3
-_RUNSC_BASE_THREADS = 64
-_RUNSC_THREADS_PER_PROCESS = 8
+# A build step may be silent that long (a compiler at work) before the build is given up.
+_BUILD_TIMEOUT_S = 1800
+Labels = Mapping[str, str]
 # Requests to the engine; a transport failure is an OSError (requests' too).
 _ENGINE_ERRORS = (DockerException, OSError)
 
@@ -59,18 +60,6 @@ def _refused(what: str) -> Iterator[None]:
         raise
 
 
-def _pids_limit(limits: ContainerLimits) -> int:
-    """The engine's pids limit for `limits.pids` processes in the task.
-
-    Under gVisor the engine's limit counts the sandbox's own threads (measured:
-    about 57 idle, about 8 more per process inside), and a sandbox over it dies
-    at once; the limit is scaled so that `pids` still means the task's processes.
-    """
-    if limits.runtime == "runsc":
-        return _RUNSC_BASE_THREADS + _RUNSC_THREADS_PER_PROCESS * limits.pids
-    return limits.pids
-
-
 def _local(api: Any) -> Any:
     """Over the engine's local socket no proxy nor .netrc applies: requests' look-ups of
     them on every request (the whole environment scanned, files stat'ed: about a
@@ -90,8 +79,14 @@ class DockerEngine:
             self._probe = _local(docker.from_env(timeout=_PING_TIMEOUT_S).api)
         self._suspect = threading.Event()  # an engine call failed: check health now
         self._orphans = Orphans()  # containers that could not be removed yet
+        self._image_ids = ImageIds(self._inspect_id, self._image_events)
+
+    def follow_image_events(self) -> None:
+        """Image IDs answered from memory from now on (runner.engine.imageids)."""
+        self._image_ids.start()
 
     def close(self) -> None:
+        self._image_ids.close()
         self._probe.close()
         self._client.close()
 
@@ -137,15 +132,39 @@ class DockerEngine:
 
     def image_id(self, image: str) -> str:
         """The ID of the image `image` names now (a tag moves when the image is rebuilt)."""
+        return self._image_ids.image_id(image)
+
+    def _inspect_id(self, image: str) -> str:
         info = self._inspect(image, f"image {image} not found in the engine (build it first)")
-        image_id: str = info["Id"]
-        return image_id
+        return str(info["Id"])
+
+    def _image_events(self) -> Actions:
+        with self.call("cannot follow the engine's image events"):
+            stream = self._probe.events(decode=True, filters={"type": "image"})
+        return Actions(stream, lambda: _engine_call("the engine's image events stopped"))
 
     def image_digests(self, image: str) -> list[str]:
         """The image's RepoDigests (`repository@sha256:...`): empty if never pulled or pushed."""
         info = self._inspect(image, f"image {image} not found in the engine")
         digests: list[str] = info.get("RepoDigests") or []
         return digests
+
+    def image_size(self, image: str) -> int:
+        """The image's size in bytes, its base images' layers included."""
+        size: int = self._inspect(image, f"image {image} not found in the engine")["Size"]
+        return size
+
+    def build(
+        self, context: str, dockerfile: str, tag: str, args: Labels, labels: Labels, cache: bool
+    ) -> Iterator[Mapping[str, Any]]:
+        """Build `tag` from the folder `context` (its .dockerignore applies) with the
+        Dockerfile at `dockerfile` inside it: the engine's events, as they come."""
+        with self.call(f"cannot build {tag}"):
+            yield from self._api.build(
+                path=context, dockerfile=dockerfile, tag=tag, buildargs=dict(args),
+                labels=dict(labels), nocache=not cache, rm=True, forcerm=True, decode=True,
+                timeout=_BUILD_TIMEOUT_S,
+            )
 
     def _inspect(self, image: str, missing: str) -> Mapping[str, Any]:
         """The engine's description of the image; ConfigError saying `missing` if it has none."""
@@ -218,7 +237,7 @@ class DockerEngine:
             mem_limit=limits.memory_bytes,
             memswap_limit=limits.memory_bytes,
             nano_cpus=int(limits.cpus * 1e9),
-            pids_limit=_pids_limit(limits),
+            pids_limit=limits.engine_pids,
             ulimits=[Ulimit(name="nofile", soft=limits.open_files, hard=limits.open_files)],
             init=True,
             # Output reaches the runner through attach; the engine keeps no log of it.
@@ -237,54 +256,3 @@ class DockerEngine:
         for container_id in ids:
             self._remove(container_id)
         return ids
-
-
-class DockerContainer:
-    """A started container, its stdin/stdout/stderr on one attach socket."""
-
-    def __init__(self, api: Any, container_id: str, sock_io: Any, engine: DockerEngine) -> None:
-        self.id = container_id
-        self.warm = False
-        self._api = api
-        self._engine = engine
-        self._stream = AttachStream(sock_io, container_id[:12], engine._suspect.set)
-
-    def send(self, data: bytes) -> None:
-        self._stream.send(data)
-
-    def read(self, timeout_s: float) -> list[Chunk] | None:
-        return self._stream.read(timeout_s)
-
-    def alive(self) -> bool:
-        """While it waits for its task: keep what it wrote so far; False once it has ended."""
-        return self._stream.drain()
-
-    def early_stderr(self) -> str:
-        return self._stream.stderr_tail()
-
-    def stop(self, grace_s: float) -> None:
-        # The output is not read after a stop. Closing the attach stream first
-        # matters: the engine's stop does not return while its copy of a fast
-        # writer's output is blocked on a stream nobody reads.
-        self._stream.close()
-        try:
-            with self._engine.call(f"cannot stop container {self.id[:12]}"):
-                self._api.stop(self.id, timeout=max(round(grace_s), 0))
-        except NotFound:
-            pass
-
-    def wait(self, timeout_s: float) -> ExitInfo:
-        try:
-            with self._engine.call(f"container {self.id[:12]} did not report its exit"):
-                status = self._api.wait(self.id, timeout=timeout_s)
-                code = int(status.get("StatusCode", -1))
-                oom = False
-                if code != 0:
-                    oom = bool(self._api.inspect_container(self.id)["State"].get("OOMKilled"))
-        except NotFound:
-            raise EngineError(f"container {self.id[:12]} was removed by someone else") from None
-        return ExitInfo(exit_code=code, oom_killed=oom)
-
-    def remove(self) -> None:
-        self._stream.close()
-        self._engine._remove(self.id)

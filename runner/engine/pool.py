@@ -10,9 +10,10 @@ very next task. An image's secret files are read at each hand-out too (a few
 small files): a warm container whose secrets were read before they changed is
 not handed out, and its image's idle containers are replaced.
 
-One background thread does the slow work, one creation at a time: refills,
-checks of the idle containers and of the tags. Removals run on another
-(runner.engine.remover). The decisions are runner.core.warmpool's.
+One background thread watches the idle containers and the tags and starts refills (one
+at a time, or several while a pool is empty and no task launches its own container:
+runner.engine.creations); removals run on another (runner.engine.remover). The decisions
+are runner.core.warmpool's.
 """
 
 from __future__ import annotations
@@ -23,12 +24,14 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from functools import partial
 
 from runner.core import warmpool
 from runner.core.condition import LEVELS
 from runner.core.errors import ConfigError, EngineError, ImageMissing
 from runner.core.secrets import SecretSnapshot, SecretSource
 from runner.core.warmpool import Create, Discard, Event, Moved, PoolKey, Report, Target, WarmPool
+from runner.engine.creations import Creations
 from runner.engine.interface import (
     LABEL_POOL,
     LABEL_RUNNER_ID,
@@ -87,6 +90,7 @@ class ContainerPool:
         self._closing = threading.Event()
         self._images_checked = float("-inf")
         self._remover = Remover()
+        self._creations = Creations(self._create, self._wake.set)
         self._thread = threading.Thread(target=self._run, name="warm-pool", daemon=True)
 
     def start(self, image_ids: Mapping[str, str]) -> None:
@@ -106,16 +110,16 @@ class ContainerPool:
         if container is not None:
             return HandedOut(container, self._remover, warm=True)
         cold = dataclasses.replace(spec, image=image_id, secrets=secrets if secrets.files else None)
-        return HandedOut(self._engine.launch(cold), self._remover, warm=False)
+        launched = self._creations.cold(lambda: self._engine.launch(cold))
+        return HandedOut(launched, self._remover, warm=False)
 
     def close(self) -> None:
         self._closing.set()
         self._wake.set()
-        with self._lock:
-            events = self._machine.close()
-        self._act(events)
+        self._tell(self._machine.close)
         if self._thread.is_alive():
             self._thread.join(_CLOSE_WAIT_S)
+        self._creations.close(_CLOSE_WAIT_S)
         with self._lock:
             left = list(self._containers.values())
             self._containers.clear()
@@ -131,9 +135,7 @@ class ContainerPool:
                 f"image {image} is not in the engine any more (removed, or its tag moved to "
                 "an image that is gone)"
             ) from None
-        with self._lock:
-            events = self._machine.resolved(image, image_id)
-        self._act(events)
+        self._tell(partial(self._machine.resolved, image, image_id))
         return image_id
 
     def _read_secrets(self, image: str, sources: Sequence[SecretSource]) -> SecretSnapshot:
@@ -142,9 +144,7 @@ class ContainerPool:
         if not sources or self._secrets is None:
             return _NO_SECRETS
         snapshot = self._secrets.snapshot(image, sources)
-        with self._lock:
-            events = self._machine.secrets_read(image, snapshot.version)
-        self._act(events)
+        self._tell(partial(self._machine.secrets_read, image, snapshot.version))
         return snapshot
 
     def _take(self, image: str, key: PoolKey) -> PoolContainer | None:
@@ -160,6 +160,12 @@ class ContainerPool:
                 return None
         finally:
             self._wake.set()  # refill, examine
+
+    def _tell(self, fact: Callable[[], list[Event]]) -> None:
+        """Tell the pool's state machine a fact (under the lock); act on what it answers."""
+        with self._lock:
+            events = fact()
+        self._act(events)
 
     def _act(self, events: Iterable[Event]) -> None:
         for event in events:
@@ -192,30 +198,26 @@ class ContainerPool:
         self._examine()
         self._announce()
         with self._lock:
-            create = self._machine.next_creation(self._clock())
+            create = self._machine.next_creation(self._clock(), busy=self._creations.busy)
         if create is not None:
-            self._create(create)
+            self._creations.start(create)
         else:
             self._wake.wait(_WATCH_S)
 
     def _check_images(self) -> None:
-        """Now and then, whether a served image's tag moved (a rebuild, a pull)."""
+        """Now and then, whether a served image's tag moved (a rebuild, a pull), or its
+        secrets changed (failures: its next creation or hand-out says so)."""
         if self._clock() - self._images_checked < _IMAGE_CHECK_S:
             return
         self._images_checked = self._clock()
         with self._lock:
             images = list(self._machine.image_ids())
         for image in images:
-            self._check(image)
-
-    def _check(self, image: str) -> None:
-        """Whether the image's tag moved, or its secrets changed (failures: its next creation
-        or hand-out says so)."""
-        try:
-            self._resolve(image)
-            self._read_secrets(image, self._sources.get(image, ()))
-        except EngineError as exc:
-            log.debug("warm pool: cannot check image %s: %s", image, exc)
+            try:
+                self._resolve(image)
+                self._read_secrets(image, self._sources.get(image, ()))
+            except EngineError as exc:
+                log.debug("warm pool: cannot check image %s: %s", image, exc)
 
     def _watch(self) -> None:
         """Idle containers whose output ended (exited, killed, removed) are set aside; the
@@ -247,12 +249,9 @@ class ContainerPool:
                 detail = warmpool.death(ended.exit_code, ended.oom_killed, stderr)
             except EngineError as exc:
                 log.debug("warm container %s: %s", container_id[:12], exc)
-                with self._lock:
-                    events = self._machine.lost(image, container_id)
+                self._tell(partial(self._machine.lost, image, container_id))
             else:
-                with self._lock:
-                    events = self._machine.died(image, container_id, detail)
-            self._act(events)
+                self._tell(partial(self._machine.died, image, container_id, detail))
 
     def _announce(self) -> None:
         with self._lock:
@@ -288,13 +287,12 @@ class ContainerPool:
             mark = self._health.mark()
             container = self._engine.launch(spec)
         except EngineError as exc:  # SecretError included
-            with self._lock:
-                events = self._machine.creation_failed(create, str(exc), self._clock())
             self._health.launch_failed(create.image, exc)
+            self._tell(partial(self._machine.creation_failed, create, str(exc), self._clock()))
         else:
             self._health.created(mark)
             with self._lock:
                 self._containers[container.id] = container
                 events = self._machine.created(create, container.id)
-        self._act(events)
+            self._act(events)
 

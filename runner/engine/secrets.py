@@ -12,6 +12,7 @@ next container created.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import os
 import shutil
@@ -25,6 +26,7 @@ from pathlib import Path
 from runner.core.errors import SecretError
 from runner.core.secrets import MAX_SECRET_BYTES, SECRETS_MOUNT, SecretSnapshot, SecretSource
 from runner.engine.interface import Chunk, ContainerSpec, ExitInfo, PoolContainer, PoolEngine
+from runner.files import Unreadable, read_capped
 
 _PRIVATE = 0o700
 _FOLDER = 0o755  # a container's folder: its task's user lists it (inside the private one)
@@ -36,16 +38,9 @@ def read_secret(image: str, source: SecretSource) -> bytes:
     the content) when it is missing, unreadable, not a plain file, empty or too large."""
     where = f"image {image}: secret {source.name} ({source.path})"
     try:
-        info = os.stat(source.path)  # follows links: a Kubernetes secret is one
-        if not stat.S_ISREG(info.st_mode):
-            raise SecretError(f"{where} is not a regular file")
-        with open(source.path, "rb") as handle:
-            content = handle.read(MAX_SECRET_BYTES + 1)
-    except OSError as exc:
-        reason = exc.strerror or type(exc).__name__
-        raise SecretError(f"{where} cannot be read: {reason}") from None
-    if len(content) > MAX_SECRET_BYTES:
-        raise SecretError(f"{where} is larger than {MAX_SECRET_BYTES // 1024} KiB")
+        content = read_capped(source.path, MAX_SECRET_BYTES)  # links followed: k8s secrets
+    except Unreadable as exc:
+        raise SecretError(f"{where} cannot be read: {exc}") from None
     if not content.strip():
         raise SecretError(f"{where} is empty")
     return content
@@ -73,36 +68,54 @@ class SecretReader:
 
 
 class SecretFiles:
-    """The runner's folder of secret copies: `base/runner-id/one-folder-per-container/NAME`."""
+    """The runner's folder of secret copies, `base/runner-id/one-folder-per-container/NAME`,
+    or `base/xc-runner-UID/runner-id/...` when the base is shared (the sticky bit: /dev/shm,
+    /tmp). The base's mode is never changed: the folders the runner makes are private."""
 
     def __init__(self, base: Path, runner_id: str) -> None:
         self.base = base
-        self.root = base / runner_id
+        self.runner_id = runner_id
+        self.root: Path | None = None  # the runner id's folder, once checked
         self._lock = threading.Lock()
 
-    def check(self) -> None:
-        """Create the folders, private; SecretError if the base is not the runner's own."""
+    def check(self) -> Path:
+        """Make the runner id's folder, private, and return it; SecretError if the base is
+        not safe to use: a link, another user's, or a folder others can write in without
+        the sticky bit (they could replace what the runner puts there)."""
         with self._lock:
             try:
-                self.base.mkdir(mode=_PRIVATE, parents=True, exist_ok=True)
-                info = os.lstat(self.base)
-                if stat.S_ISLNK(info.st_mode) or not stat.S_ISDIR(info.st_mode):
-                    raise SecretError(f"the secrets folder {self.base} is not a folder")
-                if info.st_uid != os.getuid():
-                    raise SecretError(
-                        f"the secrets folder {self.base} belongs to uid {info.st_uid}, not to "
-                        f"the runner's user ({os.getuid()}): give it another --secrets-dir"
-                    )
-                os.chmod(self.base, _PRIVATE)
-                self.root.mkdir(mode=_PRIVATE, exist_ok=True)
+                self.root = _private(self._home() / self.runner_id)
             except OSError as exc:
-                raise SecretError(f"cannot use the secrets folder {self.base}: {exc}") from None
+                reason = exc.strerror or type(exc).__name__
+                raise SecretError(f"cannot use the secrets folder {self.base}: {reason}") from None
+            return self.root
+
+    def _home(self) -> Path:
+        """The base, made (private) if it is not there; in a shared base, a private folder
+        of the runner's user inside it."""
+        with contextlib.suppress(FileExistsError):
+            self.base.mkdir(mode=_PRIVATE, parents=True)
+        info = _folder(self.base)
+        uid = os.getuid()
+        if info.st_mode & stat.S_ISVTX and info.st_uid in (uid, 0):
+            return _private(self.base / f"xc-runner-{uid}")
+        if info.st_uid != uid:
+            raise SecretError(
+                f"the secrets folder {self.base} belongs to uid {info.st_uid}, not to the "
+                f"runner's user ({uid}): give it another --secrets-dir"
+            )
+        if info.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
+            raise SecretError(
+                f"the secrets folder {self.base} can be written by other users (mode "
+                f"{stat.S_IMODE(info.st_mode):o}) and has no sticky bit: they could replace "
+                "what the runner puts there; give --secrets-dir a folder of the runner's own"
+            )
+        return self.base
 
     def write(self, snapshot: SecretSnapshot) -> Path:
         """A new folder holding a copy of each secret, readable inside a container."""
-        if not self.root.is_dir():
-            self.check()
-        folder = self.root / uuid.uuid4().hex
+        root = self.root if self.root is not None and self.root.is_dir() else self.check()
+        folder = root / uuid.uuid4().hex
         try:
             folder.mkdir(mode=_PRIVATE)
             for name, content in snapshot.files:
@@ -114,15 +127,39 @@ class SecretFiles:
             os.chmod(folder, _FOLDER)
         except OSError as exc:
             self.remove(folder)
-            raise SecretError(f"cannot copy secrets into {self.root}: {exc.strerror}") from None
+            raise SecretError(f"cannot copy secrets into {root}: {exc.strerror}") from None
         return folder
 
     def remove(self, folder: Path) -> None:
         shutil.rmtree(folder, ignore_errors=True)
 
     def clear(self) -> None:
-        """Remove every copy of this runner id's (an earlier run's too)."""
-        shutil.rmtree(self.root, ignore_errors=True)
+        """Remove every copy of this runner id's (an earlier run's too), once the folder
+        was checked: nothing is removed that the runner may not have made."""
+        if self.root is not None:
+            shutil.rmtree(self.root, ignore_errors=True)
+
+
+def _folder(path: Path) -> os.stat_result:
+    info = os.lstat(path)
+    if stat.S_ISLNK(info.st_mode) or not stat.S_ISDIR(info.st_mode):
+        raise SecretError(f"the secrets folder {path} is not a folder")
+    return info
+
+
+def _private(path: Path) -> Path:
+    """`path`, a folder of the runner's user that no one else can enter: made so if it is
+    not there; SecretError if it is there and is not (its mode is left as it is)."""
+    with contextlib.suppress(FileExistsError):
+        path.mkdir(mode=_PRIVATE)
+    info = _folder(path)
+    if info.st_uid != os.getuid() or stat.S_IMODE(info.st_mode) & 0o077:
+        raise SecretError(
+            f"the secrets folder {path} is not the runner's own private folder (uid "
+            f"{info.st_uid}, mode {stat.S_IMODE(info.st_mode):o}): remove it, and the runner "
+            "makes it again"
+        )
+    return path
 
 
 class WithSecrets:

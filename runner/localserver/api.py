@@ -8,6 +8,7 @@ import re
 from urllib.parse import parse_qs, unquote
 
 from runner.contracts import Contracts
+from runner.core.catalog import size_problem
 from runner.localserver import bodies
 from runner.localserver.cockpit.endpoints import Cockpit
 from runner.localserver.errors import HttpError, quoted
@@ -23,6 +24,7 @@ from runner.localserver.rules import StatusConflict
 from runner.localserver.store import Store
 from runner.localserver.tasklogs import PATH as TASK_LOGS_PATH
 from runner.localserver.tasklogs import TaskLogs
+from runner.localserver.tasktypes import TaskTypes
 
 STATUS_PAGE = 500
 
@@ -38,6 +40,7 @@ class Api:
         self.store = store
         self.contracts = contracts
         self.long_polls = LongPolls(max_waiters)
+        task_types = TaskTypes(store)
         catalog = re.compile(r"/taskcatalog/api/catalog-task-definitions/([^/]+)")
         self.routes = (
             Route("POST", catalog, self.publish, takes_body=True),
@@ -59,6 +62,8 @@ class Api:
             Route("POST", re.compile(r"/local/api/task-instances/([^/]+)/cancel"), self.cancel),
             Route("GET", re.compile(r"/local/api/statuses"), self.statuses),
             Route("POST", re.compile(TASK_LOGS_PATH), TaskLogs(store).post, takes_body=True),
+            # Every task type's figures: for API clients, and for the cockpit's page.
+            Route("GET", re.compile(r"/local/api(?:/cockpit)?/task-types"), task_types.get),
             *Cockpit(store, contracts, self.long_polls).routes,
         )
 
@@ -95,6 +100,8 @@ class Api:
             raise HttpError(
                 400, f"query parameter removePreviousTasks={quoted(flag)} is not true or false"
             )
+        if (too_large := size_problem(request.body)) is not None:
+            raise HttpError(413, f"the catalog of namespace {quoted(namespace)} is {too_large}")
         definitions = bodies.catalog(request.json("catalog"), namespace, self.contracts)
         return 200, self.store.publish_catalog(
             namespace, definitions, remove_previous=flag == "true"

@@ -14,6 +14,7 @@ from urllib.error import HTTPError
 from urllib.parse import quote, urlencode, urlsplit
 from urllib.request import Request, urlopen
 
+from runner.core.documents import MAX_ANSWER_DEPTH, read_json
 from runner.core.errors import AuthError, ConfigError, PlatformError, transient_http_status
 
 logger = logging.getLogger(__name__)
@@ -72,8 +73,8 @@ class LocalClient:
             reason = getattr(exc, "reason", exc)
             raise PlatformError(f"{method} {url} failed: {reason}", transient=True) from None
         try:
-            answer = json.loads(raw)
-        except (ValueError, RecursionError) as exc:  # RecursionError: nested too deep
+            answer = read_json(raw, MAX_ANSWER_DEPTH)
+        except ValueError as exc:  # TooDeep too
             raise PlatformError(
                 f"{method} {url}: answer is not JSON: {exc}", transient=False
             ) from None
@@ -86,8 +87,8 @@ def _http_error(method: str, url: str, exc: HTTPError) -> PlatformError:
     with exc:
         text = exc.read().decode("utf-8", "replace")
     try:
-        detail = json.loads(text).get("error", text)
-    except (ValueError, AttributeError, RecursionError):
+        detail = read_json(text, MAX_ANSWER_DEPTH).get("error", text)
+    except (ValueError, AttributeError):
         detail = text
     status = exc.code
     logger.debug("local server answered %s to %s %s: %s", status, method, url, detail)

@@ -14,6 +14,8 @@ from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import Any, Protocol
 
+from runner.files import not_regular
+
 
 class StoreError(Exception):
     """The database failed (disk full, file unreadable, locked too long)."""
@@ -35,6 +37,8 @@ class Row(Protocol):
 
 class Database:
     def __init__(self, path: Path, schema: Sequence[str]) -> None:
+        if (why := not_regular(path)) is not None:  # SQLite would wait on a FIFO
+            raise StoreError(why)
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             # isolation_level=None: transactions are begun explicitly, IMMEDIATE.

@@ -13,10 +13,12 @@ from typing import Any
 from runner.core.model import TERMINAL_STATUSES
 from runner.localserver.errors import quoted
 from runner.localserver.jsontext import stored
+from runner.localserver.logtokens import LOG_TOKEN, new_log_token
 from runner.localserver.records import dumps, status_record, task_instance, utc_now
 from runner.localserver.rules import StatusConflict
 from runner.localserver.sql import CLAIM_OLDEST, INSERT_INSTANCE
 from runner.localserver.tables import Tables
+from runner.localserver.usage import usage_of
 
 
 class InstanceTable(Tables):
@@ -58,10 +60,12 @@ class InstanceTable(Tables):
                 "UPDATE instances SET handed_out = ? WHERE ordinal = ?",
                 (dumps(instance), row["ordinal"]),
             )
-        return instance
+            token = new_log_token(db, row["id"])
+        return {**instance, LOG_TOKEN: token}  # the hand-out's alone: neither kept nor shown
 
     def instance_view(self, instance_id: str) -> dict[str, Any] | None:
-        """The instance, its state, whether it was cancelled and its statuses, or None."""
+        """The instance, its state, whether it was cancelled, its statuses and what it used
+        (`usage`, as its runner measured it, or None), or None."""
         with self.read() as db:
             row = db.execute("SELECT * FROM instances WHERE id = ?", (instance_id,)).fetchone()
             if row is None:
@@ -70,6 +74,7 @@ class InstanceTable(Tables):
                 "SELECT * FROM statuses WHERE instance_id = ? ORDER BY seq", (instance_id,)
             )
             records = [status_record(s) for s in statuses]
+            usage = usage_of(db, instance_id)
             instance = stored(row["handed_out"]) if row["handed_out"] is not None else None
             if not isinstance(instance, dict):
                 definition = self.definition(row["namespace"], row["name"])
@@ -81,6 +86,7 @@ class InstanceTable(Tables):
             "cancelled": bool(row["cancelled"]),
             "takenAt": row["taken_at"],
             "statuses": records,
+            "usage": usage,
         }
 
     def cancel(self, instance_id: str) -> bool:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from runner.localserver.cockpit.tables import COCKPIT_SCHEMA
+from runner.localserver.usage import USAGE_SCHEMA
 
 SCHEMA = (
     """CREATE TABLE IF NOT EXISTS catalog (
@@ -40,6 +41,14 @@ SCHEMA = (
     # The cockpit's chart reads the statuses of the last minutes.
     "CREATE INDEX IF NOT EXISTS statuses_received ON statuses (received_at)",
     *COCKPIT_SCHEMA,  # the cockpit's filters, search, task logs (additive)
+    *USAGE_SCHEMA,  # what each task used, and each ended task for the per-task-type figures
+    # Who may send an instance's log: whoever was handed it holds the token (its hash here).
+    """CREATE TABLE IF NOT EXISTS log_tokens (
+        instance_id TEXT PRIMARY KEY,
+        token_hash TEXT NOT NULL)""",
+    """CREATE TRIGGER IF NOT EXISTS log_token_forgotten AFTER DELETE ON instances BEGIN
+        DELETE FROM log_tokens WHERE instance_id = old.id;
+    END""",
 )
 
 # One statement claims the oldest queued instance: no other poller, in this

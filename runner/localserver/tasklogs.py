@@ -6,12 +6,16 @@ it sends, once each task ended, `POST /local/api/task-logs` (with the API key):
     {"taskInstanceId": "...", "runnerId": "...", "containerId": "..." or null,
      "startedAt": "2026-01-02T03:04:05.678Z" or null, "endedAt": "...",
      "lines": [["stderr", "Traceback ..."], ["stdout", "..."]],
-     "droppedLines": 0, "droppedBytes": 0}
+     "droppedLines": 0, "droppedBytes": 0, "usage": {...}}
 
 `lines` is what the task wrote that was no protocol message (the runner keeps the
 last 64 KiB), in order; the times are the runner's own: the task handed to its
-container, and its end. The cockpit shows them. A later log for the same instance
-replaces the earlier one (the runner may send it again).
+container, and its end, each kept within the instance's hand-out and the log's receipt
+(a runner's clock may be off; a log cannot make a task seem to run for ages). The
+cockpit shows them. A later log for the same instance replaces the earlier one (the
+runner may send it again); only the runner that was handed the instance may send it,
+with its hand-out's `taskLogToken` (logtokens.py). `usage`, what the task used as its
+runner measured it, is optional (usage.py).
 """
 
 from __future__ import annotations
@@ -19,8 +23,10 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+from runner.localserver import usage as task_usage
 from runner.localserver.bodies import object_of
 from runner.localserver.errors import HttpError, quoted
+from runner.localserver.logtokens import LOG_TOKEN, check_log_token
 from runner.localserver.records import dumps, iso, utc_now
 from runner.localserver.routing import Reply, Request
 from runner.localserver.store import Store
@@ -33,7 +39,7 @@ MAX_ID_CHARS = 200
 _STREAMS = ("stdout", "stderr")
 _FIELDS = frozenset(
     {"taskInstanceId", "runnerId", "containerId", "startedAt", "endedAt", "lines"}
-    | {"droppedLines", "droppedBytes"}
+    | {"droppedLines", "droppedBytes", "usage", LOG_TOKEN}
 )
 _STORE = """INSERT OR REPLACE INTO task_logs (instance_id, runner_id, container_id, started_at,
     ended_at, lines, dropped_lines, dropped_bytes, received_at)
@@ -48,13 +54,17 @@ class TaskLogs:
         log = checked(request.json("log"))
         instance_id = log["taskInstanceId"]
         with self.store.write() as db:
-            row = db.execute("SELECT state FROM instances WHERE id = ?", (instance_id,)).fetchone()
+            row = db.execute(
+                "SELECT state, taken_at FROM instances WHERE id = ?", (instance_id,)
+            ).fetchone()
             if row is None:
                 raise HttpError(404, f"unknown task instance {quoted(instance_id)}")
             if row["state"] == "Queued":
                 raise HttpError(
                     409, f"task instance {quoted(instance_id)} was never handed out (it is Queued)"
                 )
+            check_log_token(db, instance_id, log.get(LOG_TOKEN))
+            _within(log, row["taken_at"], utc_now())
             cursor = db.execute(
                 _STORE,
                 (
@@ -69,6 +79,8 @@ class TaskLogs:
                     utc_now(),
                 ),
             )
+            if log.get("usage") is not None:
+                task_usage.store(db, instance_id, log["usage"])
         return 200, {"seq": cursor.lastrowid}
 
 
@@ -92,7 +104,18 @@ def checked(body: Any) -> dict[str, Any]:
         ):
             raise HttpError(400, f"log.{field}: {quoted(value)} is not a count")
     log["lines"] = _lines(log.get("lines"))
+    if log.get("usage") is not None:
+        task_usage.checked(log["usage"])
     return log
+
+
+def _within(log: dict[str, Any], handed_out: str | None, received: str) -> None:
+    """The log's times moved into [hand-out, receipt], started before ended. The times are
+    ISO 8601 UTC with milliseconds, as `iso` writes them: as text, they sort in time."""
+    earliest = handed_out or ""
+    log["endedAt"] = max(earliest, min(log["endedAt"], received))
+    if log.get("startedAt") is not None:
+        log["startedAt"] = max(earliest, min(log["startedAt"], log["endedAt"]))
 
 
 def _text(value: Any, where: str) -> None:

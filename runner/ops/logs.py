@@ -2,10 +2,11 @@
 
 A JSON line always has `time` (UTC, ISO 8601), `level`, `logger` and `message`; a line
 about a task instance also has `namespace`, `task` and `taskInstanceId`, whichever thread
-logged it (runner.core.taskcontext says which task the code works for); an exception adds
-`exception`, its traceback. Secrets given to `redact` (the API key) are replaced by
-REDACTED in every line of either format, tracebacks included, and in what `redacted`
-cleans (the probes' reasons).
+logged it (runner.core.taskcontext says which task the code works for); a task's end line
+also has what it used (`cpu_seconds`, `memory_peak_bytes`, `oom_killed`, `start`,
+`wall_seconds`: runner.core.usage); an exception adds `exception`, its traceback. Secrets
+given to `redact` (the API key) are replaced by REDACTED in every line of either format,
+tracebacks included, and in what `redacted` cleans (the probes' reasons).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from typing import IO, Any
 
 from runner.core.taskcontext import TaskFields, current_task
 from runner.core.text import printable
+from runner.core.usage import LOG_FIELDS
 
 LOG_FORMATS = ("text", "json")
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
@@ -114,6 +116,9 @@ class JsonFormatter(logging.Formatter):
             if fields.task is not None:
                 line["task"] = fields.task
             line["taskInstanceId"] = fields.instance_id
+        extra: dict[str, Any] | None = getattr(record, LOG_FIELDS, None)
+        if extra:
+            line.update((k, v) for k, v in extra.items() if k not in line)
         if record.exc_info and not record.exc_text:
             record.exc_text = self.formatException(record.exc_info)
         if record.exc_text:

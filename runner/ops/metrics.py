@@ -2,7 +2,9 @@
 
 Label values stay bounded: namespaces and tasks come from the catalog, and a task the
 catalog does not have (the platform may hand out anything) is counted as UNKNOWN; images
-come from the settings. Task instance ids are never labels (they are on /status).
+come from the settings. Task instance ids are never labels (they are on /status). A task's
+series exist once it first ran (then all of them, at 0, so that sums see them), never for
+the whole catalog up front: a scrape's size follows the tasks that ran, not the catalog's.
 """
 
 from __future__ import annotations
@@ -24,6 +26,8 @@ from prometheus_client import (
 
 from runner.core.model import ERROR_REASONS, ErrorReason, StatusName, TaskInstance, fault_of
 from runner.core.observer import Began, PollResult
+from runner.core.usage import Usage
+from runner.ops.usagemetrics import UsageMetrics
 
 # No `_created` series (when each counter began): in the text format they would double the
 # series scraped, for a time nobody reads. A process-wide switch; these are its only metrics.
@@ -70,6 +74,7 @@ class Metrics:
         self._images = frozenset(images)
         self._clock = clock
         self._running: dict[str, Running] = {}
+        self._ran: set[tuple[str, str]] = set()  # (namespace, task) label values seen
         self._lock = threading.Lock()
         self.registry = CollectorRegistry(auto_describe=True)
         self._define()
@@ -101,6 +106,7 @@ class Metrics:
             buckets=DURATION_BUCKETS_S,
             registry=registry,
         )
+        self._usage = UsageMetrics(registry)
         running = Gauge("xc_runner_tasks_running", "Task instances running now", registry=registry)
         running.set_function(lambda: len(self._running))
         self._define_state()
@@ -158,27 +164,30 @@ class Metrics:
     def add_tasks(self, tasks: Iterable[tuple[str, str]]) -> None:
         """Tasks a changed catalog declares now (those it dropped stay: still bounded)."""
         with self._lock:
-            new = frozenset(tasks) - self._tasks
-            self._tasks |= new
+            self._tasks |= frozenset(tasks)
             self._namespaces = frozenset(namespace for namespace, _ in self._tasks)
-        self._zero_tasks(new)
 
     def _zero(self, images: Sequence[str]) -> None:
-        """Every label set known in advance starts at 0, so rates and sums see it at once."""
-        self._zero_tasks(self._tasks)
+        """The label sets known in advance (and small) start at 0, so rates and sums see
+        them at once."""
         for result in POLL_RESULTS:
             self._polls.labels(result)
         for image in images:
             self._pool_idle.labels(image).set(0)
 
-    def _zero_tasks(self, tasks: Iterable[tuple[str, str]]) -> None:
-        for namespace, task in sorted(tasks):
-            self._duration.labels(namespace, task)
-            for status in STATUSES:
-                for start in STARTS:
-                    self._tasks_total.labels(namespace, task, status, start)
-            for reason in ERROR_REASONS:
-                self._errors.labels(namespace, task, reason, fault_of(reason))
+    def _ran_once(self, namespace: str, task: str) -> None:
+        """A task's first end: its series appear, each at 0, before it is counted."""
+        with self._lock:
+            if (namespace, task) in self._ran:
+                return
+            self._ran.add((namespace, task))
+        self._duration.labels(namespace, task)
+        for status in STATUSES:
+            for start in STARTS:
+                self._tasks_total.labels(namespace, task, status, start)
+        for reason in ERROR_REASONS:
+            self._errors.labels(namespace, task, reason, fault_of(reason))
+        self._usage.zero(namespace, task)
 
     def watch(
         self,
@@ -230,11 +239,16 @@ class Metrics:
         with self._lock:
             self._running.pop(str(instance.id), None)
         namespace, task = self.labels(instance.namespace, instance.name)
+        self._ran_once(namespace, task)
         self._tasks_total.labels(namespace, task, status, start).inc()
         self._duration.labels(namespace, task).observe(duration_s)
         if status == "Error":
             why = reason or "internal"
             self._errors.labels(namespace, task, why, fault_of(why)).inc()
+
+    def task_used(self, instance: TaskInstance, usage: Usage) -> None:
+        namespace, task = self.labels(instance.namespace, instance.name)
+        self._usage.observe(namespace, task, usage)
 
     def polled(self, result: PollResult) -> None:
         self._polls.labels(result).inc()

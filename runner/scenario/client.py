@@ -8,14 +8,18 @@ trying again may help.
 from __future__ import annotations
 
 import logging
+import os
 import threading
+from collections import OrderedDict
 from collections.abc import Mapping, Sequence
+from functools import lru_cache
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 import requests
 
 from runner import __version__
+from runner.core.documents import MAX_ANSWER_DEPTH, TooDeep, read_json
 from runner.core.errors import AuthError, PlatformError, transient_http_status
 from runner.core.model import TaskStatus
 
@@ -26,6 +30,10 @@ _CONNECT_TIMEOUT_S = 5.0
 # of the local server only; the platform's answers never carry it).
 TASK_LOGS_HEADER = "X-XC-Task-Logs"
 TASK_LOGS_PATH = "/local/api/task-logs"
+# Beside a hand-out of the local server: the token its log is sent back with (only the
+# runner that was handed an instance may send its log). Kept here, for so many hand-outs.
+LOG_TOKEN = "taskLogToken"  # noqa: S105 -- the name of the field, not a token
+_KEPT_LOG_TOKENS = 4096
 _MAX_ERROR_TEXT = 300
 
 
@@ -42,11 +50,13 @@ class PlatformClient:
         self._sessions: list[requests.Session] = []
         self._lock = threading.Lock()
         self.takes_task_logs = False  # the server said so on an answer
+        self._log_tokens: OrderedDict[str, str] = OrderedDict()  # by instance id
 
     def _session(self) -> requests.Session:
         session: requests.Session | None = getattr(self._local, "session", None)
         if session is None:
             session = requests.Session()
+            session.trust_env = False  # read once per server instead: _environment
             session.headers.update(self._headers)
             self._local.session = session
             with self._lock:
@@ -75,7 +85,7 @@ class PlatformClient:
         url = path if absolute else self._base + path
         try:
             response = self._session().request(
-                method, url, params=params, json=body, timeout=self._timeout
+                method, url, params=params, json=body, timeout=self._timeout, **_environment(url)
             )
         except requests.RequestException as exc:
             where = url.split("?", 1)[0] if absolute else self._base
@@ -106,16 +116,21 @@ class PlatformClient:
             body=list(definitions),
         )
 
-    def poll(self, namespace: str) -> Mapping[str, Any] | None:
-        """A task instance taken off the queue, or None when the queue is empty."""
-        what = f"polling {namespace}"
+    def poll(self, namespace: str, name: str | None = None) -> Mapping[str, Any] | None:
+        """A task instance taken off the queue (of the task `name` only, if given), or None
+        when the queue is empty."""
+        what = f"polling {namespace}" + (f" for {name}" if name else "")
         response = self._post(
-            what, f"/polling/api/namespaces/{quote(namespace, safe='')}/task-instances/poll"
+            what,
+            f"/polling/api/namespaces/{quote(namespace, safe='')}/task-instances/poll",
+            params={"catalogTaskDefinitionName": name} if name else None,
         )
         if response.status_code == 204 or not response.content:
             return None
         try:
-            instance = response.json()
+            instance = read_json(response.content, MAX_ANSWER_DEPTH)
+        except TooDeep as exc:
+            raise PlatformError(f"{what}: the answer is {exc}", transient=False) from None
         except ValueError:
             raise PlatformError(
                 f"{what}: the answer ({response.status_code}) is not JSON: {_clip(response.text)}",
@@ -125,6 +140,12 @@ class PlatformClient:
             raise PlatformError(
                 f"{what}: the answer is not a JSON object: {_clip(response.text)}", transient=False
             )
+        token = instance.pop(LOG_TOKEN, None)
+        if isinstance(token, str):
+            with self._lock:
+                self._log_tokens[str(instance.get("id"))] = token
+                while len(self._log_tokens) > _KEPT_LOG_TOKENS:
+                    self._log_tokens.popitem(last=False)
         return instance
 
     def is_cancelled(
@@ -139,8 +160,8 @@ class PlatformClient:
         if response.status_code == 404:
             return None
         try:
-            answer = response.json()
-        except ValueError:
+            answer = read_json(response.content, MAX_ANSWER_DEPTH)
+        except ValueError:  # TooDeep too
             answer = None
         if not isinstance(answer, dict) or "isCanceled" not in answer:
             raise PlatformError(
@@ -149,12 +170,15 @@ class PlatformClient:
         return str(answer["isCanceled"]).strip().lower() == "true"
 
     def post_task_log(self, body: Mapping[str, Any]) -> None:
-        """A task's log, to a server that said it takes them (`takes_task_logs`)."""
-        self._post(
-            f"sending the log of task instance {body['taskInstanceId']}",
-            TASK_LOGS_PATH,
-            body=dict(body),
-        )
+        """A task's log, to a server that said it takes them (`takes_task_logs`), with the
+        token its instance was handed out with."""
+        instance_id = str(body["taskInstanceId"])
+        with self._lock:
+            token = self._log_tokens.get(instance_id)
+        sent = dict(body) if token is None else {**body, LOG_TOKEN: token}
+        self._post(f"sending the log of task instance {instance_id}", TASK_LOGS_PATH, body=sent)
+        with self._lock:
+            self._log_tokens.pop(instance_id, None)
 
     def post_status(self, status: TaskStatus) -> None:
         self._post(
@@ -162,6 +186,23 @@ class PlatformClient:
             "/taskstatus/api/task-statuses",
             body=status.to_wire(),
         )
+
+
+def _environment(url: str) -> dict[str, Any]:
+    """The proxies and CA bundle the environment sets for `url`'s server (as requests reads
+    them: HTTPS_PROXY, NO_PROXY, REQUESTS_CA_BUNDLE...), read once per server. requests
+    would read them at each request (the whole environment scanned: about half a
+    millisecond of CPU, on each poll and status post); and it would also let a ~/.netrc
+    entry for the server replace the API key's header."""
+    parts = urlsplit(url)
+    proxies, verify = _origin_environment(f"{parts.scheme}://{parts.netloc}")
+    return {"proxies": dict(proxies), "verify": verify}
+
+
+@lru_cache(maxsize=16)
+def _origin_environment(origin: str) -> tuple[dict[str, str], str | bool]:
+    verify = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or True
+    return requests.utils.get_environ_proxies(origin), verify
 
 
 def _raise_for_status(what: str, response: requests.Response) -> None:

@@ -13,7 +13,7 @@ log = logging.getLogger(__name__)
 
 
 class Poller(Protocol):
-    def poll(self, namespace: str) -> Mapping[str, Any] | None:
+    def poll(self, namespace: str, name: str | None = None) -> Mapping[str, Any] | None:
         """The platform's JSON for a task taken off the queue, or None when it is empty."""
 
 
@@ -35,8 +35,8 @@ class PlatformQueue:
         self._contracts = contracts
         self._journal = journal
 
-    def poll(self, namespace: str) -> TaskInstance | None:
-        raw = self._client.poll(namespace)
+    def poll(self, namespace: str, name: str | None = None) -> TaskInstance | None:
+        raw = self._client.poll(namespace, name) if name else self._client.poll(namespace)
         if raw is None:
             return None
         instance = self.instance(raw, namespace)

@@ -63,18 +63,15 @@ class Journal:
         self.prune()
 
     def taken(self, instance: TaskInstance) -> None:
-        with self._database.mutex, translated("journal a task instance"):
-            self._database.db.execute(
+        database, key = self._database, instance_key(instance.id)
+        with database.mutex, translated("journal a task instance"):
+            database.db.execute(
                 "INSERT OR IGNORE INTO journal (platform, instance, namespace, name, taken_at) "
                 "VALUES (?, ?, ?, ?, ?)",
-                (
-                    self._database.platform,
-                    instance_key(instance.id),
-                    instance.namespace,
-                    instance.name,
-                    time.time(),
-                ),
+                (database.platform, key, instance.namespace, instance.name, time.time()),
             )
+            database.running.add(key)
+            database.taken += 1
             self._taken += 1
         if self._taken >= self._prune_after:
             self.prune_due.set()

@@ -70,6 +70,8 @@ class Outbox:
                         "UPDATE journal SET finished_at = ? WHERE platform = ? AND instance = ?",
                         (time.time(), owed_to, key),
                     )
+            if status.terminal:
+                self._database.running.discard(key)
             self._pending += owed_to == self._platform
             return True
 

@@ -46,7 +46,7 @@ class StateStore:
         except StateError as exc:
             self._database.close()
             raise ConfigError(f"cannot open the runner's state in {state_dir}: {exc}") from None
-        self._pruner = JournalPruner(self.journal)
+        self._pruner = JournalPruner(self.journal, self._database)
         self._started = False
 
     @property

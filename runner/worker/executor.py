@@ -27,7 +27,9 @@ from runner.engine.interface import (
     ContainerSpec,
 )
 from runner.worker.delivery import StatusSink
+from runner.worker.endline import log_end
 from runner.worker.launching import Launcher, LaunchHealth, Launching, Unstarted
+from runner.worker.metering import NO_METER, NO_METERING, Metering, Readers, TaskMeter
 from runner.worker.running import MIN_PROGRESS_INTERVAL_S, Clock, Outcome, RunningTask, Stops
 from runner.worker.tasklogs import NO_TASK_LOGS, Capture, TaskLogs
 
@@ -85,10 +87,12 @@ class Executed:
 class _Timing:
     since: float = field(default_factory=time.monotonic)
     start: Start | None = None
+    meter: TaskMeter = NO_METER  # what the task uses, once its policy is known
 
     def handed_out(self, container: Container) -> None:
         self.since = time.monotonic()
         self.start = "warm" if container.warm else "cold"
+        self.meter.handed_out(container.id, self.start)
 
 
 @dataclass(frozen=True)
@@ -115,8 +119,10 @@ class TaskExecutor:
         observer: Observer | None = None,
         health: LaunchHealth | None = None,
         task_logs: TaskLogs | None = None,
+        usage: Readers | None = None,
     ) -> None:
         self._catalog = catalog
+        self._metering = Metering(usage) if usage is not None else NO_METERING
         self._launching = Launching(engine, health)
         self._logs = task_logs or NO_TASK_LOGS
         self._observer = observer or NullObserver()
@@ -159,14 +165,17 @@ class TaskExecutor:
         finally:
             final = outcome.status or error_status(instance.id, "the runner was interrupted")
             outcome.post(final, "interrupted")
-            capture.end(outcome.posted_at)
             took_s = time.monotonic() - timing.since
-            _log_end(instance, final, outcome, took_s, timing.start)
+            usage = timing.meter.usage(took_s, oom_killed=outcome.reason == "memory")
+            capture.end(outcome.posted_at, usage)
+            log_end(instance, final, outcome, took_s, timing.start, usage)
             # The metric counts what the platform sees: from the poll to the terminal status.
             reported_s = (outcome.posted_at or time.monotonic()) - taken
             self._observer.task_ended(
                 instance, final.status, reported_s, timing.start or "none", outcome.reason
             )
+            if usage is not None:
+                self._observer.task_used(instance, usage)
         return Executed(final, timing.start, took_s, outcome.reason)
 
     def _execute(
@@ -178,6 +187,7 @@ class TaskExecutor:
         capture: Capture,
     ) -> None:
         task = self._admit(instance)
+        timing.meter = self._metering.meter(task.policy.limits, task.timeout_s())
         stops = Stops(stop, self._cancellations.watch(instance))
         try:
             container = self._launching.launch(
@@ -192,7 +202,7 @@ class TaskExecutor:
                 container.send(
                     encode_envelope(task.route.namespace, task.route.name, instance.id, task.inputs)
                 )
-                self._running(task, container, outcome, stops, capture).pump()
+                self._running(task, container, outcome, stops, capture, timing.meter).pump()
             finally:
                 container.remove()
         finally:
@@ -218,7 +228,8 @@ class TaskExecutor:
                 "no task image of this runner declares it"
             )
         inputs = self._contracts.task_inputs(route, instance.input_data)
-        return _Admitted(instance, route, inputs, self._settings.policies.for_image(route.image))
+        policy = self._settings.policies.for_task(route.image, route.namespace, route.name)
+        return _Admitted(instance, route, inputs, policy)
 
     def _running(
         self,
@@ -227,6 +238,7 @@ class TaskExecutor:
         outcome: Outcome,
         stops: Stops,
         capture: Capture,
+        meter: TaskMeter,
     ) -> RunningTask:
         run = TaskRun(
             task.instance.id,
@@ -234,6 +246,7 @@ class TaskExecutor:
             check_outputs=partial(self._contracts.task_outputs, task.route),
             limits=task.policy.output_limits(),
             log=capture.tail,
+            progress_interval_s=MIN_PROGRESS_INTERVAL_S,
         )
         clock = Clock(
             timeout_s=task.timeout_s(),
@@ -241,7 +254,14 @@ class TaskExecutor:
             stop_grace_s=self._settings.stop_grace_s,
         )
         return RunningTask(
-            task.instance, container, run, outcome, stops, clock, task.policy.limits.memory_bytes
+            task.instance,
+            container,
+            run,
+            outcome,
+            stops,
+            clock,
+            task.policy.limits.memory_bytes,
+            meter,
         )
 
     def _spec(self, task: _Admitted) -> ContainerSpec:
@@ -277,22 +297,3 @@ class _Admitted:
         task's own time limit."""
         return min(self.policy.launch_budget_s, self.timeout_s())
 
-
-def _log_end(
-    instance: TaskInstance, final: TaskStatus, outcome: Outcome, took_s: float, start: str | None
-) -> None:
-    if outcome.throttle.skipped:
-        log.info(
-            "%s: %d progress status(es) skipped: the task notified more often than every %g s",
-            instance.ref,
-            outcome.throttle.skipped,
-            MIN_PROGRESS_INTERVAL_S,
-        )
-    log.info(
-        "%s: %s in %.3f s (%s)%s",
-        instance.ref,
-        final.status,
-        took_s,
-        start or "no container",
-        f": {final.message}" if final.status == "Error" else "",
-    )

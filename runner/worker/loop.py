@@ -2,7 +2,8 @@
 
 It orchestrates only: where tasks come from and how they run sit behind the
 two small interfaces below, and whether to take tasks at all behind a check.
-One thread polls; each running task has a thread of a bounded pool.
+One thread polls; each running task has a thread of a bounded pool. Task types
+and images capped (`max_running`, runner.core.caps) are never polled at their cap.
 """
 
 from __future__ import annotations
@@ -10,11 +11,13 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from typing import Protocol
 
 from runner.core.backoff import Backoff
+from runner.core.caps import Caps, Claims
+from runner.core.catalog import TaskRoute
 from runner.core.condition import Condition, Say, log_said
 from runner.core.errors import AuthError, PlatformError
 from runner.core.heartbeat import Heartbeat, wait_beating
@@ -25,8 +28,9 @@ log = logging.getLogger(__name__)
 
 
 class TaskSource(Protocol):
-    def poll(self, namespace: str) -> TaskInstance | None:
-        """The next task instance of `namespace`, or None when its queue is empty."""
+    def poll(self, namespace: str, name: str | None = None) -> TaskInstance | None:
+        """The next task instance of `namespace` (of its task `name`, if given), or None when
+        its queue is empty."""
 
 
 class Executor(Protocol):
@@ -63,8 +67,10 @@ class Worker:
         ready: ReadyCheck = lambda: None,
         paused: Paused = _nothing_paused,
         observer: Observer | None = None,
+        claims: Claims | None = None,
     ) -> None:
         self._source = source
+        self._claims = claims or Claims(Caps())
         self._executor = executor
         self._namespaces = tuple(namespaces)
         self._concurrency = concurrency
@@ -129,6 +135,7 @@ class Worker:
             self._release_and_wait(self._idle.next())
             return
         self._idle.reset()
+        self._claims.taken(instance.namespace, instance.name)
         future = pool.submit(self._execute, instance)
         self._running.add(future)
         future.add_done_callback(self._running.discard)
@@ -151,9 +158,13 @@ class Worker:
             self._polling.detail
         )
 
-    def use_namespaces(self, namespaces: Sequence[str]) -> None:
-        """Poll these namespaces from the next round on (the catalog changed). Safe to call
-        from any thread."""
+    def use_namespaces(
+        self, namespaces: Sequence[str], routes: Iterable[TaskRoute] | None = None
+    ) -> None:
+        """Poll these namespaces (and cap these tasks) from the next round on (the catalog
+        changed). Safe to call from any thread."""
+        if routes is not None:
+            self._claims.use_routes(routes)
         self._namespaces = tuple(namespaces)
 
     def _poll_round(self) -> TaskInstance | None:
@@ -162,7 +173,18 @@ class Worker:
         for _ in namespaces:
             namespace = namespaces[self._next_namespace % len(namespaces)]
             self._next_namespace = (self._next_namespace + 1) % len(namespaces)
-            instance = self._poll(namespace)
+            instance = self._poll_namespace(namespace)
+            if instance is not None:
+                return instance
+        return None
+
+    def _poll_namespace(self, namespace: str) -> TaskInstance | None:
+        """Its next task: of any type, or, while some are at their cap, of the others."""
+        names = self._claims.names(namespace)
+        if names is None:
+            return self._poll(namespace)
+        for name in names:
+            instance = self._poll(namespace, name)
             if instance is not None:
                 return instance
         return None
@@ -180,10 +202,10 @@ class Worker:
             self._skipped = skipped
         return tuple(ns for ns in namespaces if ns not in skipped) if skipped else namespaces
 
-    def _poll(self, namespace: str) -> TaskInstance | None:
+    def _poll(self, namespace: str, name: str | None = None) -> TaskInstance | None:
         self.heartbeat.beat()
         try:
-            instance = self._source.poll(namespace)
+            instance = self._source.poll(namespace, name) if name else self._source.poll(namespace)
         except Exception:
             self._observer.polled("error")
             raise
@@ -198,6 +220,7 @@ class Worker:
         try:
             self._executor.execute(instance, self.aborting)
         finally:
+            self._claims.ended(instance.namespace, instance.name)
             self._slots.release()
 
     def _drain(self) -> None:

@@ -6,13 +6,14 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from runner.core.model import ErrorReason, TaskInstance, TaskStatus
 from runner.core.protocol import Stream
-from runner.core.taskrun import Event, Finish, Kill, Log, ProgressThrottle, Relay, TaskRun
+from runner.core.taskrun import Event, Finish, Kill, Log, Relay, TaskRun
 from runner.engine.interface import Container
 from runner.worker.delivery import StatusSink
+from runner.worker.metering import NO_METER, TaskMeter
 
 log = logging.getLogger(__name__)
 
@@ -25,31 +26,23 @@ MIN_PROGRESS_INTERVAL_S = 0.1
 
 @dataclass
 class Outcome:
-    """Posts a task's statuses: progress throttled, the terminal one once, whoever decides
-    it first, after any progress still waiting."""
+    """Posts a task's statuses: progress (throttled by the run: TaskRun), the terminal one
+    once, whoever decides it first."""
 
     sink: StatusSink
-    throttle: ProgressThrottle = field(
-        default_factory=lambda: ProgressThrottle(MIN_PROGRESS_INTERVAL_S)
-    )
     status: TaskStatus | None = None
     reason: ErrorReason | None = None  # why the terminal status is an Error
     posted_at: float | None = None  # when the terminal status was handed over (monotonic)
+    skipped_progress: int = 0  # progress lines the run skipped: the task notified faster
 
     def progress(self, status: TaskStatus) -> None:
-        if self.status is None and (ready := self.throttle.offer(status, time.monotonic())):
-            self.sink.submit(ready)
-
-    def tick(self) -> None:
-        if self.status is None and (ready := self.throttle.due(time.monotonic())):
-            self.sink.submit(ready)
+        if self.status is None:
+            self.sink.submit(status)
 
     def post(self, status: TaskStatus, reason: ErrorReason | None) -> None:
         if self.status is None:
             self.status, self.reason = status, reason
             self.posted_at = time.monotonic()
-            if waiting := self.throttle.flush(time.monotonic()):
-                self.sink.submit(waiting)
             self.sink.submit(status)
 
 
@@ -89,12 +82,21 @@ class RunningTask:
     stops: Stops
     clock: Clock
     memory_bytes: int
+    meter: TaskMeter = NO_METER  # read while the task runs (runner.worker.metering)
 
     def pump(self) -> None:
         """Pump output into the run until the container is done, or must be stopped."""
+        try:
+            self._pump()
+        finally:
+            self.outcome.skipped_progress = self.run.progress.skipped
+
+    def _pump(self) -> None:
         deadline = time.monotonic() + self.clock.timeout_s
         while True:
-            self.outcome.tick()
+            if self._apply(self.run.due(time.monotonic())):
+                return
+            self.meter.tick(self.run.terminal is not None)
             if self.run.terminal is not None:
                 deadline = min(deadline, time.monotonic() + self.clock.exit_grace_s)
             stop = self.stops.reason()
@@ -111,7 +113,7 @@ class RunningTask:
                 self._ended()
                 return
             for stream, data in chunks:
-                if self._apply(self.run.feed(stream, data)):
+                if self._apply(self.run.feed(stream, data, time.monotonic())):
                     return
 
     def _ended(self) -> None:
@@ -122,7 +124,7 @@ class RunningTask:
         self._apply(
             self.run.end(
                 exit_info.exit_code,
-                oom_killed=exit_info.oom_killed,
+                oom_killed=exit_info.oom_killed or self.meter.oom_seen(),
                 memory_bytes=self.memory_bytes,
             )
         )

@@ -25,6 +25,7 @@ from runner.core.backoff import Schedule
 from runner.core.errors import PlatformError
 from runner.core.model import TaskInstance
 from runner.core.tasklog import LogTail, TaskLog, wall_clock
+from runner.core.usage import Usage
 
 log = logging.getLogger(__name__)
 
@@ -49,9 +50,9 @@ class Capture:
         self._container_id = container_id
         self._started_at = wall_clock()
 
-    def end(self, ended: float | None = None) -> None:
+    def end(self, ended: float | None = None, usage: Usage | None = None) -> None:
         """The task ended (at `ended`, a monotonic reading, when its terminal status was
-        decided; else now): send its log."""
+        decided; else now): send its log, and what it used if it was measured."""
         tail = self.tail or LogTail()
         self._send(
             TaskLog(
@@ -63,6 +64,7 @@ class Capture:
                 lines=tuple(tail.lines()),
                 dropped_lines=tail.dropped_lines,
                 dropped_bytes=tail.dropped_bytes,
+                usage=usage,
             )
         )
 
@@ -74,7 +76,7 @@ class _NoCapture(Capture):
     def handed_out(self, container_id: str) -> None:
         pass
 
-    def end(self, ended: float | None = None) -> None:
+    def end(self, ended: float | None = None, usage: Usage | None = None) -> None:
         pass
 
 

@@ -10,6 +10,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -365,13 +366,20 @@ def test_a_runner_sends_a_task_log_which_the_instance_view_shows(client: Client)
         "taskInstanceId": instance_id,
         "runnerId": "r1",
         "containerId": "c" * 64,
-        "startedAt": "2026-11-27T12:00:00.000Z",
         "endedAt": "2026-11-27T12:00:21.200Z",
         "lines": [["stderr", "Traceback (most recent call last):"], ["stdout", "hi"]],
     }
     early = client.post("/local/api/task-logs", log, AUTH)
     assert early.status_code == 409 and "never handed out" in early.json()["error"]
-    client.hand_out()
+    handed = client.post("/polling/api/namespaces/sample/task-instances/poll", None, AUTH).json()
+    assert handed["id"] == instance_id
+    started = datetime.now(UTC)  # the log's times are kept within hand-out and receipt
+    log |= {
+        "taskLogToken": handed["taskLogToken"],
+        "startedAt": started.isoformat(timespec="milliseconds"),
+        "endedAt": (started + timedelta(seconds=0.25)).isoformat(timespec="milliseconds"),
+    }
+    time.sleep(0.3)
     client.status(instance_id, "Error", message="ValueError")
     assert client.post("/local/api/task-logs", log, PAGE).status_code == 401  # the key, always
     assert client.post("/local/api/task-logs", log, AUTH).status_code == 200
@@ -381,7 +389,7 @@ def test_a_runner_sends_a_task_log_which_the_instance_view_shows(client: Client)
     view = client.data(f"tasks/{instance_id}")
     assert view["log"]["lines"] == log["lines"] and view["log"]["runnerId"] == "r1"
     assert (
-        view["summary"]["durationS"] == 21.2 and view["summary"]["run"]["containerId"] == "c" * 64
+        view["summary"]["durationS"] == 0.25 and view["summary"]["run"]["containerId"] == "c" * 64
     )
     assert view["submittedInputs"] == {"width": "3"}
     bad = client.post("/local/api/task-logs", {**log, "lines": "everything"}, AUTH)

@@ -78,6 +78,7 @@ class Seeded:
     errors: int  # how many of them ended in Error
     odd: str  # a message with a bidi override and escape, an output of 603 characters
     timed: str  # its runner timed it at 21.2 s; the server received its end 59 s after hand-out
+    token: str  # the timed one's hand-out's log token
 
 
 def status(store: Store, instance_id: str, name: str, **fields: Any) -> None:
@@ -120,7 +121,7 @@ def seed(path: Path) -> tuple[Seeded, str]:
         store.poll("odd")
         status(store, odd, "Completed", message=ODD, outputValues={"long": LONG, "short": "s"})
         timed = str(store.submit("odd", "text")["id"])
-        store.poll("odd")
+        token = str((store.poll("odd") or {})["taskLogToken"])  # its runner's, for its log
         handed_out = datetime.now(UTC) - timedelta(seconds=59)
         with store.write() as db:
             db.execute("UPDATE instances SET taken_at = ? WHERE id = ?", (iso(handed_out), timed))
@@ -134,15 +135,16 @@ def seed(path: Path) -> tuple[Seeded, str]:
                 "UPDATE instances SET taken_at = ? WHERE id = ?",
                 (iso(datetime.fromisoformat(received) - timedelta(seconds=59)), timed),
             )
-    return Seeded(ids, errors, odd, timed), received
+    return Seeded(ids, errors, odd, timed, token), received
 
 
-def send_task_log(server: LocalServer, instance_id: str, received: str) -> None:
+def send_task_log(server: LocalServer, seeded: Seeded, received: str) -> None:
     """As the runner sends it: it started the container 45 s after the hand-out (a slow
     start, then the outage) and timed the task at 21.2 s."""
     ended = datetime.fromisoformat(received) - timedelta(seconds=30)
     body = {
-        "taskInstanceId": instance_id,
+        "taskInstanceId": seeded.timed,
+        "taskLogToken": seeded.token,
         "runnerId": "runner-7",
         "containerId": "c0ffee" * 10 + "abcd",
         "startedAt": iso(ended - timedelta(seconds=21.2)),
@@ -169,7 +171,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Cockpit, S
         LocalServer(folder / "scenario.db", port=0, api_key=KEY) as server,
         browser.chromium(folder / "profile") as driver,
     ):
-        send_task_log(server, seeded.timed, received)
+        send_task_log(server, seeded, received)
         yield Cockpit(server, LocalClient(server.url, KEY), driver), seeded
 
 

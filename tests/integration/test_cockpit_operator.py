@@ -66,11 +66,13 @@ class Seeded:
     timed: list[str]  # oldest first
     durations: dict[str, int]  # of the timed instances, in seconds
     logged: str  # a timed instance whose runner sent its log
+    token: str  # its hand-out's log token
 
 
 def ended(store: Store, namespace: str, status: str, message: str, taken: datetime,
-          end: datetime) -> str:  # fmt: skip
-    """A task handed out at `taken` that ended at `end`, as the server would have seen it."""
+          end: datetime) -> tuple[str, str]:  # fmt: skip
+    """A task handed out at `taken` that ended at `end`, as the server would have seen it;
+    its id and its hand-out's log token."""
     instance = store.poll(namespace)
     assert instance is not None
     instance_id = str(instance["id"])
@@ -83,7 +85,7 @@ def ended(store: Store, namespace: str, status: str, message: str, taken: dateti
             INSERT_STATUS,
             (instance_id, namespace, "x", status, message, None, None, None, iso(end)),
         )
-    return instance_id
+    return instance_id, str(instance["taskLogToken"])
 
 
 def seed(path: Path) -> Seeded:
@@ -109,20 +111,21 @@ def seed(path: Path) -> Seeded:
             )
             seconds = (k * 37) % 50 + 1
             status = "Error" if k % 7 == 3 else "Completed"
-            instance_id = ended(
+            instance_id, token = ended(
                 store, "timed", status, f"boom {k}", at - timedelta(seconds=seconds), at
             )
             if k >= OLD:
                 timed.append(instance_id)
                 durations[instance_id] = seconds
-    return Seeded(timed, durations, timed[-1])
+    return Seeded(timed, durations, timed[-1], token)
 
 
-def send_log(server: LocalServer, instance_id: str) -> None:
+def send_log(server: LocalServer, seeded: Seeded) -> None:
     """As its runner sends it: it timed the task at 3 s (the list shows the runner's duration)."""
     end = datetime.now(UTC)
     body = {
-        "taskInstanceId": instance_id,
+        "taskInstanceId": seeded.logged,
+        "taskLogToken": seeded.token,
         "runnerId": "runner-9",
         "startedAt": iso(end - timedelta(seconds=3)),
         "endedAt": iso(end),
@@ -148,7 +151,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Cockpit, S
         LocalServer(folder / "scenario.db", port=0, api_key=KEY) as server,
         browser.chromium(folder / "profile") as driver,
     ):
-        send_log(server, seeded.logged)
+        send_log(server, seeded)
         seeded.durations[seeded.logged] = 3
         driver.execute_cdp_cmd(
             "Browser.setDownloadBehavior", {"behavior": "allow", "downloadPath": str(downloads)}

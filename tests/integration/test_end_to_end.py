@@ -9,6 +9,8 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -150,9 +152,10 @@ def test_sigterm_lets_the_running_task_finish_then_exits_zero(
     assert client.instance(late)["state"] == "Queued", "a task was taken after SIGTERM"
 
 
-def test_make_run_demo_shows_every_sample_task_ending(
-    tmp_path: Path, task_images: list[str], runner_id: str
-) -> None:
+@contextmanager
+def demo_process(tmp_path: Path, runner_id: str, *args: str) -> Iterator[DemoRun]:
+    """`xc-runner demo ARGS` as `make run` starts it; its output lines kept; stopped with
+    Ctrl-C at the end, which it must take with exit code 0."""
     env = {
         **os.environ,
         "XC_RUNNER_ID": runner_id,
@@ -162,35 +165,58 @@ def test_make_run_demo_shows_every_sample_task_ending(
     }
     env.pop("XC_SCENARIO_SERVER", None)
     demo = subprocess.Popen(
-        [sys.executable, "-m", "runner", "demo", SAMPLE_IMAGE, NODE_IMAGE, GO_IMAGE, SH_IMAGE],
+        [sys.executable, "-m", "runner", "demo", *args],
         cwd=REPO,
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
     )
-    lines: list[str] = []
     assert demo.stdout is not None
+    run = DemoRun(demo)
     try:
-        deadline = time.monotonic() + 90
-        while sum(" Completed " in line or " Error " in line for line in lines) < 9:
-            assert time.monotonic() < deadline, "".join(lines)
-            line = demo.stdout.readline()
-            assert line, "the demo ended early:\n" + "".join(lines)
-            lines.append(line)
-        # The first line is the cockpit's address; the page is there while the demo runs.
-        assert lines[0].startswith("cockpit: http://127.0.0.1:"), lines[0]
-        page = requests.get(lines[0].split()[1], timeout=10)
-        assert page.status_code == 200 and "local cockpit" in page.text
+        yield run
         demo.send_signal(signal.SIGINT)
-        lines += demo.stdout.readlines()
-        assert demo.wait(60) == 0, "".join(lines)
+        run.lines += demo.stdout.readlines()
+        assert demo.wait(60) == 0, run.output
     finally:
         if demo.poll() is None:
             demo.kill()
             demo.wait()
         demo.stdout.close()
-    output = "".join(lines)
+
+
+@dataclass
+class DemoRun:
+    process: subprocess.Popen[str]
+    lines: list[str] = field(default_factory=list)
+
+    @property
+    def output(self) -> str:
+        return "".join(self.lines)
+
+    def read_outcomes(self, count: int) -> None:
+        """Read the demo's output until `count` tasks ended."""
+        assert self.process.stdout is not None
+        deadline = time.monotonic() + 90
+        while sum(" Completed " in line or " Error " in line for line in self.lines) < count:
+            assert time.monotonic() < deadline, self.output
+            line = self.process.stdout.readline()
+            assert line, "the demo ended early:\n" + self.output
+            self.lines.append(line)
+
+
+def test_make_run_demo_shows_every_sample_task_ending(
+    tmp_path: Path, task_images: list[str], runner_id: str
+) -> None:
+    images = (SAMPLE_IMAGE, NODE_IMAGE, GO_IMAGE, SH_IMAGE)
+    with demo_process(tmp_path, runner_id, *images) as demo:
+        demo.read_outcomes(9)
+        # The first line is the cockpit's address; the page is there while the demo runs.
+        assert demo.lines[0].startswith("cockpit: http://127.0.0.1:"), demo.lines[0]
+        page = requests.get(demo.lines[0].split()[1], timeout=10)
+        assert page.status_code == 200 and "local cockpit" in page.text
+    output = demo.output
     assert "local XC Scenario server listening on http://127.0.0.1:" in output
     for expected in (
         '"The argument received was \\"hello\\"."',
@@ -204,3 +230,21 @@ def test_make_run_demo_shows_every_sample_task_ending(
         '"greeting": "Hello, demo! Hello, demo!"',
     ):
         assert expected in output, output
+
+
+def test_the_demo_serves_an_awaited_image_once_it_is_built(
+    tmp_path: Path, task_images: list[str], runner_id: str
+) -> None:
+    """`demo --await-images`, as `make run` starts it while its set-up builds the task
+    images: an image not built yet does not stop it; its tasks run once it is built."""
+    awaited = f"xc-test/firstrun-awaited-{runner_id}:latest"
+    try:
+        with demo_process(tmp_path, runner_id, "--await-images", SH_IMAGE, awaited) as demo:
+            demo.read_outcomes(1)
+            assert "greet/hello" in demo.output and "submitted sample/" not in demo.output
+            subprocess.run(["docker", "tag", SAMPLE_IMAGE, awaited], check=True, timeout=60)
+            demo.read_outcomes(6)
+    finally:
+        subprocess.run(["docker", "rmi", awaited], capture_output=True, timeout=60, check=False)
+    assert demo.output.count("submitted sample/") == 5, demo.output
+    assert '"nbr_out": "42"' in demo.output and "ZeroDivisionError: division by zero" in demo.output

@@ -12,7 +12,6 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import docker
 import pytest
 
 from runner.core.policy import ContainerLimits
@@ -21,7 +20,7 @@ from runner.engine.docker_engine import DockerEngine
 from runner.engine.interface import LABEL_RUNNER_ID, ContainerSpec
 from runner.localserver import LocalServer
 from runner.localserver.client import LocalClient
-from tests.conftest import SAMPLE_IMAGE, unavailable
+from tests.conftest import SAMPLE_IMAGE
 from tests.integration.processes import (
     ended,
     runner_process,
@@ -33,26 +32,9 @@ from tests.integration.test_engine import collect
 
 pytestmark = pytest.mark.integration
 
-RUNSC = "runsc"
 KEY = "gvisor-key"
 # What gVisor's kernel log starts with (syslog(2)); runc's seccomp profile refuses the call.
 GVISOR_BOOT = "Starting gVisor"
-
-
-@pytest.fixture(scope="module")
-def gvisor(engine: DockerEngine) -> str:
-    """The runtime name, once the engine is known to offer it."""
-    client = docker.from_env()
-    try:
-        runtimes = client.info().get("Runtimes") or {}
-    finally:
-        client.close()
-    if RUNSC not in runtimes:
-        unavailable(
-            f"the Docker engine has no {RUNSC} runtime (has: {', '.join(sorted(runtimes))}); "
-            "set it up with `make gvisor` (root)"
-        )
-    return RUNSC
 
 
 def run_probe(

@@ -94,7 +94,8 @@ def test_ctrl_c_on_make_run_stops_the_demo_not_the_engine(
         assert make.stdout is not None
         make.stdout.close()
     output = "".join(lines)
-    assert "ensure-engine: starting dockerd" in output
+    assert "set-up: engine" in output and "dockerd started" in output, output
+    assert "set-up: done in " in output, "no step times at the end of the set-up"
     assert "stopping: letting running tasks finish" in output
     # make reports a recipe's non-zero exit as "Error N"; the demo exited 0.
     assert "] Error" not in output, output

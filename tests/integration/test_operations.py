@@ -112,7 +112,8 @@ def check_during_a_task(
     assert (running["namespace"], running["task"]) == ("sample", "reporting_task")
     assert running["ageSeconds"] >= 0
     assert ops.value("xc_runner_tasks_running") == 1
-    assert tasks_total(ops, "reporting_task", "Completed") == 0
+    # A task type's series appear when its first run ends, not before (nor for the catalog).
+    assert tasks_total(ops, "reporting_task", "Completed") is None
     return str(slow)
 
 
@@ -137,6 +138,11 @@ def check_after_tasks(ops: Ops, runner: RunnerProcess, client: LocalClient, slow
     assert tasks_total(ops, "#unknown", "Error") == 1
     slow_labels = {"namespace": "sample", "task": "reporting_task"}
     assert ops.value("xc_runner_task_duration_seconds_count", **slow_labels) == 1
+    # What it used, read from its container's cgroup: a few ms of CPU, a few MiB at most.
+    assert ops.value("xc_runner_task_cpu_seconds_count", **slow_labels) == 1
+    assert 0 < (ops.value("xc_runner_task_cpu_seconds_sum", **slow_labels) or 0) < 3
+    assert ops.value("xc_runner_task_memory_peak_bytes_count", **slow_labels) == 1
+    assert ops.value("xc_runner_task_oom_kills_total", **slow_labels) == 0
     assert (ops.value("xc_runner_task_duration_seconds_sum", **slow_labels) or 0) >= 3
     assert ops.value("xc_runner_polls_total", result="task") == 5
     assert (ops.value("xc_runner_polls_total", result="empty") or 0) >= 1

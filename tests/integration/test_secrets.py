@@ -17,7 +17,7 @@ import pytest
 
 from runner.localserver import LocalServer
 from runner.localserver.client import LocalClient
-from tests.conftest import remove_images, runner_containers, xc_runner
+from tests.conftest import RUNSC, remove_images, runner_containers, xc_runner
 from tests.integration.processes import (
     RunnerProcess,
     container_of,
@@ -28,7 +28,6 @@ from tests.integration.processes import (
     warm_ready,
 )
 from tests.integration.registry_support import build_task_image
-from tests.integration.test_gvisor import RUNSC, gvisor  # noqa: F401 -- gvisor: a fixture
 
 pytestmark = pytest.mark.integration
 
@@ -166,7 +165,7 @@ def test_a_secret_rotated_between_two_tasks_reaches_the_second(
     [
         ('api_token = "{folder}/absent"', "secret api_token ({folder}/absent) cannot be read", 3),
         ('api_token = "{folder}/empty"', "secret api_token ({folder}/empty) is empty", 3),
-        ('api_token = "{folder}"', "secret api_token ({folder}) is not a regular file", 3),
+        ('api_token = "{folder}"', "secret api_token ({folder}) cannot be read: not a regular", 3),
         # a bad name is a bad setting (exit 2), found before anything is read
         ('"../api_token" = "{folder}/empty"', "secret name '../api_token' is not a plain file", 2),
     ],

@@ -14,6 +14,7 @@ from runner.core.heartbeat import Heartbeat
 from runner.core.model import ErrorReason, StatusName, TaskInstance, TaskStatus
 from runner.core.observer import Began, PollResult
 from runner.core.protocol import Stream
+from runner.core.usage import Usage
 from runner.engine.interface import Chunk, ContainerSpec, ExitInfo
 
 
@@ -147,6 +148,9 @@ class RecordingObserver:
         reason: ErrorReason | None,
     ) -> None:
         self._add("ended", instance.id, status, duration_s, start, reason)
+
+    def task_used(self, instance: TaskInstance, usage: Usage) -> None:
+        self._add("used", instance.id, usage)
 
     def polled(self, result: PollResult) -> None:
         self._add("polled", result)

@@ -54,7 +54,7 @@ def test_every_package_says_what_it_is() -> None:
 def lint_tool(name: str) -> str:
     tool = shutil.which(name, path=str(Path(sys.executable).parent))
     if tool is None:
-        pytest.skip(f"{name} is not installed in this environment (make venv)")
+        pytest.skip(f"{name} is not installed in this environment (make venv-dev)")
     return tool
 
 

@@ -89,7 +89,8 @@ def test_input_json_nested_too_deep(tmp_path: Path) -> None:
     deep = tmp_path / "deep.json"
     deep.write_text('{"arg": ' + "[" * 100_000 + "]" * 100_000 + "}")
     done = xc_runner("exec", "img", "ns/task", "--input-json", str(deep))
-    assert f"--input-json: {deep} is nested too deep" in one_line(done, 2)
+    said = one_line(done, 2)
+    assert f"--input-json: {deep} is nested deeper than the limit of 64 levels" in said
 
 
 def test_an_input_that_is_not_text_is_refused_before_anything_starts() -> None:

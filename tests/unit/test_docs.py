@@ -3,8 +3,10 @@ code, and a site under docs/ in which every heading of the README it grew from h
 
 from __future__ import annotations
 
+import argparse
 import re
 
+from runner.cli.parser import parser
 from tests.conftest import REPO
 
 README = REPO / "README.md"
@@ -73,6 +75,9 @@ README_HEADINGS_BEFORE_THE_SITE = (
 # Old headings whose section was rewritten since, under a new name: the new one must exist.
 RENAMED = {
     "Engine trouble": "The runner's own faults",
+    "The task author's loop: `exec` and `check`": (
+        "The task author's loop: `new`, `build`, `exec` and `check`"
+    ),
 }
 
 HEADING = re.compile(r"^#{1,6} +(.*?)(?: +#+)? *$")
@@ -168,3 +173,15 @@ def test_the_readmes_task_code_is_the_templates_in_each_language() -> None:
         template = [line for line in sources[lang].read_text().splitlines() if line.strip()]
         start = template.index(code[0])
         assert template[start : start + len(code)] == code, f"the README's {lang} example"
+
+
+def test_the_commands_table_lists_every_command() -> None:
+    """docs/running/command-line.md has a row for each command of the parser."""
+    subparsers = next(
+        action for action in parser()._actions if isinstance(action, argparse._SubParsersAction)
+    )
+    page = (DOCS / "running" / "command-line.md").read_text()
+    rows = [line for line in page.splitlines() if line.startswith("| `xc-runner")]
+    listed = {word for row in rows for word in re.findall(r"`xc-runner ([a-z]+)", row)}
+    listed |= {word for row in rows for word in re.findall(r", `([a-z]+)(?: ID)?`", row)}
+    assert set(subparsers.choices) <= listed, set(subparsers.choices) - listed

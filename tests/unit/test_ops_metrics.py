@@ -69,23 +69,31 @@ def test_every_metric_is_there_with_its_type_before_anything_happened() -> None:
         "xc_runner_build_info": "gauge",
         "xc_runner_ready": "gauge",
         "xc_runner_image_available": "gauge",
+        "xc_runner_task_cpu_seconds": "histogram",
+        "xc_runner_task_memory_peak_bytes": "histogram",
+        "xc_runner_task_oom_kills": "counter",
     }
     assert "process_resident_memory_bytes" in families
 
 
-def test_known_label_sets_start_at_zero_and_no_created_series() -> None:
+def test_a_tasks_series_appear_at_zero_once_it_first_ran_and_no_created_series() -> None:
     m = metrics()
     assert value(m, "xc_runner_slots") == 4
+    assert "namespace=" not in scrape(m)  # nothing ran: no task's series, whatever the catalog
     for namespace, task in TASKS:
+        m.task_ended(TaskInstance("x", namespace, task), "Completed", 0.1, "cold", None)
+        assert value(m, "xc_runner_task_oom_kills_total", namespace=namespace, task=task) == 0
+        assert value(m, "xc_runner_task_cpu_seconds_count", namespace=namespace, task=task) == 0
         for status in ("Completed", "Error"):
             for start in ("warm", "cold", "none"):
                 labels = {"namespace": namespace, "task": task, "status": status, "start": start}
-                assert value(m, "xc_runner_tasks_total", **labels) == 0
+                ran = (status, start) == ("Completed", "cold")
+                assert value(m, "xc_runner_tasks_total", **labels) == (1 if ran else 0)
         for reason in ERROR_REASONS:
             labels = {"namespace": namespace, "task": task, "reason": reason}
             assert value(m, "xc_runner_task_errors_total", fault=fault_of(reason), **labels) == 0
         count = value(m, "xc_runner_task_duration_seconds_count", namespace=namespace, task=task)
-        assert count == 0
+        assert count == 1
     for result in ("task", "empty", "error"):
         assert value(m, "xc_runner_polls_total", result=result) == 0
     assert value(m, "xc_runner_platform_errors_total") == 0

@@ -229,3 +229,55 @@ def test_an_image_removed_from_the_engine_is_an_image_missing_error(
             pool.launch(task_spec())
     finally:
         pool.close()
+
+
+@dataclass
+class GatedEngine(PoolEngine):
+    """Its launches wait for the gate to open; it counts those under way."""
+
+    gate: threading.Event = field(default_factory=threading.Event)
+    under_way: int = 0
+    cold_under_way: int = 0
+
+    def launch(self, spec: ContainerSpec) -> FakeContainer:
+        with self._lock:
+            self.under_way += 1
+            self.cold_under_way += LABEL_POOL not in spec.labels
+        try:
+            assert self.gate.wait(10), "the gate never opened"
+            return super().launch(spec)
+        finally:
+            with self._lock:
+                self.under_way -= 1
+                self.cold_under_way -= LABEL_POOL not in spec.labels
+
+
+def test_an_empty_pool_refills_with_several_creations_at_once() -> None:
+    engine = GatedEngine()
+    pool = started(engine, size=3)
+    try:
+        eventually(lambda: engine.under_way == 3, "three creations under way at once")
+        engine.gate.set()
+        eventually(lambda: len(engine.idle()) == 3, "the pool filled")
+    finally:
+        engine.gate.set()
+        pool.close()
+
+
+def test_while_a_task_launches_its_own_container_the_pool_creates_one_at_a_time() -> None:
+    engine = GatedEngine()
+    pool = ContainerPool(engine, [Target(IMAGE, LIMITS, 3)], runner_id="r1")
+    cold = threading.Thread(target=pool.launch, args=(task_spec(),), daemon=True)
+    try:
+        cold.start()  # the pool is empty: the task launches its own container
+        eventually(lambda: engine.cold_under_way == 1, "the cold launch under way")
+        pool.start({IMAGE: engine.image_id(IMAGE)})
+        eventually(lambda: engine.under_way == 2, "one creation beside it")
+        time.sleep(0.3)  # the pool's thread looks again meanwhile (every 0.25 s at most)
+        assert engine.under_way == 2
+        engine.gate.set()
+        eventually(lambda: len(engine.idle()) == 3, "the pool filled")
+    finally:
+        engine.gate.set()
+        cold.join(10)
+        pool.close()

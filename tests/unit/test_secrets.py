@@ -82,7 +82,7 @@ def test_a_secret_is_read_as_it_is(tmp_path: Path) -> None:
         (None, "cannot be read: No such file or directory"),
         (b"", "is empty"),
         (b" \n\t", "is empty"),
-        (b"x" * (MAX_SECRET_BYTES + 1), "is larger than 1024 KiB"),
+        (b"x" * (MAX_SECRET_BYTES + 1), "cannot be read: larger than the limit of 1 MiB"),
     ],
 )
 def test_a_secret_that_cannot_be_used_is_named_never_shown(
@@ -95,7 +95,7 @@ def test_a_secret_that_cannot_be_used_is_named_never_shown(
 
 
 def test_a_folder_is_not_a_secret(tmp_path: Path) -> None:
-    with pytest.raises(SecretError, match=r"\) is not a regular file$"):
+    with pytest.raises(SecretError, match=r"\) cannot be read: not a regular file \(a folder\)$"):
         read_secret("img", SecretSource("api_token", str(tmp_path)))
 
 
@@ -127,16 +127,67 @@ def test_copies_are_private_readable_in_their_container_and_removed(tmp_path: Pa
     assert not files.root.exists() and (tmp_path / "copies").is_dir()
 
 
-def test_a_shared_secrets_folder_is_made_private_a_link_refused(tmp_path: Path) -> None:
+def mode(path: Path) -> int:
+    return stat.S_IMODE(path.stat().st_mode)
+
+
+def test_a_folder_of_the_runners_own_is_used_as_it_is_a_link_refused(tmp_path: Path) -> None:
     base = tmp_path / "copies"
-    base.mkdir(mode=0o755)
+    base.mkdir()
     base.chmod(0o755)
-    SecretFiles(base, "r").check()
-    assert stat.S_IMODE(base.stat().st_mode) == 0o700
+    files = SecretFiles(base, "r")
+    assert files.check() == base / "r"
+    assert mode(base) == 0o755 and mode(base / "r") == 0o700
     link = tmp_path / "link"
     link.symlink_to(base)
     with pytest.raises(SecretError, match="is not a folder"):
         SecretFiles(link, "r").check()
+
+
+def test_a_shared_folder_keeps_its_mode_the_copies_go_to_a_private_one_inside(
+    tmp_path: Path,
+) -> None:
+    base = tmp_path / "shm"
+    base.mkdir()
+    base.chmod(0o1777)  # as /dev/shm and /tmp are
+    files = SecretFiles(base, "r")
+    folder = files.write(SecretSnapshot((("a", b"x"),)))
+    own = base / f"xc-runner-{os.getuid()}"
+    assert folder.parent == own / "r"
+    assert mode(base) == 0o1777 and mode(own) == 0o700 and mode(own / "r") == 0o700
+    files.clear()
+    assert not (own / "r").exists() and mode(base) == 0o1777
+
+
+@pytest.mark.parametrize("shared", [0o777, 0o775, 0o757])
+def test_a_folder_others_can_write_in_without_the_sticky_bit_is_refused(
+    shared: int, tmp_path: Path
+) -> None:
+    base = tmp_path / "open"
+    base.mkdir()
+    base.chmod(shared)
+    with pytest.raises(SecretError, match=f"can be written by other users \\(mode {shared:o}\\)"):
+        SecretFiles(base, "r").check()
+    assert mode(base) == shared and list(base.iterdir()) == []
+
+
+def test_a_folder_in_the_way_that_is_not_private_is_refused_not_changed(tmp_path: Path) -> None:
+    base = tmp_path / "shm"
+    base.mkdir()
+    base.chmod(0o1777)
+    squatted = base / f"xc-runner-{os.getuid()}"
+    squatted.mkdir()
+    squatted.chmod(0o755)
+    with pytest.raises(SecretError, match="is not the runner's own private folder"):
+        SecretFiles(base, "r").check()
+    assert mode(squatted) == 0o755
+
+
+def test_nothing_is_removed_before_the_folder_was_checked(tmp_path: Path) -> None:
+    theirs = tmp_path / "r"
+    theirs.mkdir()
+    SecretFiles(tmp_path, "r").clear()  # a runner whose images have no secrets
+    assert theirs.is_dir()
 
 
 def spec(*sources: SecretSource) -> ContainerSpec:

@@ -1,4 +1,4 @@
-"""Examples of a task image (scripts/task_examples.py): checked against their schema and
+"""Examples of a task image (runner/app/taskfolder.py): checked against their schema and
 the image's catalog before they go in the xc-scenario.examples label."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from scripts.task_examples import ExamplesError, examples_label, parse_examples
+from runner.app.taskfolder import ExamplesError, examples_label, parse_examples
 from tests.unit.sdk_runs import ROOT
 
 CATALOG = [

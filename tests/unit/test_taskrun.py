@@ -13,7 +13,7 @@ from runner.contracts import Contracts
 from runner.core.model import TaskStatus
 from runner.core.policy import TaskPolicy
 from runner.core.protocol import Stream
-from runner.core.taskrun import Finish, Kill, Log, OutputLimits, ProgressThrottle, Relay, TaskRun
+from runner.core.taskrun import Finish, Kill, Log, OutputLimits, Relay, TaskRun
 
 CONTRACTS = Contracts()
 
@@ -184,20 +184,6 @@ def test_oom_and_failures_do_not_override_a_decided_terminal() -> None:
         )
     ]
     assert run.fail("timed out", "timeout") == []
-
-
-def test_progress_faster_than_the_interval_keeps_only_the_latest() -> None:
-    throttle = ProgressThrottle(0.1)
-    statuses = [TaskStatus("i", "InProgress", str(n)) for n in range(4)]
-    assert throttle.offer(statuses[0], now=0.0) == statuses[0]
-    assert throttle.offer(statuses[1], now=0.01) is None
-    assert throttle.offer(statuses[2], now=0.02) is None  # replaces 1
-    assert throttle.due(now=0.05) is None
-    assert throttle.due(now=0.11) == statuses[2]
-    assert throttle.offer(statuses[3], now=0.15) is None
-    assert throttle.flush(now=0.16) == statuses[3]  # before a terminal status
-    assert throttle.flush(now=0.17) is None
-    assert throttle.skipped == 1
 
 
 def test_long_status_messages_are_cut() -> None:

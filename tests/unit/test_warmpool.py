@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from runner.core.policy import ContainerLimits
 from runner.core.warmpool import (
+    MAX_PARALLEL_CREATIONS,
     Create,
     Discard,
     Moved,
@@ -37,17 +38,44 @@ def fill(machine: WarmPool, *ids: str) -> None:
         assert machine.created(create, container_id) == []
 
 
-def test_containers_are_created_one_at_a_time_up_to_the_size() -> None:
-    machine = pool(size=2)
-    first = machine.next_creation(0.0)
-    assert first == Create(IMAGE, KEY)
-    assert machine.next_creation(0.0) is None, "a second creation while one is in flight"
-    assert machine.created(first, "c1") == []
-    second = machine.next_creation(0.0)
-    assert second == Create(IMAGE, KEY)
-    machine.created(second, "c2")
+def test_an_empty_pool_is_refilled_with_up_to_its_size_at_once() -> None:
+    machine = pool(size=3)
+    creations = [machine.next_creation(0.0) for _ in range(3)]
+    assert creations == [Create(IMAGE, KEY)] * 3
+    assert machine.next_creation(0.0) is None, "its size is under way"
+    for create, container_id in zip(creations, ("c1", "c2", "c3"), strict=True):
+        assert machine.created(create, container_id) == []
     assert machine.next_creation(0.0) is None, "the pool is full"
-    assert machine.idle() == [(IMAGE, "c1"), (IMAGE, "c2")]
+    assert machine.idle() == [(IMAGE, "c1"), (IMAGE, "c2"), (IMAGE, "c3")]
+
+
+def test_a_pool_with_an_idle_container_is_refilled_one_at_a_time() -> None:
+    machine = pool(size=3)
+    fill(machine, "c1")
+    assert machine.next_creation(0.0) == Create(IMAGE, KEY)
+    assert machine.next_creation(0.0) is None, "a second creation while one is in flight"
+
+
+def test_while_tasks_launch_their_own_containers_one_creation_at_a_time() -> None:
+    machine = pool(size=3)
+    assert machine.next_creation(0.0, busy=True) == Create(IMAGE, KEY)
+    assert machine.next_creation(0.0, busy=True) is None, "tasks need the engine"
+    assert machine.next_creation(0.0) == Create(IMAGE, KEY), "they no longer do"
+
+
+def test_creations_at_once_are_capped() -> None:
+    machine = pool(size=MAX_PARALLEL_CREATIONS + 3)
+    under_way = [machine.next_creation(0.0) for _ in range(MAX_PARALLEL_CREATIONS + 1)]
+    assert under_way.count(None) == 1
+
+
+def test_a_creation_whose_key_changed_on_the_way_still_ends() -> None:
+    machine = pool(size=1)
+    create = machine.next_creation(0.0)
+    assert create is not None
+    newer = Create(IMAGE, PoolKey("sha256:one", LIMITS, secrets_version="v2"))
+    assert machine.created(newer, "c1")  # discarded: the pool's key is not the newer one
+    assert machine.next_creation(0.0) == Create(IMAGE, KEY), "nothing left under way"
 
 
 def test_a_hand_out_gives_the_oldest_idle_container_and_asks_for_a_refill() -> None:

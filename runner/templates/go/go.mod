@@ -4,5 +4,5 @@ go 1.19
 
 require xc-scenario-runner.invalid/xctask v0.0.0
 
-// The SDK is the folder task_images/sdk/go (the build context is task_images/).
-replace xc-scenario-runner.invalid/xctask => ../sdk/go
+// The SDK is the folder sdk/ (a copy of the runner's): nothing is downloaded.
+replace xc-scenario-runner.invalid/xctask => ./sdk

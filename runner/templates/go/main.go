@@ -3,7 +3,7 @@
 // A handler gets the task: its inputs (t.String, t.Int, t.Float, t.Bool),
 // t.Progress(fraction, message) and t.Error(message, level); it returns its
 // outputs, or an error that fails the task (xctask.Fail sets a level). A panic
-// fails it with "panic (TYPE): VALUE".
+// fails it with "panic (TYPE): VALUE". main_test.go calls them without a container.
 package main
 
 import (
@@ -13,8 +13,10 @@ import (
 	"xc-scenario-runner.invalid/xctask"
 )
 
+var tasks = xctask.Tasks{"hello": hello}
+
 func main() {
-	xctask.Run(xctask.Tasks{"hello": hello})
+	xctask.Run(tasks)
 }
 
 func hello(t *xctask.Task) (xctask.Outputs, error) {

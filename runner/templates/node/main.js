@@ -4,16 +4,19 @@
 // task.boolean), task.progress(fraction, message) and task.error(message, level);
 // it returns its outputs (or a promise of them). Throwing TaskError(message,
 // level) fails the task with that message; any other exception fails it with
-// "<Name>: <message>".
+// "<Name>: <message>". main.test.js calls them without a container.
 'use strict';
 
-const { run } = require('xc_task');
+const { run } = require('./sdk/xc_task');
 
-run({
+const tasks = {
   hello(task) {
     const who = task.string('who');
     const times = task.integer('times');
     task.progress(0.5, `greeting ${who} ${times} times`);
     return { greeting: Array(times).fill(`Hello, ${who}!`).join(' ') };
   },
-});
+};
+
+if (require.main === module) run(tasks);
+module.exports = tasks;

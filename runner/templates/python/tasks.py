@@ -3,7 +3,8 @@
 A function gets the task: its inputs (task.string/integer/number/boolean(name)),
 task.progress(fraction, message), and task.error(message, level); it returns its
 outputs. Raising TaskError(message, level) fails the task with that message; any
-other exception fails it with "<Type>: <message>".
+other exception fails it with "<Type>: <message>". test_tasks.py calls them without a
+container.
 """
 
 from __future__ import annotations

@@ -56,6 +56,8 @@ import (
 const (
 	// ProtocolVersion is the envelope's "protocol" this package speaks.
 	ProtocolVersion = 1
+	// SDKVersion is this package's version (task_images/sdk/VERSION of the runner).
+	SDKVersion = "1.0.0"
 	// MaxEnvelopeBytes caps what is read from stdin.
 	MaxEnvelopeBytes = 64 << 20
 	// ExitOK is the exit status once the task ran (its outcome is in the messages).
@@ -234,17 +236,24 @@ func Run(tasks Tasks) {
 // Serve is Run without the exit: messages go to stdout, logs to stderr, and it
 // returns the exit status.
 func Serve(stdin io.Reader, stdout, stderr io.Writer, tasks Tasks) int {
+	code, _ := serveTask(stdin, stdout, stderr, tasks)
+	return code
+}
+
+// serveTask is Serve that also returns the error the handler returned (or its panic as
+// one), for Call.
+func serveTask(stdin io.Reader, stdout, stderr io.Writer, tasks Tasks) (int, error) {
 	ch := &channel{out: stdout, log: stderr}
 	env, err := readEnvelope(stdin)
 	if err != nil {
 		ch.sendError("invalid envelope: "+err.Error(), NoLevel)
-		return ExitSetup
+		return ExitSetup, nil
 	}
 	handler := tasks[env.task]
 	if handler == nil {
 		ch.sendError(fmt.Sprintf("unknown task '%s': this image's tasks are %s",
 			env.task, taskNames(tasks)), NoLevel)
-		return ExitSetup
+		return ExitSetup, nil
 	}
 	t := &Task{
 		Namespace: env.namespace, Name: env.task, InstanceID: env.instanceID,
@@ -252,7 +261,7 @@ func Serve(stdin io.Reader, stdout, stderr io.Writer, tasks Tasks) int {
 	}
 	outputs, err := call(handler, t)
 	t.finish(outputs, err)
-	return ExitOK
+	return ExitOK, err
 }
 
 func taskNames(tasks Tasks) string {

@@ -29,6 +29,7 @@ const fs = require('fs');
 const path = require('path');
 
 const PROTOCOL = 1;
+const SDK_VERSION = '1.0.0'; // task_images/sdk/VERSION of the runner
 const MAX_ENVELOPE_BYTES = 64 * 1024 * 1024;
 const ERROR_LEVELS = ['None', 'Minor', 'Critical', 'Fatal'];
 const EXIT_OK = 0;
@@ -88,11 +89,12 @@ function warn(text) {
   process.stderr.write(`xc_task: ${text}\n`);
 }
 
-// The protocol's stdout: each message one line, written synchronously to fd 1
-// (so none is lost when the process exits right after), the first terminal one wins.
+// The protocol's stdout: each message one line, handed to `write` (run's writes
+// synchronously to fd 1, so none is lost when the process exits right after), the first
+// terminal one wins.
 class Channel {
-  constructor(fd) {
-    this.fd = fd;
+  constructor(write) {
+    this.write = write;
     this.finished = false;
   }
 
@@ -105,7 +107,7 @@ class Channel {
     this.finished = terminal;
     // A lone surrogate is no character: U+FFFD, as the other SDKs do with invalid text.
     const line = JSON.stringify(message).replace(LONE_SURROGATE, '$1\ufffd');
-    writeAll(this.fd, Buffer.from(`${line}\n`, 'utf8'));
+    this.write(Buffer.from(`${line}\n`, 'utf8'));
   }
 }
 
@@ -295,7 +297,7 @@ function keepStdoutForMessages() {
 // Serve the task the stdin envelope names, with the handlers in `tasks` by name.
 function run(tasks) {
   keepStdoutForMessages();
-  const channel = new Channel(1);
+  const channel = new Channel((buffer) => writeAll(1, buffer));
   const fail = (err) => {
     if (!(err instanceof TaskError)) console.error(err instanceof Error && err.stack ? err.stack : err);
     if (!channel.finished) {
@@ -314,7 +316,11 @@ function run(tasks) {
 }
 
 async function serve(tasks, channel) {
-  const envelope = parseEnvelope(await readStdin());
+  await execute(tasks, parseEnvelope(await readStdin()), channel);
+}
+
+// Call the task the envelope names; what it throws is thrown (run sends it as the Error).
+async function execute(tasks, envelope, channel) {
   const handler = Object.prototype.hasOwnProperty.call(tasks, envelope.task) ? tasks[envelope.task] : undefined;
   if (typeof handler !== 'function') {
     throw new SetupError(`unknown task '${envelope.task}': this image's tasks are ${Object.keys(tasks).sort().join(', ')}`);
@@ -328,4 +334,8 @@ async function serve(tasks, channel) {
   }
 }
 
-module.exports = { run, secret, Task, TaskError, ERROR_LEVELS };
+module.exports = { run, secret, Task, TaskError, ERROR_LEVELS, PROTOCOL, SDK_VERSION };
+// For xc_task_testing.js, which runs a task in this process as run() would.
+Object.defineProperty(module.exports, 'internals', {
+  value: { Channel, execute, describe, parseEnvelope },
+});

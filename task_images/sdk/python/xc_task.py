@@ -39,6 +39,7 @@ from typing import IO, Any, NoReturn
 from xc_task_inputs import Inputs, TaskError, check_level
 
 PROTOCOL_VERSION = 1
+SDK_VERSION = "1.0.0"  # task_images/sdk/VERSION of the runner
 MAX_ENVELOPE_BYTES = 64 * 1024 * 1024
 
 EXIT_OK = 0  # the task ran and a terminal message was written (even an Error)
@@ -279,16 +280,21 @@ def run_task(module_name: str, channel: Channel) -> int:
     except SetupError as exc:
         Notifier(channel).error(str(exc))
         return EXIT_SETUP
-    notifier = Notifier(channel, envelope)
+    execute(function, Notifier(channel, envelope))
+    return EXIT_OK
+
+
+def execute(function: Callable[..., Any], notifier: Notifier) -> BaseException | None:
+    """Run the task function to its terminal message; the exception it raised, if any."""
     try:
         returned = _call(function, notifier)
     except TaskError as exc:
         notifier.error(str(exc), exc.level)
-        return EXIT_OK
+        return exc
     except Exception as exc:  # noqa: BLE001 (the task's failure is its Error message)
         traceback.print_exc()
         notifier.error(_describe(exc))
-        return EXIT_OK
+        return exc
     if notifier.finished:
         if returned:
             _warn("the task returned outputs after its terminal message; they are ignored")
@@ -296,7 +302,7 @@ def run_task(module_name: str, channel: Channel) -> int:
         notifier.result(returned)
     else:
         notifier.error(f"task returned {type(returned).__name__}, expected a dict")
-    return EXIT_OK
+    return None
 
 
 def print_catalog(module_name: str, channel: Channel) -> int:

@@ -178,6 +178,18 @@ def progress_flood(_inputs):
     result(done="yes")
 
 
+def burst(inputs):
+    """100,000 progress notifications (or as many log lines as long) in one go, as fast as
+    they can be written (about a second), then a result."""
+    count = 100_000
+    if inputs["kind"] == "progress":
+        line = '{"type": "notify", "status": "InProgress", "message": "step %06d"}\n'
+    else:
+        line = "step %06d: a line of the task's log, as long as a progress line\n"
+    sys.stdout.writelines(line % n for n in range(count))
+    result(done="yes")
+
+
 def huge_result(_inputs):
     result(blob="z" * (800 * 1024))
 
@@ -457,6 +469,7 @@ TASKS = {
         open_files,
         huge_result,
         progress_flood,
+        burst,
         garbage,
         schema_breaker,
         two_terminals,

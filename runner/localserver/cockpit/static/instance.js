@@ -9,6 +9,7 @@
 import * as api from "./api.js";
 import { badge, byId, clear, copyText, cut, duration, el, exactly, pairs, valueText } from "./dom.js";
 import { logBox } from "./logbox.js";
+import { usageOf } from "./usage.js";
 
 // When neither the instance nor its catalog sets a timeout, the runner's own applies
 // (runner.core.policy.TaskPolicy.timeout_s, unless the runner is set otherwise).
@@ -128,6 +129,7 @@ export class InstanceView {
       facts(view, task),
       section("Inputs", "as the task receives them, defaults filled in", values(view.inputs)),
       section(task.state === "Error" ? "Error" : "Outputs", null, outcome(task)),
+      section("Usage", "measured by its runner from its container, beside its limits", usageOf(view.usage)),
       section("Log", "what the task wrote besides its messages, as its runner sent it", logOf(view.log, task.id)),
       section("Statuses", `${view.statuses.length} in the order received`, statusTable(view.statuses)),
     );

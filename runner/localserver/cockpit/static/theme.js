@@ -22,6 +22,12 @@ export function themeChoice(onChange) {
   window.matchMedia("(prefers-color-scheme: dark)").addEventListener("change", onChange);
 }
 
+// The theme chosen on the cockpit, on another of its pages (which offers no choice).
+export function rememberedTheme() {
+  const stored = remembered(KEY);
+  apply(THEMES.includes(stored) ? stored : "auto");
+}
+
 function apply(theme) {
   if (theme === "auto") delete document.documentElement.dataset.theme;
   else document.documentElement.dataset.theme = theme;
