@@ -21,7 +21,16 @@ import requests
 from runner.localserver.cockpit.assets import CONTENT_SECURITY_POLICY
 from runner.localserver.records import iso
 from tests.integration.browser import ServerForTheNetwork
-from tests.integration.test_cockpit_api import AUTH, CATALOG, KEY, PAGE, Client, client, server
+from tests.integration.test_cockpit_api import (
+    AUTH,
+    CATALOG,
+    KEY,
+    PAGE,
+    Client,
+    client,
+    raw,
+    server,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -167,6 +176,10 @@ def test_an_export_link_on_loopback_refuses_another_host(client: Client) -> None
     assert made.status_code == 201
     rebound = client.get(made.json()["url"], {"Host": "evil.example"})
     assert rebound.status_code == 403
+    # The link's path reaches nothing else: no other data goes without the key.
+    for sneaking in ("/local/api/cockpit/exports/../tasks", "/local/api/cockpit/exports/x/y"):
+        answer = raw(client.url, f"GET {sneaking} HTTP/1.1\r\nHost: localhost\r\n\r\n".encode())
+        assert answer.startswith("HTTP/1.1 404"), answer
 
 
 def rectangle(width: int) -> dict[str, Any]:

@@ -289,6 +289,11 @@ def headers(**given: str) -> Any:
          {"X_XC_Cockpit": "1", "Sec_Fetch_Site": "same-origin"}, Need.KEY_OFF_LOOPBACK),
         ("GET", "/local/api/statuses", {"X_XC_Cockpit": "1"}, Need.KEY),
         ("POST", "/local/api/task-instances", {"X_XC_Cockpit": "1"}, Need.KEY),
+        ("GET", "/local/api/cockpit/exports/t0ken", {}, Need.NOTHING),  # the ticket is the key
+        ("POST", "/local/api/cockpit/exports/t0ken", {}, Need.KEY),
+        ("POST", "/local/api/cockpit/exports", {}, Need.KEY),
+        ("POST", "/local/api/cockpit/exports", {"X_XC_Cockpit": "1"}, Need.KEY_OFF_LOOPBACK),
+        ("GET", "/local/api/cockpit/export", {}, Need.KEY),
     ],
 )
 def test_what_a_request_needs(method: str, path: str, sent: dict[str, str], needs: Need) -> None:
