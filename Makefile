@@ -22,8 +22,9 @@ GVISOR      ?= 0
 WITH_GVISOR := $(if $(filter 1 true yes,$(GVISOR)),gvisor)
 
 .PHONY: run test lint sdk-test toolchains images base-images base-tools runner-image engine \
-        gvisor venv venv-dev set-up set-up-dev compose dist bench bench-first-run soak compose-up \
-        clean swarm-up swarm-down swarm-nodes browser axe screenshot registry promtool docs \
+        gvisor venv venv-dev set-up set-up-dev compose dist bench bench-first-run bench-submit \
+        soak compose-up clean swarm-up swarm-down swarm-nodes browser axe screenshot registry \
+        promtool docs \
         docs-serve
 
 # The set-up, then the demo (or the runner, for a platform). On a first run the demo
@@ -106,7 +107,8 @@ sdk-test: toolchains
 	test -z "$$(gofmt -l task_images runner/templates)" || { gofmt -l task_images runner/templates; exit 1; }
 	cd task_images/sdk/go && GOPROXY=off go vet ./... && GOPROXY=off go test -count=1 ./...
 	cd task_images/numbers-go && GOPROXY=off go vet ./... && GOPROXY=off go test -count=1 ./...
-	node --test task_images/sdk/node/xc_task.test.js task_images/sdk/node/xc_task_testing.test.js
+	node --test task_images/sdk/node/xc_task.test.js task_images/sdk/node/xc_task_testing.test.js \
+	    task_images/sdk/node/xc_task_structured.test.js
 
 # Go, Node.js, jq and dash on the host, for the SDKs' tests (Debian packages; root).
 toolchains:
@@ -160,6 +162,11 @@ dist: venv
 bench: venv engine images $(WITH_GVISOR)
 	$(PY) scripts/bench.py
 	$(PY) scripts/bench_usage.py
+
+# How fast many task instances are queued on the local server: one request each (the
+# baseline), `submit --from-file` (10,000), the bulk endpoint (100,000). No engine needed.
+bench-submit: venv
+	$(PY) -m scripts.bench_submit
 
 # The first `make run` of a newcomer, on a bare machine in a container (an engine of its
 # own inside; the Python packages from a wheelhouse downloaded here first), then a second

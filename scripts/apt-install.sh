@@ -12,6 +12,7 @@
 # says no: a registry, a Prometheus server, a second dockerd beside the one the set-up
 # starts): policy-rc.d says no, for this install only.
 set -eu
+case ${1-} in -h | --help) sed -n '2,/^[^#]/s/^# \{0,1\}//p' "$0"; exit 0 ;; esac
 
 who=$1
 shift

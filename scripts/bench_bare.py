@@ -125,3 +125,9 @@ def _stats(engine: DockerEngine, container_id: str) -> dict[str, float]:
         "memory_mib": (memory.get("usage", 0) - inactive) / 1024**2,
         "pids": float((raw.get("pids_stats") or {}).get("current", 0)),
     }
+
+
+if __name__ == "__main__":
+    from scripts.scripthelp import part_of
+
+    sys.exit(part_of(__doc__, "make bench"))

@@ -9,6 +9,7 @@ docker-init); on a machine where others run containers too, their share is count
 from __future__ import annotations
 
 import os
+import sys
 import time
 from dataclasses import dataclass
 
@@ -59,3 +60,9 @@ class CpuMeter:
             1000 * (b - a) / tasks for a, b in zip(self._start, now, strict=True)
         )
         return {"engine": engine, "here": here, "other": other}
+
+
+if __name__ == "__main__":
+    from scripts.scripthelp import part_of
+
+    sys.exit(part_of(__doc__, "make bench"))

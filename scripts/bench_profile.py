@@ -116,6 +116,11 @@ def read(path: Path) -> list[Call]:
 
 
 def main() -> None:
+    if len(sys.argv) < 3 or sys.argv[1] in ("-h", "--help"):
+        usage = "usage: python scripts/bench_profile.py OUT COMMAND [ARG ...]  (`make bench`)"
+        stream = sys.stdout if sys.argv[1:2] in (["-h"], ["--help"]) else sys.stderr
+        stream.write(f"{usage}\n\n{__doc__}")
+        sys.exit(0 if stream is sys.stdout else 2)
     out = Path(sys.argv[1])
     calls: list[Call] = []
     lock = threading.Lock()

@@ -193,3 +193,9 @@ def report(results: dict[str, Any], args: argparse.Namespace) -> None:
     if gvisor is not None:
         ratio = quantile(gvisor["warm"], 0.5) / quantile(runc["warm_bare"], 0.5)
         target("stretch: gVisor warm p50, of the bare runc loop's", ratio, 1.0)
+
+
+if __name__ == "__main__":
+    from scripts.scripthelp import part_of
+
+    sys.exit(part_of(__doc__, "make bench"))

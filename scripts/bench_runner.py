@@ -153,3 +153,9 @@ def runner(
         finally:
             proc.terminate()
             proc.wait(60)
+
+
+if __name__ == "__main__":
+    from scripts.scripthelp import part_of
+
+    sys.exit(part_of(__doc__, "make bench"))

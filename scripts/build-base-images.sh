@@ -23,6 +23,7 @@
 # the same two assignments, one a line, to build/base-images.env, which
 # scripts/build_images.py reads. Progress goes to stderr.
 set -eu
+case ${1-} in -h | --help) sed -n '2,/^[^#]/s/^# \{0,1\}//p' "$0"; exit 0 ;; esac
 
 ROOT=$(CDPATH='' cd -- "$(dirname -- "$0")/.." && pwd)
 ENV_FILE="$ROOT/build/base-images.env"

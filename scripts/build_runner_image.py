@@ -14,6 +14,7 @@ the source: the git remote `origin`, else this checkout as a file:// URL.
 
 from __future__ import annotations
 
+import argparse
 import platform
 import re
 import shutil
@@ -113,6 +114,11 @@ def install_site(python_version: str) -> None:
 
 
 def main() -> int:
+    argparse.ArgumentParser(
+        prog="python -m scripts.build_runner_image",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    ).parse_args()
     base = base_build_args().get("PYTHON_BASE") or dockerfile_base()
     install_site(base_python_version(base))
     build_args = [f"--build-arg={k}={v}" for k, v in {"PYTHON_BASE": base, **labels()}.items()]

@@ -6,6 +6,7 @@
 # is missing, and only as root on a machine with apt-get (CI, fresh Debian
 # boxes); elsewhere it names what to install and fails.
 set -eu
+case ${1-} in -h | --help) sed -n '2,/^[^#]/s/^# \{0,1\}//p' "$0"; exit 0 ;; esac
 
 missing=''
 [ -x /usr/bin/chromium ] || missing="$missing chromium"

@@ -4,6 +4,7 @@
 # missing, as root on a machine with apt-get; elsewhere says so and goes on (the
 # compose test then skips, or fails under CI=true).
 set -eu
+case ${1-} in -h | --help) sed -n '2,/^[^#]/s/^# \{0,1\}//p' "$0"; exit 0 ;; esac
 
 HERE=$(CDPATH='' cd -- "$(dirname -- "$0")" && pwd)
 

@@ -6,6 +6,7 @@
 # Ctrl-C of `make run`. Idempotent: a no-op when `docker info` already answers.
 # Its last line says what it did.
 set -eu
+case ${1-} in -h | --help) sed -n '2,/^[^#]/s/^# \{0,1\}//p' "$0"; exit 0 ;; esac
 
 HERE=$(CDPATH='' cd -- "$(dirname -- "$0")" && pwd)
 LOG_DIR=${XC_STATE_DIR:-.local}

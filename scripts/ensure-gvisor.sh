@@ -13,6 +13,7 @@
 # Never add --platform=kvm here: on these machines it hangs and leaves a
 # sandbox process spinning a core.
 set -eu
+case ${1-} in -h | --help) sed -n '2,/^[^#]/s/^# \{0,1\}//p' "$0"; exit 0 ;; esac
 
 DAEMON_JSON=${DOCKER_DAEMON_JSON:-/etc/docker/daemon.json}
 GVISOR_WAIT_S=${GVISOR_WAIT_S:-30}

@@ -5,6 +5,7 @@
 # elsewhere it names what to install and fails. The package's own service is never
 # started: only promtool is used.
 set -eu
+case ${1-} in -h | --help) sed -n '2,/^[^#]/s/^# \{0,1\}//p' "$0"; exit 0 ;; esac
 
 if command -v promtool >/dev/null 2>&1; then
     exit 0

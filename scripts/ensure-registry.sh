@@ -6,6 +6,7 @@
 # apt-get (CI, fresh Debian boxes); elsewhere it names what to install and fails.
 # The package's own service is never started: the tests start the binary.
 set -eu
+case ${1-} in -h | --help) sed -n '2,/^[^#]/s/^# \{0,1\}//p' "$0"; exit 0 ;; esac
 
 missing=''
 [ -x /usr/bin/docker-registry ] || missing="$missing docker-registry"

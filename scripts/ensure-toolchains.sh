@@ -6,6 +6,7 @@
 # what is missing, and only as root on a machine with apt-get (CI, fresh
 # Debian boxes); elsewhere it names what to install and fails.
 set -eu
+case ${1-} in -h | --help) sed -n '2,/^[^#]/s/^# \{0,1\}//p' "$0"; exit 0 ;; esac
 
 missing=''
 command -v go >/dev/null 2>&1 || missing="$missing golang-go"

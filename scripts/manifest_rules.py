@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterator
 from typing import Any
 
@@ -187,3 +188,9 @@ def network_policy_errors(resources: list[tuple[str, Resource]]) -> Iterator[str
                     f"{where}: ingress must allow only TCP {OPS_PORT} from the namespace "
                     f"{MONITORING_NAMESPACE}"
                 )
+
+
+if __name__ == "__main__":
+    from scripts.scripthelp import part_of
+
+    sys.exit(part_of(__doc__, "python -m scripts.validate_manifests"))

@@ -21,6 +21,7 @@ from __future__ import annotations
 import hashlib
 import os
 import subprocess
+import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -92,3 +93,9 @@ def read(path: Path) -> str:
         return path.read_text(encoding="utf-8", errors="replace")
     except OSError:
         return ""
+
+
+if __name__ == "__main__":
+    from scripts.scripthelp import part_of
+
+    sys.exit(part_of(__doc__, "python3 -m scripts.set_up"))

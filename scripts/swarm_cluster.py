@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import subprocess
+import sys
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -155,3 +156,9 @@ def wait_until(
         if time.monotonic() > deadline:
             raise SwarmError(f"timed out after {timeout_s:g} s waiting for {what}\n{detail()}")
         time.sleep(0.5)
+
+
+if __name__ == "__main__":
+    from scripts.scripthelp import part_of
+
+    sys.exit(part_of(__doc__, "python -m scripts.swarm"))

@@ -14,6 +14,7 @@ import logging
 import os
 import re
 import secrets
+import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import partial
@@ -267,3 +268,9 @@ def remove(stack: Stack, *, volumes: bool = False) -> list[str]:
         for volume in _listed("volume", label):
             retry(partial(docker, "volume", "rm", volume), 30, f"removing volume {volume}")
     return leftovers
+
+
+if __name__ == "__main__":
+    from scripts.scripthelp import part_of
+
+    sys.exit(part_of(__doc__, "python -m scripts.swarm"))

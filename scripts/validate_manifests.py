@@ -22,6 +22,7 @@
 
 from __future__ import annotations
 
+import argparse
 import sys
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -100,7 +101,13 @@ def errors(resources: list[tuple[str, Resource]]) -> Iterator[str]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    paths = [Path(a) for a in (argv if argv is not None else sys.argv[1:])]
+    parser = argparse.ArgumentParser(
+        prog="python -m scripts.validate_manifests",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("paths", nargs="*", metavar="FILE", type=Path, help="default: all")
+    paths: list[Path] = parser.parse_args(argv).paths
     resources = load(paths or sorted(MANIFESTS.glob("*.yaml")))
     found = list(errors(resources))
     for error in found:

@@ -17,6 +17,8 @@ from runner.core.errors import ConfigError
 from runner.core.examples import EXAMPLES_LABEL, Example, example_route, examples_from, mismatches
 from runner.core.model import TaskInstance, TaskStatus
 
+_UNREADABLE = object()  # a label that is missing, too large, too deep, or not JSON
+
 
 @dataclass
 class ExampleReport:
@@ -79,7 +81,7 @@ def check_image(oneshot: OneShot, image: str) -> ImageReport:
 def _catalog(oneshot: OneShot, text: str | None, report: ImageReport) -> Catalog | None:
     """The image's tasks; None, with the problems in the report, when the label is wrong."""
     document = _label_json(CATALOG_LABEL, text, report)
-    if document is None:
+    if document is _UNREADABLE:
         return None
     report.problems += oneshot.contracts.catalog_problems(document)
     if report.problems:
@@ -91,7 +93,7 @@ def _catalog(oneshot: OneShot, text: str | None, report: ImageReport) -> Catalog
 
 def _examples(oneshot: OneShot, text: str, report: ImageReport) -> list[Example]:
     document = _label_json(EXAMPLES_LABEL, text, report)
-    if document is None:
+    if document is _UNREADABLE:
         return []
     found = oneshot.contracts.examples_problems(document)
     report.problems += found
@@ -99,21 +101,23 @@ def _examples(oneshot: OneShot, text: str, report: ImageReport) -> list[Example]
 
 
 def _label_json(label: str, text: str | None, report: ImageReport) -> Any:
+    """The label's JSON (`null` too: the catalog check refuses it, as the start-up does), or
+    _UNREADABLE, with the problem in the report."""
     if text is None or not text.strip():
         hint = ": a task image declares its task catalog in it" if label == CATALOG_LABEL else ""
         report.problems.append(Problem(f"label {label}", f"missing or empty{hint}"))
-        return None
+        return _UNREADABLE
     if (too_large := size_problem(text)) is not None:
         report.problems.append(Problem(f"label {label}", too_large))
-        return None
+        return _UNREADABLE
     try:
         return read_json(text)
     except TooDeep as exc:
         report.problems.append(Problem(f"label {label}", str(exc)))
-        return None
+        return _UNREADABLE
     except ValueError as exc:
         report.problems.append(Problem(f"label {label}", f"not valid JSON: {exc}"))
-        return None
+        return _UNREADABLE
 
 
 def _run_example(

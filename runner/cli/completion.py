@@ -18,7 +18,7 @@ from runner.cli import parser
 from runner.cli.output import OutputClosed
 from runner.core.errors import EXIT_OK
 
-_FILES = frozenset({"config_path", "db", "api_key_file", "input_json"})
+_FILES = frozenset({"config_path", "db", "api_key_file", "input_json", "from_file"})
 _FOLDERS = frozenset({"state_dir", "secrets_dir", "dir", "folders", "context"})
 
 

@@ -12,6 +12,7 @@ import json
 import os
 import threading
 from collections.abc import Mapping
+from shlex import quote
 
 from runner.app.lifecycle import open_runner
 from runner.app.runner import Runner
@@ -20,6 +21,7 @@ from runner.cli.output import say
 from runner.config.local import DEMO_OPTIONS, KEY, local_settings
 from runner.config.options import API_KEY_FILE
 from runner.config.settings import runner_settings
+from runner.core.catalog import Catalog, has_default
 from runner.core.errors import EXIT_OK
 from runner.localserver import LocalServer
 from runner.localserver.client import LocalClient
@@ -87,9 +89,11 @@ def _show(runner: Runner, client: LocalClient, url: str, last: int) -> int:
     if runner.images.awaited:
         say(f"not built yet: {', '.join(runner.images.awaited)}; their tasks are submitted then")
     unsent = _submit(runner, client, list(SUBMISSIONS))
+    for line in unsubmitted(runner.catalog, url):
+        say(line)
     say(
         "statuses as they arrive (Ctrl-C to stop; more tasks: "
-        f"XC_SCENARIO_SERVER={url} .venv/bin/python -m runner submit sample simple arg=hi):"
+        f"XC_SCENARIO_SERVER={url} xc-runner submit NAMESPACE TASK NAME=VALUE...):"
     )
     while background.is_alive() and not runner.worker.stopping.is_set():
         if unsent:
@@ -116,3 +120,28 @@ def _submit(runner: Runner, client: LocalClient, submissions: list[Submission]) 
         created = client.submit(namespace, task, dict(inputs))
         say(f"submitted {namespace}/{task} {json.dumps(dict(inputs))} as {created['id']}")
     return left if awaiting else []
+
+
+def unsubmitted(catalog: Catalog, url: str) -> list[str]:
+    """What the demo leaves to the user: each task of an image it submits nothing to (an
+    image of one's own), with a command line that submits it (its required inputs to fill
+    in)."""
+    known = {(namespace, task) for namespace, task, _ in SUBMISSIONS}
+    served = {r.image for r in catalog if (r.namespace, r.name) in known}
+    routes = [r for r in catalog if r.image not in served]
+    if not routes:
+        return []
+    which = "these" if len(routes) > 1 else "this one"
+    lines = [
+        f"the demo submits to the sample images' tasks only: submit {which} yourself, from "
+        "another terminal (or with the cockpit's form):"
+    ]
+    for route in routes:
+        required = [
+            f"{quote(p['name'])}=..."
+            for p in route.definition.get("inputs") or ()
+            if not has_default(p)
+        ]
+        command = ["xc-runner", "submit", quote(route.namespace), quote(route.name), *required]
+        lines.append(f"  XC_SCENARIO_SERVER={url} {' '.join(command)}")
+    return lines

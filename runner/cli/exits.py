@@ -23,11 +23,12 @@ from runner.core.errors import (
     EXIT_USAGE,
 )
 
-EXIT_FAILED = 1  # exec: the task ended in Error; check: an image did not pass
+EXIT_FAILED = 1  # exec, submit --wait, watch ID: the task ended in Error; check: an image failed
 
 MEANINGS = {
     EXIT_OK: "done (run, demo, serve: stopped normally)",
-    EXIT_FAILED: "exec: the task ended in Error; check: an image did not pass",
+    EXIT_FAILED: "exec, submit --wait, watch ID: the task ended in Error; check: an image did "
+    "not pass",
     EXIT_USAGE: "bad command line: an unknown option, a missing argument, or a bad value "
     "of a flag, an environment variable or the configuration file; nothing was started",
     EXIT_CONFIG: "refused at start-up: an image missing or not pullable, its catalog not "
@@ -36,7 +37,7 @@ MEANINGS = {
     EXIT_ENGINE: "the Docker engine cannot be reached",
     EXIT_PLATFORM: "the server cannot be reached, or refused the request (run: the catalog)",
     EXIT_INTERNAL: "internal error (a bug: please report it)",
-    EXIT_INTERRUPTED: "stopped by SIGINT or SIGTERM (exec, check, submit --wait, status)",
+    EXIT_INTERRUPTED: "stopped by SIGINT or SIGTERM (exec, check, submit --wait, watch ID)",
     EXIT_OUTPUT_CLOSED: "the reader of the output went away (`xc-runner ... | head -1`)",
 }
 _ALWAYS = (EXIT_OK, EXIT_USAGE, EXIT_INTERNAL)
@@ -45,9 +46,9 @@ _CODES = {
     "run": (EXIT_CONFIG, EXIT_AUTH, EXIT_ENGINE, EXIT_PLATFORM),
     "demo": (EXIT_CONFIG, EXIT_ENGINE),
     "serve": (EXIT_CONFIG,),
-    "submit": (EXIT_AUTH, EXIT_PLATFORM, EXIT_INTERRUPTED, EXIT_OUTPUT_CLOSED),
+    "submit": (EXIT_FAILED, EXIT_AUTH, EXIT_PLATFORM, EXIT_INTERRUPTED, EXIT_OUTPUT_CLOSED),
     "status": (EXIT_AUTH, EXIT_PLATFORM, EXIT_OUTPUT_CLOSED),
-    "watch": (EXIT_AUTH, EXIT_PLATFORM, EXIT_OUTPUT_CLOSED),
+    "watch": (EXIT_FAILED, EXIT_AUTH, EXIT_PLATFORM, EXIT_INTERRUPTED, EXIT_OUTPUT_CLOSED),
     "exec": (EXIT_FAILED, EXIT_CONFIG, EXIT_ENGINE, EXIT_INTERRUPTED, EXIT_OUTPUT_CLOSED),
     "check": (EXIT_FAILED, EXIT_CONFIG, EXIT_ENGINE, EXIT_INTERRUPTED, EXIT_OUTPUT_CLOSED),
 }

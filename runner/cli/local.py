@@ -1,4 +1,5 @@
-"""The commands that talk to the local server's admin API: submit, status, watch."""
+"""The commands that talk to the local server's admin API: status, watch, and what
+`submit` (runner.cli.submitting) shares with them."""
 
 from __future__ import annotations
 
@@ -9,19 +10,22 @@ import signal
 import threading
 import time
 from collections.abc import Sequence
+from typing import Any
 
+from runner.cli.exits import EXIT_FAILED
 from runner.cli.output import say, status_line
 from runner.config.local import CLIENT_OPTIONS, local_settings
 from runner.config.values import counts
 from runner.core.errors import EXIT_OK, UsageError
 from runner.core.model import TERMINAL_STATUSES
 from runner.core.text import text_problem
+from runner.localserver.bodies import MAX_TIMEOUT_MS
 from runner.localserver.client import LocalClient
 
 log = logging.getLogger(__name__)
 
 _WAIT_POLL_S = 0.5
-_TIMEOUT_MS = counts(1, 30 * 86400 * 1000)
+_TIMEOUT_MS = counts(1, MAX_TIMEOUT_MS)  # what the server takes: 24.8 days
 
 
 def local_client(args: argparse.Namespace) -> LocalClient:
@@ -45,22 +49,8 @@ def parse_assignments(pairs: Sequence[str]) -> dict[str, str]:
     return values
 
 
-def submit(args: argparse.Namespace) -> int:
-    client = local_client(args)
-    if text_problem(args.namespace + args.task):
-        raise UsageError("the namespace or the task name is not UTF-8 text")
-    inputs = parse_assignments(args.inputs)
-    created = client.submit(args.namespace, args.task, inputs, timeout_ms=timeout_ms(args))
-    if created.get("warning"):
-        log.warning("%s", created["warning"])
-    say(str(created["id"]))
-    if args.wait:
-        follow(client, str(created["id"]))
-    return EXIT_OK
-
-
 def timeout_ms(args: argparse.Namespace) -> int | None:
-    """--timeout-ms, within a month."""
+    """--timeout-ms, within what the server takes (2**31 - 1 ms, as Java's int)."""
     if args.timeout_ms is None:
         return None
     try:
@@ -69,24 +59,30 @@ def timeout_ms(args: argparse.Namespace) -> int | None:
         raise UsageError(f"--timeout-ms: {exc}") from None
 
 
-def follow(client: LocalClient, instance_id: str) -> None:
-    """Print an instance's statuses as they arrive, until its terminal one."""
+def follow(client: LocalClient, instance_id: str) -> dict[str, Any]:
+    """Print an instance's statuses as they arrive, until its terminal one, which it returns.
+    `instance_id` may be the start of an id, as `watch` prints it, if only one id has it."""
     shown = 0
     while True:
         record = client.instance(instance_id)
+        instance_id = str((record.get("instance") or {}).get("id") or instance_id)
         statuses = record["statuses"]
         for status in statuses[shown:]:
             say(status_line(status))
         shown = len(statuses)
-        if any(str(s.get("status")) in TERMINAL_STATUSES for s in statuses):
-            return
+        for status in statuses:
+            if str(status.get("status")) in TERMINAL_STATUSES:
+                return dict(status)
         time.sleep(_WAIT_POLL_S)
 
 
+def ended_code(terminal: dict[str, Any]) -> int:
+    """`submit --wait` and `watch ID`, as `exec`: 1 when the task ended in Error."""
+    return EXIT_FAILED if terminal.get("status") == "Error" else EXIT_OK
+
+
 def status(args: argparse.Namespace) -> int:
-    if text_problem(args.instance_id):
-        raise UsageError("the instance id is not UTF-8 text")
-    record = local_client(args).instance(args.instance_id)
+    record = local_client(args).instance(instance_id(args))
     instance = record.get("instance") or {}
     say(
         f"{instance.get('catalogTaskDefinitionNamespace')}/"
@@ -98,8 +94,20 @@ def status(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def instance_id(args: argparse.Namespace) -> str:
+    """The ID argument: a task instance's id, or its start (the 8 characters `watch` and
+    `submit --wait` print), which the server resolves when only one id starts so."""
+    if text_problem(args.instance_id):
+        raise UsageError("the instance id is not UTF-8 text")
+    if not args.instance_id.strip():
+        raise UsageError("the instance id is empty")
+    return str(args.instance_id.strip())
+
+
 def watch(args: argparse.Namespace) -> int:
     client = local_client(args)
+    if args.instance_id is not None:
+        return ended_code(follow(client, instance_id(args)))
     last = skip_to_end(client)
     stop = threading.Event()
     signal.signal(signal.SIGINT, lambda *_: stop.set())

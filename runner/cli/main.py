@@ -16,7 +16,18 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from runner.cli import build, check, commands, completion, demo, execute, local, parser, scaffold
+from runner.cli import (
+    build,
+    check,
+    commands,
+    completion,
+    demo,
+    execute,
+    local,
+    parser,
+    scaffold,
+    submitting,
+)
 from runner.cli.logopts import LOG_OPTIONS
 from runner.cli.output import OutputClosed
 from runner.config.local import KEY
@@ -127,7 +138,7 @@ def _dispatch(args: argparse.Namespace) -> int:
         "run": commands.run,
         "demo": demo.run_demo,
         "serve": commands.serve,
-        "submit": local.submit,
+        "submit": submitting.submit,
         "status": local.status,
         "watch": local.watch,
         "exec": execute.exec_task,

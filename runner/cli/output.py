@@ -38,10 +38,14 @@ def say(line: str, stream: TextIO | None = None) -> None:
 
 def status_line(item: Mapping[str, Any]) -> str:
     """`12:00:01.234 sample/double 5d1c… Completed {"nbr_out": "42"}`, from a status as the
-    local server returns it; any field may be missing or of any type."""
+    local server returns it (an Error with its level: `Error (Fatal)`); any field may be
+    missing or of any type."""
     when = str(item.get("receivedAt", ""))[11:23]
     task = f"{item.get('namespace', '?')}/{item.get('name', '?')}" if "namespace" in item else ""
-    parts = [when, task, str(item.get("taskInstanceId", ""))[:8], f"{item.get('status')!s:<10}"]
+    status = str(item.get("status"))
+    if status == "Error" and item.get("errorLevel"):
+        status = f"Error ({item['errorLevel']})"
+    parts = [when, task, str(item.get("taskInstanceId", ""))[:8], f"{status:<10}"]
     if item.get("progressPercentage") not in (None, ""):
         parts.append(f"[{item['progressPercentage']}]")
     if item.get("message"):

@@ -45,6 +45,13 @@ Every option has an environment variable (shown in `xc-runner COMMAND --help`); 
 beats its variable, which beats the default."""
 
 
+INPUT_JSON_HELP = (
+    "a JSON object of inputs by name: the text itself if it starts with {, else from FILE "
+    "or - (stdin); NAME=VALUE pairs win"
+)
+ID_HELP = "a task instance's id, or its start (as watch prints it) if only one id has it"
+
+
 class Parser(argparse.ArgumentParser):
     """argparse, with options and arguments in any order, and errors in one line."""
 
@@ -141,25 +148,53 @@ def _local_commands(commands: Any) -> None:
         " It talks to --server (XC_SCENARIO_SERVER) if set, else to the local server on "
         "127.0.0.1:--port (XC_LOCAL_PORT)."
     )
-    submit = _command(commands, "submit", "queue a task instance on the local server", where)
-    submit.add_argument("namespace", metavar="NAMESPACE", help="the task's namespace")
-    submit.add_argument("task", metavar="TASK", help="the task's name")
+    _submit_command(commands, where)
+    status = _command(commands, "status", "a task instance's state and statuses", where)
+    status.add_argument("instance_id", metavar="ID", help=ID_HELP)
+    add_options(status, CLIENT_OPTIONS, local_defaults(client=True))
+    watch = _command(
+        commands,
+        "watch",
+        "print statuses as the server receives them",
+        where + " With ID, that instance's statuses until it ends (exit 1 if in Error).",
+    )
+    watch.add_argument("instance_id", nargs="?", metavar="ID", help=ID_HELP)
+    add_options(watch, CLIENT_OPTIONS, local_defaults(client=True))
+
+
+def _submit_command(commands: Any, where: str) -> None:
+    submit = _command(
+        commands,
+        "submit",
+        "queue task instances on the local server",
+        where + " Inputs are checked against the published catalog first: a problem is one "
+        "line on stderr, exit 2, and nothing is queued.",
+    )
+    submit.add_argument("namespace", nargs="?", metavar="NAMESPACE", help="the task's namespace")
+    submit.add_argument("task", nargs="?", metavar="TASK", help="the task's name")
     submit.add_argument(
         "inputs", nargs="*", metavar="NAME=VALUE", help="an input of the task (a string)"
+    )
+    submit.add_argument("--input-json", metavar="JSON|FILE", help=INPUT_JSON_HELP)
+    submit.add_argument(
+        "--from-file",
+        metavar="FILE",
+        help="many instances, from FILE or - (stdin): JSON lines, each a submit body "
+        '({"namespace", "name", "inputData", "timeOutInMillis"}), or with NAMESPACE TASK, '
+        "each that task's inputs object; all checked before any is queued",
     )
     submit.add_argument(
         "--timeout-ms",
         metavar="MS",
-        help="the instance's time limit, in milliseconds (1 to 2592000000; default: the "
+        help="the instance's time limit, in milliseconds (1 to 2147483647; default: the "
         "catalog's, else the runner's --task-timeout-s)",
     )
-    submit.add_argument("--wait", action="store_true", help="print its statuses until it ends")
+    submit.add_argument(
+        "--wait",
+        action="store_true",
+        help="print its statuses until it ends (exit 1 if it ends in Error)",
+    )
     add_options(submit, CLIENT_OPTIONS, local_defaults(client=True))
-    status = _command(commands, "status", "a task instance's state and statuses", where)
-    status.add_argument("instance_id", metavar="ID", help="the task instance's id")
-    add_options(status, CLIENT_OPTIONS, local_defaults(client=True))
-    watch = _command(commands, "watch", "print statuses as the server receives them", where)
-    add_options(watch, CLIENT_OPTIONS, local_defaults(client=True))
 
 
 def _author_commands(commands: Any) -> None:
@@ -171,11 +206,7 @@ def _author_commands(commands: Any) -> None:
     exec_.add_argument("image", metavar="IMAGE", help="a task image the engine has")
     exec_.add_argument("task", metavar="NAMESPACE/TASK", help="the task to run")
     exec_.add_argument("inputs", nargs="*", metavar="NAME=VALUE", help="an input (a string)")
-    exec_.add_argument(
-        "--input-json",
-        metavar="FILE",
-        help="a JSON object of inputs by name, from FILE or - (stdin); NAME=VALUE pairs win",
-    )
+    exec_.add_argument("--input-json", metavar="JSON|FILE", help=INPUT_JSON_HELP)
     add_options(exec_, oneshot, defaults)
     check = _command(commands, "check", "check task images: catalog, examples, protocol")
     check.add_argument("images", nargs="+", metavar="IMAGE", help="task images the engine has")

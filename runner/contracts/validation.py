@@ -10,7 +10,7 @@ backtracking `re`; a catalog whose customRegex RE2 cannot run is refused.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -21,11 +21,12 @@ from jsonschema.exceptions import ValidationError
 from jsonschema.protocols import Validator
 
 from runner.contracts import regex
-from runner.core.catalog import TaskRoute, value_schema
+from runner.contracts.catalogcheck import name_problems, semantic_problems
+from runner.core.catalog import TaskRoute, finite_double, fits_int64, value_schema
+from runner.core.catalogrules import not_a_list, unsendable
 from runner.core.conformance import Problem
 from runner.core.errors import ConfigError, TaskRejected
-from runner.core.names import NAME_RULE, name_problem
-from runner.core.text import clip, printable, short
+from runner.core.text import clip, short
 
 SCHEMA_FILES = (
     "catalog.schema.json",
@@ -74,6 +75,10 @@ _FORMATS.checkers = {
     for name, check in jsonschema.Draft202012Validator.FORMAT_CHECKER.checkers.items()
     if name != "regex"
 }
+# The formats of the schemas derived from catalogs (runner.core.catalog), asserted.
+_DERIVED_FORMATS = jsonschema.FormatChecker(formats=())
+_DERIVED_FORMATS.checks("int64")(fits_int64)
+_DERIVED_FORMATS.checks("double")(finite_double)
 
 
 def schema_dir() -> Path:
@@ -110,9 +115,10 @@ def located(error: ValidationError, noun: str) -> Problem:
 
 
 def problem_list(validator: Validator, instance: Any, noun: str) -> list[Problem]:
-    """Every problem of `instance`, each at its path from `noun`, in path order."""
+    """Every problem of `instance`, each at its path from `noun`, in path order, once
+    (jsonschema reports each missing property apart: `missing 'a', 'b'` says them all)."""
     errors = sorted(validator.iter_errors(instance), key=lambda e: list(map(str, e.path)))
-    return [located(e, noun) for e in errors]
+    return list(dict.fromkeys(located(e, noun) for e in errors))
 
 
 def problems(validator: Validator, instance: Any, noun: str) -> str | None:
@@ -166,12 +172,18 @@ class Contracts:
 
     def catalog_problems(self, catalog: Any) -> list[Problem]:
         """Every problem of a catalog: its schema's, else those the schema cannot say.
-        A namespace or name against the rule of runner/core/names.py is named with it."""
-        names = list(_name_problems(catalog))
+        A namespace or name against the rule of runner/core/names.py is named with it.
+        `check`, a runner's start-up and the local server's catalog endpoint all ask here."""
+        if (wrong := not_a_list(catalog)) is not None:
+            return [wrong]
+        names = list(name_problems(catalog))
         named = {problem.path for problem in names}
         found = problem_list(self.validator("catalog.schema.json"), catalog, "catalog")
         found = names + [problem for problem in found if problem.path not in named]
-        return found or list(_semantic_problems(catalog))
+        if found:
+            return found
+        found = list(semantic_problems(catalog, _default_problems))
+        return found + unsendable(catalog, found)
 
     def examples_problems(self, examples: Any) -> list[Problem]:
         """Every problem of an examples label against schemas/task-examples.schema.json."""
@@ -234,65 +246,9 @@ def _derived(schema: Mapping[str, Any]) -> Validator:
 
 @lru_cache(maxsize=1024)
 def _compile_derived(schema_text: str) -> Validator:
-    return _Draft(json.loads(schema_text))
+    return _Draft(json.loads(schema_text), format_checker=_DERIVED_FORMATS)
 
 
-def _name_problems(catalog: Any) -> Iterator[Problem]:
-    """Each namespace and task name of a catalog against the rule of runner/core/names.py."""
-    if not isinstance(catalog, list):
-        return
-    for index, definition in enumerate(catalog):
-        for field in ("namespace", "name"):
-            value = definition.get(field) if isinstance(definition, dict) else None
-            if isinstance(value, str) and (why := name_problem(value)) is not None:
-                shown = printable(repr(value[:80]))
-                yield Problem(f"catalog[{index}].{field}", f"{shown}: {why} ({NAME_RULE})")
-
-
-def _semantic_problems(catalog: Iterable[Mapping[str, Any]]) -> Iterator[Problem]:
-    """What the schema cannot say: unique names, and defaults that fit their own type.
-    Each problem names its task (and parameter) beside its JSON path."""
-    seen: dict[tuple[str, str], int] = {}
-    budget = regex.Budget()  # what the catalog's regexes may compile to, together
-    for index, definition in enumerate(catalog):
-        key = (definition["namespace"], definition["name"])
-        if key in seen:
-            yield Problem(
-                f"catalog[{index}]",
-                f"task {key[0]}/{key[1]} declared twice (first at catalog[{seen[key]}])",
-            )
-        seen.setdefault(key, index)
-        for kind in ("inputs", "outputs"):
-            yield from _parameter_problems(
-                f"catalog[{index}].{kind}",
-                f"({key[0]}/{key[1]}) {kind[:-1]}",
-                definition.get(kind) or [],
-                budget,
-            )
-
-
-def _parameter_problems(
-    where: str, what: str, params: Sequence[Mapping[str, Any]], budget: regex.Budget
-) -> Iterator[Problem]:
-    seen: dict[str, int] = {}
-    for index, param in enumerate(params):
-        name = param["name"]
-        if name in seen:
-            yield Problem(
-                f"{where}[{index}].name",
-                f"{what} {name!r} declared twice (first at {where}[{seen[name]}])",
-            )
-        seen.setdefault(name, index)
-        pattern = param.get("customRegex")
-        if pattern and (why := budget.refusal(pattern)) is not None:
-            yield Problem(
-                f"{where}[{index}].customRegex",
-                f"{what} {name!r}: customRegex {printable(repr(pattern[:200]))} is refused "
-                f"(catalog regexes are run by RE2, in linear time): {why}",
-            )
-            continue
-        default = param.get("defaultValue")
-        if default is not None:
-            validator = _derived(value_schema(param))
-            for found in problem_list(validator, default, f"{where}[{index}].defaultValue"):
-                yield Problem(found.path, f"{what} {name!r}: {found.what}")
+def _default_problems(param: Mapping[str, Any], where: str) -> list[Problem]:
+    """A parameter's defaultValue against its own type, each problem at `where`."""
+    return problem_list(_derived(value_schema(param)), param["defaultValue"], where)

@@ -7,6 +7,7 @@ Docker or jsonschema.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
@@ -23,8 +24,11 @@ MAX_CATALOG_BYTES = 512 * 1024
 TYPE_ANNOTATION_SUFFIXES = ("#type", "#subtype")
 
 # An Integer is a 64-bit integer, as the platform and the typed SDKs read it: a JSON number
-# such as 1e308 is integral but no task could read it (its text: at most 19 digits).
-_INT64 = {"minimum": -(2**63), "maximum": 2**63 - 1}
+# such as 1e308 is integral but no task could read it, nor its text "9223372036854775808"
+# (format int64: `fits_int64`). A Number is a finite double, as its text too ("1e999"
+# overflows: format double, `finite_double`). The formats' names are OpenAPI's.
+_INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
+_INT64 = {"minimum": _INT64_MIN, "maximum": _INT64_MAX}
 _INTEGER_TEXT = r"^\s*[-+]?[0-9]{1,19}\s*$"
 _NUMBER_TEXT = f"^{NUMERIC_STRING.pattern}$"
 _BOOLEAN_TEXT = r"^(true|false|True|False|TRUE|FALSE)$"
@@ -35,17 +39,24 @@ _BASE_TYPES: dict[str, dict[str, Any]] = {
     "string": {"title": "a string", "type": "string"},
     "integer": {
         "title": "a 64-bit integer (or its text)",
-        "anyOf": [{"type": "integer", **_INT64}, {"type": "string", "pattern": _INTEGER_TEXT}],
+        "anyOf": [
+            {"type": "integer", **_INT64},
+            {"type": "string", "pattern": _INTEGER_TEXT, "format": "int64"},
+        ],
     },
     "number": {
         "title": "a number (or its text)",
-        "anyOf": [{"type": "number"}, {"type": "string", "pattern": _NUMBER_TEXT}],
+        "anyOf": [
+            {"type": "number", "format": "double"},
+            {"type": "string", "pattern": _NUMBER_TEXT, "format": "double"},
+        ],
     },
     "boolean": {
         "title": "a boolean (or true/false as text)",
         "anyOf": [{"type": "boolean"}, {"type": "string", "pattern": _BOOLEAN_TEXT}],
     },
     "object": {"title": "a JSON object", "type": "object"},
+    "any": {},  # any JSON value, said on purpose (an unknown type is refused instead)
 }
 _BASE_TYPE_ALIASES = {
     "string": "string",
@@ -63,11 +74,37 @@ _BASE_TYPE_ALIASES = {
     "object": "object",
     "json": "object",
     "map": "object",
+    "any": "any",
 }
+BASE_TYPE_NAMES = tuple(_BASE_TYPE_ALIASES)  # what a baseType may be, in any case
+
+
+def fits_int64(value: object) -> bool:
+    """Format int64: an integer's text is in the 64-bit range (other values: not its say)."""
+    if not isinstance(value, str):
+        return True
+    try:
+        return _INT64_MIN <= int(value) <= _INT64_MAX
+    except ValueError:  # not an integer's text: the pattern says so
+        return True
+
+
+def finite_double(value: object) -> bool:
+    """Format double: a number, or a number's text, is a finite double (1e999 and 10**400
+    are not: they overflow to infinity)."""
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        return True
+    try:
+        return math.isfinite(float(value))
+    except ValueError:  # not a number's text: the pattern says so
+        return True
+    except OverflowError:  # an int too large for a double
+        return False
 
 
 def base_kind(base_type: str | None) -> str | None:
-    """The JSON kind of a baseType; None for a type we do not know (no constraint)."""
+    """The JSON kind of a baseType (String when it has none); None for a type we do not
+    know, which a catalog may not declare (runner.core.parameters)."""
     return _BASE_TYPE_ALIASES.get((base_type or "String").strip().lower())
 
 

@@ -10,6 +10,7 @@ from urllib.parse import parse_qs, unquote
 from runner.contracts import Contracts
 from runner.core.catalog import size_problem
 from runner.localserver import bodies
+from runner.localserver.bulk import BulkSubmit, unknown_task_warning
 from runner.localserver.cockpit.endpoints import Cockpit
 from runner.localserver.errors import HttpError, quoted
 from runner.localserver.routing import (
@@ -27,6 +28,7 @@ from runner.localserver.tasklogs import TaskLogs
 from runner.localserver.tasktypes import TaskTypes
 
 STATUS_PAGE = 500
+SHOWN_IDS = 3  # of the ids an ambiguous start of an id names
 
 
 class Api:
@@ -58,6 +60,7 @@ class Api:
             ),
             Route("GET", re.compile(r"/polling/api/Cancelled"), self.cancelled),
             Route("POST", re.compile(r"/local/api/task-instances"), self.submit, takes_body=True),
+            *BulkSubmit(store, contracts).routes,
             Route("GET", re.compile(r"/local/api/task-instances/([^/]+)"), self.instance),
             Route("POST", re.compile(r"/local/api/task-instances/([^/]+)/cancel"), self.cancel),
             Route("GET", re.compile(r"/local/api/statuses"), self.statuses),
@@ -142,16 +145,26 @@ class Api:
         )
         instance = self.store.submit(namespace, name, inputs, timeout_ms)
         if self.store.definition(namespace, name) is None:
-            instance["warning"] = (
-                f"task {namespace}/{name} is not in the published catalog; "
-                "a runner will answer it with an Error status"
-            )
+            instance["warning"] = unknown_task_warning(namespace, name)
         return 201, instance
 
     def instance(self, request: Request) -> Reply:
-        view = self.store.instance_view(request.args[0])
+        """The instance of this id, or of the one id that starts with it (`5d1c0a2e`, as
+        the command line prints it); 400 when several do, 404 when none."""
+        asked = request.args[0]
+        view = self.store.instance_view(asked)
         if view is None:
-            raise HttpError(404, f"unknown task instance {quoted(request.args[0])}")
+            found = self.store.ids_starting(asked, limit=SHOWN_IDS + 1) if asked else []
+            if len(found) > 1:
+                listed = ", ".join(found[:SHOWN_IDS]) + (", ..." if len(found) > SHOWN_IDS else "")
+                raise HttpError(
+                    400,
+                    f"{quoted(asked)} is the start of several task instance ids ({listed}): "
+                    "give more of it",
+                )
+            view = self.store.instance_view(found[0]) if found else None
+        if view is None:
+            raise HttpError(404, f"unknown task instance {quoted(asked)}")
         return 200, view
 
     def cancel(self, request: Request) -> Reply:

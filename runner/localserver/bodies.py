@@ -8,7 +8,8 @@ is checked for its own type and range.
 from __future__ import annotations
 
 import math
-from collections.abc import Collection, Mapping
+from collections.abc import Collection
+from functools import lru_cache
 from typing import Any
 
 from runner.contracts import Contracts
@@ -75,32 +76,46 @@ def _progress(value: Any) -> None:
         )
 
 
-def submission(body: Any, contracts: Contracts) -> tuple[str, str, dict[str, Any], int | None]:
-    """The submit body's namespace, name, inputData and timeOutInMillis."""
+Submission = tuple[str, str, dict[str, Any], int | None]
+
+
+def submission(body: Any, contracts: Contracts, noun: str = "body") -> Submission:
+    """The submit body's namespace, name, inputData and timeOutInMillis; `noun` names the
+    body in a refusal (`body[3]`, one of a bulk submit's)."""
     if not isinstance(body, dict):
-        raise HttpError(400, "body must be a JSON object with namespace, name and inputData")
+        raise HttpError(400, f"{noun} must be a JSON object with namespace, name and inputData")
     unknown = sorted(set(body) - set(_SUBMIT_FIELDS))
     if unknown:
         raise HttpError(
             400,
-            f"body: unknown field(s) {', '.join(quoted(u) for u in unknown)}; "
+            f"{noun}: unknown field(s) {', '.join(quoted(u) for u in unknown)}; "
             f"expected {', '.join(_SUBMIT_FIELDS)}",
         )
     for field in ("namespace", "name"):
-        problem = contracts.check(
-            "catalog.schema.json", body.get(field), f"body.{field}", "#/$defs/identifier"
-        )
-        if problem:
-            raise HttpError(400, problem)
-        if (why := name_problem(body[field])) is not None:
-            raise HttpError(400, f"body.{field}: {quoted(body[field])}: {why} ({NAME_RULE})")
+        _identifier(body.get(field), f"{noun}.{field}", contracts)
     inputs = body.get("inputData")
     if inputs is not None and not isinstance(inputs, dict):
-        raise HttpError(400, f"body.inputData: must be an object, not {type(inputs).__name__}")
+        raise HttpError(400, f"{noun}.inputData: must be an object, not {type(inputs).__name__}")
     timeout = body.get("timeOutInMillis")
     if timeout is not None:
-        _timeout(timeout, "body.timeOutInMillis")
+        _timeout(timeout, f"{noun}.timeOutInMillis")
     return body["namespace"], body["name"], inputs or {}, timeout
+
+
+def _identifier(value: Any, where: str, contracts: Contracts) -> None:
+    if isinstance(value, str) and _good_identifier(value, contracts):
+        return  # most names recur (a bulk submit's): each is checked once
+    problem = contracts.check("catalog.schema.json", value, where, "#/$defs/identifier")
+    if problem:
+        raise HttpError(400, problem)
+    if (why := name_problem(value)) is not None:
+        raise HttpError(400, f"{where}: {quoted(value)}: {why} ({NAME_RULE})")
+
+
+@lru_cache(maxsize=1024)
+def _good_identifier(value: str, contracts: Contracts) -> bool:
+    schema = "catalog.schema.json"
+    return not contracts.check(schema, value, "", "#/$defs/identifier") and not name_problem(value)
 
 
 def _timeout(value: Any, where: str) -> None:
@@ -111,7 +126,9 @@ def _timeout(value: Any, where: str) -> None:
 
 
 def catalog(body: Any, namespace: str, contracts: Contracts) -> list[dict[str, Any]]:
-    """A catalog for `namespace`: its schema, unique names, defaults of their own type, ranges."""
+    """A catalog for `namespace`, held to the rules `check` and a runner's start-up hold it to
+    (Contracts.catalog_problems: its schema, 32-bit ranges, unique names, known types,
+    defaults of their own type)."""
     try:
         contracts.check_catalog(body, f"catalog of namespace {quoted(namespace)}")
     except ConfigError as exc:
@@ -122,14 +139,4 @@ def catalog(body: Any, namespace: str, contracts: Contracts) -> list[dict[str, A
             raise HttpError(
                 400, f"{where}: namespace is not the URL's namespace {quoted(namespace)}"
             )
-        _ranges(definition, where)
     return list(body)
-
-
-def _ranges(definition: Mapping[str, Any], where: str) -> None:
-    if definition.get("timeOutInMillis") is not None:
-        _timeout(definition["timeOutInMillis"], f"{where}.timeOutInMillis")
-    for field in ("schemaVersion", "versionNumber"):
-        value = definition.get(field)
-        if value is not None and abs(value) > _MAX_INT32:
-            raise HttpError(400, f"{where}.{field}: {quoted(value)} is not a 32-bit integer")

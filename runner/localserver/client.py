@@ -43,6 +43,21 @@ class LocalClient:
             body["timeOutInMillis"] = timeout_ms
         return self._call("POST", "/local/api/task-instances", body)
 
+    def submit_many(self, submissions: list[dict[str, Any]]) -> dict[str, Any]:
+        """Queue these submit bodies in one request, all or none (the bulk endpoint, at most
+        its MAX_INSTANCES); the answer holds their `ids` and the server's `warnings`."""
+        return self._call("POST", "/local/api/task-instances/bulk", submissions)
+
+    def catalog(self, namespace: str) -> list[dict[str, Any]]:
+        """The task definitions the server has published in `namespace`."""
+        path = f"/taskcatalog/api/catalog-task-definitions/{quote(namespace, safe='')}"
+        answer = self._request("GET", path)
+        if not isinstance(answer, list) or not all(isinstance(d, dict) for d in answer):
+            raise PlatformError(
+                f"GET {self.base_url}{path}: answer is not a catalog", transient=False
+            )
+        return answer
+
     def instance(self, instance_id: str) -> dict[str, Any]:
         return self._call("GET", f"/local/api/task-instances/{quote(instance_id, safe='')}")
 
@@ -58,6 +73,16 @@ class LocalClient:
     def _call(
         self, method: str, path: str, body: Any = None, timeout_s: float | None = None
     ) -> dict[str, Any]:
+        answer = self._request(method, path, body, timeout_s)
+        if not isinstance(answer, dict):
+            raise PlatformError(
+                f"{method} {self.base_url}{path}: answer is not a JSON object", transient=False
+            )
+        return answer
+
+    def _request(
+        self, method: str, path: str, body: Any = None, timeout_s: float | None = None
+    ) -> Any:
         url = self.base_url + path
         data = None if body is None else json.dumps(body).encode()
         request = Request(url, data=data, method=method)  # noqa: S310 -- scheme checked in __init__
@@ -71,16 +96,23 @@ class LocalClient:
             raise _http_error(method, url, exc) from None
         except (OSError, http.client.HTTPException) as exc:  # URLError is an OSError
             reason = getattr(exc, "reason", exc)
+            if isinstance(reason, ConnectionRefusedError):
+                raise PlatformError(self._refused(), transient=True) from None
             raise PlatformError(f"{method} {url} failed: {reason}", transient=True) from None
         try:
-            answer = read_json(raw, MAX_ANSWER_DEPTH)
+            return read_json(raw, MAX_ANSWER_DEPTH)
         except ValueError as exc:  # TooDeep too
             raise PlatformError(
                 f"{method} {url}: answer is not JSON: {exc}", transient=False
             ) from None
-        if not isinstance(answer, dict):
-            raise PlatformError(f"{method} {url}: answer is not a JSON object", transient=False)
-        return answer
+
+    def _refused(self) -> str:
+        """What a refused connection means, and what to do about it."""
+        return (
+            f"no server answers at {self.base_url} (connection refused): start the local "
+            "server with `xc-runner serve` (its port: --port or XC_LOCAL_PORT), or give "
+            "the address of yours with --server or XC_SCENARIO_SERVER"
+        )
 
 
 def _http_error(method: str, url: str, exc: HTTPError) -> PlatformError:

@@ -9,6 +9,15 @@ _METHOD_BYTES = 32  # no method is longer
 _METHOD_CHARS = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ-_"
 
 
+def header_part(data: bytes, before: bytes) -> bytes:
+    """The start of `data` that is still the header, after the header bytes `before`: up to
+    the CR LF CR LF that ends it, which may begin in `before`. What follows is the body,
+    which may hold any bytes (JSON lines hold bare LFs)."""
+    tail = before[-3:]
+    end = (tail + data).find(b"\r\n\r\n")
+    return data if end < 0 else data[: max(0, end + 4 - len(tail))]
+
+
 def bare_lf(data: bytes, last_byte: bytes) -> bool:
     """Whether `data` (header bytes after `last_byte`) holds a LF not after a CR. Looks at
     `data` only, so a header sent byte by byte costs no more than one sent whole."""

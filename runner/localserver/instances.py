@@ -7,7 +7,7 @@ several threads or server processes sharing the file hand each instance out once
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from runner.core.model import TERMINAL_STATUSES
@@ -46,6 +46,19 @@ class InstanceTable(Tables):
             )
             row = db.execute("SELECT * FROM instances WHERE id = ?", (instance_id,)).fetchone()
             return task_instance(row, self.definition(namespace, name), "Queued")
+
+    def submit_many(
+        self, submissions: Sequence[tuple[str, str, Mapping[str, Any], int | None]]
+    ) -> list[str]:
+        """Queue every submission in one transaction, all or none, in their order; their ids."""
+        created_at = utc_now()
+        rows = [
+            (str(uuid.uuid4()), namespace, name, dumps(dict(inputs)), timeout_ms, str(uuid.uuid4()))
+            for namespace, name, inputs, timeout_ms in submissions
+        ]
+        with self._write() as db:
+            db.executemany(INSERT_INSTANCE, [(*row, created_at) for row in rows])
+        return [row[0] for row in rows]
 
     def poll(self, namespace: str, name: str | None = None) -> dict[str, Any] | None:
         """Take the oldest queued instance, or None; each instance is taken once."""
@@ -88,6 +101,15 @@ class InstanceTable(Tables):
             "statuses": records,
             "usage": usage,
         }
+
+    def ids_starting(self, prefix: str, limit: int) -> list[str]:
+        """Up to `limit` ids that start with `prefix`, in order (a range of the id index)."""
+        with self.read() as db:
+            rows = db.execute(
+                "SELECT id FROM instances WHERE id >= ? AND id < ? ORDER BY id LIMIT ?",
+                (prefix, prefix + "\U0010ffff", limit),
+            )
+            return [row["id"] for row in rows]
 
     def cancel(self, instance_id: str) -> bool:
         """Flag the instance cancelled (a queued one is then never handed out); False if unknown.

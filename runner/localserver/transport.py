@@ -128,6 +128,7 @@ class _ScreenedParser(HTTPRequestParser):
 
     def _garbage(self, data: bytes) -> str | None:
         """Why the header bytes so far cannot be HTTP/1.x (framing.py), or None."""
+        data = framing.header_part(data, self.header_plus)  # a body may come in the same read
         if framing.bare_lf(data, self._last_byte):
             return "not an HTTP/1.1 request: a header line does not end in CR LF"
         self._last_byte = data[-1:]
@@ -195,6 +196,13 @@ class _Channel(HTTPChannel):
         if data:
             self.last_activity = time.time()
             self.received(data)
+            # Marked here, as the headers arrive: idle.py's maintenance may not see the
+            # request at all (a busy machine delays it past a whole request), and would
+            # then close a kept-alive connection as one that never sent a request.
+            request = self.request
+            self.started = self.started or bool(self.requests) or bool(
+                request is not None and request.headers_finished
+            )
         elif not self._answer_cut_body():
             self.connected = False
             self.handle_close()

@@ -89,7 +89,8 @@ class PlatformClient:
             )
         except requests.RequestException as exc:
             where = url.split("?", 1)[0] if absolute else self._base
-            raise PlatformError(f"{what}: cannot reach {where}: {exc}", transient=True) from exc
+            reason = refused(where) if _refused(exc) else str(exc)
+            raise PlatformError(f"{what}: cannot reach {where}: {reason}", transient=True) from exc
         if response.headers.get(TASK_LOGS_HEADER) == "1" and not absolute:
             self.takes_task_logs = True
         if response.status_code not in answered:
@@ -218,3 +219,30 @@ def _raise_for_status(what: str, response: requests.Response) -> None:
 def _clip(text: str) -> str:
     text = " ".join(text.split())
     return text if len(text) <= _MAX_ERROR_TEXT else text[:_MAX_ERROR_TEXT] + "..."
+
+
+def refused(where: str) -> str:
+    """What a refused connection means: nothing listens there; on this machine, the local
+    server may not have been started."""
+    local = urlsplit(where).hostname in ("127.0.0.1", "localhost", "::1")
+    hint = " (the local server starts with `xc-runner serve`)" if local else ""
+    return f"connection refused: no server listens there{hint}"
+
+
+def _refused(exc: BaseException) -> bool:
+    """Whether the error comes from a refused connection, however requests and urllib3
+    wrapped it (ConnectionError(MaxRetryError(reason=NewConnectionError from the refusal)))."""
+    found: object = exc
+    for _ in range(8):
+        if isinstance(found, ConnectionRefusedError):
+            return True
+        if not isinstance(found, BaseException):
+            return False
+        wrapped = found.args[0] if found.args else None
+        found = (
+            getattr(found, "reason", None)
+            or found.__cause__
+            or found.__context__
+            or (wrapped if isinstance(wrapped, BaseException) else None)
+        )
+    return False

@@ -3,15 +3,17 @@
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
+from pathlib import Path
 
 import pytest
 
 from runner.core.catalog import CATALOG_LABEL
 from runner.core.examples import EXAMPLES_LABEL
 from runner.engine.docker_engine import DockerEngine
-from tests.conftest import REPO, build_image, build_test_image, xc_runner
+from tests.conftest import REPO, build_image, build_test_image, free_port, xc_runner
 
 pytestmark = pytest.mark.integration
 
@@ -161,3 +163,47 @@ def test_bad_labels_are_named_and_fail_without_a_traceback(
     assert says in done.stdout
     assert table_row(done.stdout, image)[-1] == "FAILED"
     assert "Traceback" not in done.stdout + done.stderr
+
+
+def _catalog(**fields: object) -> str:
+    definition = {"namespace": "author", "name": "add", **fields}
+    return json.dumps([definition])
+
+
+@pytest.mark.parametrize(
+    ("catalog", "says"),
+    [
+        ("null", "catalog: must be a JSON array of task definitions, not null"),
+        (
+            _catalog(schemaVersion=2**32),
+            "catalog[0].schemaVersion: 4294967296 is greater than the maximum of 2147483647",
+        ),
+        (
+            _catalog(inputs=[{"name": "a", "baseType": "Objekt"}]),
+            "catalog[0].inputs[0].baseType: (author/add) input 'a': baseType 'Objekt' is not a "
+            "type the runner knows; did you mean 'Object'?",
+        ),
+        (
+            _catalog(inputs=[{"name": "a", "baseType": "Number", "defaultValue": "1e999"}]),
+            "catalog[0].inputs[0].defaultValue: (author/add) input 'a': '1e999' is not a number",
+        ),
+    ],
+    ids=["null", "schema-version", "unknown-type", "infinite-default"],
+)
+def test_check_and_a_runner_start_up_refuse_a_catalog_alike(
+    catalog: str, says: str, engine: DockerEngine, tmp_path: Path
+) -> None:
+    """What `check` refuses, `run` refuses at start-up, before it reaches any platform (it
+    passed `check`, then `run` exited 3 or 6)."""
+    image = build_with_labels("xc-test/author-labels:latest", {CATALOG_LABEL: catalog})
+    checked = xc_check(image)
+    assert checked.returncode == 1
+    assert f"FAIL  {says}" in checked.stdout
+    platform = {
+        "XC_SCENARIO_SERVER": f"http://127.0.0.1:{free_port()}",
+        "XC_SCENARIO_APIKEY": "key",
+        "XC_RUNNER_STATE_DIR": str(tmp_path),
+    }
+    ran = xc_runner("run", image, env=platform, timeout_s=120)
+    assert ran.returncode == 3, ran.stderr
+    assert f"label {CATALOG_LABEL}: {says}" in ran.stderr

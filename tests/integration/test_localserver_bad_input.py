@@ -188,7 +188,7 @@ def test_submit_timeout_out_of_range(server: ServerProcess, timeout: str) -> Non
 
 def test_catalog_timeout_out_of_range(server: ServerProcess) -> None:
     body = '[{"namespace": "sample", "name": "t", "timeOutInMillis": 18446744073709551616}]'
-    refused(post(server, CATALOG_PATH, body), 400, "(sample/t).timeOutInMillis")
+    refused(post(server, CATALOG_PATH, body), 400, "catalog[0].timeOutInMillis")
 
 
 @pytest.mark.parametrize(

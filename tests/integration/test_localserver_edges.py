@@ -91,6 +91,20 @@ def test_garbage_is_answered_and_closed_at_once(server: ServerProcess, garbage: 
     assert only(raw)[0] == 400 and took < 5, (raw[:200], took)
 
 
+@pytest.mark.parametrize(
+    "body", [b'{"namespace": "lines",\n "name": "t"}', b'{"namespace": "lines", "name": "t"}\n' * 3]
+)
+def test_a_body_with_line_breaks_sent_with_its_header_is_read(
+    server: ServerProcess, body: bytes
+) -> None:
+    """Lines of JSON in the same read as the header: the body, not a header line ending in
+    a bare LF (which was answered 400, depending on how the bytes arrived)."""
+    path = "/local/api/task-instances" + ("/bulk" if body.count(b"\n") > 1 else "")
+    head = f"POST {path} HTTP/1.1\r\n{HEAD}Content-Length: {len(body)}\r\nConnection: close\r\n\r\n"
+    status, _, answer = only(exchange(server.port, head.encode() + body))
+    assert status == 201, answer
+
+
 def test_idle_connections_cannot_lock_a_keyed_client_out(server: ServerProcess) -> None:
     idle = []
     try:

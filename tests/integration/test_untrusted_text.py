@@ -136,10 +136,11 @@ def xc_runner(server: LocalServer, *argv: str, stdout: Any = subprocess.PIPE, **
     )
 
 
-def finished(proc: subprocess.Popen[str]) -> str:
-    """What a command printed; it must have ended well, and printed nothing unsafe."""
+def finished(proc: subprocess.Popen[str], code: int = 0) -> str:
+    """What a command printed; it must have ended with `code` (1: `submit --wait` of a task
+    that ended in Error), and printed nothing unsafe."""
     out, err = proc.communicate(timeout=120)
-    assert proc.returncode == 0 and "Traceback" not in err, err
+    assert proc.returncode == code and "Traceback" not in err, err
     return safe(out or "")
 
 
@@ -220,7 +221,7 @@ def test_untrusted_text_is_refused_or_shown_safely(
     with runner_process(server.url, KEY, [untrusted_image], runner_id) as runner:
         waiting = {key: submit_and_wait(server, key) for key in ("scribble", "controls")}
         for key, proc in waiting.items():
-            lines = finished(proc).splitlines()
+            lines = finished(proc, 1 if CASES[key][1] == "Error" else 0).splitlines()
             assert f" {CASES[key][1]} " in lines[-1], lines  # the terminal status
             ids[f"{key} waited"] = lines[0]
         views: dict[str, Any] = {}

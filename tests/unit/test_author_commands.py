@@ -15,7 +15,8 @@ import pytest
 from runner.app.imagecheck import check_image
 from runner.app.oneshot import OneShot, RecordingContainer
 from runner.cli.check import report_lines, table
-from runner.cli.execute import Printer, read_input_json, task_name
+from runner.cli.execute import Printer, task_name
+from runner.cli.inputfiles import read_input_json
 from runner.config.oneshot import OneShotSettings, oneshot_settings
 from runner.contracts import Contracts
 from runner.core.catalog import CATALOG_LABEL

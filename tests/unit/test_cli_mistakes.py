@@ -97,7 +97,7 @@ def test_an_input_that_is_not_text_is_refused_before_anything_starts() -> None:
     from_argv = xc_runner("exec", "img", "ns/task", "arg=\udcff")  # b"arg=\xff" in argv
     assert "input 'arg': not UTF-8 text" in one_line(from_argv, 2)
     from_json = xc_runner("exec", "img", "ns/task", "--input-json", "-", stdin='{"a": "\\ud800"}')
-    assert "input 'a': not valid Unicode text" in one_line(from_json, 2)
+    assert "--input-json: stdin: inputs.a: not valid Unicode text" in one_line(from_json, 2)
 
 
 def test_a_configuration_file_that_is_not_utf8(tmp_path: Path) -> None:

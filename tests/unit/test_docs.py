@@ -183,5 +183,5 @@ def test_the_commands_table_lists_every_command() -> None:
     page = (DOCS / "running" / "command-line.md").read_text()
     rows = [line for line in page.splitlines() if line.startswith("| `xc-runner")]
     listed = {word for row in rows for word in re.findall(r"`xc-runner ([a-z]+)", row)}
-    listed |= {word for row in rows for word in re.findall(r", `([a-z]+)(?: ID)?`", row)}
+    listed |= {word for row in rows for word in re.findall(r", `([a-z]+)(?: \[?ID\]?)?`", row)}
     assert set(subparsers.choices) <= listed, set(subparsers.choices) - listed

@@ -19,9 +19,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from runner.app.building import plan
-from runner.app.imagecheck import ImageReport, _label_json
+from runner.app.imagecheck import _UNREADABLE, ImageReport, _label_json
 from runner.app.taskfolder import folder_labels
-from runner.cli.execute import MAX_INPUT_JSON_BYTES
+from runner.cli.inputfiles import MAX_INPUT_JSON_BYTES
 from runner.config.policy import read_policy_file
 from runner.core.catalog import CATALOG_LABEL, MAX_CATALOG_BYTES, routes_from_label, size_problem
 from runner.core.documents import MAX_DEPTH, TooDeep, check_depth, read_json
@@ -170,7 +170,7 @@ def test_a_deep_catalog_label_is_one_line_naming_the_image() -> None:
     with pytest.raises(ConfigError, match=r"^image img: label xc-scenario.catalog is nested"):
         routes_from_label("img", labels, lambda *_: None)
     report = ImageReport("img")
-    assert _label_json(CATALOG_LABEL, deep_json(5000), report) is None
+    assert _label_json(CATALOG_LABEL, deep_json(5000), report) is _UNREADABLE
     assert [str(p) for p in report.problems] == [
         f"label {CATALOG_LABEL}: nested deeper than the limit of {MAX_DEPTH} levels of "
         "objects and arrays"
@@ -182,7 +182,7 @@ def test_a_label_over_the_size_cap_is_one_line_before_it_is_read() -> None:
     with pytest.raises(ConfigError, match=r"label xc-scenario.catalog is [0-9,]+ bytes, over"):
         routes_from_label("img", {CATALOG_LABEL: big}, lambda *_: None)
     report = ImageReport("img")
-    assert _label_json(CATALOG_LABEL, big, report) is None
+    assert _label_json(CATALOG_LABEL, big, report) is _UNREADABLE
     assert str(report.problems[0]).endswith("bytes, over the limit of 512 KiB")
     assert size_problem("x" * MAX_CATALOG_BYTES) is None
 

@@ -10,7 +10,6 @@ against the catalog published now (cockpit/form.py), as the submit form's do.
 
 from __future__ import annotations
 
-import uuid
 from collections import Counter
 from collections.abc import Sequence
 from typing import Any
@@ -21,8 +20,6 @@ from runner.localserver.cockpit.failures import fold
 from runner.localserver.cockpit.form import input_problems
 from runner.localserver.cockpit.listing import Filters
 from runner.localserver.jsontext import stored
-from runner.localserver.records import utc_now
-from runner.localserver.sql import INSERT_INSTANCE
 from runner.localserver.store import Store
 
 IDS_AT_ONCE = 500  # ids in one `IN (...)`: well under SQLite's limit of bound values
@@ -99,34 +96,30 @@ class Rerun:
                     WHERE ordinal IN ({_marks(batch)}) ORDER BY ordinal""",  # noqa: S608 -- placeholders only
                 batch,
             ).fetchall()
-        now = utc_now()
         queued = []
         for row in rows:
-            refusal = self._refusal(row["namespace"], row["name"], row["input_data"])
+            given = stored(row["input_data"])
+            inputs = given if isinstance(given, dict) else {}
+            refusal = self._refusal(row["namespace"], row["name"], inputs)
             if refusal is not None:
                 self.refusals[refusal] += 1
                 counts["refused"] += 1
                 continue
-            queued.append(
-                (str(uuid.uuid4()), row["namespace"], row["name"], row["input_data"],
-                 row["timeout_ms"], str(uuid.uuid4()), now)
-            )  # fmt: skip
-        with self._store.write() as db:
-            db.executemany(INSERT_INSTANCE, queued)
+            queued.append((row["namespace"], row["name"], inputs, row["timeout_ms"]))
+        if queued:
+            self._store.submit_many(queued)  # one transaction
         counts["queued"] += len(queued)
         counts["gone"] += len(batch) - len(rows)
         return counts
 
-    def _refusal(self, namespace: str, name: str, input_data: str) -> str | None:
+    def _refusal(self, namespace: str, name: str, inputs: dict[str, Any]) -> str | None:
         task = (namespace, name)
         if task not in self._definitions:
             self._definitions[task] = self._store.definition(namespace, name)
         definition = self._definitions[task]
         if definition is None:
             return f"{namespace}/{name} is not in the published catalog"
-        inputs = stored(input_data)
-        given = inputs if isinstance(inputs, dict) else {}
-        problems = input_problems(definition, given, self._contracts)
+        problems = input_problems(definition, inputs, self._contracts)
         if problems:
             # Folded (failures.py): a value in the problem makes no reason of its own.
             first = problems[0]

@@ -234,6 +234,58 @@ class Task {
   secret(name) {
     return secret(name);
   }
+
+  // Structured inputs: a catalog type Object (Json, Map) arrives as a JSON object,
+  // and an input with allowMultipleValues as a JSON array of its type's values. An
+  // item of a list is read as its type's accessor reads one value (Integer: 42 or
+  // "42"), and a TaskError names it as 'name[i]'.
+
+  // The input's value, a JSON object (not an array).
+  object(name) {
+    const value = this._input(name);
+    if (typeof value !== 'object' || Array.isArray(value)) {
+      throw new TaskError(`input '${name}' is not a JSON object: ${shown(value)}`);
+    }
+    return value;
+  }
+
+  // A multi-value String input: an array of strings.
+  strings(name) {
+    return listOf(this, name, Task.prototype.string);
+  }
+
+  // A multi-value Integer input: each item a safe integer, or its text.
+  integers(name) {
+    return listOf(this, name, Task.prototype.integer);
+  }
+
+  // A multi-value Number input: each item a finite number, or its text.
+  numbers(name) {
+    return listOf(this, name, Task.prototype.number);
+  }
+
+  // A multi-value Boolean input: each item true or false, or their text.
+  booleans(name) {
+    return listOf(this, name, Task.prototype.boolean);
+  }
+
+  // A multi-value Object input: an array of JSON objects.
+  objects(name) {
+    return listOf(this, name, Task.prototype.object);
+  }
+}
+
+// Each item of the array input `name` read with `read`, as the only input of its own,
+// 'name[i]'.
+function listOf(task, name, read) {
+  const value = task._input(name);
+  if (!Array.isArray(value)) {
+    throw new TaskError(`input '${name}' is not a list (a JSON array): ${shown(value)}`);
+  }
+  return value.map((item, index) => {
+    const key = `${name}[${index}]`;
+    return read.call(new Task({ inputs: { [key]: item } }, null), key);
+  });
 }
 
 function readStdin() {

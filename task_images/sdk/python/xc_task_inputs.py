@@ -116,3 +116,43 @@ class Inputs:
     def secret(self, name: str) -> str:
         """The secret `name` (see the module's `secret`)."""
         return secret(name)
+
+    # Structured inputs: a catalog type Object (Json, Map) arrives as a JSON object, and
+    # an input with allowMultipleValues as a JSON array of its type's values. An item of
+    # a list is read as its type's accessor reads one value (Integer: 42 or "42"), and a
+    # TaskError names it as 'name[i]'.
+
+    def object(self, name: str) -> dict[str, Any]:
+        """The input's value, a JSON object (a dict)."""
+        value = self._input(name)
+        if not isinstance(value, dict):
+            raise _wrong(name, "a JSON object", value)
+        return value
+
+    def strings(self, name: str) -> list[str]:
+        """A multi-value String input: a list of strings."""
+        return [item.string(key) for key, item in self._items(name)]
+
+    def integers(self, name: str) -> list[int]:
+        """A multi-value Integer input: each item an integer, or its text."""
+        return [item.integer(key) for key, item in self._items(name)]
+
+    def numbers(self, name: str) -> list[float]:
+        """A multi-value Number input: each item a finite number, or its text."""
+        return [item.number(key) for key, item in self._items(name)]
+
+    def booleans(self, name: str) -> list[bool]:
+        """A multi-value Boolean input: each item true or false, or their text."""
+        return [item.boolean(key) for key, item in self._items(name)]
+
+    def objects(self, name: str) -> list[dict[str, Any]]:
+        """A multi-value Object input: a list of JSON objects."""
+        return [item.object(key) for key, item in self._items(name)]
+
+    def _items(self, name: str) -> list[tuple[str, Inputs]]:
+        """Each item of the list input `name`, as the only input of its own, 'name[i]'."""
+        value = self._input(name)
+        if not isinstance(value, list):
+            raise _wrong(name, "a list (a JSON array)", value)
+        keyed = [(f"{name}[{index}]", item) for index, item in enumerate(value)]
+        return [(key, Inputs({key: item})) for key, item in keyed]

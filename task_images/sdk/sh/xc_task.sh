@@ -24,8 +24,10 @@
 # More: xc_progress FRACTION [MESSAGE] (InProgress; FRACTION a number from 0 to 1),
 # xc_input NAME (the input's value: a string as is, anything else as JSON),
 # xc_int / xc_number / xc_bool NAME (checked: 42 or "42", 1.5 or "1.5", true or
-# "true"), xc_inputs (all inputs, a JSON object), xc_secret NAME (the secret the
-# runner gives the image, /run/secrets/NAME), and $XC_TASK, $XC_NAMESPACE,
+# "true"), xc_object NAME (an Object input, as JSON), xc_strings / xc_ints /
+# xc_numbers / xc_bools / xc_objects NAME (a multi-value input, one item a line),
+# xc_inputs (all inputs, a JSON object), xc_secret NAME (the secret the runner
+# gives the image, /run/secrets/NAME), and $XC_TASK, $XC_NAMESPACE,
 # $XC_TASK_INSTANCE_ID. A helper given wrong arguments says why on stderr and
 # returns 2, which fails the task under set -e. Values travel as command-line
 # arguments (each at most 128 KiB); $(...) drops a value's trailing newlines.
@@ -148,23 +150,70 @@ xc__input() {
 
 xc_input() { xc__input input "a value" 'if type == "string" then . else tojson end' "$@"; }
 
-xc_int() {
-    xc__input int "an integer" 'if type == "number" and . == floor then tostring
-        elif type == "string" and test($int)
-        then gsub("^\\s+|\\s+$"; "") | ltrimstr("+") | sub("^(?<s>-?)0+(?=[0-9])"; "\(.s)")
-        else null end' "$@"
-}
+# What each typed accessor makes of one value (a jq filter: null when it is not one).
+XC__INT_OF='if type == "number" and . == floor then tostring
+    elif type == "string" and test($int)
+    then gsub("^\\s+|\\s+$"; "") | ltrimstr("+") | sub("^(?<s>-?)0+(?=[0-9])"; "\(.s)")
+    else null end'
+XC__NUMBER_OF='(if type == "number" then .
+    elif type == "string" and test($num) then tonumber else null end)
+    | if . != null and fabs < 1.7976931348623157e308 then tostring else null end'
+XC__BOOL_OF='if type == "boolean" then tostring
+    elif type == "string" and (ascii_downcase | . == "true" or . == "false")
+    then ascii_downcase else null end'
+XC__OBJECT_OF='if type == "object" then tojson else null end'
 
-xc_number() {
-    xc__input number "a finite number" '(if type == "number" then .
-        elif type == "string" and test($num) then tonumber else null end)
-        | if . != null and fabs < 1.7976931348623157e308 then tostring else null end' "$@"
-}
+xc_int() { xc__input int "an integer" "$XC__INT_OF" "$@"; }
+xc_number() { xc__input number "a finite number" "$XC__NUMBER_OF" "$@"; }
+xc_bool() { xc__input bool "a boolean" "$XC__BOOL_OF" "$@"; }
 
-xc_bool() {
-    xc__input bool "a boolean" 'if type == "boolean" then tostring
-        elif type == "string" and (ascii_downcase | . == "true" or . == "false")
-        then ascii_downcase else null end' "$@"
+# Structured inputs: xc_object NAME prints an Object input as one line of JSON; a
+# multi-value input (allowMultipleValues, a JSON array) prints one item a line,
+# each read as its type's accessor reads one value: xc_strings (a string holding a
+# line break is refused: read it with xc_input NAME and jq), xc_ints, xc_numbers,
+# xc_bools, and xc_objects (one line of JSON each). A wrong item is named 'NAME[i]'.
+xc_object() { xc__input object "a JSON object" "$XC__OBJECT_OF" "$@"; }
+xc_strings() {
+    xc__list strings "a string on one line" \
+        'if type == "string" and (contains("\n") | not) then . else null end' "$@"
+}
+xc_ints() { xc__list ints "an integer" "$XC__INT_OF" "$@"; }
+xc_numbers() { xc__list numbers "a finite number" "$XC__NUMBER_OF" "$@"; }
+xc_bools() { xc__list bools "a boolean" "$XC__BOOL_OF" "$@"; }
+xc_objects() { xc__list objects "a JSON object" "$XC__OBJECT_OF" "$@"; }
+
+# xc__list KIND DESCRIPTION FILTER NAME: print each item of the array input NAME
+# through the jq FILTER (null: the item is not DESCRIPTION), one a line; else say
+# which item is wrong and return 2.
+xc__list() {
+    if [ $# -ne 4 ]; then
+        xc__complain "usage: xc_$1 NAME"
+        return 2
+    fi
+    xc__value=$(jq -j --arg n "$4" --arg int "$XC__INTEGER" --arg num "$XC__NUMBER" "
+        def one: if . == null then null else $3 end;
+        .inputs[\$n] | if . == null then \"m\"
+        elif type != \"array\" then \"w\" + tojson
+        else (first(to_entries[] | select(.value | one == null)) // null) as \$bad
+            | if \$bad == null then \"v\" + (map(one + \"\\n\") | add // \"\") + \".\"
+              elif \$bad.value == null then \"i\(\$bad.key) null\"
+              else \"i\(\$bad.key) \(\$bad.value | tojson)\" end end" "$XC__DIR/envelope") || return 2
+    case $xc__value in
+        v*) xc__value=${xc__value#v} && printf '%s' "${xc__value%.}" ;; # `.`: $(...) keeps the last \n
+        m) xc__complain "xc_$1: input '$4' is missing" && return 2 ;;
+        w*) xc__complain "xc_$1: input '$4' is not a list (a JSON array): ${xc__value#w}" && return 2 ;;
+        *)
+            xc__index=${xc__value#i}
+            xc__index=${xc__index%% *}
+            xc__item=${xc__value#i"$xc__index" }
+            if [ "$xc__item" = null ]; then
+                xc__complain "xc_$1: input '$4[$xc__index]' is missing"
+            else
+                xc__complain "xc_$1: input '$4[$xc__index]' is not $2: $xc__item"
+            fi
+            return 2
+            ;;
+    esac
 }
 
 # xc_secret NAME: the secret the runner gives the task's image under NAME (the file
