@@ -336,9 +336,10 @@ def test_off_loopback_the_page_asks_for_the_key_and_keeps_it_out_of_urls(
         assert driver.find_element(By.ID, "forget-key").is_displayed()
 
 
+WRONG = "Incorrect value '…' for nbr_in, should be integer"
 MIXED_GROUPS = {
     "ZeroDivisionError: division by zero": 3,
-    "Incorrect value '…' for nbr_in, should be integer": 3,
+    WRONG: 3,
     'Task "…" reports a fatal error.': 2,
 }
 
@@ -374,10 +375,12 @@ def test_the_failures_of_a_mixed_run_are_grouped_by_message(cockpit: Cockpit) ->
     shown = {r.find_element(By.CSS_SELECTOR, ".failure-message .mono").text: r for r in rows}
     for message, count in after.items():
         assert shown[message].find_element(By.CSS_SELECTOR, "td.num").text == str(count)
-    wrong = shown["Incorrect value '…' for nbr_in, should be integer"]
-    assert "sample/double" in wrong.text and "e.g. Incorrect value 'ten'" in wrong.text
+    wrong = shown[WRONG]
+    assert f"sample/double ({after[WRONG]})" in wrong.text
+    example = re.search(r"e\.g\. Incorrect value '(.*)' for nbr_in", wrong.text)
+    assert example and example[1] in ("x", "1.5", "ten")  # the one that failed last
     wrong.find_element(By.CSS_SELECTOR, "button").click()
-    expected = after["Incorrect value '…' for nbr_in, should be integer"]
+    expected = after[WRONG]
     cockpit.until(
         lambda: cockpit.text("list-count").startswith(f"{expected} of {expected}"),
         "the group's failures listed",
