@@ -102,9 +102,9 @@ axe:
 	test -f build/axe/node_modules/axe-core/axe.min.js || \
 	    npm install --prefix build/axe --no-audit --no-fund --save-exact axe-core@$(AXE_VERSION)
 
-# docs/cockpit.png, docs/cockpit-phone.png and docs/cockpit-instance.png, the pictures of
-# the cockpit in the README and the site: the browser test, once more, with tasks in
-# every state.
+# docs/cockpit.png and docs/cockpit-*.png (dark, instance, failures, sorted, bulk, paused,
+# phone), the pictures of the cockpit in the README and the site: the browser test, once
+# more, with tasks in every state.
 screenshot: venv-dev engine images browser
 	XC_COCKPIT_SCREENSHOT=docs/cockpit.png $(VENV)/bin/pytest -q \
 	    tests/integration/test_cockpit_browser.py -k screenshot

@@ -8,6 +8,7 @@ is checked for its own type and range.
 from __future__ import annotations
 
 import math
+from collections.abc import Collection
 from functools import lru_cache
 from typing import Any
 
@@ -24,6 +25,16 @@ MAX_MESSAGE_CHARS = 64 * 1024  # the runner cuts messages at 16 KiB
 MAX_INSTANCE_ID_CHARS = 200
 _MAX_INT64 = 2**63 - 1
 _SUBMIT_FIELDS = ("namespace", "name", "inputData", "timeOutInMillis")
+
+
+def object_of(body: Any, noun: str, fields: Collection[str]) -> dict[str, Any]:
+    """`body` as a JSON object of only these fields; 400 naming what is not (`noun` names it)."""
+    if not isinstance(body, dict):
+        raise HttpError(400, f"{noun}: must be a JSON object")
+    unknown = sorted(set(body) - set(fields))
+    if unknown:
+        raise HttpError(400, f"{noun}: unknown field(s) {', '.join(quoted(u) for u in unknown)}")
+    return body
 
 
 def status(body: Any, contracts: Contracts) -> dict[str, Any]:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import math
 import re
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, NamedTuple
@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 from runner.localserver import jsontext
 from runner.localserver.errors import HttpError, quoted
 
-Reply = tuple[int, Any]  # status and JSON body; None means no body (204)
+Reply = tuple[int, Any]  # status and JSON body (or a Stream); None means no body (204)
 
 _WHOLE_NUMBER = re.compile(r"[0-9]{1,19}", re.ASCII)
 _NUMBER = re.compile(r"[0-9]{1,19}(?:\.[0-9]{1,19})?", re.ASCII)
@@ -71,6 +71,16 @@ class Request:
     def wait_s(self) -> float:
         """How long a long poll asks to wait (`waitSeconds`), at most MAX_WAIT_S."""
         return min(self.number("waitSeconds", 0.0), MAX_WAIT_S)
+
+
+@dataclass(frozen=True)
+class Stream:
+    """A body written as it is made (an export): its type, the name of the file a browser
+    saves it as, and its chunks, which are closed when the answer ends or its client goes."""
+
+    content_type: str
+    filename: str
+    chunks: Iterable[bytes]
 
 
 class Route(NamedTuple):

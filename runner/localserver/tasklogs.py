@@ -24,6 +24,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from runner.localserver import usage as task_usage
+from runner.localserver.bodies import object_of
 from runner.localserver.errors import HttpError, quoted
 from runner.localserver.logtokens import LOG_TOKEN, check_log_token
 from runner.localserver.records import dumps, iso, utc_now
@@ -85,12 +86,7 @@ class TaskLogs:
 
 def checked(body: Any) -> dict[str, Any]:
     """The task log with every field in range, times as the server writes them; 400 if not."""
-    if not isinstance(body, dict):
-        raise HttpError(400, "log: must be a JSON object")
-    unknown = sorted(set(body) - _FIELDS)
-    if unknown:
-        raise HttpError(400, f"log: unknown field(s) {', '.join(quoted(u) for u in unknown)}")
-    log = dict(body)
+    log = dict(object_of(body, "log", _FIELDS))
     instance_id = log.get("taskInstanceId")
     if isinstance(instance_id, int) and not isinstance(instance_id, bool):
         log["taskInstanceId"] = instance_id = str(instance_id)
@@ -98,9 +94,9 @@ def checked(body: Any) -> dict[str, Any]:
     _text(log.get("runnerId"), "log.runnerId")
     if log.get("containerId") is not None:
         _text(log["containerId"], "log.containerId")
-    log["endedAt"] = _time(log.get("endedAt"), "log.endedAt")
+    log["endedAt"] = zoned_time(log.get("endedAt"), "log.endedAt")
     if log.get("startedAt") is not None:
-        log["startedAt"] = _time(log["startedAt"], "log.startedAt")
+        log["startedAt"] = zoned_time(log["startedAt"], "log.startedAt")
     for field in ("droppedLines", "droppedBytes"):
         value = log.get(field)
         if value is not None and (
@@ -127,7 +123,7 @@ def _text(value: Any, where: str) -> None:
         raise HttpError(400, f"{where}: must be text of 1 to {MAX_ID_CHARS} characters")
 
 
-def _time(value: Any, where: str) -> str:
+def zoned_time(value: Any, where: str) -> str:
     """An ISO 8601 time with its zone, as the server writes times (UTC, milliseconds)."""
     try:
         moment = datetime.fromisoformat(value) if isinstance(value, str) else None

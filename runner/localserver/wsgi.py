@@ -21,7 +21,7 @@ from runner.localserver.cockpit import access, assets
 from runner.localserver.database import StoreClosed, StoreError
 from runner.localserver.errors import HttpError, quoted
 from runner.localserver.gate import Gate, Need
-from runner.localserver.routing import target_path
+from runner.localserver.routing import Stream, target_path
 from runner.localserver.tasklogs import HEADER as TASK_LOGS
 
 logger = logging.getLogger(__name__)
@@ -95,6 +95,11 @@ class Application:
         status, data, kind = self._answer(method, target, environ)
         logger.debug("local server: %s %s -> %s", method, target, status)
         headers = list(ANSWER_HEADERS)
+        if isinstance(data, Stream):  # no length: waitress sends it in chunks as it comes
+            disposition = f'attachment; filename="{data.filename}"'
+            headers += [("Content-Type", kind), ("Content-Disposition", disposition)]
+            start_response(f"{status} {HTTPStatus(status).phrase}", headers)
+            return data.chunks
         if data is not None:
             headers += [("Content-Type", kind), ("Content-Length", str(len(data)))]
         start_response(f"{status} {HTTPStatus(status).phrase}", headers)
@@ -102,16 +107,18 @@ class Application:
 
     def _answer(
         self, method: str, target: str, environ: WSGIEnvironment
-    ) -> tuple[int, bytes | None, str]:
+    ) -> tuple[int, bytes | Stream | None, str]:
         try:
             host = _host(target, environ.get("HTTP_HOST"))
             need = self.need(method, target, lambda name: environ.get(_environ_name(name)))
             refusal = self.gate.refusal(host, environ.get("HTTP_AUTHORIZATION"), need)
             if refusal is not None:
                 raise refusal
-            if need is Need.NOTHING:
+            if access.is_page_file(method, target_path(target)):
                 return self._file(target_path(target))
             status, payload = self.api.handle(method, target, _body(environ))
+            if isinstance(payload, Stream):
+                return status, payload, payload.content_type
             return status, None if payload is None else _json(payload), _JSON
         except HttpError as exc:
             return exc.status, _json({"error": exc.message, **exc.extra}), _JSON

@@ -309,7 +309,7 @@ def test_the_list_is_filtered_searched_and_paged_with_its_total(client: Client) 
     }
     for bad, words in (
         ({"state": "Lost"}, "state='Lost' is not one of Queued"),
-        ({"order": "sideways"}, "order='sideways' is not newest or oldest"),
+        ({"order": "sideways"}, "order='sideways' is not desc or asc"),
         ({"q": "x" * 201}, "query parameter q: over 200 characters"),
     ):
         answer = client.get("/local/api/cockpit/tasks", PAGE, **bad)

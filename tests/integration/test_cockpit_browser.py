@@ -6,8 +6,9 @@ output). Through the page: sample/double is submitted with the form and becomes
 Completed with its outputs; reporting_task's progress bar moves; zero_division's
 error message is shown, and its traceback in its log, as a Go task's panic; a running
 reporting_task is cancelled; a task is run again with the same inputs; an input of the
-wrong type is refused next to its field and nothing is queued; and the HTML-like text
-is shown as text (no element made of it, no alert). With XC_COCKPIT_SCREENSHOT=PATH
+wrong type is refused next to its field and nothing is queued; the HTML-like text
+is shown as text (no element made of it, no alert); and the failures of a mixed run are
+grouped by message, one click from the list of a group. With XC_COCKPIT_SCREENSHOT=PATH
 (`make screenshot`), a last test saves a desktop and a phone picture of the page with
 tasks in every state.
 """
@@ -18,7 +19,7 @@ import os
 import re
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -335,11 +336,108 @@ def test_off_loopback_the_page_asks_for_the_key_and_keeps_it_out_of_urls(
         assert driver.find_element(By.ID, "forget-key").is_displayed()
 
 
+WRONG = "Incorrect value '…' for nbr_in, should be integer"
+MIXED_GROUPS = {
+    "ZeroDivisionError: division by zero": 3,
+    WRONG: 3,
+    'Task "…" reports a fatal error.': 2,
+}
+
+
+def test_the_failures_of_a_mixed_run_are_grouped_by_message(cockpit: Cockpit) -> None:
+    def counts() -> dict[str, int]:
+        found = cockpit_api(cockpit.server, "failures")["groups"]
+        return {g["message"]: g["count"] for g in found}
+
+    before = counts()
+    ids = [cockpit.submit("sample", "zero_division") for _ in range(3)]
+    ids += [cockpit.submit("sample", "double", {"nbr_in": v}) for v in ("x", "1.5", "ten")]
+    ids += [cockpit.submit("sample", "error_placeholder") for _ in range(2)]
+    ids += [cockpit.submit("sample", "double", {"nbr_in": "4"}) for _ in range(2)]
+    for instance_id in ids:
+        wait_for(
+            lambda instance_id=instance_id: (
+                cockpit.client.instance(instance_id)["state"] in ("Completed", "Error")
+            ),
+            60,
+            f"{instance_id} to end",
+            cockpit.runner,
+        )
+    after = counts()
+    grown = {m: after.get(m, 0) - before.get(m, 0) for m in after}
+    assert {m: n for m, n in grown.items() if n} == MIXED_GROUPS
+
+    cockpit.open()
+    rows = cockpit.until(
+        lambda: cockpit.driver.find_elements(By.CSS_SELECTOR, "#failures-body tbody tr"),
+        "the failure groups",
+    )
+    shown = {r.find_element(By.CSS_SELECTOR, ".failure-message .mono").text: r for r in rows}
+    for message, count in after.items():
+        assert shown[message].find_element(By.CSS_SELECTOR, "td.num").text == str(count)
+    wrong = shown[WRONG]
+    assert f"sample/double ({after[WRONG]})" in wrong.text
+    example = re.search(r"e\.g\. Incorrect value '(.*)' for nbr_in", wrong.text)
+    assert example and example[1] in ("x", "1.5", "ten")  # the one that failed last
+    wrong.find_element(By.CSS_SELECTOR, "button").click()
+    expected = after[WRONG]
+    cockpit.until(
+        lambda: cockpit.text("list-count").startswith(f"{expected} of {expected}"),
+        "the group's failures listed",
+    )
+    messages = {r.find_element(By.CSS_SELECTOR, ".error-text").text for r in cockpit.rows()}
+    assert messages == {
+        f"Incorrect value '{v}' for nbr_in, should be integer" for v in ("x", "1.5", "ten")
+    }
+    cockpit.driver.find_element(By.ID, "failure-filter-clear").click()
+
+
+Shot = Callable[[str], None]  # saves the window as docs/cockpit-<name>.png ("": cockpit.png)
+
+
 @pytest.mark.skipif(not SCREENSHOT, reason="set XC_COCKPIT_SCREENSHOT=PATH (make screenshot)")
-def test_screenshot(cockpit: Cockpit) -> None:
-    """docs/cockpit.png: tasks in every state over about a minute; docs/cockpit-phone.png:
-    the list as cards on a phone; docs/cockpit-instance.png: a failed task's view, with the
-    traceback its runner sent."""
+def test_screenshot(cockpit: Cockpit, tmp_path: Path) -> None:
+    """The pictures of the docs, with tasks in every state over about a minute:
+    docs/cockpit.png (and -dark), the page; -instance, a failed task's view with its
+    traceback, its log wrapped; -failures, the failures grouped; -sorted, the list sorted
+    by duration in a time range, with relative times and an export begun; -bulk, a bulk
+    cancel asking for its confirmation; -paused, live updates paused; -phone, the list as
+    cards on a phone."""
+    failed = run_waves(cockpit)
+    path = Path(SCREENSHOT or "")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    driver = cockpit.driver
+
+    def shot(name: str) -> None:
+        target = path.with_name(f"{path.stem}-{name}{path.suffix}") if name else path
+        driver.execute_script("document.activeElement.blur()")
+        assert driver.save_screenshot(str(target))
+
+    driver.set_window_size(1400, 1250)
+    cockpit.open()
+    Select(driver.find_element(By.ID, "chart-minutes")).select_by_value("5")
+    time.sleep(9)
+    shot("")
+    Select(driver.find_element(By.ID, "theme")).select_by_value("dark")
+    time.sleep(1)
+    shot("dark")
+    Select(driver.find_element(By.ID, "theme")).select_by_value("auto")
+    cockpit.open_instance(failed, "ZeroDivisionError: division by zero")
+    driver.find_element(By.ID, "log-wrap").click()
+    shot("instance")
+    driver.find_element(By.ID, "log-wrap").click()  # as it was
+    driver.set_window_size(1400, 1000)
+    show_list_tools(cockpit, tmp_path, shot)
+    driver.set_window_size(390, 844)
+    cockpit.open()
+    driver.execute_script("document.getElementById('list-title').scrollIntoView()")
+    time.sleep(1)
+    shot("phone")
+    driver.set_window_size(1400, 1000)
+
+
+def run_waves(cockpit: Cockpit) -> str:
+    """Tasks of every kind over about a minute, some failing; the id of a failed one."""
     waves = [
         ("sample", "double", {"str_in": "ab", "nbr_in": "21"}),
         ("sample", "simple", {"arg": "hello"}),
@@ -353,32 +451,48 @@ def test_screenshot(cockpit: Cockpit) -> None:
             cockpit.submit(namespace, task, inputs)
         if index % 3 == 2:
             failed = cockpit.submit("sample", "zero_division")
+        if index % 4 == 1:
+            cockpit.submit("sample", "double", {"nbr_in": f"{index}.5"})
         time.sleep(5)
     cockpit.submit("sample", "error_placeholder")
     cockpit.submit("untrusted", "markup", {"end": "result"})
     cockpit.submit("sample", "reporting_task", {"n": "30", "param": "long"})
     cockpit.submit("sample", "reporting_task", {"n": "30", "param": "longer"})
     time.sleep(2)
-    for _ in range(3):
+    for _ in range(6):
         cockpit.submit("sample", "reporting_task", {"n": "20", "param": "queued"})
-    path = Path(SCREENSHOT or "")
-    path.parent.mkdir(parents=True, exist_ok=True)
+    return failed
+
+
+def show_list_tools(cockpit: Cockpit, downloads: Path, shot: Shot) -> None:
+    """The failure groups; a sorted, time-ranged list with relative times and an export;
+    a bulk cancel's confirmation; live updates paused."""
     driver = cockpit.driver
-    driver.set_window_size(1400, 1250)
+    driver.execute_cdp_cmd(
+        "Browser.setDownloadBehavior", {"behavior": "allow", "downloadPath": str(downloads)}
+    )
     cockpit.open()
-    Select(driver.find_element(By.ID, "chart-minutes")).select_by_value("5")
-    driver.execute_script("document.activeElement.blur()")
-    time.sleep(9)
-    assert driver.save_screenshot(str(path))
-
-    cockpit.open_instance(failed, "ZeroDivisionError: division by zero")
-    driver.execute_script("document.activeElement.blur()")
-    assert driver.save_screenshot(str(path.with_name(f"{path.stem}-instance{path.suffix}")))
-
-    driver.set_window_size(390, 844)
-    cockpit.open()
+    driver.execute_script("document.getElementById('failures').scrollIntoView()")
+    shot("failures")
+    cockpit.open("?time=ended&range=15m&sort=duration")
+    Select(driver.find_element(By.ID, "time-mode")).select_by_value("relative")
+    driver.find_element(By.ID, "export-csv").click()
+    cockpit.until(lambda: cockpit.text("export-note"), "the export begun")
     driver.execute_script("document.getElementById('list-title').scrollIntoView()")
-    driver.execute_script("document.activeElement.blur()")
-    time.sleep(1)
-    assert driver.save_screenshot(str(path.with_name(f"{path.stem}-phone{path.suffix}")))
-    driver.set_window_size(1400, 1000)
+    shot("sorted")
+    Select(driver.find_element(By.ID, "time-mode")).select_by_value("local")
+    cockpit.open("?state=Queued")
+    cockpit.until(cockpit.rows, "queued tasks")
+    driver.find_element(By.ID, "select-page").click()
+    driver.find_element(By.ID, "bulk-cancel").click()
+    driver.execute_script("document.getElementById('list-title').scrollIntoView()")
+    shot("bulk")
+    driver.find_element(By.ID, "bulk-no").click()
+    driver.find_element(By.ID, "bulk-clear").click()
+    cockpit.open()
+    driver.find_element(By.ID, "pause").click()
+    for _ in range(3):
+        cockpit.submit("sample", "simple", {"arg": "while paused"})
+    cockpit.until(lambda: re.fullmatch(r"paused: [3-9] changes wait", cockpit.text("live")), "3")
+    shot("paused")
+    driver.find_element(By.ID, "pause").click()

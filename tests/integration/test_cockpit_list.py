@@ -78,6 +78,7 @@ class Seeded:
     errors: int  # how many of them ended in Error
     odd: str  # a message with a bidi override and escape, an output of 603 characters
     timed: str  # its runner timed it at 21.2 s; the server received its end 59 s after hand-out
+    token: str  # the timed one's hand-out's log token
 
 
 def status(store: Store, instance_id: str, name: str, **fields: Any) -> None:
@@ -120,7 +121,7 @@ def seed(path: Path) -> tuple[Seeded, str]:
         store.poll("odd")
         status(store, odd, "Completed", message=ODD, outputValues={"long": LONG, "short": "s"})
         timed = str(store.submit("odd", "text")["id"])
-        store.poll("odd")
+        token = str((store.poll("odd") or {})["taskLogToken"])  # its runner's, for its log
         handed_out = datetime.now(UTC) - timedelta(seconds=59)
         with store.write() as db:
             db.execute("UPDATE instances SET taken_at = ? WHERE id = ?", (iso(handed_out), timed))
@@ -134,15 +135,16 @@ def seed(path: Path) -> tuple[Seeded, str]:
                 "UPDATE instances SET taken_at = ? WHERE id = ?",
                 (iso(datetime.fromisoformat(received) - timedelta(seconds=59)), timed),
             )
-    return Seeded(ids, errors, odd, timed), received
+    return Seeded(ids, errors, odd, timed, token), received
 
 
-def send_task_log(server: LocalServer, instance_id: str, received: str) -> None:
+def send_task_log(server: LocalServer, seeded: Seeded, received: str) -> None:
     """As the runner sends it: it started the container 45 s after the hand-out (a slow
     start, then the outage) and timed the task at 21.2 s."""
     ended = datetime.fromisoformat(received) - timedelta(seconds=30)
     body = {
-        "taskInstanceId": instance_id,
+        "taskInstanceId": seeded.timed,
+        "taskLogToken": seeded.token,
         "runnerId": "runner-7",
         "containerId": "c0ffee" * 10 + "abcd",
         "startedAt": iso(ended - timedelta(seconds=21.2)),
@@ -169,7 +171,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Cockpit, S
         LocalServer(folder / "scenario.db", port=0, api_key=KEY) as server,
         browser.chromium(folder / "profile") as driver,
     ):
-        send_task_log(server, seeded.timed, received)
+        send_task_log(server, seeded, received)
         yield Cockpit(server, LocalClient(server.url, KEY), driver), seeded
 
 
@@ -225,9 +227,9 @@ def test_filters_and_paging_reach_the_oldest_of_300_tasks(page: Cockpit, seeded:
     page.until(lambda: count_says(page, seeded.errors, seeded.errors), "the errors only")
     states = {r.get_attribute("data-state") for r in page.rows()}
     assert states == {"Error"}
-    Select(page.driver.find_element(By.ID, "filter-order")).select_by_value("oldest")
+    Select(page.driver.find_element(By.ID, "filter-order")).select_by_value("submitted asc")
     page.until(lambda: page.row_ids()[:1] == [seeded.ids[0]], "the oldest error first")
-    assert "state=Error" in page.driver.current_url and "order=oldest" in page.driver.current_url
+    assert "state=Error" in page.driver.current_url and "order=asc" in page.driver.current_url
 
     # The URL brings the same list back.
     page.driver.get(page.driver.current_url)
@@ -345,17 +347,18 @@ def test_keyboard_alone_submits_opens_closes_and_cancels(page: Cockpit, seeded: 
     )[0]
     queued = str(link.get_attribute("data-id"))
 
-    # Open: the skip link to the list, a few Tabs past the filters, one Tab stop for the rows.
+    # Open: the skip link to the list, Tabs past its filters, tools and sortable headings, to
+    # the rows' one Tab stop; or the skip link to the rows, at once.
     page.until(lambda: page.row_ids()[:1] == [queued], "the new task first")
     page.driver.get(page.server.cockpit_url)
     page.until(lambda: page.live() == "live", "the page")
     page.keys(Keys.TAB, Keys.ENTER)
     presses = 0
-    while not page.focused().get_attribute("data-id") and presses < 11:
+    while not page.focused().get_attribute("data-id") and presses < 20:
         page.keys(Keys.TAB)
         presses += 1
-    assert page.focused().get_attribute("data-id") == queued, "no row within 11 Tab presses"
-    print(f"\nfrom the skip link to the first row: {presses} Tab presses")
+    assert page.focused().get_attribute("data-id") == queued, "no row within 20 Tab presses"
+    print(f"\nfrom the skip link to the list, to the first row: {presses} Tab presses")
     style = page.js(
         "const s = getComputedStyle(document.activeElement);"
         "return [s.outlineStyle, parseFloat(s.outlineWidth), s.outlineColor]"
@@ -389,6 +392,15 @@ def test_keyboard_alone_submits_opens_closes_and_cancels(page: Cockpit, seeded: 
     page.until(lambda: page.ended(queued, "Cancelled"), "the row cancelled")
     assert page.client.instance(queued)["cancelled"] is True
     page.keys(Keys.ESCAPE)
+
+
+def test_the_skip_link_to_the_rows_focuses_the_first_row(page: Cockpit) -> None:
+    page.open()
+    page.until(lambda: len(page.rows()) == 200, "the rows")
+    page.keys(Keys.TAB, Keys.TAB, Keys.TAB)
+    assert page.focused().text == "Skip to the rows"
+    page.keys(Keys.ENTER)
+    assert page.focused().get_attribute("data-id") == page.row_ids()[0]
 
 
 def test_axe_finds_no_serious_or_critical_violation(page: Cockpit, seeded: Seeded) -> None:

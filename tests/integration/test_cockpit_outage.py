@@ -2,7 +2,9 @@
 
 A reporting_task runs; the server stops. The page says so in a banner, in plain words,
 marks what it shows as stale and stops the running task's duration; a submit says
-why nothing was queued (not "Failed to fetch"). The task ends meanwhile: the runner
+why nothing was queued (not "Failed to fetch"), which it no longer says once the server is
+back; an instance view opened meanwhile offers nothing to copy or run again. The task
+ends meanwhile: the runner
 keeps its statuses and its log until the server is back, and the server restarts on
 the same database and port. The page notices within 5 s (its retries are never more
 than 4 s apart), and the task's duration is the runner's (about 5 s), not the server's
@@ -19,6 +21,7 @@ from collections.abc import Iterator
 
 import pytest
 from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
 
 from runner.engine.docker_engine import DockerEngine
 from runner.engine.interface import LABEL_RUNNER_ID
@@ -113,6 +116,13 @@ def test_an_outage_is_said_and_the_page_recovers_within_5_s(cockpit: Cockpit) ->
     refused = page.until(lambda: page.text("form-error"), "the submit's refusal")
     assert refused.startswith("Nothing was queued: the local server cannot be reached")
     assert "Failed to fetch" not in refused
+    # An instance view opened now offers nothing to copy or run again: nothing was read.
+    page.js("window.location.hash = arguments[0]", f"#task/{instance_id}")
+    page.until(lambda: page.dialog_open() and "Reading it" not in page.dialog_text(), "the view")
+    assert not page.driver.find_element(By.ID, "instance-again").is_displayed()
+    assert not page.driver.find_element(By.ID, "instance-copy").is_displayed()
+    page.keys(Keys.ESCAPE)
+    page.until(lambda: not page.dialog_open(), "the view to close")
     time.sleep(max(0.0, 9 - (time.monotonic() - stopped)))  # the task ends meanwhile
     assert page.row(instance_id).find_element(By.CSS_SELECTOR, ".duration").text == frozen
 
@@ -122,6 +132,7 @@ def test_an_outage_is_said_and_the_page_recovers_within_5_s(cockpit: Cockpit) ->
     print(f"the page saw the server back {took:.2f} s after it listened again")
     assert took < RECOVERY_S
     assert page.live() == "live"
+    assert page.text("form-error") == "", "the form still says the server cannot be reached"
 
     # The task's statuses and log came in late; its duration is the runner's.
     page.until(lambda: page.ended(instance_id, "Completed"), "the late statuses", 60)

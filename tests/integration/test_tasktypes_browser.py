@@ -54,6 +54,7 @@ def ran(server: LocalServer, task: str, status: str, usage: dict[str, Any]) -> s
         now = datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
         log = {
             "taskInstanceId": taken["id"],
+            "taskLogToken": taken["taskLogToken"],  # the hand-out's: only its runner may log
             "runnerId": "runner-1",
             "containerId": "c" * 64,
             "startedAt": now,

@@ -12,6 +12,7 @@ import pytest
 
 from runner.localserver.cockpit.board import Board, Marks
 from runner.localserver.cockpit.listing import Filters, Page
+from runner.localserver.cockpit.sorting import Sort
 from runner.localserver.errors import HttpError
 from runner.localserver.sql import SCHEMA
 from runner.localserver.store import Store
@@ -44,9 +45,21 @@ def store(tmp_path: Path) -> Store:
     return Store(tmp_path / "scenario.db")
 
 
-def listed(board: Board, filters: Filters, **page: Any) -> tuple[list[str], int, int | None]:
-    found, total, cursor = board.page(Page(filters, **{"limit": 100, **page}))
-    return [t["id"] for t in found], total, cursor
+NEWEST = Sort()
+OLDEST = Sort(descending=False)
+
+
+def listed(
+    board: Board,
+    filters: Filters,
+    *,
+    limit: int = 100,
+    sort: Sort = NEWEST,
+    cursor: int | str | None = None,
+) -> tuple[list[str], int, int | str | None]:
+    after = None if cursor is None else sort.cursor(str(cursor))
+    found, total, following = board.page(Page(filters, limit, sort, after))
+    return [t["id"] for t in found], total, following
 
 
 def test_filters_by_state_task_and_namespace(store: Store) -> None:
@@ -72,9 +85,9 @@ def test_pages_newest_or_oldest_first_reach_every_instance(store: Store) -> None
         if cursor is None:
             break
     assert seen == ids[::-1] and total == 12
-    page, _, cursor = listed(board, Filters(), limit=5, order="oldest")
+    page, _, cursor = listed(board, Filters(), limit=5, sort=OLDEST)
     assert page == ids[:5]
-    assert listed(board, Filters(), limit=5, order="oldest", cursor=cursor)[0] == ids[5:10]
+    assert listed(board, Filters(), limit=5, sort=OLDEST, cursor=cursor)[0] == ids[5:10]
 
 
 def test_search_matches_an_id_start_or_text_in_inputs_outputs_and_messages(

@@ -166,7 +166,7 @@ def ended(status_: str, at: str, taken: str | None = "2026-11-27T11:59:00.000Z")
 
 
 def test_chart_counts_each_ended_task_in_its_interval() -> None:
-    now = datetime(2026, 11, 27, 12, 15, tzinfo=UTC)
+    now = datetime(2026, 11, 27, 12, 14, 59, tzinfo=UTC)
     drawn = chart(
         [
             ended("Completed", "2026-11-27T12:00:10.000Z", "2026-11-27T12:00:08.000Z"),
@@ -187,7 +187,19 @@ def test_chart_counts_each_ended_task_in_its_interval() -> None:
     assert [p["durationS"] for p in drawn["points"]] == [2.0, 1.0, 4.0]
     assert drawn["points"][0] == {"task": "sample/double", "status": "Completed",
                                   "endedAt": "2026-11-27T12:00:10.000Z", "durationS": 2.0}
-    assert drawn["medianS"] == 2.0 and drawn["now"] == "2026-11-27T12:15:00.000Z"
+    assert drawn["medianS"] == 2.0 and drawn["now"] == "2026-11-27T12:14:59.000Z"
+
+
+def test_the_charts_intervals_do_not_move_while_nothing_happens() -> None:
+    tasks = [ended("Completed", f"2026-11-27T12:0{k}:10.000Z") for k in range(5)]
+    seen = [
+        chart(tasks, datetime(2026, 11, 27, 12, 14, second, tzinfo=UTC), 15)["buckets"]
+        for second in (30, 45, 59)
+    ]
+    assert seen[0] == seen[1] == seen[2]
+    assert seen[0][0]["start"] == "2026-11-27T12:00:00.000Z"
+    later = chart(tasks, datetime(2026, 11, 27, 12, 15, 0, tzinfo=UTC), 15)["buckets"]
+    assert later[0]["start"] == "2026-11-27T12:00:30.000Z"  # a new interval began
 
 
 def test_an_empty_chart() -> None:
@@ -277,6 +289,11 @@ def headers(**given: str) -> Any:
          {"X_XC_Cockpit": "1", "Sec_Fetch_Site": "same-origin"}, Need.KEY_OFF_LOOPBACK),
         ("GET", "/local/api/statuses", {"X_XC_Cockpit": "1"}, Need.KEY),
         ("POST", "/local/api/task-instances", {"X_XC_Cockpit": "1"}, Need.KEY),
+        ("GET", "/local/api/cockpit/exports/t0ken", {}, Need.NOTHING),  # the ticket is the key
+        ("POST", "/local/api/cockpit/exports/t0ken", {}, Need.KEY),
+        ("POST", "/local/api/cockpit/exports", {}, Need.KEY),
+        ("POST", "/local/api/cockpit/exports", {"X_XC_Cockpit": "1"}, Need.KEY_OFF_LOOPBACK),
+        ("GET", "/local/api/cockpit/export", {}, Need.KEY),
     ],
 )
 def test_what_a_request_needs(method: str, path: str, sent: dict[str, str], needs: Need) -> None:
@@ -335,6 +352,24 @@ def test_the_page_loads_nothing_from_elsewhere_and_never_makes_html_of_data() ->
     page = files["/"].body.decode()
     assert re.findall(r"<script(?![^>]*\bsrc=)", page) == [], "inline script"
     assert "<style" not in page and " style=" not in page and not re.search(r" on\w+=", page)
+
+
+def test_every_module_of_the_page_is_preloaded_with_its_entry_point() -> None:
+    """The page names each module its script imports, directly or not (modulepreload), so
+    that the browser fetches them together, not one import after another: a new module
+    must be listed."""
+    files = assets.load()
+    page = files["/"].body.decode()
+    preloaded = set(re.findall(r'<link rel="modulepreload" href="(/cockpit/[^"]+)">', page))
+    imported: set[str] = set()
+    waiting = ["/cockpit/main.js"]
+    while waiting:
+        text = files[waiting.pop()].body.decode()
+        for name in re.findall(r'^import [^;]*? from "\./([^"]+)";', text, re.MULTILINE):
+            if f"/cockpit/{name}" not in imported:
+                imported.add(f"/cockpit/{name}")
+                waiting.append(f"/cockpit/{name}")
+    assert preloaded == imported
 
 
 def test_the_policy_forbids_inline_script_and_eval() -> None:

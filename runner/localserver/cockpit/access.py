@@ -11,6 +11,10 @@ and a few headers.
   without the server's consent to a CORS preflight (never given), and an
   `Origin`, when there is one, naming this server: its host and its port (the
   Host header's). Elsewhere it needs the key.
+- An export's download link (`/local/api/cockpit/exports/<ticket>`, export.py) needs
+  no key: its ticket, made for a request that had the key (or came from the page), is
+  the credential, for one download within a minute. A browser cannot send a header
+  when it follows a link, and the key never goes into a URL.
 - Everything else needs the key, as before.
 
 The Host check against DNS rebinding (gate.py) applies to all of them.
@@ -25,6 +29,7 @@ from runner.localserver.gate import Need, host_name
 
 PAGE_PREFIX = "/cockpit/"
 DATA_PREFIX = "/local/api/cockpit/"
+DOWNLOADS = DATA_PREFIX + "exports/"  # + a ticket
 PAGE_HEADER = "X-XC-Cockpit"  # the page sends it, with the value "1", on every data request
 _SAME_SITE = ("same-origin", "none")
 _DEFAULT_PORTS = {"http": 80, "https": 443}
@@ -34,11 +39,16 @@ Header = Callable[[str], str | None]  # a request header by its name ("Origin"),
 
 def need(method: str, path: str, header: Header, own_names: Collection[str]) -> Need:
     """What the request for `path` needs; `own_names` are the Host names of this server."""
-    if method == "GET" and (path == "/" or path.startswith(PAGE_PREFIX)):
+    if is_page_file(method, path) or (method == "GET" and path.startswith(DOWNLOADS)):
         return Need.NOTHING
     if path.startswith(DATA_PREFIX) and from_the_page(header, own_names):
         return Need.KEY_OFF_LOOPBACK
     return Need.KEY
+
+
+def is_page_file(method: str, path: str) -> bool:
+    """Whether the request is for one of the page's files (assets.py)."""
+    return method == "GET" and (path == "/" or path.startswith(PAGE_PREFIX))
 
 
 def from_the_page(header: Header, own_names: Collection[str]) -> bool:

@@ -9,11 +9,12 @@ a task log) at least every second.
 from __future__ import annotations
 
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any, NamedTuple
 
 from runner.localserver.cockpit.listing import COLUMNS, Filters, Page, changed
-from runner.localserver.cockpit.views import run_record, task_summary
+from runner.localserver.cockpit.sorting import Sort
+from runner.localserver.cockpit.views import run_record, task_summary, window_start
 from runner.localserver.jsontext import stored
 from runner.localserver.records import iso, status_record
 from runner.localserver.store import Store
@@ -30,9 +31,11 @@ _PROGRESS = """SELECT instance_id, progress FROM statuses WHERE seq IN (
     GROUP BY instance_id)"""
 _RUNS = """SELECT instance_id, runner_id, container_id, started_at, ended_at
     FROM task_logs WHERE instance_id IN ({ids})"""
+# Counted on the state index alone; the queued that were cancelled (a few) taken off after.
 _WAITING = """SELECT state, count(*) AS n FROM instances
-    WHERE state IN ('Taken', 'InProgress') OR (state = 'Queued' AND cancelled = 0)
-    GROUP BY state"""
+    WHERE state IN ('Queued', 'Taken', 'InProgress') GROUP BY state"""
+_CANCELLED_QUEUED = """SELECT count(*) AS n FROM instances INDEXED BY instances_cancelled
+    WHERE cancelled = 1 AND state = 'Queued'"""
 _ENDED_COUNTS = """SELECT status, count(*) AS n FROM statuses
     WHERE received_at >= ? AND status IN ('Completed', 'Error') GROUP BY status"""
 
@@ -64,7 +67,7 @@ class Board:
             row = db.execute(_MARKS).fetchone()
         return Marks(int(row["seq"]), int(row["ordinal"]), int(row["change"]))
 
-    def page(self, page: Page) -> tuple[list[dict[str, Any]], int, int | None]:
+    def page(self, page: Page) -> tuple[list[dict[str, Any]], int, int | str | None]:
         """A page of the list, how many instances pass its filters, and the cursor of the
         next page (None when this is the last)."""
         with self._store.read() as db:
@@ -72,33 +75,57 @@ class Board:
             rows = db.execute(query, values).fetchall()
             query, values = page.total()
             total = int(db.execute(query, values).fetchone()["n"])
-        more = len(rows) > page.limit
-        rows = rows[: page.limit]
-        return self._summaries(rows), total, int(rows[-1]["ordinal"]) if more else None
+        found, cursor = self._page_of(rows, page)
+        return found, total, cursor
+
+    def rows(self, page: Page) -> tuple[list[dict[str, Any]], int | str | None]:
+        """A page of the list without its total, and the cursor of the next page."""
+        with self._store.read() as db:
+            query, values = page.rows()
+            rows = db.execute(query, values).fetchall()
+        return self._page_of(rows, page)
+
+    def _page_of(
+        self, rows: list[Any], page: Page
+    ) -> tuple[list[dict[str, Any]], int | str | None]:
+        found = self.placed(rows[: page.limit], page.sort)
+        return found, found[-1]["cursor"] if len(rows) > page.limit else None
+
+    def placed(self, rows: list[Any], sort: Sort) -> list[dict[str, Any]]:
+        """The task lines of rows that carry their `sort_key`, each with its place in `sort`."""
+        lines = self._summaries(rows)
+        return [
+            {**line, **sort.place(row["sort_key"], row["ordinal"])}
+            for line, row in zip(lines, rows, strict=True)
+        ]
 
     def total(self, filters: Filters) -> int:
         query, values = Page(filters, 1).total()
         with self._store.read() as db:
             return int(db.execute(query, values).fetchone()["n"])
 
-    def changed(self, marks: Marks, filters: Filters, limit: int) -> Changes:
-        """What changed after `marks`; the marks in the answer are the caller's to fill."""
-        query, values = changed(filters, limit)
+    def changed(
+        self, marks: Marks, filters: Filters, limit: int, sort: Sort | None = None
+    ) -> Changes:
+        """What changed after `marks`, each line placed in `sort`; the marks in the answer
+        are the caller's to fill."""
+        sort = sort or Sort()
+        query, values = changed(filters, limit, sort)
         values.update(after=marks.seq, since=marks.ordinal, change=marks.change)
         with self._store.read() as db:
             rows = db.execute(query, values).fetchall()
-        found = self._summaries([row for row in rows if row["matches"]])
+        found = self.placed([row for row in rows if row["matches"]], sort)
         gone = [str(row["id"]) for row in rows if not row["matches"]]
         return Changes(found, gone, marks, len(rows) >= limit)
 
     def wait_for_changes(
-        self, marks: Marks, filters: Filters, limit: int, wait_s: float
+        self, marks: Marks, filters: Filters, limit: int, wait_s: float, sort: Sort | None = None
     ) -> Changes:
         """What changed after `marks`, waiting up to `wait_s` for something to change."""
         deadline = time.monotonic() + wait_s
         while True:
             now = self.marks()  # read first: a change after it is sent again, never lost
-            found = self.changed(marks, filters, limit)
+            found = self.changed(marks, filters, limit, sort)
             remaining = deadline - time.monotonic()
             if found.tasks or found.gone or remaining <= 0:
                 return found._replace(marks=now)
@@ -106,14 +133,16 @@ class Board:
 
     def tiles(self, minutes: int | None) -> dict[str, Any]:
         """The instances queued and in progress now; with `minutes`, those that ended in
-        that window too (as the chart counts them)."""
+        the chart's window of about that many minutes too (as the chart counts them)."""
         with self._store.read() as db:
             states = {"Queued": 0, "InProgress": 0}
             for r in db.execute(_WAITING):  # Taken is shown as InProgress
                 states["Queued" if r["state"] == "Queued" else "InProgress"] += int(r["n"])
+            if states["Queued"]:  # a cancelled one is shown as Cancelled
+                states["Queued"] -= int(db.execute(_CANCELLED_QUEUED).fetchone()["n"])
             tiles: dict[str, Any] = {"states": states}
             if minutes is not None:
-                cutoff = iso(datetime.now(UTC) - timedelta(minutes=minutes))
+                cutoff = iso(window_start(datetime.now(UTC), minutes))
                 ended = {r["status"]: int(r["n"]) for r in db.execute(_ENDED_COUNTS, (cutoff,))}
                 tiles.update(
                     minutes=minutes,

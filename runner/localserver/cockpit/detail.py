@@ -9,13 +9,13 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 from runner.core.catalog import normalize_values
 from runner.localserver.cockpit.board import Board
 from runner.localserver.cockpit.views import chart as chart_of
-from runner.localserver.cockpit.views import run_record
+from runner.localserver.cockpit.views import run_record, window_start
 from runner.localserver.jsontext import stored
 from runner.localserver.records import iso
 from runner.localserver.store import Store
@@ -59,7 +59,7 @@ def _log(row: Any) -> dict[str, Any]:
 
 def chart(store: Store, board: Board, minutes: int) -> dict[str, Any]:
     now = datetime.now(UTC)
-    cutoff = iso(now - timedelta(minutes=minutes))
+    cutoff = iso(window_start(now, minutes))
     with store.read() as db:
         rows = db.execute(_ENDED, (cutoff,)).fetchall()
     ended = (

@@ -1,8 +1,9 @@
 """The cockpit page's data, under /local/api/cockpit/: (method, target, body) in, JSON out.
 
-- `GET tasks`: a page of task instances, newest (or oldest) first, filtered by
-  `state`, `namespace`, `name` and `q` (listing.py), with `total` (how many pass)
-  and `next` (the `cursor` of the next page); with `after`, `since` and `changes`
+- `GET tasks`: a page of task instances, filtered by `state`, `namespace`, `name`, `q`,
+  the times they were submitted or ended and a failure group (query.py), sorted
+  (sorting.py), with `total` (how many pass) and `next` (the `cursor` of the next
+  page); with `after`, `since` and `changes`
   (the `last`, `lastInstance` and `lastChange` of an earlier answer), only those
   changed since, waiting up to `waitSeconds` for a change (a long poll, bounded
   with the server's others): those that pass the filters in `tasks`, the ids of
@@ -12,19 +13,27 @@
 - `GET catalog`: every published task definition, for the submit form;
 - `POST submit`: queues a task instance only when its inputs pass the runner's
   own checks; else 400 with each problem placed on its input;
-- `GET chart?minutes=`: durations and throughput over the last minutes.
+- `GET chart?minutes=`: durations and throughput over the last minutes;
+- `GET failures`: the failures that pass the list's filters, grouped by message
+  (failures.py);
+- bulk actions (bulk.py) and exports (export.py), each in a module of its own.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 
 from runner.contracts import Contracts
 from runner.localserver import bodies
 from runner.localserver.cockpit import detail
 from runner.localserver.cockpit.board import Board, Marks
+from runner.localserver.cockpit.bulk import BulkActions
+from runner.localserver.cockpit.export import Exports
+from runner.localserver.cockpit.failuregroups import FailureGroups
 from runner.localserver.cockpit.form import input_problems
-from runner.localserver.cockpit.listing import MAX_SEARCH_CHARS, STATES, Filters, Order, Page
+from runner.localserver.cockpit.listing import Filters, Page
+from runner.localserver.cockpit.query import cursor_in, filters_in, sort_in
 from runner.localserver.errors import HttpError, quoted
 from runner.localserver.records import utc_now
 from runner.localserver.routing import LongPolls, Reply, Request, Route
@@ -36,7 +45,6 @@ MAX_TASKS = 500
 DEFAULT_TASKS = 100
 DEFAULT_MINUTES = 15
 MAX_MINUTES = 24 * 60
-_ORDERS = ("newest", "oldest")
 
 
 class Cockpit:
@@ -45,6 +53,9 @@ class Cockpit:
         self.contracts = contracts
         self.long_polls = long_polls
         self.board = Board(store)
+        self.failure_groups = FailureGroups(store)
+        self.bulk = BulkActions(store, contracts, BASE)
+        self.exports = Exports(store, self.board, self.filters_of, BASE)
         self.routes = (
             Route("GET", re.compile(f"{BASE}/tasks"), self.tasks),
             Route("GET", re.compile(f"{BASE}/tasks/([^/]+)"), self.task),
@@ -52,21 +63,24 @@ class Cockpit:
             Route("GET", re.compile(f"{BASE}/catalog"), self.catalog),
             Route("POST", re.compile(f"{BASE}/submit"), self.submit, takes_body=True),
             Route("GET", re.compile(f"{BASE}/chart"), self.chart),
+            Route("GET", re.compile(f"{BASE}/failures"), self.failures),
+            *self.bulk.routes,
+            *self.exports.routes,
         )
 
     def tasks(self, request: Request) -> Reply:
         limit = max(1, int(min(request.number("limit", DEFAULT_TASKS, integer=True), MAX_TASKS)))
-        filters = _filters(request)
+        filters, sort = self.filters_of(request.query), sort_in(request.query)
         minutes = _minutes(request) if "minutes" in request.query else None
         if not {"after", "since", "changes"} & set(request.query):
             marks = self.board.marks()  # first: a change after it is sent again, never lost
-            page = Page(filters, limit, _order(request), _cursor(request))
+            page = Page(filters, limit, sort, cursor_in(request.query, sort))
             found, total, cursor = self.board.page(page)
             answer = {"tasks": found, "total": total, "next": cursor, "reset": False}
         else:
             asked = Marks(request.seq("after"), request.seq("since"), request.seq("changes"))
             with self.long_polls.slot(request.wait_s()) as may_wait_s:
-                changes = self.board.wait_for_changes(asked, filters, limit, may_wait_s)
+                changes = self.board.wait_for_changes(asked, filters, limit, may_wait_s, sort)
             marks = changes.marks
             answer = {
                 "tasks": changes.tasks,
@@ -124,37 +138,19 @@ class Cockpit:
     def chart(self, request: Request) -> Reply:
         return 200, detail.chart(self.store, self.board, _minutes(request))
 
+    def failures(self, request: Request) -> Reply:
+        return 200, {**self.failure_groups.groups(filters_in(request.query)), "now": utc_now()}
+
+    def filters_of(self, query: Mapping[str, str]) -> Filters:
+        """The list's filters; a failure group's members are folded first, so it is exact."""
+        filters = filters_in(query)
+        if filters.failure is not None:
+            self.failure_groups.keep_up()
+        return filters
+
 
 def _minutes(request: Request) -> int:
     minutes = int(request.number("minutes", DEFAULT_MINUTES, integer=True))
     if not 1 <= minutes <= MAX_MINUTES:
         raise HttpError(400, f"query parameter minutes={minutes} is not from 1 to {MAX_MINUTES}")
     return minutes
-
-
-def _filters(request: Request) -> Filters:
-    state = request.query.get("state") or None
-    if state is not None and state not in STATES:
-        raise HttpError(
-            400, f"query parameter state={quoted(state)} is not one of {', '.join(STATES)}"
-        )
-    text = (request.query.get("q") or "").strip() or None
-    if text is not None and len(text) > MAX_SEARCH_CHARS:
-        raise HttpError(400, f"query parameter q: over {MAX_SEARCH_CHARS} characters")
-    return Filters(
-        state=state,
-        namespace=request.query.get("namespace") or None,
-        name=request.query.get("name") or None,
-        text=text,
-    )
-
-
-def _order(request: Request) -> Order:
-    order = request.query.get("order") or "newest"
-    if order not in _ORDERS:
-        raise HttpError(400, f"query parameter order={quoted(order)} is not newest or oldest")
-    return "oldest" if order == "oldest" else "newest"
-
-
-def _cursor(request: Request) -> int | None:
-    return request.seq("cursor") if request.query.get("cursor") else None

@@ -115,15 +115,24 @@ def task_summary(
     }
 
 
+def window_start(now: datetime, minutes: int) -> datetime:
+    """When the chart's window of about `minutes` starts: its CHART_BUCKETS intervals are
+    fixed in time (whole multiples of their length since the epoch), the last one holding
+    `now`, so that they do not move while nothing new happens."""
+    bucket_s = minutes * 60 / CHART_BUCKETS
+    last = math.floor(now.timestamp() / bucket_s) * bucket_s
+    return datetime.fromtimestamp(last - (CHART_BUCKETS - 1) * bucket_s, UTC)
+
+
 def chart(ended: Iterable[Mapping[str, Any]], now: datetime, minutes: int) -> dict[str, Any]:
     """Throughput (tasks ended per bucket, Completed and Error) and each task's duration,
-    over the `minutes` before `now`.
+    over the window of about `minutes` that holds `now` (window_start).
 
     `ended` holds one mapping per terminal status: namespace, name, status,
     receivedAt, the instance's takenAt, and `run` (its run_record) or None. A task
     is placed at its end by the runner's clock when that falls in the window.
     """
-    start = now - timedelta(minutes=minutes)
+    start = window_start(now, minutes)
     bucket_s = minutes * 60 / CHART_BUCKETS
     counts = [{"Completed": 0, "Error": 0} for _ in range(CHART_BUCKETS)]
     points: list[dict[str, Any]] = []

@@ -1,6 +1,7 @@
 // The chart: tasks ended per interval (Completed and Error, stacked) above each
 // task's duration (one dot per task, at the time it ended), over the last minutes,
-// from GET /local/api/cockpit/chart. Plain SVG; the tasks' names only ever go in as text.
+// from GET /local/api/cockpit/chart. Its intervals are fixed in time (the last one holds
+// now), so that nothing moves while nothing new happens. Plain SVG; the tasks' names only ever go in as text.
 // The picture is hidden from assistive technology: a text beside it says what it shows.
 
 import { byId, clear, duration, hourMinute, svg } from "./dom.js";
@@ -16,7 +17,7 @@ export function drawChart(data) {
   const width = Math.max(200, box.clientWidth || 640);
   const plot = { x: PAD.left, w: width - PAD.left - PAD.right };
   const start = Date.parse(data.buckets[0].start);
-  const end = Date.parse(data.now);
+  const end = start + data.buckets.length * data.bucketSeconds * 1000;
   const x = (ms) => plot.x + ((ms - start) / (end - start)) * plot.w;
   const root = svg("svg", { viewBox: `0 0 ${width} ${HEIGHT}`, width, height: HEIGHT, class: "chart-svg" });
   const barsTop = PAD.top;
@@ -104,8 +105,7 @@ function drawTimeAxis(root, start, end, x, bottom) {
   for (let i = 0; i <= count; i += 1) {
     const ms = start + ((end - start) * i) / count;
     const anchor = i === 0 ? "start" : i === count ? "end" : "middle";
-    const text = i === count ? "now" : hourMinute(ms);
-    root.append(svg("text", { x: x(ms), y: bottom + 16, class: "tick", "text-anchor": anchor }, text));
+    root.append(svg("text", { x: x(ms), y: bottom + 16, class: "tick", "text-anchor": anchor }, hourMinute(ms)));
   }
 }
 

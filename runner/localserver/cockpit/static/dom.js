@@ -91,6 +91,10 @@ export function duration(seconds) {
   return `${Math.floor(minutes / 60)} h ${minutes % 60} min`;
 }
 
+// How times are shown: "local" (the browser's time zone), "utc", or "relative" ("3 min
+// ago"; the instance view gives the exact local time beside it). times.js sets it.
+export const clock = { mode: "local" };
+
 // The browser's time zone as an offset: "UTC", "UTC+1", "UTC-5:30".
 export function zone(moment = new Date()) {
   const offset = -moment.getTimezoneOffset();
@@ -98,6 +102,11 @@ export function zone(moment = new Date()) {
   const hours = Math.floor(Math.abs(offset) / 60);
   const minutes = Math.abs(offset) % 60;
   return `UTC${offset > 0 ? "+" : "-"}${hours}${minutes ? `:${String(minutes).padStart(2, "0")}` : ""}`;
+}
+
+// The zone times are shown in: the browser's, or UTC.
+export function shownZone(moment = new Date()) {
+  return clock.mode === "utc" ? "UTC" : zone(moment);
 }
 
 function pad(number, size = 2) {
@@ -109,30 +118,55 @@ function parsed(iso) {
   return iso && !Number.isNaN(moment.getTime()) ? moment : null;
 }
 
-// A time of the list: "14:03:22" today, "2026-11-27 14:03" another day (local time;
-// the zone is said once, in the column's heading).
+// A moment's date and time of day, in the zone times are shown in.
+function fields(moment) {
+  const utc = clock.mode === "utc";
+  return {
+    day: `${utc ? moment.getUTCFullYear() : moment.getFullYear()}-${pad((utc ? moment.getUTCMonth() : moment.getMonth()) + 1)}-${pad(utc ? moment.getUTCDate() : moment.getDate())}`,
+    hour: pad(utc ? moment.getUTCHours() : moment.getHours()),
+    minute: pad(utc ? moment.getUTCMinutes() : moment.getMinutes()),
+    second: pad(utc ? moment.getUTCSeconds() : moment.getSeconds()),
+  };
+}
+
+// How long ago: "12 s ago", "3 min ago", "5 h ago", "2 days ago" ("in 3 s" ahead).
+export function ago(iso, now = Date.now()) {
+  const moment = parsed(iso);
+  if (!moment) return "";
+  const seconds = Math.round((now - moment.getTime()) / 1000);
+  const size = Math.abs(seconds);
+  let text = `${size} s`;
+  if (size >= 36 * 3600) text = `${Math.round(size / 86400)} days`;
+  else if (size >= 90 * 60) text = `${Math.round(size / 3600)} h`;
+  else if (size >= 90) text = `${Math.round(size / 60)} min`;
+  return seconds < -1 ? `in ${text}` : `${text} ago`;
+}
+
+// A time of the list: "14:03:22" today, "2026-11-27 14:03" another day (the zone is said
+// once, in the column's heading), or how long ago.
 export function when(iso, now = new Date()) {
   const moment = parsed(iso);
   if (!moment) return "";
-  const day = `${moment.getFullYear()}-${pad(moment.getMonth() + 1)}-${pad(moment.getDate())}`;
-  const today = `${now.getFullYear()}-${pad(now.getMonth() + 1)}-${pad(now.getDate())}`;
-  const time = `${pad(moment.getHours())}:${pad(moment.getMinutes())}`;
-  return day === today ? `${time}:${pad(moment.getSeconds())}` : `${day} ${time}`;
+  if (clock.mode === "relative") return ago(iso, now.getTime());
+  const at = fields(moment);
+  const time = `${at.hour}:${at.minute}`;
+  return at.day === fields(now).day ? `${time}:${at.second}` : `${at.day} ${time}`;
 }
 
-// A time to the millisecond, with its date and zone: "2026-11-27 14:03:22.123 UTC+1".
-export function exactly(iso) {
+// A time to the millisecond, with its date and zone: "2026-11-27 14:03:22.123 UTC+1"
+// (and how long ago, when times are shown so).
+export function exactly(iso, now = Date.now()) {
   const moment = parsed(iso);
   if (!moment) return "";
-  const day = `${moment.getFullYear()}-${pad(moment.getMonth() + 1)}-${pad(moment.getDate())}`;
-  const time = `${pad(moment.getHours())}:${pad(moment.getMinutes())}:${pad(moment.getSeconds())}`;
-  return `${day} ${time}.${pad(moment.getMilliseconds(), 3)} ${zone(moment)}`;
+  const at = fields(moment);
+  const text = `${at.day} ${at.hour}:${at.minute}:${at.second}.${pad(moment.getMilliseconds(), 3)} ${shownZone(moment)}`;
+  return clock.mode === "relative" ? `${text} (${ago(iso, now)})` : text;
 }
 
 // A time as HH:MM, for the chart's axis.
 export function hourMinute(ms) {
-  const moment = new Date(ms);
-  return `${pad(moment.getHours())}:${pad(moment.getMinutes())}`;
+  const at = fields(new Date(ms));
+  return `${at.hour}:${at.minute}`;
 }
 
 export function badge(state) {
@@ -167,5 +201,22 @@ export async function copyText(text) {
     }
     field.remove();
     return done;
+  }
+}
+
+// A choice remembered in this browser (localStorage), or null.
+export function remembered(key) {
+  try {
+    return localStorage.getItem(key);
+  } catch {
+    return null; // storage refused: nothing is remembered
+  }
+}
+
+export function remember(key, value) {
+  try {
+    localStorage.setItem(key, value);
+  } catch {
+    // storage refused: the choice holds for this page only
   }
 }

@@ -143,11 +143,11 @@ export class SubmitForm {
   refused(error) {
     if (error.unreachable) {
       byId("form-error").textContent = `Nothing was queued: ${error.message}. Try again once it is back.`;
+      this.unreached = true;
       return;
     }
     const problems = (error.body && error.body.problems) || [];
     const general = [];
-    let first = null;
     for (const problem of problems) {
       const field = this.fields.find((f) => f.name === problem.input);
       if (!field) {
@@ -157,14 +157,22 @@ export class SubmitForm {
       const said = field.error.textContent ? field.error.textContent.split("; ") : [];
       if (!said.includes(problem.message)) field.error.textContent = [...said, problem.message].join("; ");
       field.control.setAttribute("aria-invalid", "true");
-      first = first || field.control;
     }
     if (!problems.length) general.push(error.message);
     byId("form-error").textContent = general.length ? `Nothing was queued: ${general.join("; ")}` : "Nothing was queued: see the fields above.";
-    if (first) first.focus();
+    // The first field in error on the form, whichever the server named first.
+    const first = this.fields.find((f) => f.control.getAttribute("aria-invalid") === "true");
+    if (first) first.control.focus();
+  }
+
+  // The server is back: "it cannot be reached" is no longer true.
+  recovered() {
+    if (this.unreached) byId("form-error").textContent = "";
+    this.unreached = false;
   }
 
   clearProblems() {
+    this.unreached = false;
     byId("form-error").textContent = "";
     for (const field of this.fields) {
       field.error.textContent = "";

@@ -3,11 +3,17 @@
 // error, its log as its runner sent it, and which runner and container ran it, with
 // the runner's times beside the server's when they differ. Opened by #task/<id>;
 // it takes the focus and gives it back when it closes (Esc, or its close button).
-// From it: copy the id, run the task again with the same inputs, cancel it.
+// From it, once it is read: copy the id, run the task again with the same inputs,
+// cancel it; and wrap, copy or download its log (logbox.js).
 
 import * as api from "./api.js";
 import { badge, byId, clear, copyText, cut, duration, el, exactly, pairs, valueText } from "./dom.js";
+import { logBox } from "./logbox.js";
 import { usageOf } from "./usage.js";
+
+// When neither the instance nor its catalog sets a timeout, the runner's own applies
+// (runner.core.policy.TaskPolicy.timeout_s, unless the runner is set otherwise).
+const RUNNER_TIMEOUT = "none set here: the runner's own limit applies (1 h unless the runner sets another)";
 
 const SHOWN_VALUE_CHARS = 20000; // of each input and output; longer ones are cut, saying so
 
@@ -41,6 +47,9 @@ export class InstanceView {
       byId("instance-title").textContent = "Task instance";
       byId("instance-note").textContent = "";
       this.askCancel(false, false);
+      byId("instance-copy").hidden = true; // nothing to copy or run again before it is read
+      byId("instance-again").hidden = true;
+      byId("instance-cancel").hidden = true;
       clear(byId("instance-body")).append(el("p", { className: "muted", text: "Reading it…" }));
     }
     if (!this.dialog.open) {
@@ -89,6 +98,11 @@ export class InstanceView {
     }, 200);
   }
 
+  // Draws what is shown again (times are shown another way).
+  redraw() {
+    if (this.view && this.dialog.open) this.render(this.view);
+  }
+
   async refresh() {
     const id = this.id;
     if (!id) return;
@@ -106,15 +120,17 @@ export class InstanceView {
     this.view = view;
     const task = view.summary;
     byId("instance-title").textContent = `${task.namespace}/${task.name}`;
+    byId("instance-copy").hidden = false;
+    byId("instance-again").hidden = false;
     byId("instance-cancel").hidden = !cancellable(task);
     if (!cancellable(task)) this.askCancel(false, false);
     clear(byId("instance-body")).append(
       el("div", { className: "instance-head" }, [badge(task.state), task.cancelled && task.state !== "Cancelled" ? el("span", { className: "tag", text: "cancelled" }) : null]),
       facts(view, task),
       section("Inputs", "as the task receives them, defaults filled in", values(view.inputs)),
-      section("Outputs", null, outcome(task)),
+      section(task.state === "Error" ? "Error" : "Outputs", null, outcome(task)),
       section("Usage", "measured by its runner from its container, beside its limits", usageOf(view.usage)),
-      section("Log", "what the task wrote besides its messages, as its runner sent it", logOf(view.log)),
+      section("Log", "what the task wrote besides its messages, as its runner sent it", logOf(view.log, task.id)),
       section("Statuses", `${view.statuses.length} in the order received`, statusTable(view.statuses)),
     );
   }
@@ -175,7 +191,7 @@ function facts(view, task) {
   lines[run ? "received (server)" : "ended"] = task.endedAt ? exactly(task.endedAt) : "not yet";
   lines.duration = durations(task);
   if (run) lines["ran on"] = `runner ${run.runnerId}${run.containerId ? `, container ${run.containerId.slice(0, 12)}` : ""}`;
-  lines.timeout = view.instance.timeOutInMillis ? duration(view.instance.timeOutInMillis / 1000) : "none";
+  lines.timeout = view.instance.timeOutInMillis ? duration(view.instance.timeOutInMillis / 1000) : RUNNER_TIMEOUT;
   return pairs(lines, "pairs facts");
 }
 
@@ -201,13 +217,10 @@ function outcome(task) {
   return el("p", { className: "muted", text: task.state === "Cancelled" ? "none: it was cancelled before a runner took it" : "none yet" });
 }
 
-function logOf(log) {
+function logOf(log, id) {
   if (!log) return el("p", { className: "muted", text: "None yet: a runner sends a task's log to this server when the task ends." });
   if (!log.lines.length && !log.droppedLines) return el("p", { className: "muted", text: "The task wrote nothing besides its messages." });
-  const box = el("pre", { className: "log", attrs: { tabindex: 0, "aria-label": "the task's log" } });
-  if (log.droppedLines) box.append(el("span", { className: "log-note", text: `(${log.droppedLines.toLocaleString("en-US")} earlier lines, ${log.droppedBytes.toLocaleString("en-US")} bytes, not kept)\n` }));
-  for (const [stream, text] of log.lines) box.append(el("span", { className: `log-${stream}`, text: `${text}\n`, multiline: true }));
-  return box;
+  return logBox(log, id);
 }
 
 function section(title, note, content) {

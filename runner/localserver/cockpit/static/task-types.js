@@ -5,6 +5,7 @@
 
 import * as api from "./api.js";
 import { byId, clear, count, duration, el } from "./dom.js";
+import { rememberedTheme } from "./theme.js";
 import { bytes, seconds } from "./usage.js";
 
 const HOURS = "xc-task-types-hours";
@@ -62,6 +63,7 @@ async function load() {
   }
 }
 
+rememberedTheme(); // light or dark, as chosen on the cockpit
 byId("types-hours").value = sessionStorage.getItem(HOURS) || "24";
 byId("types-form").addEventListener("submit", (event) => {
   event.preventDefault();

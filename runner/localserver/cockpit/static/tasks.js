@@ -1,33 +1,47 @@
-// The task list: the instances that pass the filters, newest (or oldest) first, a
-// page at a time ("Load more"), kept up to date by long polls of
-// GET /local/api/cockpit/tasks (only what changed since the last answer). Below a
-// breakpoint the stylesheet shows each row as a card. One row at a time is a Tab
-// stop; the arrow keys move between rows, Enter opens one.
+// The task list: the instances of the view (filters.js), in its order, a page at a time
+// ("Load more"), kept up to date by long polls of GET /local/api/cockpit/tasks (only what
+// changed since the last answer), unless live updates are paused: then the rows stay
+// as they are and the page says how many instances changed meanwhile. A page's rows are
+// made in one go (rows.js); the first FIRST_ROWS (a screen and more) go into the page at
+// once and the others in the next frame, so that the rows in view are drawn without
+// waiting for the layout of those below. Below a breakpoint the stylesheet shows each
+// row as a card. One row
+// at a time is a Tab stop; the arrow keys move between rows, Enter opens one, Space
+// selects it (selection.js).
 
 import * as api from "./api.js";
-import { badge, byId, clear, count, cut, duration, el, shortId, valueText, when } from "./dom.js";
+import { byId, count } from "./dom.js";
+import { filtering, serverQuery } from "./filters.js";
+import { drawRow, retime } from "./rows.js";
+import { countShown, rowsDrawn } from "./timing.js";
 
 export const PAGE = 200; // rows a page holds; the list holds what was loaded, no more
 export const WAIT_S = 20; // below the server's cap of 30 s
-const SHOWN_VALUE_CHARS = 300; // of each output in a row; the instance view shows all
+const FIRST_ROWS = 30;
 
 export class TaskList {
-  constructor({ onChange, onOpen, onTiles, minutes }) {
+  constructor({ onChange, onOpen, onTiles, minutes, selection, onWaiting }) {
     this.body = byId("task-rows");
-    this.rows = new Map(); // id -> { task, row }
-    this.filters = { order: "newest" };
+    this.rows = new Map(); // id -> { task, row, key, cursor }
+    this.view = { sort: "submitted", order: "desc" };
     this.marks = { after: 0, since: 0, changes: 0 };
     this.next = null; // the cursor of the next page, or null when all are loaded
     this.total = 0;
     this.keep = PAGE; // how many rows the user loaded
     this.offsetMs = 0; // the server's clock minus ours
     this.frozen = false; // the server is out of reach: durations stop counting
-    this.generation = 0; // a new load (new filters) makes answers to older asks moot
+    this.generation = 0; // a new load (a new view) makes answers to older asks moot
+    this.paused = false;
+    this.waiting = new Set(); // ids of the instances that changed while paused
+    this.stale = false; // more changed while paused than an answer holds
+    this.pending = null; // rows made but not in the page yet: { rows, timer }
     this.onChange = onChange;
     this.onOpen = onOpen;
     this.onTiles = onTiles;
+    this.onWaiting = onWaiting;
     this.minutes = minutes;
-    this.body.addEventListener("click", (event) => this.open(event));
+    this.selection = selection;
+    this.body.addEventListener("click", (event) => this.click(event));
     this.body.addEventListener("keydown", (event) => this.key(event));
     byId("load-more").addEventListener("click", () => this.loadMore().catch((error) => this.failed(error)));
     setInterval(() => this.tick(), 1000);
@@ -38,8 +52,7 @@ export class TaskList {
   }
 
   query() {
-    const { state, namespace, name, q, order } = this.filters;
-    return { state, namespace, name, q, order: order === "oldest" ? "oldest" : null, minutes: this.minutes() };
+    return { ...serverQuery(this.view, this.serverNow()), minutes: this.minutes() };
   }
 
   async load() {
@@ -48,13 +61,39 @@ export class TaskList {
     if (generation !== this.generation) return;
     this.keep = PAGE;
     this.rows.clear();
-    clear(this.body);
     this.mark(answer);
     this.next = answer.next;
     this.total = answer.total;
+    this.waiting.clear();
+    this.stale = false;
     byId("list-error").textContent = "";
-    this.apply(answer.tasks, true);
-    this.showCount();
+    this.flush(false);
+    const rows = this.page(answer.tasks);
+    this.body.replaceChildren(...rows.slice(0, FIRST_ROWS));
+    this.drawn();
+    rowsDrawn(rows.length <= FIRST_ROWS);
+    countShown();
+    if (rows.length > FIRST_ROWS) this.later(rows.slice(FIRST_ROWS));
+  }
+
+  // Rows to put in the page after the next frame is painted.
+  later(rows) {
+    const pending = { rows, timer: null };
+    pending.timer = requestAnimationFrame(() => setTimeout(() => {
+      if (this.pending !== pending) return;
+      this.flush(true);
+      rowsDrawn(true);
+    }, 0));
+    this.pending = pending;
+  }
+
+  // The rows still waiting go into the page now (`keep`), or are dropped.
+  flush(keep = true) {
+    const pending = this.pending;
+    if (!pending) return;
+    this.pending = null;
+    cancelAnimationFrame(pending.timer);
+    if (keep) this.body.append(...pending.rows);
   }
 
   async loadMore() {
@@ -62,28 +101,55 @@ export class TaskList {
     const generation = this.generation;
     const answer = await api.get("tasks", { ...this.query(), limit: PAGE, cursor: this.next });
     if (generation !== this.generation) return;
+    this.flush();
     this.keep = this.rows.size + PAGE;
     this.next = answer.next;
     this.total = answer.total;
-    this.apply(answer.tasks, true);
-    this.showCount();
+    this.body.append(...this.page(answer.tasks));
+    this.drawn();
+  }
+
+  // The rows of a page the user asked for (those already shown are left).
+  page(tasks) {
+    const rows = [];
+    const now = this.serverNow();
+    for (const task of tasks) {
+      if (this.rows.has(task.id)) continue;
+      const row = drawRow(task, now, this.selection.has(task.id));
+      this.rows.set(task.id, { task, row, key: task.key, cursor: task.cursor });
+      rows.push(row);
+    }
+    return rows;
   }
 
   // One long poll, waiting up to `waitS` for a change; whether anything changed.
   async follow(waitS = WAIT_S) {
     const generation = this.generation;
     const answer = await api.get("tasks", { ...this.query(), ...this.marks, waitSeconds: waitS, limit: PAGE });
-    if (generation !== this.generation) return true; // the filters changed meanwhile
-    if (answer.reset || answer.more) {
+    if (generation !== this.generation) return true; // the view changed meanwhile
+    if (answer.reset || (answer.more && !this.paused)) {
       await this.load();
       return true;
     }
     this.mark(answer);
     if (answer.total !== null) this.total = answer.total;
-    for (const id of answer.gone) this.remove(id);
-    this.apply(answer.tasks);
+    const changed = answer.tasks.length > 0 || answer.gone.length > 0;
+    if (this.paused) {
+      this.stale = this.stale || answer.more;
+      for (const id of [...answer.gone, ...answer.tasks.map((task) => task.id)]) this.waiting.add(id);
+      this.onWaiting(this.waiting.size, this.stale);
+    } else {
+      for (const id of answer.gone) this.remove(id);
+      this.apply(answer.tasks);
+    }
     this.showCount();
-    return answer.tasks.length > 0 || answer.gone.length > 0;
+    return changed;
+  }
+
+  // Live updates stop (the rows stay as they are) or start again (with what changed).
+  async pause(paused) {
+    this.paused = paused;
+    if (!paused && (this.waiting.size || this.stale)) await this.load();
   }
 
   mark(answer) {
@@ -96,74 +162,90 @@ export class TaskList {
     this.onTiles(answer.tiles);
   }
 
-  // Shows these task lines; `paged`: they are a page the user asked for (else changes,
-  // which are shown only where they fall among the rows loaded).
-  apply(tasks, paged = false) {
-    for (const task of tasks) this.put(task, paged);
-    while (this.rows.size > this.keep) {
-      const row = this.body.lastElementChild;
-      this.rows.delete(row.dataset.id);
-      row.remove();
-      this.next = Number(this.body.lastElementChild.dataset.ordinal);
+  // Shows changed task lines where they fall among the rows loaded (a reply to a submit or
+  // a cancel too); while paused they wait.
+  apply(tasks) {
+    if (this.paused) {
+      for (const task of tasks) this.waiting.add(task.id);
+      this.onWaiting(this.waiting.size, this.stale);
+      return;
     }
-    this.roving();
-    byId("empty").hidden = this.rows.size > 0;
-    byId("empty").textContent = this.filtered() ? "No task instance passes these filters." : "No task instance yet: submit one.";
+    this.flush();
+    for (const task of tasks) this.put(task);
+    while (this.rows.size > this.keep) {
+      this.remove(this.body.lastElementChild.dataset.id);
+      this.next = this.rows.get(this.body.lastElementChild.dataset.id).cursor;
+    }
+    this.drawn();
     if (tasks.length) this.onChange(tasks);
   }
 
-  filtered() {
-    const { state, namespace, name, q } = this.filters;
-    return Boolean(state || namespace || name || q);
+  // The rows changed: the Tab stop, the words when there are none, the count, the selection.
+  drawn() {
+    if (!this.body.querySelector("tr[tabindex='0']") && this.body.firstElementChild) this.body.firstElementChild.tabIndex = 0;
+    byId("empty").hidden = this.rows.size > 0;
+    byId("empty").textContent = filtering(this.view) ? "No task instance passes these filters." : "No task instance yet: submit one.";
+    this.showCount();
+    this.selection.shown(this.rows.size, this.total);
   }
 
   showCount() {
     const shown = `${count(this.rows.size)} of ${count(this.total)}`;
-    byId("list-count").textContent = this.filtered() ? `${shown} that pass the filters` : shown;
+    byId("list-count").textContent = filtering(this.view) ? `${shown} that pass the filters` : shown;
     const more = byId("load-more");
     more.hidden = this.next === null;
     more.textContent = `Load ${count(Math.min(PAGE, Math.max(0, this.total - this.rows.size)) || PAGE)} more`;
     byId("empty").hidden = this.rows.size > 0;
   }
 
-  // Puts a task line in its place; `paged`: it came with a page the user asked for.
-  put(task, paged) {
+  // Puts a changed task line in its place, if it has one among the rows loaded.
+  put(task) {
     const known = this.rows.get(task.id);
     // An answer may be older than one already shown (a submit's reply after a poll's).
     if (known && newness(known.task) > newness(task)) return;
-    if (!known && !paged && !this.belongs(task)) return;
-    const row = this.render(task);
-    if (known) {
+    const key = task.key || (this.view.sort === "submitted" ? [task.ordinal, task.ordinal] : known && known.key);
+    if (!key || (!this.belongs(key) && !(known && sameKey(key, known.key)))) {
+      if (known && key) this.remove(task.id); // it moved past the rows loaded
+      return;
+    }
+    const row = drawRow(task, this.serverNow(), this.selection.has(task.id));
+    const entry = { task, row, key, cursor: task.cursor ?? (known ? known.cursor : task.ordinal) };
+    if (known && sameKey(key, known.key)) {
       if (known.row.tabIndex === 0) row.tabIndex = 0;
       const focused = document.activeElement === known.row;
       known.row.replaceWith(row);
       if (focused) row.focus();
     } else {
-      this.insert(row, task.ordinal);
+      if (known) this.remove(task.id);
+      this.insert(row, key);
     }
-    this.rows.set(task.id, { task, row });
+    this.rows.set(task.id, entry);
   }
 
-  // Whether a new line falls among the rows loaded (not on a page not loaded yet).
-  belongs(task) {
+  // Whether a line with this key falls among the rows loaded (not on a page not loaded yet).
+  belongs(key) {
     const last = this.body.lastElementChild;
     if (this.next === null || !last) return true;
-    const ordinal = Number(last.dataset.ordinal);
-    return this.filters.order === "oldest" ? task.ordinal < ordinal : task.ordinal > ordinal;
+    return this.before(key, this.rows.get(last.dataset.id).key);
+  }
+
+  // Whether a line with key `a` comes before one with key `b` in the view's order.
+  before(a, b) {
+    const order = compare(a[0], b[0]) || compare(a[1], b[1]);
+    return this.view.order === "asc" ? order < 0 : order > 0;
   }
 
   remove(id) {
     const known = this.rows.get(id);
     if (!known) return;
+    if (known.row.tabIndex === 0 && known.row.nextElementSibling) known.row.nextElementSibling.tabIndex = 0;
     known.row.remove();
     this.rows.delete(id);
   }
 
-  insert(row, ordinal) {
-    const oldest = this.filters.order === "oldest";
+  insert(row, key) {
     for (const other of this.body.children) {
-      const there = Number(other.dataset.ordinal);
-      if (oldest ? there > ordinal : there < ordinal) {
+      if (this.before(key, this.rows.get(other.dataset.id).key)) {
         this.body.insertBefore(row, other);
         return;
       }
@@ -171,10 +253,14 @@ export class TaskList {
     this.body.append(row);
   }
 
-  open(event) {
-    if (event.target.closest("button")) return;
+  click(event) {
     const row = event.target.closest("tr[data-id]");
     if (!row) return;
+    if (event.target.closest("input[type=checkbox]")) {
+      this.selection.toggle(row.dataset.id, event.target.checked);
+      return;
+    }
+    if (event.target.closest("button") || event.target.closest(".pick")) return;
     this.activate(row, false);
     this.onOpen(row.dataset.id);
   }
@@ -182,16 +268,25 @@ export class TaskList {
   key(event) {
     const row = event.target.closest("tr[data-id]");
     if (!row) return;
+    this.flush();
     const rows = [...this.body.children];
     const at = rows.indexOf(row);
     const moves = { ArrowDown: at + 1, ArrowUp: at - 1, Home: 0, End: rows.length - 1, PageDown: at + 10, PageUp: at - 10 };
     if (event.key in moves) {
       event.preventDefault();
       this.activate(rows[Math.max(0, Math.min(rows.length - 1, moves[event.key]))], true);
-    } else if (event.key === "Enter" || event.key === " ") {
+    } else if (event.key === "Enter") {
       event.preventDefault();
       this.onOpen(row.dataset.id);
+    } else if (event.key === " ") {
+      event.preventDefault();
+      this.selection.toggle(row.dataset.id, !this.selection.has(row.dataset.id));
     }
+  }
+
+  // Draws the rows' checkboxes as the selection has them.
+  checked() {
+    for (const { row, task } of this.rows.values()) row.cells[0].firstChild.firstChild.checked = this.selection.has(task.id);
   }
 
   // Makes `row` the list's one Tab stop (and focuses it when `focus`).
@@ -201,60 +296,24 @@ export class TaskList {
     if (focus) row.focus();
   }
 
-  roving() {
-    if (!this.body.querySelector("tr[tabindex='0']") && this.body.firstElementChild) this.body.firstElementChild.tabIndex = 0;
-  }
-
+  // Focuses the row of `id` (null: the row that is the list's Tab stop); whether there is one.
   focusRow(id) {
-    const known = this.rows.get(id);
-    if (known) this.activate(known.row, true);
-    return Boolean(known);
+    this.flush();
+    const row = id === null ? this.body.querySelector("tr[tabindex='0']") : this.rows.get(id)?.row;
+    if (row) this.activate(row, true);
+    return Boolean(row);
   }
 
-  render(task) {
-    const row = el("tr", {
-      className: `task-row state-${task.state.toLowerCase()}`,
-      attrs: { "data-id": task.id, "data-ordinal": task.ordinal, "data-state": task.state, "data-timed": task.run ? "true" : null, tabindex: -1 },
-    });
-    const tag = task.cancelled && task.state !== "Cancelled"
-      ? el("span", { className: "tag", text: task.state === "InProgress" ? "cancelling" : "cancelled" })
-      : null;
-    row.append(
-      cell("Task", "task-name", [el("span", { className: "ns", text: `${task.namespace}/` }), el("strong", { text: task.name })]),
-      cell("Instance", "mono instance", [shortId(task.id)], { title: task.id }),
-      cell("State", "", [badge(task.state), tag]),
-      cell("Progress", "progress-cell", [progressBar(task)]),
-      cell("Details", "detail", [detail(task)]),
-      cell("Duration", "num duration", [this.elapsed(task)]),
-      cell("Submitted", "muted submitted", [when(task.createdAt)], { title: task.createdAt }),
-    );
-    return row;
-  }
-
-  elapsed(task) {
-    if (task.durationS !== null) return duration(task.durationS);
-    if (task.state === "Cancelled") return "";
-    const since = task.state === "Queued" ? task.createdAt : task.takenAt;
-    if (!since) return "";
-    const text = duration(Math.max(0, (this.serverNow() - Date.parse(since)) / 1000));
-    return task.state === "Queued" ? `waiting ${text}` : text;
-  }
-
-  tick() {
-    if (this.frozen) return;
-    for (const { task, row } of this.rows.values()) {
-      if (task.durationS === null) row.querySelector(".duration .cell").textContent = this.elapsed(task);
-    }
+  // Every second: durations that count, and relative times (all times, after a new choice).
+  tick(all = false) {
+    if (this.frozen && !all) return;
+    const now = this.serverNow();
+    for (const { task, row } of this.rows.values()) retime(row, task, now);
   }
 
   failed(error) {
     byId("list-error").textContent = `The list could not be read: ${error.message}.`;
   }
-}
-
-// One cell of a row: its content in one box (a card on phones shows its label beside it).
-function cell(label, className, children, attrs = {}) {
-  return el("td", { className, attrs: { "data-label": label, ...attrs } }, [el("span", { className: "cell" }, children)]);
 }
 
 // How far along what a task line says is: its last status, then whether it was handed out,
@@ -263,45 +322,11 @@ function newness(task) {
   return ((task.seq ?? -1) * 2 + (task.state === "Queued" ? 0 : 1)) * 2 + (task.run ? 1 : 0);
 }
 
-function progressBar(task) {
-  const known = task.progress !== null && task.progress !== undefined;
-  const percent = known ? Math.round(task.progress * 100) : 0;
-  const fill = el("div", { className: "fill" });
-  fill.style.width = `${percent}%`;
-  const bar = el(
-    "div",
-    {
-      className: `bar ${known ? "" : "unknown"} ${task.state.toLowerCase()}`,
-      attrs: {
-        role: "progressbar",
-        "aria-valuemin": 0,
-        "aria-valuemax": 100,
-        "aria-valuenow": known ? percent : null,
-        "aria-label": `progress of ${task.namespace}/${task.name}`,
-      },
-    },
-    [fill],
-  );
-  return el("div", { className: "progress" }, [bar, el("span", { className: "pct", text: known ? `${percent}%` : "" })]);
+function compare(a, b) {
+  if (a === b) return 0;
+  return a < b ? -1 : 1;
 }
 
-function detail(task) {
-  if (task.state === "Error") return el("span", { className: "error-text", text: cut(task.message || "failed (no message)", SHOWN_VALUE_CHARS * 2) });
-  if (task.state === "Completed") {
-    const parts = el("span", { className: "outputs" });
-    for (const [name, value] of Object.entries(task.outputs || {})) {
-      const text = valueText(value);
-      parts.append(el("span", { className: "chip", attrs: { title: cut(text, 2000) } }, [
-        el("span", { className: "chip-name", text: name }),
-        el("span", { className: "chip-value", text: cut(text, SHOWN_VALUE_CHARS) }),
-      ]));
-    }
-    if (task.message) parts.append(el("span", { className: "muted", text: cut(task.message, SHOWN_VALUE_CHARS) }));
-    if (!parts.childElementCount) parts.append(el("span", { className: "muted", text: "no outputs" }));
-    return parts;
-  }
-  if (task.state === "Cancelled") return el("span", { className: "muted", text: "cancelled before a runner took it" });
-  if (task.state === "Queued") return el("span", { className: "muted", text: "waiting for a runner" });
-  if (task.message === null) return el("span", { className: "muted", text: "handed out to a runner" });
-  return el("span", { className: "message", text: cut(task.message, SHOWN_VALUE_CHARS * 2) });
+function sameKey(a, b) {
+  return Boolean(a && b) && a[0] === b[0] && a[1] === b[1];
 }
