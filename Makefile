@@ -20,12 +20,19 @@ GVISOR      ?= 1
 endif
 GVISOR      ?= 0
 WITH_GVISOR := $(if $(filter 1 true yes,$(GVISOR)),gvisor)
+# K8S=1: `make test` also starts the single-node Kubernetes (`make k8s-up`: built once per
+# machine, about 15 minutes on 2 busy cores), so the Kubernetes engine's tests run instead
+# of skipping, and stops it afterwards; on by default under CI=true.
+ifneq ($(filter 1 true yes,$(CI)),)
+K8S         ?= 1
+endif
+K8S         ?= 0
+WITH_K8S    := $(filter 1 true yes,$(K8S))
 
 .PHONY: run test lint sdk-test toolchains images base-images base-tools runner-image engine \
         gvisor venv venv-dev set-up set-up-dev compose dist bench bench-first-run bench-submit \
         soak compose-up clean swarm-up swarm-down swarm-nodes browser axe screenshot registry \
-        promtool docs \
-        docs-serve
+        promtool docs docs-serve k8s-up k8s-down bench-k8s
 
 # The set-up, then the demo (or the runner, for a platform). On a first run the demo
 # starts as soon as the venv and the engine are ready, and each task image joins it
@@ -39,7 +46,31 @@ else
 endif
 
 test: set-up-dev compose browser registry $(WITH_GVISOR) lint sdk-test
+ifneq ($(WITH_K8S),)
+	$(MAKE) k8s-up
+	$(VENV)/bin/pytest $(PYTEST_ARGS); status=$$?; $(MAKE) k8s-down; exit $$status
+else
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
+endif
+
+# A real single-node Kubernetes 1.20 on this machine, for the Kubernetes engine
+# (docs/running/kubernetes.md): Debian packages, then the binaries built once per machine
+# from Debian's source package into XC_K8S_CACHE (~/.cache/xc-runner/k8s-1.20.2; 6 to 15
+# minutes, niced), then etcd, the control plane, a containerd of its own and a kubelet, all
+# on loopback; the task images imported. Its kubeconfig: build/k8s/kubeconfig. Root.
+# `make k8s-down` stops it and removes everything it started.
+k8s-up: venv images
+	sh scripts/k8s-packages.sh
+	sh scripts/k8s-build.sh
+	$(PY) -m scripts.k8s_cluster up $(TASK_IMAGES)
+
+k8s-down: venv
+	$(PY) -m scripts.k8s_cluster down
+
+# The Kubernetes engine beside the Docker engine, in one run (docs/running/figures.md):
+# cold Pod latency, warm Pod hand-out, throughput at concurrency 4. Not run by `make test`.
+bench-k8s: venv images k8s-up
+	$(PY) scripts/bench_kube.py
 
 # The set-up alone: venv, engine, base and task images (set-up-dev: the venv with the
 # development extras).

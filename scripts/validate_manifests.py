@@ -18,6 +18,8 @@
   volume, one Namespace whose Pod Security admits the privileged engine and holds
   everything else, and a NetworkPolicy that lets only the monitoring namespace
   reach the ops port.
+- The variant of deploy/kubernetes/pods/ (each task a Pod, no engine sidecar): its
+  schemas and its own rules (scripts/manifest_rules_pods.py).
 """
 
 from __future__ import annotations
@@ -32,9 +34,12 @@ import kubernetes_validate
 import yaml
 
 from scripts.manifest_rules import namespace_errors, network_policy_errors, statefulset_errors
+from scripts.manifest_rules_pods import pods_variant_errors
 
 ROOT = Path(__file__).resolve().parent.parent
 MANIFESTS = ROOT / "deploy" / "kubernetes"
+# The variant with each task a Pod and no engine sidecar (scripts/manifest_rules_pods.py).
+POD_MANIFESTS = MANIFESTS / "pods"
 OLDEST = "1.29.0"  # sidecar containers (initContainers with restartPolicy: Always)
 CUSTOM_KINDS = {("monitoring.coreos.com/v1", "ServiceMonitor")}
 
@@ -83,6 +88,13 @@ def monitor_errors(where: str, monitor: Resource, services: list[Resource]) -> I
             yield f"{where}: endpoint path must start with /"
 
 
+def pods_errors(resources: list[tuple[str, Resource]]) -> Iterator[str]:
+    """The variant of deploy/kubernetes/pods/: its schemas and its own rules."""
+    for where, resource in resources:
+        yield from schema_errors(where, resource)
+    yield from pods_variant_errors(resources)
+
+
 def errors(resources: list[tuple[str, Resource]]) -> Iterator[str]:
     services = [r for _, r in resources if r["kind"] == "Service"]
     config: dict[str, str] = {}
@@ -108,8 +120,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument("paths", nargs="*", metavar="FILE", type=Path, help="default: all")
     paths: list[Path] = parser.parse_args(argv).paths
-    resources = load(paths or sorted(MANIFESTS.glob("*.yaml")))
-    found = list(errors(resources))
+    pods = [p for p in paths if p.resolve().parent == POD_MANIFESTS]
+    if not paths:
+        paths, pods = sorted(MANIFESTS.glob("*.yaml")), sorted(POD_MANIFESTS.glob("*.yaml"))
+    resources = load([p for p in paths if p not in pods])
+    variant = [(f"pods/{where}", resource) for where, resource in load(pods)]
+    found = (list(errors(resources)) if resources else []) + (
+        list(pods_errors(variant)) if variant else []
+    )
+    resources = resources + variant
     for error in found:
         sys.stderr.write(f"{error}\n")
     sys.stdout.write(

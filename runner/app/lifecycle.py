@@ -6,11 +6,10 @@ import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from runner.app.parts import connect_engine
+from runner.app.parts import connect_engine, registries
 from runner.app.runner import Runner
 from runner.app.signals import stop_on_signals
 from runner.config.settings import RunnerSettings
-from runner.engine.registry import DockerRegistry
 from runner.ops.logs import redact
 
 log = logging.getLogger(__name__)
@@ -24,7 +23,7 @@ def open_runner(settings: RunnerSettings, *, await_images: bool = False) -> Iter
     log.info("starting: %s", settings.describe())
     engine = connect_engine(settings)
     try:
-        registry = DockerRegistry()
+        registry = registries(settings)
         for credential in registry.credentials():
             redact(credential)
         try:

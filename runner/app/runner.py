@@ -1,12 +1,13 @@
 """The runner's parts, built from its settings and wired together: the one place that knows
-every concrete part (the Docker engine and its warm pool, the platform client, the schema
-contracts, the state store, the operations listener); the worker loop and the executor see
-only their interfaces."""
+every concrete part (the engine, Docker or Kubernetes, and its warm pool, the platform
+client, the schema contracts, the state store, the operations listener); the worker loop
+and the executor see only their interfaces."""
 
 from __future__ import annotations
 
 import logging
 from functools import partial
+from typing import TYPE_CHECKING
 
 from runner.app.images import ImageWait, ServedImages
 from runner.app.operations import build_listener, build_metrics, catalog_tasks, stuck_after_s
@@ -25,9 +26,7 @@ from runner.contracts import Contracts
 from runner.core.backoff import IDLE_POLL_BASE_S, PLATFORM_FAILING, Backoff
 from runner.core.catalog import Catalog
 from runner.core.observer import NullObserver, Observer
-from runner.engine.docker_engine import DockerEngine
 from runner.engine.pool import ContainerPool
-from runner.engine.registry import DockerRegistry
 from runner.ops.logs import redacted
 from runner.scenario.client import PlatformClient
 from runner.scenario.queue import PlatformQueue
@@ -37,6 +36,9 @@ from runner.worker.executor import TaskExecutor
 from runner.worker.faults import RunnerFaults
 from runner.worker.loop import Worker
 from runner.worker.tasklogs import TaskLogs, TaskLogSender
+
+if TYPE_CHECKING:
+    from runner.app.parts import AnyEngine, AnyRegistry
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +50,7 @@ class Runner:
     `await_images`: the images the engine lacks are served once it has them, not refused."""
 
     def __init__(
-        self, settings: RunnerSettings, engine: DockerEngine, registry: DockerRegistry,
+        self, settings: RunnerSettings, engine: AnyEngine, registry: AnyRegistry,
         *, await_images: bool = False,
     ) -> None:  # fmt: skip
         self.settings = settings

@@ -28,18 +28,21 @@ def keep_out_of_logs(content: bytes) -> None:
         redact(text)
 
 
-def secret_launcher(engine: PoolEngine, secrets_dir: Path, runner_id: str) -> SecretLauncher:
+def secret_launcher(
+    engine: PoolEngine, secrets_dir: Path, runner_id: str, *, copies: bool = True
+) -> SecretLauncher:
     """In front of the engine: each container gets its image's secrets, read as it is made
-    (every content read is kept out of the logs), copied under `secrets_dir/runner_id`."""
+    (every content read is kept out of the logs), copied under `secrets_dir/runner_id`
+    (unless the engine gives them itself: `copies` off)."""
     files = SecretFiles(secrets_dir, runner_id)
-    return SecretLauncher(engine, SecretReader(keep_out_of_logs), files)
+    return SecretLauncher(engine, SecretReader(keep_out_of_logs), files, copies=copies)
 
 
-def check_secrets(policies: PolicyTable, reader: SecretReader, files: SecretFiles) -> bool:
+def check_secrets(policies: PolicyTable, reader: SecretReader, files: SecretFiles | None) -> bool:
     """Read every image's secrets once (ConfigError naming the image and the secret, never
     its content, when one cannot be used); whether any image has secrets. Their copies'
-    folder is made ready (what an earlier run left there is the caller's to clear, once
-    it holds the runner id)."""
+    folder is made ready, if there is one (what an earlier run left there is the caller's to
+    clear, once it holds the runner id)."""
     found = False
     for image, policy in policies.images.items():
         names = policy.env.names()
@@ -60,7 +63,7 @@ def check_secrets(policies: PolicyTable, reader: SecretReader, files: SecretFile
                     name,
                     MIN_SECRET_CHARS,
                 )
-    if found:
+    if found and files is not None:
         try:
             files.check()
         except SecretError as exc:

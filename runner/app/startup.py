@@ -49,8 +49,9 @@ def check_policies(policies: PolicyTable, engine: ImageInfo) -> None:
     missing = wanted - engine.runtimes() if wanted else set()
     if missing:
         raise ConfigError(
-            f"runtime {', '.join(sorted(missing))} is not registered with the Docker engine "
-            "(for gVisor: `make gvisor`, or see the README's security section)"
+            f"runtime {', '.join(sorted(missing))} is not registered with the Docker engine, "
+            "nor a RuntimeClass of the Kubernetes cluster (for gVisor: `make gvisor`, or see "
+            "the README's security section)"
         )
     for scope, policy in scopes.items():
         reference = TaskPolicy() if scope == "runner-wide" else policies.default
@@ -66,10 +67,13 @@ TaskSettings = RunnerSettings | OneShotSettings
 def task_secrets(settings: TaskSettings, engine: Engine) -> tuple[SecretLauncher, bool]:
     """The task policies and every image's secrets checked (ConfigError naming what cannot
     be used); the launcher that gives each container its image's secrets, and whether any
-    image has secrets."""
+    image has secrets. On Kubernetes the engine gives each Pod its secrets itself (a
+    Secret), and nothing is copied on the runner's host."""
     check_policies(settings.policies, engine)
-    secrets = secret_launcher(engine, settings.secrets_dir, settings.runner_id)
-    return secrets, check_secrets(settings.policies, secrets.reader, secrets.files)
+    copies = not isinstance(settings, RunnerSettings) or settings.engine == "docker"
+    secrets = secret_launcher(engine, settings.secrets_dir, settings.runner_id, copies=copies)
+    files = secrets.files if copies else None
+    return secrets, check_secrets(settings.policies, secrets.reader, files)
 
 
 def check_task_sections(policies: PolicyTable, catalog: Catalog) -> None:

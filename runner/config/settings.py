@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from runner.config.engineconfig import ENGINE_OPTIONS
 from runner.config.imageconfig import IMAGE_OPTIONS, PULL_INTERVAL_OPTION
 from runner.config.options import (
     API_KEY_FILE,
@@ -30,7 +31,14 @@ from runner.config.options import (
 )
 from runner.config.policy import POLICY_OPTIONS, PolicyFile, build_policies, read_policy_file
 from runner.config.usage import USAGE_OPTIONS
-from runner.config.values import counts, parse_api_key, parse_image, parse_server_url, seconds
+from runner.config.values import (
+    counts,
+    parse_api_key,
+    parse_cancel_url,
+    parse_image,
+    parse_server_url,
+    seconds,
+)
 from runner.core.errors import SettingError
 from runner.core.policy import PolicyTable
 from runner.core.pulling import DEFAULT_PULL_INTERVAL_S
@@ -52,19 +60,6 @@ _DRAIN_S = seconds(0.01, 86400.0)
 
 def parse_images(text: str) -> tuple[str, ...]:
     return tuple(parse_image(part) for part in re.split(r"[\s,]+", text) if part)
-
-
-def parse_cancel_url(text: str) -> str:
-    """A URL template with {id} (and optionally {namespace}); "off" turns the check off."""
-    if text.strip().lower() in {"off", "none"}:
-        return ""
-    if "{id}" not in text:
-        raise ValueError(f"the cancellation URL must contain {{id}}, got {text!r}")
-    try:
-        text.format(id="1", namespace="ns")
-    except (KeyError, IndexError, ValueError) as exc:
-        raise ValueError(f"only {{id}} and {{namespace}} may be used in it: {exc}") from None
-    return text
 
 
 def default_state_dir() -> Path:
@@ -111,6 +106,8 @@ class RunnerSettings:
     # cgroup hierarchy as this process sees it (runner.engine.cgroups).
     usage: str = "auto"
     cgroup_root: Path = Path("/sys/fs/cgroup")
+    engine: str = "docker"  # or "kubernetes": runner.config.engineconfig
+    kube_namespace: str | None = None  # None: the cluster configuration's
 
     def describe(self) -> str:
         """One line for the start-up log; the API key is never printed."""
@@ -119,6 +116,7 @@ class RunnerSettings:
             f"server={self.server_url} api_key=<{key}> runner_id={self.runner_id} "
             f"concurrency={self.concurrency} images={','.join(self.images)} "
             f"state_dir={self.state_dir} policy={self.policies.default}"
+            + (f" engine={self.engine}" if self.engine != "docker" else "")
             + (f" http_addr={self.http_addr[0]}:{self.http_addr[1]}" if self.http_addr else "")
         )
 
@@ -260,6 +258,7 @@ RUNNER_OPTIONS: tuple[Option, ...] = (
         parse_host_port,
         "HOST:PORT of the operations listener (/metrics, /healthz, /readyz, /status); off if unset",
     ),
+    *ENGINE_OPTIONS,
 )
 
 

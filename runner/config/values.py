@@ -206,3 +206,16 @@ def _is_name(domain: str | None, path: str) -> bool:
     if not is_registry and not re.fullmatch(_PATH_PART, domain, re.ASCII):
         return False
     return len(domain) + 1 + len(path) <= 255
+
+
+def parse_cancel_url(text: str) -> str:
+    """A URL template with {id} (and optionally {namespace}); "off" turns the check off."""
+    if text.strip().lower() in {"off", "none"}:
+        return ""
+    if "{id}" not in text:
+        raise ValueError(f"the cancellation URL must contain {{id}}, got {text!r}")
+    try:
+        text.format(id="1", namespace="ns")
+    except (KeyError, IndexError, ValueError) as exc:
+        raise ValueError(f"only {{id}} and {{namespace}} may be used in it: {exc}") from None
+    return text

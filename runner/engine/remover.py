@@ -111,14 +111,16 @@ class Orphans:
     """Containers the engine could not remove yet; thread-safe. A removal's outcome is told
     here (`failed`, `removed`), and `pending()` is what to try again."""
 
-    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        failing: str = "the Docker engine cannot remove containers",
+        ok: str = "every container the Docker engine could not remove is removed now",
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self._ids: set[str] = set()
         self._lock = threading.Lock()
         self._clock = clock
-        self._condition = Condition(
-            "the Docker engine cannot remove containers",
-            "every container the Docker engine could not remove is removed now",
-        )
+        self._condition = Condition(failing, ok)
 
     def pending(self) -> list[str]:
         with self._lock:

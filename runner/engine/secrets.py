@@ -198,12 +198,17 @@ class WithSecrets:
 
 
 class SecretLauncher:
-    """In front of the engine: a container whose image declares secrets gets them."""
+    """In front of the engine: a container whose image declares secrets gets them. With
+    `copies` off, the engine is handed the secrets as read, and gives them to the container
+    itself (Kubernetes: a Secret object), and no file is copied on the runner's host."""
 
-    def __init__(self, engine: PoolEngine, reader: SecretReader, files: SecretFiles) -> None:
+    def __init__(
+        self, engine: PoolEngine, reader: SecretReader, files: SecretFiles, *, copies: bool = True
+    ) -> None:
         self._engine = engine
         self.reader = reader
         self.files = files
+        self.copies = copies
 
     def image_id(self, image: str) -> str:
         return self._engine.image_id(image)
@@ -215,6 +220,8 @@ class SecretLauncher:
         if not spec.env.secrets:
             return self._engine.launch(spec)
         snapshot = spec.secrets or self.reader.snapshot(spec.image, spec.env.secrets)
+        if not self.copies:
+            return self._engine.launch(dataclasses.replace(spec, secrets=snapshot))
         folder = self.files.write(snapshot)
         mounted = dataclasses.replace(spec, mounts=(*spec.mounts, (str(folder), SECRETS_MOUNT)))
         try:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from runner.app.runner import pool_targets
+from runner.app.parts import pool_targets
 from runner.app.startup import check_policies
 from runner.config.options import add_options
 from runner.config.policy import (

@@ -234,6 +234,19 @@ def test_the_launcher_gives_exactly_the_snapshot_it_is_handed(tmp_path: Path) ->
     assert (Path(folder) / "api_token").read_bytes() == b"as-read-at-hand-out"
 
 
+def test_an_engine_that_gives_secrets_itself_gets_them_as_read_and_no_copy_is_made(
+    tmp_path: Path,
+) -> None:
+    engine = Engine(containers=[FakeContainer([])])
+    files = SecretFiles(tmp_path / "c", "r")
+    launcher = SecretLauncher(engine, SecretReader(), files, copies=False)
+    launcher.launch(spec(source(tmp_path, b"v1")))
+    [launched] = engine.launched
+    assert launched.mounts == ()
+    assert launched.secrets == SecretSnapshot((("api_token", b"v1"),))
+    assert not (tmp_path / "c").exists()
+
+
 def policies(image_env: ContainerEnv) -> PolicyTable:
     return PolicyTable(TaskPolicy(), {"team/ocr:1": TaskPolicy(env=image_env)})
 
