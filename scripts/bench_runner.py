@@ -95,6 +95,11 @@ class RunnerUnderTest:
         self.wait_done([instance_id])
         return self.span(instance_id)
 
+    def latencies(self, count: int) -> list[float]:
+        """Hand-out -> Completed of `count` tasks one at a time, after one warm-up."""
+        spans = [self.one() for _ in range(count + 1)][1:]
+        return [done - taken for taken, done in spans]
+
     def throughput(self, count: int) -> float:
         """Tasks per second, `count` submitted at once: first hand-out to last Completed.
         The caller waits for a full pool first, before it starts metering CPU."""
@@ -115,10 +120,17 @@ class RunnerUnderTest:
 
 @contextmanager
 def runner(
-    image: str, *, concurrency: int, pool_size: int, runtime: str = "", profile: Path | None = None
+    image: str | Sequence[str],
+    *,
+    concurrency: int,
+    pool_size: int,
+    runtime: str = "",
+    profile: Path | None = None,
 ) -> Iterator[RunnerUnderTest]:
-    """The runner (its log at INFO in a file) and a local server of its own; with `profile`,
-    started through scripts/bench_profile.py, which writes its timers' calls there at exit."""
+    """The runner of `image` (or images; its log at INFO in a file) and a local server of its
+    own; with `profile`, started through scripts/bench_profile.py, which writes its timers'
+    calls there at exit."""
+    images = [image] if isinstance(image, str) else list(image)
     with (
         tempfile.TemporaryDirectory() as tmp,
         LocalServer(Path(tmp) / "bench.db", port=0, api_key=KEY) as server,
@@ -141,7 +153,7 @@ def runner(
         with log_path.open("wb") as log:
             start = ["scripts/bench_profile.py", str(profile)] if profile else ["-m", "runner"]
             proc = subprocess.Popen(
-                [sys.executable, *start, "run", image],
+                [sys.executable, *start, "run", *images],
                 env=env,
                 cwd=ROOT,
                 stdout=log,
