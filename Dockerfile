@@ -30,6 +30,7 @@ RUN groupadd --system --gid 10001 xc-runner \
 COPY build/runner-site /opt/xc-runner/site
 COPY runner /opt/xc-runner/site/runner
 COPY schemas /opt/xc-runner/site/runner/_schemas
+COPY task_images/sdk /opt/xc-runner/site/runner/_sdk
 ENV PYTHONPATH=/opt/xc-runner/site \
     PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \

@@ -74,6 +74,22 @@ class Parser(argparse.ArgumentParser):
         self.exit(EXIT_USAGE, f"{self.prog}: {message} (see {self.prog} --help)\n")
 
 
+class _Version(argparse.Action):
+    """--version, with the SDKs' version read only when asked (a runner without its SDKs,
+    such as an image built without them, still starts and says so here)."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str, **kwargs: Any) -> None:
+        super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS, **kwargs)
+
+    def __call__(self, parser: argparse.ArgumentParser, *_: Any) -> None:
+        try:
+            sdks = f"task SDKs {sdk.version()}"
+        except OSError:
+            sdks = "task SDKs not installed"
+        sys.stdout.write(f"{__version__} ({sdks}, protocol {sdk.PROTOCOL})\n")
+        parser.exit()
+
+
 def parser() -> Parser:
     top = Parser(
         prog="xc-runner",
@@ -81,11 +97,7 @@ def parser() -> Parser:
         epilog=epilog("xc-runner"),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    top.add_argument(
-        "--version",
-        action="version",
-        version=f"{__version__} (task SDKs {sdk.version()}, protocol {sdk.PROTOCOL})",
-    )
+    top.add_argument("--version", action=_Version, help="print the version and exit")
     _add_global(top)
     commands = top.add_subparsers(dest="command", required=True, metavar="COMMAND")
     _serving_commands(commands)

@@ -165,3 +165,27 @@ def test_bash_completes_commands_and_options() -> None:
         ["bash", "-c", f"{script}\n{probe}"], text=True, capture_output=True, check=False
     )
     assert done.stdout.split("\n")[:2] == ["exec", "--remove-previous-tasks"], done
+
+
+def test_version_names_the_sdks_and_the_protocol() -> None:
+    result = xc_runner("--version")
+    assert result.returncode == 0, result.stderr
+    assert re.fullmatch(r"\S+ \(task SDKs \d+\.\d+\.\d+, protocol 1\)\n", result.stdout)
+
+
+def test_a_runner_without_its_sdks_still_parses_and_says_so_in_its_version(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # The runner image once lacked the SDKs, and every command died reading their version.
+    from runner import sdk
+
+    def missing() -> str:
+        raise FileNotFoundError("VERSION")
+
+    monkeypatch.setattr(sdk, "version", missing)
+    top = parser.parser()
+    assert top.parse_args(["serve"]).command == "serve"
+    with pytest.raises(SystemExit) as exited:
+        top.parse_args(["--version"])
+    assert exited.value.code == 0
+    assert "task SDKs not installed, protocol 1" in capsys.readouterr().out
