@@ -21,6 +21,7 @@ import shutil
 import subprocess
 import sys
 import tomllib
+from collections.abc import Sequence
 from pathlib import Path
 
 from scripts.build_images import base_build_args
@@ -113,12 +114,12 @@ def install_site(python_version: str) -> None:
     )
 
 
-def main() -> int:
+def main(argv: Sequence[str] | None = None) -> int:
     argparse.ArgumentParser(
         prog="python -m scripts.build_runner_image",
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
-    ).parse_args()
+    ).parse_args(argv)
     base = base_build_args().get("PYTHON_BASE") or dockerfile_base()
     install_site(base_python_version(base))
     build_args = [f"--build-arg={k}={v}" for k, v in {"PYTHON_BASE": base, **labels()}.items()]
@@ -132,4 +133,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(sys.argv[1:]))

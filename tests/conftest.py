@@ -294,5 +294,5 @@ def runner_image(engine: DockerEngine) -> str:
     setup = missing_set_up()
     if setup is not None:
         unavailable(f"cannot build the runner's image: {setup}")
-    build_runner_image()
+    build_runner_image([])
     return "xc-scenario-runner:latest"
