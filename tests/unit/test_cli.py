@@ -11,6 +11,7 @@ import subprocess
 
 import pytest
 
+from runner import sdk
 from runner.cli import parser
 from tests.conftest import free_port, xc_runner
 
@@ -177,8 +178,6 @@ def test_a_runner_without_its_sdks_still_parses_and_says_so_in_its_version(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     # The runner image once lacked the SDKs, and every command died reading their version.
-    from runner import sdk
-
     def missing() -> str:
         raise FileNotFoundError("VERSION")
 
