@@ -407,3 +407,28 @@ def test_missing_input_is_reported(user_module: Path) -> None:
     run = run_user("progress", user_module)
     assert len(run.messages) == 1
     assert run.messages[0]["message"].startswith("TypeError: progress() missing 1 required")
+
+
+def test_the_task_starts_once_its_envelope_line_is_in_without_waiting_for_stdin_to_end() -> None:
+    env = {"PYTHONPATH": os.pathsep.join(map(str, [PYTHON_SDK_DIR, SAMPLE_DIR]))}
+    with subprocess.Popen(
+        [sys.executable, "-m", "xc_task", "sample"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        env=os.environ | env,
+    ) as proc:
+        assert proc.stdin is not None and proc.stdout is not None
+        proc.stdin.write(envelope("simple", arg="now").encode())  # one line; stdin stays open
+        proc.stdin.flush()
+        try:
+            assert proc.wait(RUN_TIMEOUT_S) == 0
+        finally:
+            proc.kill()
+        assert json.loads(proc.stdout.read()) == result(msg='The argument received was "now".')
+
+
+def test_an_envelope_over_several_lines_is_read_to_the_end_of_stdin() -> None:
+    typed = json.dumps(json.loads(envelope("simple", arg="by hand")), indent=2)
+    assert typed.count("\n") > 3
+    run = run_sdk(typed)
+    assert run.messages == [result(msg='The argument received was "by hand".')]

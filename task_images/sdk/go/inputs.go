@@ -1,6 +1,7 @@
 package xctask
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/json"
 	"errors"
@@ -19,11 +20,33 @@ type envelope struct {
 	inputs     map[string]any
 }
 
+// readEnvelopeBytes reads the envelope's first line: the runner writes it on one line, so the
+// task starts once that line is in, without waiting for the end of stdin. A line that is not
+// a whole JSON value (an envelope typed over several lines) is read on to the end.
+func readEnvelopeBytes(stdin io.Reader) ([]byte, error) {
+	limited := bufio.NewReader(io.LimitReader(stdin, MaxEnvelopeBytes+1))
+	data, err := limited.ReadBytes('\n')
+	if err == io.EOF {
+		return data, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("cannot read stdin: %v", err)
+	}
+	if json.Valid(data) {
+		return data, nil
+	}
+	rest, err := io.ReadAll(limited)
+	if err != nil {
+		return nil, fmt.Errorf("cannot read stdin: %v", err)
+	}
+	return append(data, rest...), nil
+}
+
 func readEnvelope(stdin io.Reader) (envelope, error) {
 	var env envelope
-	data, err := io.ReadAll(io.LimitReader(stdin, MaxEnvelopeBytes+1))
+	data, err := readEnvelopeBytes(stdin)
 	if err != nil {
-		return env, fmt.Errorf("cannot read stdin: %v", err)
+		return env, err
 	}
 	if len(data) > MaxEnvelopeBytes {
 		return env, fmt.Errorf("larger than %d bytes", MaxEnvelopeBytes)

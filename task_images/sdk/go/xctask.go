@@ -57,7 +57,7 @@ const (
 	// ProtocolVersion is the envelope's "protocol" this package speaks.
 	ProtocolVersion = 1
 	// SDKVersion is this package's version (task_images/sdk/VERSION of the runner).
-	SDKVersion = "1.0.0"
+	SDKVersion = "1.1.0"
 	// MaxEnvelopeBytes caps what is read from stdin.
 	MaxEnvelopeBytes = 64 << 20
 	// ExitOK is the exit status once the task ran (its outcome is in the messages).

@@ -5,12 +5,14 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"math"
 	"os"
 	"os/exec"
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 	"unicode/utf8"
 )
 
@@ -374,4 +376,29 @@ func TestSecretReadsItsFileAsText(t *testing.T) {
 	if _, err := Secret("../api_token"); err == nil || !strings.Contains(err.Error(), "not a secret name") {
 		t.Fatalf("a path: %v", err)
 	}
+}
+
+func TestTheTaskStartsAtTheEnvelopesLineWithoutWaitingForTheEndOfStdin(t *testing.T) {
+	reader, writer := io.Pipe()
+	defer writer.Close() // stdin stays open while the task runs
+	go func() { _, _ = writer.Write([]byte(envelopeOf("t", map[string]any{"n": 1}))) }()
+	done := make(chan served, 1)
+	go func() {
+		var stdout, stderr bytes.Buffer
+		tasks := Tasks{"t": func(t *Task) (Outputs, error) { return Outputs{"n": t.Inputs["n"]}, nil }}
+		code := Serve(reader, &stdout, &stderr, tasks)
+		done <- served{code, checkLines(t, stdout.Bytes()), stderr.String()}
+	}()
+	select {
+	case got := <-done:
+		assertMessages(t, got, resultOf(map[string]any{"n": float64(1)}))
+	case <-time.After(10 * time.Second):
+		t.Fatal("the task waited for the end of stdin")
+	}
+}
+
+func TestAnEnvelopeOverSeveralLinesIsReadToTheEnd(t *testing.T) {
+	stdin := "{\n  \"protocol\": 1,\n  \"task\": \"t\",\n  \"inputs\": {\"n\": 2}\n}\n"
+	tasks := Tasks{"t": func(t *Task) (Outputs, error) { return Outputs{"n": t.Inputs["n"]}, nil }}
+	assertMessages(t, serve(t, stdin, tasks), resultOf(map[string]any{"n": float64(2)}))
 }

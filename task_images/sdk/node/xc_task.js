@@ -29,7 +29,7 @@ const fs = require('fs');
 const path = require('path');
 
 const PROTOCOL = 1;
-const SDK_VERSION = '1.0.0'; // task_images/sdk/VERSION of the runner
+const SDK_VERSION = '1.1.0'; // task_images/sdk/VERSION of the runner
 const MAX_ENVELOPE_BYTES = 64 * 1024 * 1024;
 const ERROR_LEVELS = ['None', 'Minor', 'Critical', 'Fatal'];
 const EXIT_OK = 0;
@@ -288,20 +288,40 @@ function listOf(task, name, read) {
   });
 }
 
+// The envelope from stdin. The runner writes it on one line: the task starts once that line
+// is in, without waiting for the end of stdin. A first line that is not a whole JSON value
+// (an envelope typed over several lines) is read on to the end.
 function readStdin() {
   return new Promise((resolve, reject) => {
     const chunks = [];
     let size = 0;
+    let lineTried = false;
+    const done = (text) => {
+      process.stdin.removeAllListeners('data');
+      process.stdin.removeAllListeners('end');
+      process.stdin.pause();
+      resolve(text);
+    };
     process.stdin.on('data', (chunk) => {
       size += chunk.length;
       if (size > MAX_ENVELOPE_BYTES) {
         process.stdin.destroy();
         reject(new SetupError(`invalid envelope: larger than ${MAX_ENVELOPE_BYTES} bytes`));
-      } else {
-        chunks.push(chunk);
+        return;
       }
+      chunks.push(chunk);
+      if (lineTried || !chunk.includes(0x0a)) return;
+      lineTried = true;
+      const data = Buffer.concat(chunks);
+      const line = data.subarray(0, data.indexOf(0x0a) + 1).toString('utf8');
+      try {
+        JSON.parse(line);
+      } catch {
+        return; // not the whole envelope: read on to the end
+      }
+      done(line);
     });
-    process.stdin.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    process.stdin.on('end', () => done(Buffer.concat(chunks).toString('utf8')));
     process.stdin.on('error', reject);
   });
 }

@@ -211,3 +211,24 @@ test('a secret is read from its file as text', () => {
     delete process.env.XC_TASK_SECRETS_DIR;
   }
 });
+
+test('the task starts at the envelope line, without waiting for the end of stdin', () => {
+  // stdin is a FIFO whose writer stays open until the task's result is in.
+  const fifo = path.join(WORK, `stdin-${Math.random().toString(16).slice(2)}`);
+  spawnSync('mkfifo', [fifo]);
+  const script = path.join(WORK, `task-${Math.random().toString(16).slice(2)}.js`);
+  fs.writeFileSync(script, `'use strict';\nconst xc = require(${JSON.stringify(SDK)});\n`
+    + "xc.run({ t: (t) => ({ n: t.integer('n') }) });\n");
+  const shell = `exec 3<>"$1"; printf '%s' "$2" >&3; node "$3" <"$1"; status=$?; exec 3>&-; exit $status`;
+  const proc = spawnSync('sh', ['-c', shell, 'sh', fifo, envelope('t', { n: 3 }), script],
+    { timeout: 20000 });
+  assert.equal(proc.error, undefined, 'the task waited for the end of stdin');
+  assert.equal(proc.status, 0, proc.stderr.toString('utf8'));
+  assert.deepEqual(JSON.parse(proc.stdout.toString('utf8')), result({ n: 3 }));
+});
+
+test('an envelope over several lines is read to the end', () => {
+  const stdin = '{\n  "protocol": 1,\n  "task": "t",\n  "inputs": {"n": 4}\n}\n';
+  const run = runTask("xc.run({ t: (t) => ({ n: t.integer('n') }) });", stdin);
+  assert.deepEqual(run.messages, [result({ n: 4 })]);
+});

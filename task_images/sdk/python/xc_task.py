@@ -39,7 +39,7 @@ from typing import IO, Any, NoReturn
 from xc_task_inputs import Inputs, TaskError, check_level
 
 PROTOCOL_VERSION = 1
-SDK_VERSION = "1.0.0"  # task_images/sdk/VERSION of the runner
+SDK_VERSION = "1.1.0"  # task_images/sdk/VERSION of the runner
 MAX_ENVELOPE_BYTES = 64 * 1024 * 1024
 
 EXIT_OK = 0  # the task ran and a terminal message was written (even an Error)
@@ -199,16 +199,19 @@ def _describe(exc: BaseException) -> str:
 
 
 def read_envelope(stream: IO[bytes]) -> dict[str, Any]:
-    """The task envelope from stdin; ValueError naming the problem."""
-    data = stream.read(MAX_ENVELOPE_BYTES + 1)
-    if len(data) > MAX_ENVELOPE_BYTES:
-        raise ValueError(f"the envelope is larger than {MAX_ENVELOPE_BYTES} bytes")
-    if not data.strip():
-        raise ValueError("no envelope on stdin")
+    """The task envelope from stdin; ValueError naming the problem.
+
+    The runner writes it on one line: the task starts once that line is in, without waiting
+    for the end of stdin (a millisecond or two through the engine). A line that is not a
+    whole JSON value (an envelope typed over several lines) is read on to the end.
+    """
+    data = stream.readline(MAX_ENVELOPE_BYTES + 1)
     try:
-        envelope = json.loads(data.decode("utf-8"))
-    except (UnicodeDecodeError, RecursionError, ValueError) as exc:
-        raise ValueError(f"the envelope is not JSON: {exc}") from None
+        envelope = _envelope_json(data)
+    except ValueError:
+        if not data.endswith(b"\n"):
+            raise
+        envelope = _envelope_json(data + stream.read(MAX_ENVELOPE_BYTES + 1 - len(data)))
     if not isinstance(envelope, dict):
         raise ValueError(f"the envelope is a JSON {type(envelope).__name__}, not an object")
     protocol = envelope.get("protocol")
@@ -222,6 +225,17 @@ def read_envelope(stream: IO[bytes]) -> dict[str, Any]:
     if not isinstance(envelope.get("inputs", {}), dict):
         raise ValueError("the envelope's inputs are not a JSON object")
     return envelope
+
+
+def _envelope_json(data: bytes) -> Any:
+    if len(data) > MAX_ENVELOPE_BYTES:
+        raise ValueError(f"the envelope is larger than {MAX_ENVELOPE_BYTES} bytes")
+    if not data.strip():
+        raise ValueError("no envelope on stdin")
+    try:
+        return json.loads(data.decode("utf-8"))
+    except (UnicodeDecodeError, RecursionError, ValueError) as exc:
+        raise ValueError(f"the envelope is not JSON: {exc}") from None
 
 
 class SetupError(Exception):

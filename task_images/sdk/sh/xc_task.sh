@@ -36,7 +36,7 @@
 # start (bad envelope, unknown task, no jq), after an Error message saying why.
 # Needs a writable $TMPDIR or /tmp (task containers have /tmp).
 
-XC_SDK_VERSION=1.0.0 # task_images/sdk/VERSION of the runner; it speaks protocol 1
+XC_SDK_VERSION=1.1.0 # task_images/sdk/VERSION of the runner; it speaks protocol 1
 XC__NUMBER='^\s*[-+]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][-+]?[0-9]+)?\s*$'
 XC__INTEGER='^\s*[-+]?[0-9]+\s*$'
 
