@@ -21,8 +21,8 @@ endif
 GVISOR      ?= 0
 WITH_GVISOR := $(if $(filter 1 true yes,$(GVISOR)),gvisor)
 # K8S=1: `make test` also starts the single-node Kubernetes (`make k8s-up`: built once per
-# machine, about 15 minutes on 2 busy cores), so the Kubernetes engine's tests run instead
-# of skipping, and stops it afterwards; on by default under CI=true.
+# machine, about 5 minutes on 2 quiet cores, 15 on busy ones), so the Kubernetes engine's
+# tests run instead of skipping, and stops it afterwards; on by default under CI=true.
 ifneq ($(filter 1 true yes,$(CI)),)
 K8S         ?= 1
 endif
