@@ -17,6 +17,7 @@ from runner.localserver.cockpit import bulk
 from runner.localserver.cockpit.board import Board
 from runner.localserver.cockpit.bulk import BulkActions
 from runner.localserver.cockpit.listing import Filters, Page
+from runner.localserver.cockpit.query import filters_in
 from runner.localserver.database import StoreError
 from runner.localserver.errors import HttpError
 from runner.localserver.routing import Request
@@ -36,7 +37,7 @@ def store(tmp_path: Path) -> Store:
 
 @pytest.fixture
 def actions(store: Store) -> BulkActions:
-    return BulkActions(store, Contracts(), "/b")
+    return BulkActions(store, Contracts(), filters_in, "/b")
 
 
 def start(actions: BulkActions, body: dict[str, Any]) -> dict[str, Any]:

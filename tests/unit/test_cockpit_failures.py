@@ -5,17 +5,23 @@ list filtered to one group exactly."""
 
 from __future__ import annotations
 
+import json
+import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from runner.contracts import Contracts
 from runner.localserver.cockpit.board import Board
+from runner.localserver.cockpit.endpoints import Cockpit
 from runner.localserver.cockpit.failuregroups import FailureGroups
 from runner.localserver.cockpit.failures import FOLDED_CHARS, NO_MESSAGE, fold, key_of
 from runner.localserver.cockpit.listing import Filters, Page
+from runner.localserver.routing import LongPolls, Request
 from runner.localserver.store import Store
 
 
@@ -151,3 +157,42 @@ def test_a_deleted_instance_leaves_its_group(store: Store) -> None:
 def test_no_failure_no_group(store: Store) -> None:
     store.submit("sample", "t")
     assert FailureGroups(store).groups(Filters()) == {"groups": [], "count": 0, "failures": 0}
+
+
+def test_a_failure_during_a_long_poll_on_its_group_comes_in_that_list(store: Store) -> None:
+    """A failure that comes while the list of its group waits for changes joins the group
+    before the poll looks, so it is sent as one of the list's, not as gone (and then lost:
+    the next poll starts after it)."""
+    fail(store, "sample", "t", "boom 1")
+    cockpit = Cockpit(store, Contracts(), LongPolls(1))
+    key = cockpit.failure_groups.groups(Filters())["groups"][0]["key"]
+    first = cockpit.tasks(Request((), {"failure": key}, b""))[1]
+    assert first["total"] == 1
+    query = {
+        "failure": key,
+        "after": str(first["last"]),
+        "since": str(first["lastInstance"]),
+        "changes": str(first["lastChange"]),
+        "waitSeconds": "10",
+    }
+    answers: list[dict[str, Any]] = []
+    poll = threading.Thread(
+        target=lambda: answers.append(cockpit.tasks(Request((), query, b""))[1])
+    )
+    poll.start()
+    time.sleep(0.3)  # the poll is waiting
+    newer = fail(store, "sample", "t", "boom 2")
+    poll.join(15)
+    (answer,) = answers
+    assert newer in [t["id"] for t in answer["tasks"]] and newer not in answer["gone"]
+    assert answer["total"] == 2
+
+
+def test_a_bulk_action_on_a_group_takes_its_failures_not_yet_folded(store: Store) -> None:
+    cockpit = Cockpit(store, Contracts(), LongPolls(1))
+    fail(store, "sample", "t", "boom 1")
+    key = cockpit.failure_groups.groups(Filters())["groups"][0]["key"]
+    fail(store, "sample", "t", "boom 2")  # not folded by any read since
+    body = json.dumps({"action": "cancel", "match": {"failure": key}})
+    status, answer = cockpit.bulk.start(Request((), {}, body.encode()))
+    assert status == 202 and answer["action"]["total"] == 2

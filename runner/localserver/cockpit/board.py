@@ -9,6 +9,7 @@ a task log) at least every second.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, NamedTuple
 
@@ -119,12 +120,21 @@ class Board:
         return Changes(found, gone, marks, len(rows) >= limit)
 
     def wait_for_changes(
-        self, marks: Marks, filters: Filters, limit: int, wait_s: float, sort: Sort | None = None
+        self,
+        marks: Marks,
+        filters: Filters,
+        limit: int,
+        wait_s: float,
+        sort: Sort | None = None,
+        before_each: Callable[[], object] | None = None,
     ) -> Changes:
-        """What changed after `marks`, waiting up to `wait_s` for something to change."""
+        """What changed after `marks`, waiting up to `wait_s` for something to change;
+        `before_each` runs before each look (what the filters read is brought up to date)."""
         deadline = time.monotonic() + wait_s
         while True:
             now = self.marks()  # read first: a change after it is sent again, never lost
+            if before_each is not None:
+                before_each()
             found = self.changed(marks, filters, limit, sort)
             remaining = deadline - time.monotonic()
             if found.tasks or found.gone or remaining <= 0:

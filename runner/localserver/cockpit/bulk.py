@@ -24,14 +24,15 @@ import re
 import threading
 import uuid
 from collections import Counter, OrderedDict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from runner.contracts import Contracts
 from runner.localserver.bodies import object_of
 from runner.localserver.cockpit import bulkwrites
-from runner.localserver.cockpit.query import FILTERS, filters_in
+from runner.localserver.cockpit.listing import Filters
+from runner.localserver.cockpit.query import FILTERS
 from runner.localserver.database import StoreClosed, StoreError
 from runner.localserver.errors import HttpError, quoted
 from runner.localserver.records import utc_now
@@ -119,9 +120,16 @@ def _also(counts: Counter[str]) -> list[str]:
 
 
 class BulkActions:
-    def __init__(self, store: Store, contracts: Contracts, base: str) -> None:
+    def __init__(
+        self,
+        store: Store,
+        contracts: Contracts,
+        filters_of: Callable[[Mapping[str, str]], Filters],
+        base: str,
+    ) -> None:
         self._store = store
         self._contracts = contracts
+        self._filters_of = filters_of  # the list's filters, read as the list reads them
         self._lock = threading.Lock()
         self._actions: OrderedDict[str, Action] = OrderedDict()
         self.routes = (
@@ -167,7 +175,7 @@ class BulkActions:
             ids = sorted(set(body["ids"]))
             found = bulkwrites.ordinals_of_ids(self._store, ids)
             return found, len(ids) - len(found)
-        filters = dataclasses.replace(filters_in(body["match"]), up_to=body.get("upTo"))
+        filters = dataclasses.replace(self._filters_of(body["match"]), up_to=body.get("upTo"))
         found = bulkwrites.ordinals_matching(self._store, filters, MAX_INSTANCES + 1)
         if len(found) > MAX_INSTANCES:
             raise HttpError(

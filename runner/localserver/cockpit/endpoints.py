@@ -54,7 +54,7 @@ class Cockpit:
         self.long_polls = long_polls
         self.board = Board(store)
         self.failure_groups = FailureGroups(store)
-        self.bulk = BulkActions(store, contracts, BASE)
+        self.bulk = BulkActions(store, contracts, self.filters_of, BASE)
         self.exports = Exports(store, self.board, self.filters_of, BASE)
         self.routes = (
             Route("GET", re.compile(f"{BASE}/tasks"), self.tasks),
@@ -79,8 +79,12 @@ class Cockpit:
             answer = {"tasks": found, "total": total, "next": cursor, "reset": False}
         else:
             asked = Marks(request.seq("after"), request.seq("since"), request.seq("changes"))
+            # A failure that comes while the poll waits joins its group before it is looked at.
+            fold = self.failure_groups.keep_up if filters.failure is not None else None
             with self.long_polls.slot(request.wait_s()) as may_wait_s:
-                changes = self.board.wait_for_changes(asked, filters, limit, may_wait_s, sort)
+                changes = self.board.wait_for_changes(
+                    asked, filters, limit, may_wait_s, sort, before_each=fold
+                )
             marks = changes.marks
             answer = {
                 "tasks": changes.tasks,
