@@ -22,6 +22,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from runner.localserver.bodies import object_of
 from runner.localserver.database import Row
 from runner.localserver.errors import HttpError, quoted
 
@@ -98,21 +99,17 @@ _LIMITS = frozenset({"memoryBytes", "cpus", "timeoutSeconds"})
 
 def checked(value: Any) -> dict[str, Any]:
     """A task log's `usage`, every field in range; 400 naming the first that is not."""
-    if not isinstance(value, dict):
-        raise HttpError(400, "log.usage: must be a JSON object")
-    unknown = sorted(set(value) - _FIELDS)
-    if unknown:
-        raise HttpError(400, f"log.usage: unknown field(s) {', '.join(quoted(u) for u in unknown)}")
-    _seconds(value.get("cpuSeconds"), "log.usage.cpuSeconds", nullable=True)
-    _seconds(value.get("wallSeconds"), "log.usage.wallSeconds", nullable=False)
-    _bytes(value.get("memoryPeakBytes"), "log.usage.memoryPeakBytes")
-    if not isinstance(value.get("oomKilled"), bool):
+    usage = object_of(value, "log.usage", _FIELDS)
+    _seconds(usage.get("cpuSeconds"), "log.usage.cpuSeconds", nullable=True)
+    _seconds(usage.get("wallSeconds"), "log.usage.wallSeconds", nullable=False)
+    _bytes(usage.get("memoryPeakBytes"), "log.usage.memoryPeakBytes")
+    if not isinstance(usage.get("oomKilled"), bool):
         raise HttpError(400, "log.usage.oomKilled: must be true or false")
-    if value.get("start") not in _STARTS:
-        raise HttpError(400, f"log.usage.start: {quoted(value.get('start'))} is not warm or cold")
-    limits = value.get("limits")
+    if usage.get("start") not in _STARTS:
+        raise HttpError(400, f"log.usage.start: {quoted(usage.get('start'))} is not warm or cold")
+    limits = usage.get("limits")
     if limits is None:
-        return value
+        return usage
     if not isinstance(limits, dict) or set(limits) - _LIMITS:
         raise HttpError(
             400, "log.usage.limits: must be an object of memoryBytes, cpus, timeoutSeconds"
@@ -120,7 +117,7 @@ def checked(value: Any) -> dict[str, Any]:
     _bytes(limits.get("memoryBytes"), "log.usage.limits.memoryBytes")
     _seconds(limits.get("cpus"), "log.usage.limits.cpus", nullable=True)
     _seconds(limits.get("timeoutSeconds"), "log.usage.limits.timeoutSeconds", nullable=True)
-    return value
+    return usage
 
 
 def _seconds(value: Any, where: str, *, nullable: bool) -> None:
