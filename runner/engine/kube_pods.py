@@ -20,6 +20,7 @@ from runner.core.errors import ConfigError, EngineError, ImageFault, ImageMissin
 from runner.engine.interface import LABEL_RUNNER_ID, Chunk, ContainerSpec, ExitInfo
 from runner.engine.kube_manifest import Owner, PodState, pod_manifest, pod_state, secret_manifest
 from runner.engine.kube_stream import STDERR, Channels, PodStreams
+from runner.engine.stream import STDERR_TAIL_CHARS
 
 # A Pod not running this long after its creation (unschedulable, its image still pulling)
 # is deleted, and its launch fails.
@@ -41,7 +42,7 @@ class PodApi(Protocol):
     def read_pod(self, name: str) -> dict[str, Any] | None: ...
     def watch_until(
         self, name: str, version: str, done: Callable[[PodState], bool], timeout_s: float
-    ) -> tuple[PodState, dict[str, Any]]: ...
+    ) -> PodState: ...
     def attach(self, name: str, *, stdin: bool) -> Channels: ...
     def log_tail(self, name: str, lines: int | None = 20) -> str: ...
     def delete(self, name: str, grace_s: float = 0.0, *, secret: bool = True) -> None: ...
@@ -94,7 +95,8 @@ class KubePod:
         return self._streams.drain()
 
     def early_stderr(self) -> str:
-        return self._streams.stderr_tail() or self._api.log_tail(self.id, 5).strip()[-300:]
+        tail = self._streams.stderr_tail()
+        return tail or self._api.log_tail(self.id, 5).strip()[-STDERR_TAIL_CHARS:]
 
     def stop(self, grace_s: float) -> None:
         """Delete the Pod: SIGTERM, then SIGKILL after `grace_s` (at least a second)."""
@@ -109,7 +111,7 @@ class KubePod:
         state = pod_state(pod)
         if state.exit is None:
             version = str(pod["metadata"].get("resourceVersion") or "")
-            state, _ = self._api.watch_until(
+            state = self._api.watch_until(
                 self.id, version, lambda s: s.exit is not None, timeout_s
             )
         return state.exit or ExitInfo(exit_code=-1)
@@ -149,7 +151,7 @@ def launch(api: PodApi, spec: ContainerSpec) -> KubePod:
 
 
 def _attached(api: PodApi, name: str, version: str, image: str, *, secret: bool) -> KubePod:
-    state, _ = api.watch_until(name, version, _settled, START_TIMEOUT_S)
+    state = api.watch_until(name, version, _settled, START_TIMEOUT_S)
     if state.stuck is not None and state.exit is None:
         fault = ImageMissing if state.image_missing else ImageFault
         raise fault(f"pod {name} of {image} cannot start: {state.stuck}")
@@ -195,7 +197,7 @@ def read_catalog(api: PodApi, image: str) -> Mapping[str, str]:
     where = f"image {image}: its catalog cannot be read on Kubernetes (its Pod with --catalog"
     try:
         version = api.create(pod, None)
-        state, _ = api.watch_until(
+        state = api.watch_until(
             name, version, lambda s: s.exit is not None or s.stuck is not None,
             START_TIMEOUT_S + _CATALOG_RUN_S,
         )  # fmt: skip

@@ -25,15 +25,13 @@ from typing import Protocol
 from runner.core.errors import EngineError
 from runner.core.protocol import Stream
 from runner.engine.interface import Chunk
+from runner.engine.stream import EARLY_OUTPUT_BYTES, stderr_tail  # as on Docker
 
 log = logging.getLogger(__name__)
 
 STDIN, STDOUT, STDERR, STATUS = 0, 1, 2, 3
 _STREAMS = {STDOUT: Stream.STDOUT, STDERR: Stream.STDERR}
 _WRITE_SIZE = 32 * 1024
-# As on Docker (runner.engine.stream): what a waiting Pod may write before its task.
-EARLY_OUTPUT_BYTES = 64 * 1024
-_STDERR_TAIL_BYTES = 300
 
 
 class Channels(Protocol):
@@ -128,8 +126,7 @@ class PodStreams:
         return not (self._ended or self._closed)
 
     def stderr_tail(self) -> str:
-        text = b"".join(data for stream, data in self._early if stream == Stream.STDERR)
-        return text[-_STDERR_TAIL_BYTES:].decode("utf-8", errors="replace").strip()
+        return stderr_tail(self._early)
 
     def close(self) -> None:
         self._closed = True

@@ -101,15 +101,15 @@ class KubernetesEngine:
         self._client.close()
 
     @contextlib.contextmanager
-    def call(self, what: str) -> Iterator[None]:
-        """Around an API request: its errors become EngineError naming `what` (ImageFault
-        for an object the cluster finds invalid); a failed transport means the API server
-        is checked at once."""
+    def call(self, what: str, refused: type[EngineError] = ImageFault) -> Iterator[None]:
+        """Around an API request: its errors become EngineError naming `what` (`refused`
+        for an object the cluster finds invalid: ImageFault, unless the request is not about
+        an image); a failed transport means the API server is checked at once."""
         try:
             yield
         except ApiException as exc:
             if exc.status in (400, 422):
-                raise ImageFault(f"{what}: the cluster refused it: {_message(exc)}") from None
+                raise refused(f"{what}: the cluster refused it: {_message(exc)}") from None
             if exc.status in (0, None) or exc.status >= 500:
                 self._suspect.set()
             raise EngineError(f"{what}: {_message(exc)}") from None
@@ -121,8 +121,7 @@ class KubernetesEngine:
         """The runner's own Pod (HOSTNAME is its name), if it is in the tasks' namespace."""
         name = os.environ.get("HOSTNAME", "")
         try:
-            with self.call("cannot read the runner's own Pod"):
-                pod = self.read_pod(name) if name else None
+            pod = self.read_pod(name) if name else None
         except EngineError as exc:
             log.info("task Pods have no owner (%s): they are removed by the runner alone", exc)
             return None
@@ -175,19 +174,16 @@ class KubernetesEngine:
 
     def read_pod(self, name: str) -> dict[str, Any] | None:
         """The Pod as the API server has it now, or None if it is gone."""
-        try:
-            with self.call(f"cannot read pod {name}"):
-                try:
-                    response = self._api.read_namespaced_pod(
-                        name, self.namespace, _preload_content=False, _request_timeout=self._timeout
-                    )
-                except ApiException as exc:
-                    if exc.status == 404:
-                        return None
-                    raise
-        except ImageFault as exc:  # a 400 reading a Pod is not about its image
-            raise EngineError(str(exc)) from None
-        found: dict[str, Any] = json.loads(response.data)
+        with self.call(f"cannot read pod {name}", refused=EngineError):
+            try:
+                response = self._api.read_namespaced_pod(
+                    name, self.namespace, _preload_content=False, _request_timeout=self._timeout
+                )
+            except ApiException as exc:
+                if exc.status == 404:
+                    return None
+                raise
+            found: dict[str, Any] = json.loads(response.data)  # its body read inside too
         return found
 
     def create(self, pod: dict[str, Any], secret: dict[str, Any] | None) -> str:
@@ -206,9 +202,9 @@ class KubernetesEngine:
 
     def watch_until(
         self, name: str, version: str, done: Callable[[PodState], bool], timeout_s: float
-    ) -> tuple[PodState, dict[str, Any]]:
-        """Watch the Pod until `done(state)`; its last state and object (EngineError if it is
-        deleted, or not done within `timeout_s`)."""
+    ) -> PodState:
+        """Watch the Pod until `done(state)`; its last state (EngineError if it is deleted,
+        or not done within `timeout_s`)."""
         last: dict[str, Any] = {}
         deadline = time.monotonic() + timeout_s
         while (remaining := deadline - time.monotonic()) > 0:
@@ -228,7 +224,7 @@ class KubernetesEngine:
                     last = event["object"]
                     version = str(last.get("metadata", {}).get("resourceVersion") or version)
                     if done(state := pod_state(last)):
-                        return state, last
+                        return state
         raise EngineError(f"pod {name}: nothing after {timeout_s:g} s: {pending_reason(last)}")
 
     def mark_suspect(self) -> None:

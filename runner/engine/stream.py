@@ -28,7 +28,7 @@ _READ_SIZE = 65536
 # What a waiting container may write before its task and have kept; past this its
 # output is left in the socket (the container blocks) until its task reads it.
 EARLY_OUTPUT_BYTES = 64 * 1024
-_STDERR_TAIL_BYTES = 300
+STDERR_TAIL_CHARS = 300
 
 
 class AttachStream:
@@ -117,11 +117,16 @@ class AttachStream:
 
     def stderr_tail(self) -> str:
         """The end of what the container wrote on stderr before its task."""
-        text = b"".join(data for stream, data in self._early if stream == Stream.STDERR)
-        return text[-_STDERR_TAIL_BYTES:].decode("utf-8", errors="replace").strip()
+        return stderr_tail(self._early)
 
     def close(self) -> None:
         with contextlib.suppress(OSError):
             self._sock.close()
         with contextlib.suppress(OSError):
             self._sock_io.close()
+
+
+def stderr_tail(early: list[Chunk]) -> str:
+    """The end of what a container wrote on stderr before its task, as text."""
+    text = b"".join(data for stream, data in early if stream == Stream.STDERR)
+    return text[-STDERR_TAIL_CHARS:].decode("utf-8", errors="replace").strip()

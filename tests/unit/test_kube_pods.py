@@ -54,10 +54,10 @@ class FakeCluster:
 
     def watch_until(
         self, name: str, version: str, done: Callable[[PodState], bool], timeout_s: float
-    ) -> tuple[PodState, dict[str, Any]]:
+    ) -> PodState:
         for pod in self.states:
             if done(state := pod_state(pod)):
-                return state, pod
+                return state
         raise EngineError(f"pod {name}: nothing after {timeout_s:g} s")
 
     def attach(self, name: str, *, stdin: bool) -> FakeSession:
