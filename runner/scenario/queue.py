@@ -36,7 +36,7 @@ class PlatformQueue:
         self._journal = journal
 
     def poll(self, namespace: str, name: str | None = None) -> TaskInstance | None:
-        raw = self._client.poll(namespace, name) if name else self._client.poll(namespace)
+        raw = self._client.poll(namespace, name)
         if raw is None:
             return None
         instance = self.instance(raw, namespace)

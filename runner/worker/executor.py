@@ -29,7 +29,7 @@ from runner.engine.interface import (
 from runner.worker.delivery import StatusSink
 from runner.worker.endline import log_end
 from runner.worker.launching import Launcher, LaunchHealth, Launching, Unstarted
-from runner.worker.metering import NO_METER, NO_METERING, Metering, Readers, TaskMeter
+from runner.worker.metering import NO_METER, Metering, Readers, TaskMeter
 from runner.worker.running import MIN_PROGRESS_INTERVAL_S, Clock, Outcome, RunningTask, Stops
 from runner.worker.tasklogs import NO_TASK_LOGS, Capture, TaskLogs
 
@@ -122,7 +122,7 @@ class TaskExecutor:
         usage: Readers | None = None,
     ) -> None:
         self._catalog = catalog
-        self._metering = Metering(usage) if usage is not None else NO_METERING
+        self._metering = Metering(usage)
         self._launching = Launching(engine, health)
         self._logs = task_logs or NO_TASK_LOGS
         self._observer = observer or NullObserver()

@@ -205,7 +205,7 @@ class Worker:
     def _poll(self, namespace: str, name: str | None = None) -> TaskInstance | None:
         self.heartbeat.beat()
         try:
-            instance = self._source.poll(namespace, name) if name else self._source.poll(namespace)
+            instance = self._source.poll(namespace, name)
         except Exception:
             self._observer.polled("error")
             raise

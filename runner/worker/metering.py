@@ -114,4 +114,3 @@ class Metering:
         )
 
 
-NO_METERING = Metering(None)

@@ -18,7 +18,7 @@ class OneAnswer:
     def __init__(self, answer: dict[str, Any] | None) -> None:
         self.answer = answer
 
-    def poll(self, namespace: str) -> dict[str, Any] | None:
+    def poll(self, namespace: str, name: str | None = None) -> dict[str, Any] | None:
         return self.answer
 
 

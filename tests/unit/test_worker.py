@@ -24,7 +24,7 @@ class FakeSource:
     fail_first: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def poll(self, namespace: str) -> TaskInstance | None:
+    def poll(self, namespace: str, name: str | None = None) -> TaskInstance | None:
         with self.lock:
             self.polls.append((time.monotonic(), namespace))
             if self.fail_first > 0:
@@ -216,7 +216,7 @@ def test_drain_timeout_aborts_what_is_left() -> None:
 
 
 class BrokenOnce(FakeSource):
-    def poll(self, namespace: str) -> TaskInstance | None:
+    def poll(self, namespace: str, name: str | None = None) -> TaskInstance | None:
         if not self.polls:
             self.polls.append((time.monotonic(), namespace))
             raise KeyError("a bug in the queue adapter")
