@@ -10,9 +10,8 @@ from functools import partial
 from typing import Any
 
 from runner.app.oneshot import OneShot
-from runner.core.catalog import CATALOG_LABEL, Catalog, TaskRoute, routes, size_problem
+from runner.core.catalog import CATALOG_LABEL, Catalog, TaskRoute, read_label, routes
 from runner.core.conformance import Problem, ProtocolChecks, Violation, protocol_violations
-from runner.core.documents import TooDeep, read_json
 from runner.core.errors import ConfigError
 from runner.core.examples import EXAMPLES_LABEL, Example, example_route, examples_from, mismatches
 from runner.core.model import TaskInstance, TaskStatus
@@ -107,16 +106,10 @@ def _label_json(label: str, text: str | None, report: ImageReport) -> Any:
         hint = ": a task image declares its task catalog in it" if label == CATALOG_LABEL else ""
         report.problems.append(Problem(f"label {label}", f"missing or empty{hint}"))
         return _UNREADABLE
-    if (too_large := size_problem(text)) is not None:
-        report.problems.append(Problem(f"label {label}", too_large))
-        return _UNREADABLE
     try:
-        return read_json(text)
-    except TooDeep as exc:
-        report.problems.append(Problem(f"label {label}", str(exc)))
-        return _UNREADABLE
+        return read_label(text)
     except ValueError as exc:
-        report.problems.append(Problem(f"label {label}", f"not valid JSON: {exc}"))
+        report.problems.append(Problem(f"label {label}", str(exc)))
         return _UNREADABLE
 
 

@@ -255,18 +255,25 @@ def routes_from_label(
             f"image {image}: no {CATALOG_LABEL} label (or an empty one); a task image must "
             "declare its task catalog in that label (see README)"
         )
-    if (too_large := size_problem(text)) is not None:
-        raise ConfigError(f"image {image}: label {CATALOG_LABEL} is {too_large}")
     try:
-        catalog = read_json(text)
-    except TooDeep as exc:
-        raise ConfigError(f"image {image}: label {CATALOG_LABEL} is {exc}") from None
+        catalog = read_label(text)
     except ValueError as exc:
-        raise ConfigError(
-            f"image {image}: label {CATALOG_LABEL} is not valid JSON: {exc}"
-        ) from None
+        raise ConfigError(f"image {image}: label {CATALOG_LABEL} is {exc}") from None
     check(catalog, f"image {image}: label {CATALOG_LABEL}")
     return routes(image, catalog)
+
+
+def read_label(text: str) -> Any:
+    """A label's JSON; ValueError saying what it is instead (too large, too deep, not valid
+    JSON), to follow "label NAME is"."""
+    if (too_large := size_problem(text)) is not None:
+        raise ValueError(too_large)
+    try:
+        return read_json(text)
+    except TooDeep:
+        raise
+    except ValueError as exc:
+        raise ValueError(f"not valid JSON: {exc}") from None
 
 
 def size_problem(text: str | bytes) -> str | None:

@@ -25,10 +25,11 @@ from typing import Any
 
 from runner.core.catalog import BASE_TYPE_NAMES, base_kind
 from runner.core.conformance import Problem
+from runner.core.documents import MAX_DEPTH
 from runner.core.jsoncheck import first_problem_at
 
 # How deep a catalog may nest (a default of type Object): as deep as a platform takes a body.
-MAX_CATALOG_DEPTH = 64
+MAX_CATALOG_DEPTH = MAX_DEPTH
 _KINDS = {dict: "an object", str: "a string", int: "a number", float: "a number", bool: "a boolean"}
 
 _CANONICAL = ("String", "Integer", "Number", "Boolean", "Object", "Any")

@@ -16,8 +16,8 @@ from typing import Any
 
 from runner.core.jsoncheck import deepest, depth_problem, outside_strings
 
-# How deep arrays and objects (tables) may nest in a document from outside: as deep as the
-# local server takes in a request body.
+# How deep arrays and objects (tables) may nest in a document from outside, the local
+# server's request bodies and the catalogs included.
 MAX_DEPTH = 64
 # How deep a server's answer may nest: it holds documents of MAX_DEPTH (a task's inputs, a
 # status's outputs) inside its own envelope.

@@ -157,7 +157,7 @@ class UsageMeter:
         if last is not None:
             if last.cpu_ns is not None:
                 cpu_s = max(0, last.cpu_ns - self._cpu_base_ns) / 1e9
-            peak = last.memory_peak_bytes if last.memory_peak_bytes is not None else None
+            peak = last.memory_peak_bytes
             if peak is None and self._peak_seen:
                 peak = self._peak_seen
             oom_killed = oom_killed or bool(last.oom_kills)

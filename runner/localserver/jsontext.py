@@ -17,12 +17,12 @@ import math
 import re
 from typing import Any
 
+from runner.core.documents import MAX_DEPTH
 from runner.core.jsoncheck import deepest, may_hold_surrogates, outside_strings
 from runner.localserver.errors import HttpError, quoted
 
 logger = logging.getLogger(__name__)
 
-MAX_DEPTH = 64
 # A JSON number must fit an IEEE double, as JavaScript and jq read it: no more
 # digits than the largest double has (309), and no overflow to infinity.
 _MAX_INT_DIGITS = 309
