@@ -47,7 +47,7 @@ endif
 
 test: set-up-dev compose browser registry $(WITH_GVISOR) lint sdk-test
 ifneq ($(WITH_K8S),)
-	$(MAKE) k8s-up
+	$(MAKE) -o images k8s-up  # set-up-dev has built the task images
 	$(VENV)/bin/pytest $(PYTEST_ARGS); status=$$?; $(MAKE) k8s-down; exit $$status
 else
 	$(VENV)/bin/pytest $(PYTEST_ARGS)

@@ -60,7 +60,7 @@ def _refused(what: str) -> Iterator[None]:
         raise
 
 
-def _local(api: Any) -> Any:
+def local_api(api: Any) -> Any:
     """Over the engine's local socket no proxy nor .netrc applies: requests' look-ups of
     them on every request (the whole environment scanned, files stat'ed: about a
     millisecond of CPU each, several per task) are skipped."""
@@ -73,10 +73,10 @@ class DockerEngine:
     def __init__(self, *, timeout_s: float = 60.0, pool_size: int = 16) -> None:
         with _engine_call("cannot reach the Docker engine (is it running? is DOCKER_HOST right?)"):
             self._client = docker.from_env(timeout=int(timeout_s), max_pool_size=pool_size)
-            self._api = _local(self._client.api)
+            self._api = local_api(self._client.api)
             self._api.ping()
             # Health checks must not wait as long as a container creation may.
-            self._probe = _local(docker.from_env(timeout=_PING_TIMEOUT_S).api)
+            self._probe = local_api(docker.from_env(timeout=_PING_TIMEOUT_S).api)
         self._suspect = threading.Event()  # an engine call failed: check health now
         self._orphans = Orphans()  # containers that could not be removed yet
         self._image_ids = ImageIds(self._inspect_id, self._image_events)

@@ -21,6 +21,7 @@ import docker
 from docker.errors import DockerException
 
 from runner.core.usage import Reading
+from runner.engine.docker_engine import local_api
 
 log = logging.getLogger(__name__)
 
@@ -86,7 +87,7 @@ class EngineStats:
         with self._lock:
             if self._api is None:
                 client = docker.from_env(timeout=_TIMEOUT_S, max_pool_size=self._streams)
-                self._api = client.api
+                self._api = local_api(client.api)  # as the engine adapter's own
             return self._api
 
     def _run(self, container_id: str, followed: FollowedStats) -> None:
