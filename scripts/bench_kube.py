@@ -29,7 +29,6 @@ import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -37,16 +36,14 @@ sys.path.insert(0, str(ROOT))
 
 from runner.localserver import LocalServer  # noqa: E402 -- after the path is set
 from runner.localserver.client import LocalClient  # noqa: E402
+from scripts.bench_report import quantile  # noqa: E402
+from scripts.bench_runner import stamp  # noqa: E402
 
 KEY = "bench-key"
 IMAGE = "xc-tasks/sample:latest"
 KUBECONFIG = ROOT / "build" / "k8s" / "kubeconfig"
 CONCURRENCY = 4
 REFILL_S = {"docker": 1.5, "kubernetes": 4.0}  # pacing of the warm runs: the pool refills
-
-
-def stamp(text: str) -> float:
-    return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
 
 
 def load() -> str:
@@ -126,11 +123,6 @@ def burst(client: LocalClient, proc: subprocess.Popen[bytes], tasks: int) -> flo
     return tasks / (last - first)
 
 
-def p(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
-
-
 def measure(engine: str, tasks: int, size: int, namespace: str) -> dict[str, float]:
     figures: dict[str, float] = {}
     with (
@@ -143,8 +135,8 @@ def measure(engine: str, tasks: int, size: int, namespace: str) -> dict[str, flo
         with runner(server, engine, CONCURRENCY, namespace) as proc:
             warm = sequential(client, proc, tasks, REFILL_S[engine])
             throughput = burst(client, proc, size)
-    figures["cold p50"], figures["cold p99"] = statistics.median(cold), p(cold, 0.99)
-    figures["warm p50"], figures["warm p99"] = statistics.median(warm), p(warm, 0.99)
+    figures["cold p50"], figures["cold p99"] = statistics.median(cold), quantile(cold, 0.99)
+    figures["warm p50"], figures["warm p99"] = statistics.median(warm), quantile(warm, 0.99)
     figures["tasks/s at 4"] = throughput
     return figures
 

@@ -38,6 +38,8 @@ from pathlib import Path
 
 import requests
 
+from scripts.bench_cpu import process_cpu_s
+
 ROOT = Path(__file__).resolve().parent.parent
 KEY = "bench-submit-key"
 CATALOG = [
@@ -74,8 +76,7 @@ class Server:
 
     def cpu_s(self) -> float:
         """The CPU time the server's process has spent so far (user + system)."""
-        fields = Path(f"/proc/{self.pid}/stat").read_text().rpartition(")")[2].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        return process_cpu_s(self.pid)
 
 
 @contextmanager

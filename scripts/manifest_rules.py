@@ -70,6 +70,9 @@ def probe_errors(where: str, pod: Resource) -> Iterator[str]:
         http = runner.get(probe, {}).get("httpGet", {})
         if http.get("path") != path or ports.get(http.get("port")) != OPS_PORT:
             yield f"{where}: {probe} must GET {path} on the ops port {OPS_PORT}"
+
+
+def sidecar_errors(where: str, pod: Resource) -> Iterator[str]:
     engine = named(pod.get("initContainers", []), "engine")
     if engine is None or engine.get("restartPolicy") != "Always":
         yield f"{where}: the engine must be a sidecar (an init container, restartPolicy Always)"
@@ -136,6 +139,7 @@ def statefulset_errors(where: str, sts: Resource, config: dict[str, str]) -> Ite
     if mounts.get(STATE_DIR) not in claims:
         yield f"{where}: {STATE_DIR} must be a volume claim of the StatefulSet"
     yield from probe_errors(where, pod)
+    yield from sidecar_errors(where, pod)
     yield from resource_errors(where, pod)
     yield from spread_errors(where, pod, sts["spec"]["template"]["metadata"].get("labels", {}))
     yield from secrets_dir_errors(where, pod, config)

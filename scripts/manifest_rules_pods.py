@@ -13,6 +13,7 @@ from scripts.manifest_rules import (
     CLUSTER_KINDS,
     grace_errors,
     key_errors,
+    pod_spec,
     probe_errors,
     resource_errors,
 )
@@ -103,14 +104,13 @@ def pods_variant_errors(resources: list[tuple[str, Resource]]) -> Iterator[str]:
     yield from _task_policy_errors(resources)
     for where, sts in resources:
         if sts["kind"] == "StatefulSet":
-            pod = sts["spec"]["template"]["spec"]
+            pod = pod_spec(sts)
             yield from _restricted_errors(where, pod)
             yield from grace_errors(where, pod, config)
             yield from key_errors(where, pod, config)
             yield from resource_errors(where, pod)
             # The runner's probes, as in the sidecar variant; and no engine beside it.
-            probes = [e for e in probe_errors(where, pod) if "engine" not in e]
-            yield from probes
+            yield from probe_errors(where, pod)
             if pod.get("initContainers"):
                 yield f"{where}: no engine sidecar nor init container in this variant"
 
